@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every test: set-up (as scripts/setup.sh), the type check, then all test files with node's test runner.
+# VM tests boot real microVMs under TCG; files run two at a time on these 2-core machines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+npx tsc --noEmit -p .
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+exec node --import tsx --test --test-concurrency="${HEARTH_TEST_CONCURRENCY:-2}" "${files[@]}"

@@ -1,0 +1,143 @@
+/**
+ * Talks to the init agent of one guest over its control stream (see docs/guest-protocol.md).
+ * It only translates frames to events and calls to frames; what to do with them is the sandbox's business.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { OutputChunk, ProcessExit, ProcessSpec } from '../sandbox/sandbox.ts';
+import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, RecordTag, u32 } from './protocol.ts';
+import type { RecordValue } from './protocol.ts';
+
+export type AgentState = 'waiting' | 'running' | 'exited';
+
+export interface AgentHello {
+  version: string;
+  state: AgentState;
+  pid: number | null;
+  exitCode: number | null;
+}
+
+export interface AgentClientEvents {
+  hello: [AgentHello];
+  started: [{ pid: number }];
+  output: [OutputChunk];
+  exit: [ProcessExit];
+  agentError: [{ code: number; message: string }];
+  log: [string];
+  /** The stream ended or broke; `reason` says how. */
+  closed: [{ reason: string }];
+}
+
+export class AgentClient extends EventEmitter<AgentClientEvents> {
+  private readonly decoder = new FrameDecoder();
+  private closed = false;
+
+  constructor(private readonly stream: Duplex) {
+    super();
+    stream.on('data', (chunk: Buffer) => this.receive(chunk));
+    stream.on('error', (e) => this.close(`control channel failed: ${e.message}`));
+    stream.on('close', () => this.close('control channel closed'));
+  }
+
+  run(spec: ProcessSpec, rootfsType: 'ext4' | 'erofs'): void {
+    const records: Array<[number, RecordValue]> = [
+      ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
+      ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
+      [RecordTag.CWD, spec.cwd],
+      [RecordTag.USER, spec.user],
+      [RecordTag.HOSTNAME, spec.hostname],
+      [RecordTag.HOSTS, spec.hosts],
+      [RecordTag.ROOTFS_TYPE, rootfsType],
+    ];
+    if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
+    this.send(FrameType.RUN, encodeRecords(records));
+  }
+
+  signal(signo: number): void {
+    this.send(FrameType.SIGNAL, u32(signo));
+  }
+
+  stop(signo: number, graceMs: number): void {
+    this.send(FrameType.STOP, Buffer.concat([u32(signo), u32(graceMs)]));
+  }
+
+  ackExit(): void {
+    this.send(FrameType.EXIT_ACK);
+  }
+
+  /** Stops listening without telling the guest anything (it keeps running and waits for the next host). */
+  detach(): void {
+    this.closed = true;
+    this.stream.destroy();
+  }
+
+  private send(type: number, payload?: Buffer): void {
+    if (this.closed || this.stream.destroyed) return;
+    this.stream.write(encodeFrame(type, payload));
+  }
+
+  private close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('closed', { reason });
+  }
+
+  private receive(chunk: Buffer): void {
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.stream.destroy();
+      this.close((e as Error).message);
+      return;
+    }
+    for (const frame of frames) {
+      if (frame.session !== 0) continue;
+      this.dispatch(frame.type, frame.payload);
+    }
+  }
+
+  private dispatch(type: number, p: Buffer): void {
+    switch (type) {
+      case FrameType.HELLO:
+        this.emit('hello', parseHello(p));
+        break;
+      case FrameType.STARTED:
+        this.emit('started', { pid: p.readUInt32LE(0) });
+        break;
+      case FrameType.OUTPUT: {
+        const ns = p.readBigUInt64LE(4);
+        this.emit('output', {
+          stream: p.readUInt8(0) === 2 ? 'stderr' : 'stdout',
+          timestamp: new Date(Number(ns / 1_000_000n)),
+          data: Buffer.from(p.subarray(12)),
+        });
+        break;
+      }
+      case FrameType.EXIT: {
+        const signal = p.readUInt32LE(4);
+        this.emit('exit', { code: p.readInt32LE(0), signal: signal === 0 ? null : signal });
+        break;
+      }
+      case FrameType.ERROR:
+        this.emit('agentError', { code: p.readUInt32LE(0), message: p.subarray(4).toString('utf8') });
+        break;
+      case FrameType.LOG:
+        this.emit('log', p.toString('utf8'));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+function parseHello(payload: Buffer): AgentHello {
+  const hello: AgentHello = { version: '', state: 'waiting', pid: null, exitCode: null };
+  for (const [tag, value] of decodeRecords(payload)) {
+    if (tag === RecordTag.AGENT_VERSION) hello.version = value.toString('utf8');
+    else if (tag === RecordTag.STATE) hello.state = value.toString('utf8') as AgentState;
+    else if (tag === RecordTag.PID) hello.pid = value.readUInt32LE(0);
+    else if (tag === RecordTag.EXIT_CODE) hello.exitCode = value.readInt32LE(0);
+  }
+  return hello;
+}

@@ -1,0 +1,110 @@
+/**
+ * Host side of the guest control protocol; docs/guest-protocol.md is the specification and
+ * guest/init/ the other end. Frames: a 12-byte little-endian header, then the payload.
+ */
+export const PROTOCOL_VERSION = 1;
+export const HEADER_BYTES = 12;
+export const MAX_PAYLOAD = 1 << 20;
+
+export const FrameType = {
+  RUN: 0x01,
+  SIGNAL: 0x02,
+  STOP: 0x03,
+  EXIT_ACK: 0x04,
+  HELLO: 0x81,
+  STARTED: 0x82,
+  OUTPUT: 0x83,
+  EXIT: 0x84,
+  ERROR: 0x85,
+  LOG: 0x86,
+} as const;
+
+export const RecordTag = {
+  ARG: 1,
+  ENV: 2,
+  CWD: 3,
+  USER: 4,
+  HOSTNAME: 5,
+  HOSTS: 6,
+  RESOLV_CONF: 7,
+  ROOTFS_TYPE: 8,
+  AGENT_VERSION: 16,
+  STATE: 17,
+  PID: 18,
+  EXIT_CODE: 19,
+} as const;
+
+export interface Frame {
+  type: number;
+  session: number;
+  payload: Buffer;
+}
+
+export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0), session = 0): Buffer {
+  if (payload.length > MAX_PAYLOAD) throw new RangeError(`frame payload of ${payload.length} bytes exceeds 1 MiB`);
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt8(PROTOCOL_VERSION, 0);
+  header.writeUInt8(type, 1);
+  header.writeUInt16LE(0, 2);
+  header.writeUInt32LE(session, 4);
+  header.writeUInt32LE(payload.length, 8);
+  return Buffer.concat([header, payload]);
+}
+
+/** Splits a byte stream into frames; feed it chunks as they arrive. */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: Frame[] = [];
+    while (this.pending.length >= HEADER_BYTES) {
+      const version = this.pending.readUInt8(0);
+      if (version !== PROTOCOL_VERSION) throw new Error(`guest agent speaks protocol version ${version}, expected ${PROTOCOL_VERSION}`);
+      const length = this.pending.readUInt32LE(8);
+      if (length > MAX_PAYLOAD) throw new Error(`guest agent sent a frame of ${length} bytes (limit 1 MiB)`);
+      if (this.pending.length < HEADER_BYTES + length) break;
+      frames.push({
+        type: this.pending.readUInt8(1),
+        session: this.pending.readUInt32LE(4),
+        payload: this.pending.subarray(HEADER_BYTES, HEADER_BYTES + length),
+      });
+      this.pending = this.pending.subarray(HEADER_BYTES + length);
+    }
+    return frames;
+  }
+}
+
+export type RecordValue = string | Buffer;
+
+export function encodeRecords(records: ReadonlyArray<readonly [number, RecordValue]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [tag, value] of records) {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    const head = Buffer.alloc(6);
+    head.writeUInt16LE(tag, 0);
+    head.writeUInt32LE(bytes.length, 2);
+    parts.push(head, bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+export function decodeRecords(payload: Buffer): Array<[number, Buffer]> {
+  const records: Array<[number, Buffer]> = [];
+  let offset = 0;
+  while (offset + 6 <= payload.length) {
+    const tag = payload.readUInt16LE(offset);
+    const length = payload.readUInt32LE(offset + 2);
+    const end = offset + 6 + length;
+    if (end > payload.length) throw new Error('guest agent sent a truncated record');
+    records.push([tag, payload.subarray(offset + 6, end)]);
+    offset = end;
+  }
+  return records;
+}
+
+export function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value >>> 0, 0);
+  return b;
+}

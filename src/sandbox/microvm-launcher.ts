@@ -1,0 +1,117 @@
+/**
+ * Launches sandboxes as microVMs: a run directory per VM under `vmsDir`, the image disk shared read-only,
+ * a scratch disk for the writable layer, the kernel's `ip=` for the network, and the agent told what to run.
+ * Everything a later process needs to adopt the VM is in the run directory (sandbox.json + the driver's files).
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { HearthError } from '../errors.ts';
+import type { VmmDriver, DriveConfig } from '../vmm/driver.ts';
+import type { GuestArtifacts } from './guest-artifacts.ts';
+import { MicroVmSandbox } from './microvm-sandbox.ts';
+import type { Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec } from './sandbox.ts';
+import type { ScratchDisks } from './scratch-disk.ts';
+
+export interface MicroVmLauncherOptions {
+  vmsDir: string;
+  driver: VmmDriver;
+  guest: GuestArtifacts;
+  scratch: ScratchDisks;
+  scratchSizeMib: number;
+}
+
+export class MicroVmLauncher implements SandboxLauncher {
+  constructor(private readonly options: MicroVmLauncherOptions) {}
+
+  async launch(spec: SandboxSpec): Promise<Sandbox> {
+    const runDir = this.runDir(spec.id);
+    await mkdir(this.options.vmsDir, { recursive: true });
+    try {
+      await mkdir(runDir, { recursive: false });
+    } catch (e) {
+      throw new HearthError('AlreadyExists', 'HEARTH_ERR_VM_EXISTS', `VM ${spec.id} already has a run directory ${runDir}`, { cause: e });
+    }
+    try {
+      const scratchPath = spec.scratchPath ?? path.join(runDir, 'scratch.ext4');
+      if (spec.scratchPath === undefined) await this.options.scratch.create(scratchPath, this.options.scratchSizeMib);
+      const drives: DriveConfig[] = [
+        { id: 'rootfs', path: spec.rootfs.path, readOnly: true, serial: 'rootfs' },
+        { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },
+      ];
+      const net = spec.network;
+      const vm = await this.options.driver.start({
+        id: spec.id,
+        runDir,
+        vcpus: spec.vcpus,
+        memoryMib: spec.memoryMib,
+        kernelPath: this.options.guest.kernel,
+        initrdPath: this.options.guest.initramfs,
+        kernelArgs: net ? [kernelIpArg(net.guestIp, net.gateway, net.prefixLength, spec.process.hostname)] : [],
+        drives,
+        nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
+      });
+      const info: SandboxInfo = {
+        id: spec.id,
+        vmm: this.options.driver.name,
+        pid: vm.pid,
+        accel: vm.accel,
+        vcpus: spec.vcpus,
+        memoryMib: spec.memoryMib,
+        guestIp: net?.guestIp ?? null,
+      };
+      await writeFile(path.join(runDir, 'sandbox.json'), JSON.stringify(info));
+      const sandbox = new MicroVmSandbox(info, vm, runDir);
+      try {
+        await sandbox.attach({ spec: spec.process, rootfsType: spec.rootfs.fsType });
+      } catch (e) {
+        await vm.terminate();
+        throw e;
+      }
+      return sandbox;
+    } catch (e) {
+      await rm(runDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async adopt(id: string): Promise<Sandbox | undefined> {
+    const runDir = this.runDir(id);
+    let info: SandboxInfo;
+    try {
+      info = JSON.parse(await readFile(path.join(runDir, 'sandbox.json'), 'utf8')) as SandboxInfo;
+    } catch {
+      return undefined;
+    }
+    const vm = await this.options.driver.adopt(runDir);
+    if (!vm) return undefined;
+    const sandbox = new MicroVmSandbox(info, vm, runDir);
+    await sandbox.attach();
+    return sandbox;
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      return await readdir(this.options.vmsDir);
+    } catch {
+      return [];
+    }
+  }
+
+  async purge(id: string): Promise<void> {
+    await rm(this.runDir(id), { recursive: true, force: true });
+  }
+
+  private runDir(id: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) {
+      throw new HearthError('InvalidArgument', 'HEARTH_ERR_VM_ID', `VM id ${JSON.stringify(id)} is not a valid name`);
+    }
+    return path.join(this.options.vmsDir, id);
+  }
+}
+
+/** The kernel's own IP autoconfiguration: `ip=<client>::<gateway>:<netmask>:<hostname>:<device>:off`. */
+export function kernelIpArg(guestIp: string, gateway: string, prefixLength: number, hostname: string): string {
+  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  const netmask = [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.');
+  return `ip=${guestIp}::${gateway}:${netmask}:${hostname.slice(0, 63)}:eth0:off`;
+}

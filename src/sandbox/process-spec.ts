@@ -1,0 +1,75 @@
+/**
+ * How Docker turns an image config and a run request into the process to start, as a pure function.
+ * Rules (Docker's "ENTRYPOINT/CMD interaction" table and `docker run` reference):
+ * - argv = Entrypoint ++ (request args if any, else Cmd); an empty result is an error, as in Docker.
+ * - env = image Env, then request env by key (request wins); PATH gets Docker's default when the image has
+ *   none; HOSTNAME is the container's hostname. HOME is set in the guest from /etc/passwd (agent's job).
+ * - cwd = WorkingDir or "/"; user = User or root.
+ */
+import { HearthError } from '../errors.ts';
+import type { ProcessSpec } from './sandbox.ts';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The parts of an OCI image config that decide the process. */
+export interface ImageProcessConfig {
+  entrypoint?: string[] | null;
+  cmd?: string[] | null;
+  env?: string[] | null;
+  workingDir?: string | null;
+  user?: string | null;
+}
+
+export interface RunRequest {
+  args: string[];
+  env: Record<string, string>;
+  hostname: string;
+  /** Extra lines for /etc/hosts after the standard ones. */
+  extraHosts?: string[];
+  resolvConf?: string;
+}
+
+export function buildProcessSpec(image: ImageProcessConfig, request: RunRequest): ProcessSpec {
+  const entrypoint = image.entrypoint ?? [];
+  const command = request.args.length > 0 ? request.args : (image.cmd ?? []);
+  const argv = [...entrypoint, ...command];
+  if (argv.length === 0) {
+    throw new HearthError(
+      'InvalidArgument',
+      'HEARTH_ERR_NO_COMMAND',
+      'no command specified: the image has no Entrypoint or Cmd, so give one in "args"',
+      { field: 'args' },
+    );
+  }
+  return {
+    argv,
+    env: mergeEnv(image.env ?? [], request.env, request.hostname),
+    cwd: image.workingDir || '/',
+    user: image.user ?? '',
+    hostname: request.hostname,
+    hosts: hostsFile(request.hostname, request.extraHosts ?? []),
+    ...(request.resolvConf === undefined ? {} : { resolvConf: request.resolvConf }),
+  };
+}
+
+function mergeEnv(imageEnv: string[], requestEnv: Record<string, string>, hostname: string): string[] {
+  const merged = new Map<string, string>();
+  for (const entry of imageEnv) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) merged.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  if (!merged.has('PATH')) merged.set('PATH', DEFAULT_PATH);
+  merged.set('HOSTNAME', hostname);
+  for (const [key, value] of Object.entries(requestEnv)) merged.set(key, value);
+  return [...merged].map(([key, value]) => `${key}=${value}`);
+}
+
+function hostsFile(hostname: string, extra: string[]): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `127.0.1.1\t${hostname}`,
+    ...extra,
+    '',
+  ].join('\n');
+}

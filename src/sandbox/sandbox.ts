@@ -1,0 +1,112 @@
+/**
+ * A sandbox is one microVM running one container process: the VMM, the guest agent behind the control
+ * channel, and the VM's own scratch disk. It is the door the containers layer uses; it knows nothing of
+ * HTTP, databases or registries.
+ *
+ * Lifecycle: `launch` -> (started) -> output... -> (exit) -> VMM gone -> `release`.
+ * A sandbox outlives the process that launched it; `adopt` reconnects to one from what is on disk.
+ */
+import type { EventEmitter } from 'node:events';
+
+/** The process to run, already merged the Docker way (see process-spec.ts). */
+export interface ProcessSpec {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  /** As in an image config: `name`, `uid`, `name:group`, `uid:gid`. Empty means root. */
+  user: string;
+  hostname: string;
+  /** Complete contents of /etc/hosts and /etc/resolv.conf in the guest. */
+  hosts: string;
+  resolvConf?: string;
+}
+
+export interface GuestNetwork {
+  /** Host tap device the VM's NIC is backed by; it must exist. */
+  tap: string;
+  mac: string;
+  guestIp: string;
+  prefixLength: number;
+  gateway: string;
+}
+
+export interface SandboxSpec {
+  /** The VM id (a uuid); names the run directory. */
+  id: string;
+  /** Read-only image disk, shared by every sandbox of that image. */
+  rootfs: { path: string; fsType: 'ext4' | 'erofs' };
+  /**
+   * The container's writable layer. Given, it outlives the VM (a stopped container keeps its changes,
+   * as in Docker) and the caller deletes it; absent, the sandbox makes one in its run directory.
+   */
+  scratchPath?: string;
+  process: ProcessSpec;
+  vcpus: number;
+  memoryMib: number;
+  network?: GuestNetwork;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface OutputChunk {
+  stream: OutputStream;
+  /** Guest clock, when the agent read the bytes. */
+  timestamp: Date;
+  /** Whole lines where possible (a chunk ends at a newline unless a line exceeds 64 KiB). */
+  data: Buffer;
+}
+
+export interface ProcessExit {
+  /** Exit status as Docker reports it: a death by signal n is 128+n. */
+  code: number;
+  signal: number | null;
+}
+
+export interface SandboxEvents {
+  /** The guest kernel booted and the agent answered (the process is not started yet). */
+  ready: [];
+  started: [{ pid: number }];
+  output: [OutputChunk];
+  exit: [ProcessExit];
+  /** The agent reported a failure before or while starting the process (bad user, exec failed, ...). */
+  agentError: [{ code: number; message: string }];
+  /** The VMM process is gone; `exit` came before it unless the VM died abnormally. */
+  gone: [{ reason: string }];
+}
+
+export interface SandboxInfo {
+  id: string;
+  vmm: 'qemu' | 'firecracker';
+  pid: number;
+  accel: 'kvm' | 'tcg';
+  vcpus: number;
+  memoryMib: number;
+  guestIp: string | null;
+}
+
+export interface Sandbox extends EventEmitter<SandboxEvents> {
+  readonly info: SandboxInfo;
+  /** Deliver `signal` to the process, SIGKILL after `graceMs`; resolves when the VMM is gone. */
+  stop(options: { signal: number; graceMs: number }): Promise<void>;
+  /** Send a signal to the process without waiting. */
+  signal(signal: number): Promise<void>;
+  /** End the VMM at once (the process gets no chance to clean up). Resolves when it is gone. */
+  kill(): Promise<void>;
+  /** Resolves when the VMM is gone, with the process's exit if the agent reported one. */
+  wait(): Promise<ProcessExit | null>;
+  /** Remove the run directory and scratch disk. Only after the VMM is gone. */
+  release(): Promise<void>;
+  /** Disconnect from the VM without stopping it (the manager is shutting down; a later process adopts it). */
+  detach(): void;
+}
+
+export interface SandboxLauncher {
+  /** Boots the VM and sends the process; resolves once the VMM runs and the agent channel is connected. */
+  launch(spec: SandboxSpec): Promise<Sandbox>;
+  /** Reconnects to a VM that is still running, from its run directory; undefined if it is gone. */
+  adopt(id: string): Promise<Sandbox | undefined>;
+  /** Ids of every VM with a run directory (running or left behind). */
+  list(): Promise<string[]>;
+  /** Removes what a VM that is gone left behind (run directory, scratch disk). */
+  purge(id: string): Promise<void>;
+}

@@ -1,0 +1,44 @@
+/**
+ * Each VM's writable layer is an ext4 disk. Formatting one per VM would cost a mkfs run each time;
+ * instead one empty, sparse template per size is made once and copied sparsely (a few ms).
+ */
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { copySparse } from '../tools/cp.ts';
+import { formatEmptyExt4 } from '../tools/mkfs-ext4.ts';
+
+export class ScratchDisks {
+  private readonly templates = new Map<number, Promise<string>>();
+
+  constructor(private readonly templateDir: string) {}
+
+  async create(destination: string, sizeMib: number): Promise<void> {
+    await copySparse(await this.template(sizeMib), destination);
+  }
+
+  private template(sizeMib: number): Promise<string> {
+    let made = this.templates.get(sizeMib);
+    if (!made) {
+      made = this.makeTemplate(sizeMib);
+      made.catch(() => this.templates.delete(sizeMib));
+      this.templates.set(sizeMib, made);
+    }
+    return made;
+  }
+
+  private async makeTemplate(sizeMib: number): Promise<string> {
+    const file = path.join(this.templateDir, `scratch-${sizeMib}m.ext4`);
+    const exists = await stat(file).then(() => true, () => false);
+    if (exists) return file;
+    await mkdir(this.templateDir, { recursive: true });
+    // Built under a temporary name and renamed, so a crash never leaves a half-made template in use.
+    const partial = `${file}.${process.pid}.partial`;
+    try {
+      await formatEmptyExt4(partial, sizeMib);
+      await rename(partial, file);
+    } finally {
+      await rm(partial, { force: true });
+    }
+    return file;
+  }
+}

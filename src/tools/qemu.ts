@@ -1,0 +1,75 @@
+/**
+ * qemu-system-x86_64 with the `microvm` machine: the typed description of one VM and the argv for it.
+ * Choices measured in shared/notes/environment.md: no default devices or option ROMs, an ISA serial
+ * for the kernel console, the RTC on (off costs 2 s in the guest), ACPI off so QEMU lists the
+ * virtio-mmio devices on the kernel command line itself, and -no-reboot so a guest reboot ends QEMU.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export interface QemuMicrovm {
+  /** Appears in the process list as `-name`, so a VM's process can be recognised. */
+  name: string;
+  accel: 'kvm' | 'tcg';
+  vcpus: number;
+  memoryMib: number;
+  kernel: string;
+  initrd: string;
+  append: string;
+  /** File that receives the guest's serial console. */
+  consoleLog: string;
+  /** Unix socket QEMU listens on for QMP. */
+  qmpSocket?: string;
+  drives: Array<{ id: string; path: string; readOnly: boolean; serial: string }>;
+  nics: Array<{ id: string; tap: string; mac: string }>;
+  /** A virtio-serial port backed by a unix socket QEMU listens on. */
+  serialPorts: Array<{ id: string; name: string; socket: string }>;
+}
+
+export function qemuArgv(vm: QemuMicrovm): string[] {
+  const argv = [
+    '-name', vm.name,
+    '-M', `microvm,accel=${vm.accel},x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off`,
+    '-cpu', vm.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(vm.vcpus),
+    '-m', `${vm.memoryMib}M`,
+    '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none',
+    '-kernel', vm.kernel,
+    '-initrd', vm.initrd,
+    '-append', vm.append,
+    '-serial', `file:${vm.consoleLog}`,
+  ];
+  if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
+  for (const d of vm.drives) {
+    argv.push(
+      '-drive', `id=${d.id},file=${d.path},format=raw,if=none,readonly=${d.readOnly ? 'on' : 'off'}`,
+      '-device', `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
+    );
+  }
+  for (const n of vm.nics) {
+    argv.push(
+      '-netdev', `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no`,
+      '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`,
+    );
+  }
+  if (vm.serialPorts.length > 0) argv.push('-device', 'virtio-serial-device');
+  for (const p of vm.serialPorts) {
+    argv.push(
+      '-chardev', `socket,id=${p.id},path=${p.socket},server=on,wait=off`,
+      '-device', `virtserialport,chardev=${p.id},name=${p.name}`,
+    );
+  }
+  return argv;
+}
+
+/**
+ * Starts QEMU in its own session with its output in `logFd`, so it survives the process that started it.
+ * The caller keeps the ChildProcess only to reap it while it lives.
+ */
+export function spawnQemu(vm: QemuMicrovm, logFd: number): ChildProcess {
+  const child = spawn(QEMU_BINARY, qemuArgv(vm), { detached: true, stdio: ['ignore', logFd, logFd] });
+  child.unref();
+  return child;
+}

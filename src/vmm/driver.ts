@@ -1,0 +1,63 @@
+/**
+ * The VMM driver interface: what the sandbox layer needs from a virtual machine monitor, shaped like
+ * Firecracker's API (a VM is fully described, then started; devices carry ids; NICs are host taps;
+ * one control channel to the guest agent). QEMU's microvm machine implements it in ./qemu/.
+ *
+ * A driver keeps everything about a VM in the run directory it is given, so that a later process can
+ * adopt the VM from what is on disk. VMM processes never depend on the process that started them.
+ */
+import type { Duplex } from 'node:stream';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface DriveConfig {
+  /** Device id, unique within the VM. */
+  id: string;
+  path: string;
+  readOnly: boolean;
+  /** The guest finds disks by this serial (/sys/block/vd* /serial), never by order. */
+  serial: string;
+}
+
+export interface NicConfig {
+  id: string;
+  /** An existing host tap device. */
+  tap: string;
+  mac: string;
+}
+
+export interface VmConfig {
+  id: string;
+  /** Owned by the driver while the VM lives: sockets, pid, logs. Must exist. */
+  runDir: string;
+  vcpus: number;
+  memoryMib: number;
+  kernelPath: string;
+  initrdPath: string;
+  /** Kernel arguments of the caller; the driver adds its own (console, reboot, clock). */
+  kernelArgs: string[];
+  drives: DriveConfig[];
+  nics: NicConfig[];
+}
+
+export interface VmProcess {
+  readonly id: string;
+  readonly pid: number;
+  readonly accel: Accel;
+  /** Opens the byte stream to the guest agent. Only one at a time. */
+  connectControl(): Promise<Duplex>;
+  /** Resolves when the VMM process is gone. */
+  readonly exited: Promise<{ reason: string }>;
+  /** Ends the VMM now: a polite quit, then SIGKILL. Resolves when it is gone. */
+  terminate(): Promise<void>;
+  /** Lets go of the VMM without stopping it. */
+  detach(): void;
+}
+
+export interface VmmDriver {
+  readonly name: 'qemu' | 'firecracker';
+  /** Configures and starts a VM; resolves once the VMM accepts control connections. */
+  start(config: VmConfig): Promise<VmProcess>;
+  /** Reconnects to a VM started by an earlier process; undefined if its VMM is gone. */
+  adopt(runDir: string): Promise<VmProcess | undefined>;
+}

@@ -1,0 +1,55 @@
+/**
+ * Kernel arguments every QEMU microVM gets. Measured here (shared/notes/environment.md): the guest's TSC
+ * calibration sometimes hangs under TCG unless it is told the TSC rate, and `no_timer_check
+ * nolapic_timer` save ~0.3 s. `reboot=t` (triple fault) is the reset microvm has; with -no-reboot
+ * it ends QEMU. `panic=-1` turns a guest panic into the same.
+ */
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import type { Accel } from '../driver.ts';
+
+export async function qemuKernelArgs(accel: Accel): Promise<string[]> {
+  const args = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'no_timer_check', 'nolapic_timer'];
+  // Under KVM the guest reads its clock from kvm-clock; only emulation needs the host's TSC rate.
+  if (accel === 'tcg') {
+    const khz = await hostTscKhz();
+    if (khz !== null) args.push(`tsc_early_khz=${khz}`, 'tsc=reliable');
+  }
+  return args;
+}
+
+/**
+ * Under TCG the guest's TSC ticks at the host's rate. The host kernel logs its calibrated rate; when that
+ * line has left the log buffer, /proc/cpuinfo's figure (right on hosts without frequency scaling) stands in.
+ */
+export async function hostTscKhz(): Promise<number | null> {
+  return (await tscFromKernelLog()) ?? (await tscFromCpuinfo());
+}
+
+async function tscFromKernelLog(): Promise<number | null> {
+  let found: number | null = null;
+  let handle;
+  try {
+    handle = await open('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+    const record = Buffer.alloc(8192);
+    for (let i = 0; i < 100_000; i++) {
+      const { bytesRead } = await handle.read(record, 0, record.length, null);
+      if (bytesRead === 0) break;
+      const line = record.toString('utf8', 0, bytesRead);
+      const match = /tsc: (?:Refined TSC clocksource calibration|Detected): (\d+)\.(\d{3}) MHz/.exec(line)
+        ?? /tsc: Detected (\d+)\.(\d{3}) MHz processor/.exec(line);
+      if (match) found = Number(match[1]) * 1000 + Number(match[2]);
+    }
+  } catch {
+    // EAGAIN marks the end of the buffer; EPERM means no access. Either way we have what we could read.
+  } finally {
+    await handle?.close();
+  }
+  return found;
+}
+
+async function tscFromCpuinfo(): Promise<number | null> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const match = /^cpu MHz\s*:\s*(\d+)\.(\d{3})/m.exec(cpuinfo);
+  return match ? Number(match[1]) * 1000 + Number(match[2]) : null;
+}

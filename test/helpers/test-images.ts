@@ -1,0 +1,66 @@
+/**
+ * Root filesystem disks for VM tests, made from Debian's busybox-static and programs compiled with
+ * musl-gcc, so that no test downloads anything. Built once per content into a cache under the OS tmpdir.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildExt4FromDirectory } from '../../src/tools/mkfs-ext4.ts';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
+const CACHE = path.join(os.tmpdir(), 'hearth-test-images');
+
+export const PASSWD = [
+  'root:x:0:0:root:/root:/bin/sh',
+  'app:x:1000:1000:App User:/home/app:/bin/sh',
+  'svc:x:1500:1500::/srv:/bin/sh',
+  '',
+].join('\n');
+
+export const GROUP = ['root:x:0:', 'app:x:1000:', 'svc:x:1500:', 'extra:x:2000:app,svc', 'audio:x:29:app', ''].join('\n');
+
+async function cached(name: string, inputs: string[], build: (dir: string) => void): Promise<string> {
+  const key = createHash('sha256').update(inputs.join('\0')).digest('hex').slice(0, 16);
+  const disk = path.join(CACHE, `${name}-${key}.ext4`);
+  if (existsSync(disk)) return disk;
+  const tree = path.join(CACHE, `${name}-${key}-${process.pid}.tree`);
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(tree, { recursive: true });
+  try {
+    build(tree);
+    const partial = `${disk}.${process.pid}.partial`;
+    await buildExt4FromDirectory(partial, tree, 64);
+    renameSync(partial, disk);
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+  return disk;
+}
+
+/** busybox with every applet linked, users `app` (1000) and `svc` (1500), groups including `extra` (2000). */
+export function busyboxImage(): Promise<string> {
+  const busybox = '/bin/busybox';
+  return cached('busybox', [readFileSync(busybox).length.toString(), PASSWD, GROUP, 'v1'], (tree) => {
+    for (const dir of ['bin', 'etc', 'home/app', 'srv', 'root', 'tmp', 'proc', 'sys', 'dev', 'data']) {
+      mkdirSync(path.join(tree, dir), { recursive: true });
+    }
+    chmodSync(path.join(tree, 'tmp'), 0o1777);
+    copyFileSync(busybox, path.join(tree, 'bin/busybox'));
+    chmodSync(path.join(tree, 'bin/busybox'), 0o755);
+    const applets = execFileSync(busybox, ['--list']).toString().split('\n').filter((a) => a && a !== 'busybox');
+    for (const applet of applets) symlinkSync('busybox', path.join(tree, 'bin', applet));
+    writeFileSync(path.join(tree, 'etc/passwd'), PASSWD);
+    writeFileSync(path.join(tree, 'etc/group'), GROUP);
+  });
+}
+
+/** One static binary and nothing else: no shell, no libc, no /etc. */
+export async function staticOnlyImage(): Promise<string> {
+  const source = path.join(FIXTURES, 'programs/static-hello.c');
+  const text = readFileSync(source, 'utf8');
+  return cached('static-only', [text], (tree) => {
+    execFileSync('musl-gcc', ['-static', '-Os', '-o', path.join(tree, 'hello'), source]);
+  });
+}
