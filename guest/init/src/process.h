@@ -1,0 +1,43 @@
+/*
+ * Starting the container's main process.
+ *
+ * The child becomes a session leader with stdin on /dev/null and stdout and
+ * stderr on two pipes, enters the container root (chroot), creates and enters
+ * the working directory, takes the user's ids and groups, restores the
+ * default signal mask and dispositions, and execs argv[0] looked up in the
+ * PATH of its own environment. When a step fails, it tells the parent why over
+ * a close-on-exec status pipe (so an empty read means the exec succeeded) and
+ * exits: 127 when the command is not found, 126 when it cannot be executed,
+ * 125 when the setup failed (Docker's codes).
+ */
+#ifndef HEARTH_PROCESS_H
+#define HEARTH_PROCESS_H
+
+#include "run.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define EXIT_SETUP_FAILED 125
+#define EXIT_CANNOT_EXECUTE 126
+#define EXIT_NOT_FOUND 127
+
+struct spawn_result {
+	pid_t pid;
+	int out_fd; /* read ends, non-blocking */
+	int err_fd;
+	uint32_t error; /* 0: the exec succeeded; else an ERR_* code */
+	char message[512];
+};
+
+/*
+ * Forks and execs. 0 when a child exists (check error: it may have failed
+ * before its exec and be exiting); 1 when none could be started (message).
+ */
+int process_spawn(struct run_request *r, const char *root, struct spawn_result *res);
+
+/* The exit code of a wait status: its exit status, or 128 + the signal. */
+int process_exit_code(int status, uint32_t *signo);
+
+#endif

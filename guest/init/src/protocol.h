@@ -1,0 +1,142 @@
+/*
+ * The guest control protocol, version 1 (docs/guest-protocol.md).
+ *
+ * Frame: u8 version, u8 type, u16 flags, u32 session, u32 length, payload.
+ * Record list: repeated u16 tag, u32 length, value. Everything little-endian.
+ * This file only encodes and decodes; it does no I/O.
+ */
+#ifndef HEARTH_PROTOCOL_H
+#define HEARTH_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define FRAME_HEADER_SIZE 12
+#define FRAME_MAX_PAYLOAD (1u << 20)
+#define RECORD_HEADER_SIZE 6
+#define OUTPUT_HEADER_SIZE 12 /* u8 stream, u8[3] zero, u64 timestamp */
+
+enum frame_type {
+	/* host -> guest */
+	FRAME_RUN = 0x01,
+	FRAME_SIGNAL = 0x02,
+	FRAME_STOP = 0x03,
+	FRAME_EXIT_ACK = 0x04,
+	/* guest -> host */
+	FRAME_HELLO = 0x81,
+	FRAME_STARTED = 0x82,
+	FRAME_OUTPUT = 0x83,
+	FRAME_EXIT = 0x84,
+	FRAME_ERROR = 0x85,
+	FRAME_LOG = 0x86,
+};
+
+enum record_tag {
+	TAG_ARG = 1,
+	TAG_ENV = 2,
+	TAG_CWD = 3,
+	TAG_USER = 4,
+	TAG_HOSTNAME = 5,
+	TAG_HOSTS = 6,
+	TAG_RESOLV_CONF = 7,
+	TAG_ROOTFS_TYPE = 8,
+	TAG_AGENT_VERSION = 16,
+	TAG_STATE = 17,
+	TAG_PID = 18,
+	TAG_EXIT_CODE = 19,
+};
+
+enum error_code {
+	ERR_BAD_REQUEST = 1,
+	ERR_MOUNT = 2,
+	ERR_EXEC = 3,
+	ERR_USER = 4,
+	ERR_CWD = 5,
+};
+
+enum stream_id {
+	STREAM_STDOUT = 1,
+	STREAM_STDERR = 2,
+};
+
+struct frame_header {
+	uint8_t version;
+	uint8_t type;
+	uint16_t flags;
+	uint32_t session;
+	uint32_t length;
+};
+
+enum frame_check {
+	FRAME_OK = 0,
+	FRAME_BAD_VERSION = -1,
+	FRAME_TOO_LONG = -2,
+};
+
+static inline void put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void frame_header_encode(uint8_t out[FRAME_HEADER_SIZE], uint8_t type, uint32_t session,
+			 uint32_t length);
+/* Decodes and checks a header; returns an enum frame_check. */
+int frame_header_decode(const uint8_t in[FRAME_HEADER_SIZE], struct frame_header *h);
+
+/* Iterates a record list without copying. */
+struct record_iter {
+	const uint8_t *data;
+	size_t len;
+	size_t off;
+};
+
+struct record {
+	uint16_t tag;
+	uint32_t len;
+	const uint8_t *value;
+};
+
+void record_iter_init(struct record_iter *it, const uint8_t *data, size_t len);
+/* 1: *r holds the next record; 0: end of list; -1: truncated list. */
+int record_next(struct record_iter *it, struct record *r);
+
+/* A growable byte string, used to build payloads. */
+struct bytes {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+int bytes_reserve(struct bytes *b, size_t extra);
+int bytes_append(struct bytes *b, const void *data, size_t len);
+void bytes_free(struct bytes *b);
+
+int record_put(struct bytes *b, uint16_t tag, const void *value, uint32_t len);
+int record_put_str(struct bytes *b, uint16_t tag, const char *s);
+int record_put_u32(struct bytes *b, uint16_t tag, uint32_t v);
+
+#endif

@@ -1,0 +1,173 @@
+#include "run.h"
+
+#include "protocol.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_value(const struct record *r)
+{
+	char *s = malloc((size_t)r->len + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, r->value, r->len);
+	s[r->len] = '\0';
+	return s;
+}
+
+static int is_string(const struct record *r)
+{
+	return memchr(r->value, '\0', r->len) == NULL;
+}
+
+static const char *tag_name(uint16_t tag)
+{
+	switch (tag) {
+	case TAG_ARG: return "ARG";
+	case TAG_ENV: return "ENV";
+	case TAG_CWD: return "CWD";
+	case TAG_USER: return "USER";
+	case TAG_HOSTNAME: return "HOSTNAME";
+	case TAG_ROOTFS_TYPE: return "ROOTFS_TYPE";
+	default: return "record";
+	}
+}
+
+/* Replaces *slot with a copy of the record (a repeated single tag: the last wins). */
+static int set_string(char **slot, const struct record *r)
+{
+	char *s = dup_value(r);
+	if (s == NULL)
+		return -1;
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+/* Fills an absent or empty single value with its default. */
+static int set_default(char **slot, const char *value)
+{
+	if (*slot != NULL && (*slot)[0] != '\0')
+		return 0;
+	free(*slot);
+	*slot = strdup(value);
+	return *slot == NULL ? -1 : 0;
+}
+
+int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r, char *err,
+		      size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	struct record_iter it;
+	struct record rec;
+	size_t nargs = 0, nenv = 0;
+	int rc;
+
+	/* First pass: count list entries and check the encoding. */
+	record_iter_init(&it, payload, len);
+	while ((rc = record_next(&it, &rec)) == 1) {
+		if (rec.tag == TAG_ARG)
+			nargs++;
+		else if (rec.tag == TAG_ENV)
+			nenv++;
+		if (rec.tag >= TAG_ARG && rec.tag <= TAG_ROOTFS_TYPE && rec.tag != TAG_HOSTS &&
+		    rec.tag != TAG_RESOLV_CONF && !is_string(&rec)) {
+			snprintf(err, errlen, "RUN: %s contains a NUL byte", tag_name(rec.tag));
+			return 1;
+		}
+		if (rec.tag == TAG_ENV && memchr(rec.value, '=', rec.len) == NULL) {
+			snprintf(err, errlen, "RUN: ENV entry without '='");
+			return 1;
+		}
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "RUN: truncated record list");
+		return 1;
+	}
+	if (nargs == 0) {
+		snprintf(err, errlen, "RUN: no command specified");
+		return 1;
+	}
+
+	r->argv = calloc(nargs + 1, sizeof(char *));
+	r->envp = calloc(nenv + 2, sizeof(char *));
+	if (r->argv == NULL || r->envp == NULL)
+		goto nomem;
+
+	record_iter_init(&it, payload, len);
+	while (record_next(&it, &rec) == 1) {
+		int bad = 0;
+		switch (rec.tag) {
+		case TAG_ARG:
+			bad = (r->argv[r->argc] = dup_value(&rec)) == NULL;
+			r->argc += !bad;
+			break;
+		case TAG_ENV:
+			bad = (r->envp[r->envc] = dup_value(&rec)) == NULL;
+			r->envc += !bad;
+			break;
+		case TAG_CWD: bad = set_string(&r->cwd, &rec); break;
+		case TAG_USER: bad = set_string(&r->user, &rec); break;
+		case TAG_HOSTNAME: bad = set_string(&r->hostname, &rec); break;
+		case TAG_ROOTFS_TYPE: bad = set_string(&r->rootfs_type, &rec); break;
+		case TAG_HOSTS:
+			bad = set_string(&r->hosts, &rec);
+			r->hosts_len = rec.len;
+			break;
+		case TAG_RESOLV_CONF:
+			bad = set_string(&r->resolv_conf, &rec);
+			r->resolv_conf_len = rec.len;
+			break;
+		default:
+			break; /* unknown tags are ignored */
+		}
+		if (bad)
+			goto nomem;
+	}
+
+	if (r->argv[0][0] == '\0') {
+		snprintf(err, errlen, "RUN: empty command");
+		goto fail;
+	}
+	if (set_default(&r->cwd, "/") != 0 || set_default(&r->user, "0") != 0 ||
+	    set_default(&r->rootfs_type, "ext4") != 0)
+		goto nomem;
+	if (strcmp(r->rootfs_type, "ext4") != 0 && strcmp(r->rootfs_type, "erofs") != 0) {
+		snprintf(err, errlen, "RUN: unsupported ROOTFS_TYPE \"%s\"", r->rootfs_type);
+		goto fail;
+	}
+	return 0;
+
+nomem:
+	snprintf(err, errlen, "RUN: out of memory");
+fail:
+	run_request_free(r);
+	return 1;
+}
+
+void run_request_free(struct run_request *r)
+{
+	for (size_t i = 0; r->argv != NULL && i < r->argc; i++)
+		free(r->argv[i]);
+	for (size_t i = 0; r->envp != NULL && r->envp[i] != NULL; i++)
+		free(r->envp[i]);
+	free(r->argv);
+	free(r->envp);
+	free(r->cwd);
+	free(r->user);
+	free(r->hostname);
+	free(r->hosts);
+	free(r->resolv_conf);
+	free(r->rootfs_type);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *env_lookup(char *const *envp, const char *key)
+{
+	size_t klen = strlen(key);
+	for (size_t i = 0; envp[i] != NULL; i++)
+		if (strncmp(envp[i], key, klen) == 0 && envp[i][klen] == '=')
+			return envp[i] + klen + 1; /* the first one, as getenv finds */
+	return NULL;
+}

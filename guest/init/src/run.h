@@ -1,0 +1,32 @@
+/*
+ * The RUN request: what to run and how, decoded from its record list.
+ */
+#ifndef HEARTH_RUN_H
+#define HEARTH_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct run_request {
+	char **argv; /* NULL-terminated */
+	size_t argc;
+	char **envp; /* NULL-terminated; room for one more entry (HOME) */
+	size_t envc;
+	char *cwd;         /* default "/" */
+	char *user;        /* default "0" */
+	char *hostname;    /* NULL: leave as the kernel set it */
+	char *hosts;       /* NULL: leave the image's /etc/hosts */
+	size_t hosts_len;
+	char *resolv_conf; /* NULL: leave the image's /etc/resolv.conf */
+	size_t resolv_conf_len;
+	char *rootfs_type; /* "ext4" (default) or "erofs" */
+};
+
+/* 0 on success; 1 with a message in err on a bad request. */
+int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r, char *err,
+		      size_t errlen);
+void run_request_free(struct run_request *r);
+/* The value of KEY in a NULL-terminated environment, or NULL. */
+const char *env_lookup(char *const *envp, const char *key);
+
+#endif
