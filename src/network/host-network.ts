@@ -1,0 +1,265 @@
+/**
+ * The host side of guest networking, and the only code that changes the host's network configuration:
+ *
+ *   bridge (default `fcbr0`, address = pool gateway/prefix)
+ *     ├── hth<12 hex>   tap of VM 1 (QEMU opens it by name)
+ *     └── hth<12 hex>   tap of VM 2
+ *   nft `table ip hearth`  masquerade for the pool's subnet leaving through any other interface (when NAT is on)
+ *
+ * Everything is idempotent, so the reconciler can re-run it after a restart. Nothing else on the host is
+ * touched: only the bridge of our name, interfaces with our tap prefix, and our own nft table. The one
+ * exception is `net.ipv4.ip_forward`, a setting of the whole network namespace, which `enableNat` turns on.
+ *
+ * The host reaches every guest directly at its IP (the bridge holds the gateway address, so the pool's subnet
+ * is a connected route); NAT only matters for guests reaching beyond the host.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { HearthError, isHearthError } from '../errors.ts';
+import * as ipTool from '../tools/ip.ts';
+import { nftDeleteTable, nftListTable, nftReplaceTable, type NftTableRef } from '../tools/nft.ts';
+import { AddressPool, macForIp } from './address-pool.ts';
+
+/** Every tap Hearth creates starts with this; nothing else on the host should. */
+export const TAP_PREFIX = 'hth';
+export const DEFAULT_BRIDGE = 'fcbr0';
+/** The nft table that holds all of Hearth's rules. */
+export const NAT_TABLE: NftTableRef = { family: 'ip', name: 'hearth' };
+
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+
+/**
+ * The tap name of a VM: `hth` + the first 12 hex digits of sha256(vmId), 15 characters (IFNAMSIZ - 1).
+ * Hashed rather than cut from the id because time-ordered ids (uuid v7) share their leading digits.
+ */
+export function tapNameFor(vmId: string): string {
+  return TAP_PREFIX + createHash('sha256').update(vmId).digest('hex').slice(0, 12);
+}
+
+export interface HostNetworkOptions {
+  /** Bridge name; default `fcbr0`. */
+  bridge?: string;
+  pool?: AddressPool;
+}
+
+export class HostNetwork {
+  readonly bridge: string;
+  readonly pool: AddressPool;
+
+  constructor(options: HostNetworkOptions = {}) {
+    this.bridge = options.bridge ?? DEFAULT_BRIDGE;
+    ipTool.assertInterfaceName(this.bridge);
+    if (this.bridge.startsWith(TAP_PREFIX)) {
+      throw new HearthError(
+        'InvalidArgument',
+        'HEARTH_ERR_NET_INVALID_NAME',
+        `the bridge name "${this.bridge}" must not start with the tap prefix "${TAP_PREFIX}"`,
+        { field: 'bridge' },
+      );
+    }
+    this.pool = options.pool ?? new AddressPool();
+  }
+
+  /**
+   * Makes sure the bridge exists, holds `gateway/prefix` and is up.
+   * - missing: checks no host route already covers the pool (HEARTH_ERR_NET_SUBNET_CONFLICT), then creates it
+   *   with a fixed MAC (`macForIp(gateway)`); a bridge without one takes the lowest MAC of its ports, so the
+   *   gateway's MAC would change under the guests' ARP caches whenever taps come and go;
+   * - present with the gateway address: left as it is (only brought up if it is down);
+   * - present without any IPv4 address: the gateway address is added;
+   * - present with other IPv4 addresses, or not a bridge: FailedPrecondition (HEARTH_ERR_NET_BRIDGE_CONFLICT).
+   */
+  async ensureBridge(): Promise<void> {
+    let link = await ipTool.getLink(this.bridge);
+    if (link === undefined) {
+      await this.#assertSubnetFree();
+      try {
+        await ipTool.addBridge(this.bridge);
+        await ipTool.setLink(this.bridge, { mac: macForIp(this.pool.gateway) });
+      } catch (e) {
+        if (!isHearthError(e, 'HEARTH_ERR_NET_LINK_EXISTS')) throw e; // created concurrently
+      }
+      link = await ipTool.getLink(this.bridge);
+      if (link === undefined) throw new HearthError('Internal', 'HEARTH_ERR_NET_BRIDGE_CONFLICT', `bridge ${this.bridge} vanished`);
+    }
+    if (link.kind !== 'bridge') {
+      throw new HearthError(
+        'FailedPrecondition',
+        'HEARTH_ERR_NET_BRIDGE_CONFLICT',
+        `${this.bridge} exists and is not a bridge (${link.kind ?? 'plain device'}); choose another bridge name`,
+      );
+    }
+    const v4 = (await ipTool.listAddresses(this.bridge)).filter((a) => a.family === 'inet');
+    const ours = v4.some((a) => a.local === this.pool.gateway && a.prefixLength === this.pool.prefixLength);
+    if (!ours) {
+      if (v4.length > 0) {
+        const have = v4.map((a) => `${a.local}/${a.prefixLength}`).join(', ');
+        throw new HearthError(
+          'FailedPrecondition',
+          'HEARTH_ERR_NET_BRIDGE_CONFLICT',
+          `bridge ${this.bridge} has ${have}, not ${this.pool.gateway}/${this.pool.prefixLength}; ` +
+            `set the network pool to match it or choose another bridge name`,
+        );
+      }
+      await this.#assertSubnetFree();
+      try {
+        await ipTool.addAddress(this.bridge, this.pool.gateway, this.pool.prefixLength);
+      } catch (e) {
+        if (!isHearthError(e, 'HEARTH_ERR_NET_LINK_EXISTS')) throw e; // added concurrently
+      }
+    }
+    if (!link.up) await ipTool.setLink(this.bridge, { up: true });
+  }
+
+  /**
+   * Deletes the bridge if it exists. Refuses (FailedPrecondition) while anything is still attached to it.
+   * For uninstall and tests; the manager normally leaves the bridge in place.
+   */
+  async removeBridge(): Promise<void> {
+    const link = await ipTool.getLink(this.bridge);
+    if (link === undefined) return;
+    if (link.kind !== 'bridge') return; // not ours
+    const ports = (await ipTool.listLinks()).filter((l) => l.master === this.bridge).map((l) => l.name);
+    if (ports.length > 0) {
+      throw new HearthError(
+        'FailedPrecondition',
+        'HEARTH_ERR_NET_BRIDGE_IN_USE',
+        `bridge ${this.bridge} still has ${ports.join(', ')} attached`,
+      );
+    }
+    await this.#ignoreMissing(ipTool.deleteLink(this.bridge));
+  }
+
+  /**
+   * Creates a persistent tap `name` (owned by root, single queue), attaches it to the bridge and sets it up.
+   * Idempotent: an existing tap of that name is attached and brought up. The bridge must exist
+   * (`ensureBridge`), else FailedPrecondition (HEARTH_ERR_NET_NO_BRIDGE). A non-tap interface of that name is
+   * AlreadyExists (HEARTH_ERR_NET_LINK_EXISTS).
+   */
+  async createTap(name: string): Promise<void> {
+    this.#assertTapName(name);
+    const bridge = await ipTool.getLink(this.bridge);
+    if (bridge?.kind !== 'bridge') {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_NET_NO_BRIDGE', `bridge ${this.bridge} does not exist`);
+    }
+    let existing = await ipTool.getLink(name);
+    let created = false;
+    if (existing === undefined) {
+      try {
+        await ipTool.addTap(name, { multiQueue: false });
+        created = true;
+      } catch (e) {
+        if (!isHearthError(e, 'HEARTH_ERR_NET_LINK_EXISTS')) throw e;
+      }
+      existing = await ipTool.getLink(name);
+    }
+    if (existing === undefined || existing.tunType !== 'tap' || existing.multiQueue === true) {
+      throw new HearthError(
+        'AlreadyExists',
+        'HEARTH_ERR_NET_LINK_EXISTS',
+        `${name} exists and is not a single-queue tap (${existing?.kind ?? 'gone'})`,
+      );
+    }
+    try {
+      if (existing.master !== this.bridge) await ipTool.setLink(name, { master: this.bridge });
+      if (!existing.up) await ipTool.setLink(name, { up: true });
+    } catch (e) {
+      if (created) await this.#ignoreMissing(ipTool.deleteLink(name));
+      throw e;
+    }
+  }
+
+  /** Deletes the tap; succeeds when it does not exist. Only names with the tap prefix are accepted. */
+  async deleteTap(name: string): Promise<void> {
+    this.#assertTapName(name);
+    await this.#ignoreMissing(ipTool.deleteLink(name));
+  }
+
+  /** Names of every tap with our prefix, whatever bridge (if any) they are on. */
+  async listTaps(): Promise<string[]> {
+    return (await ipTool.listLinks())
+      .filter((l) => l.tunType === 'tap' && l.name.startsWith(TAP_PREFIX))
+      .map((l) => l.name)
+      .sort();
+  }
+
+  /**
+   * Guests reach beyond the host: sets `net.ipv4.ip_forward = 1` (namespace-wide, and left on by
+   * `disableNat`) and loads `table ip hearth`: masquerade for the pool's subnet leaving through any interface
+   * but the bridge, and forward accepts for traffic from the bridge and replies to it. Idempotent (the table
+   * is replaced atomically).
+   */
+  async enableNat(): Promise<void> {
+    if ((await readFile(IP_FORWARD, 'utf8')).trim() !== '1') await writeFile(IP_FORWARD, '1\n');
+    const subnet = { addr: this.pool.network, len: this.pool.prefixLength };
+    await nftReplaceTable({
+      ...NAT_TABLE,
+      chains: [
+        { name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
+        { name: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
+      ],
+      rules: [
+        {
+          chain: 'postrouting',
+          match: [
+            { on: 'ip saddr', op: '==', prefix: subnet },
+            { on: 'oifname', op: '!=', value: this.bridge },
+          ],
+          action: 'masquerade',
+        },
+        { chain: 'forward', match: [{ on: 'iifname', op: '==', value: this.bridge }], action: 'accept' },
+        {
+          chain: 'forward',
+          match: [
+            { on: 'oifname', op: '==', value: this.bridge },
+            { on: 'ct state', op: 'in', value: ['established', 'related'] },
+          ],
+          action: 'accept',
+        },
+      ],
+    });
+  }
+
+  /** Removes `table ip hearth` entirely; succeeds when it is not there. ip_forward is left as it is. */
+  async disableNat(): Promise<void> {
+    await nftDeleteTable(NAT_TABLE);
+  }
+
+  /** Whether our nft table is loaded. */
+  async natEnabled(): Promise<boolean> {
+    return (await nftListTable(NAT_TABLE)) !== undefined;
+  }
+
+  #assertTapName(name: string): void {
+    ipTool.assertInterfaceName(name);
+    if (!name.startsWith(TAP_PREFIX)) {
+      throw new HearthError(
+        'InvalidArgument',
+        'HEARTH_ERR_NET_INVALID_NAME',
+        `"${name}" is not a Hearth tap name (they start with "${TAP_PREFIX}")`,
+      );
+    }
+  }
+
+  async #assertSubnetFree(): Promise<void> {
+    const clash = (await ipTool.listIpv4Routes()).find(
+      (r) => r.dst !== 'default' && r.dev !== this.bridge && this.pool.overlaps(r.dst),
+    );
+    if (clash !== undefined) {
+      throw new HearthError(
+        'FailedPrecondition',
+        'HEARTH_ERR_NET_SUBNET_CONFLICT',
+        `the network pool ${this.pool.cidr} overlaps the route ${clash.dst}` +
+          `${clash.dev === undefined ? '' : ` on ${clash.dev}`}; configure another pool`,
+      );
+    }
+  }
+
+  async #ignoreMissing(p: Promise<void>): Promise<void> {
+    try {
+      await p;
+    } catch (e) {
+      if (!isHearthError(e, 'HEARTH_ERR_NET_LINK_NOT_FOUND')) throw e;
+    }
+  }
+}

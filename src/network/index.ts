@@ -1,0 +1,15 @@
+/**
+ * @module
+ * Guest networking on the host: `AddressPool` (addresses and MACs, pure), `HostNetwork` (bridge, taps, NAT;
+ * the only code that changes host network configuration) and `PortForwarder` (host ports relayed to guests).
+ */
+export { AddressPool, DEFAULT_POOL_CIDR, macForIp, type GuestAddress } from './address-pool.ts';
+export { DEFAULT_BRIDGE, HostNetwork, NAT_TABLE, TAP_PREFIX, tapNameFor, type HostNetworkOptions } from './host-network.ts';
+export {
+  PortForwarder,
+  type OpenedMapping,
+  type PortForward,
+  type PortForwarderOptions,
+  type PortMapping,
+  type PortProtocol,
+} from './port-forwarder.ts';
