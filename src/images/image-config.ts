@@ -1,0 +1,98 @@
+/**
+ * The runtime part of an image's config blob, as a plain typed object the sandbox layer consumes.
+ * Field meanings follow the OCI image spec (`config` section) and Docker's image JSON.
+ * @module
+ */
+import { HearthError } from '../errors.ts';
+
+export interface Healthcheck {
+  /** `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`. */
+  test: string[];
+  /** Nanoseconds, as Docker stores them; 0 means the default. */
+  intervalNs: number;
+  timeoutNs: number;
+  startPeriodNs: number;
+  retries: number;
+}
+
+export interface ImageConfig {
+  entrypoint: string[];
+  cmd: string[];
+  /** `KEY=value` strings in image order. */
+  env: string[];
+  /** Empty means `/`. */
+  workingDir: string;
+  /** `name`, `uid`, `name:group` or `uid:gid`; empty means root. */
+  user: string;
+  /** `80/tcp`, `53/udp`. */
+  exposedPorts: string[];
+  volumes: string[];
+  /** e.g. `SIGQUIT`; empty means SIGTERM. */
+  stopSignal: string;
+  healthcheck?: Healthcheck;
+  labels: Record<string, string>;
+  /** From the config's top level. */
+  os: string;
+  architecture: string;
+  variant?: string;
+  created?: string;
+  /** Uncompressed layer digests, in order (config `rootfs.diff_ids`). */
+  diffIds: string[];
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function keys(v: unknown): string[] {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).sort() : [];
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** Parse an image config blob (Docker `application/vnd.docker.container.image.v1+json` or OCI config). */
+export function parseImageConfig(bytes: Buffer): ImageConfig {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    if (doc === null || typeof doc !== 'object') throw new Error('not an object');
+  } catch (e) {
+    throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `image config is not valid JSON: ${(e as Error).message}`);
+  }
+  const c = (doc.config ?? {}) as Record<string, unknown>;
+  const rootfs = (doc.rootfs ?? {}) as Record<string, unknown>;
+  const hc = c.Healthcheck as Record<string, unknown> | undefined;
+  const labels: Record<string, string> = {};
+  if (c.Labels !== null && typeof c.Labels === 'object') {
+    for (const [k, v] of Object.entries(c.Labels as object)) if (typeof v === 'string') labels[k] = v;
+  }
+  return {
+    entrypoint: strings(c.Entrypoint),
+    cmd: strings(c.Cmd),
+    env: strings(c.Env),
+    workingDir: typeof c.WorkingDir === 'string' ? c.WorkingDir : '',
+    user: typeof c.User === 'string' ? c.User : '',
+    exposedPorts: keys(c.ExposedPorts),
+    volumes: keys(c.Volumes),
+    stopSignal: typeof c.StopSignal === 'string' ? c.StopSignal : '',
+    ...(hc && Array.isArray(hc.Test)
+      ? {
+          healthcheck: {
+            test: strings(hc.Test),
+            intervalNs: num(hc.Interval),
+            timeoutNs: num(hc.Timeout),
+            startPeriodNs: num(hc.StartPeriod),
+            retries: num(hc.Retries),
+          },
+        }
+      : {}),
+    labels,
+    os: typeof doc.os === 'string' ? doc.os : '',
+    architecture: typeof doc.architecture === 'string' ? doc.architecture : '',
+    ...(typeof doc.variant === 'string' ? { variant: doc.variant } : {}),
+    ...(typeof doc.created === 'string' ? { created: doc.created } : {}),
+    diffIds: strings(rootfs.diff_ids),
+  };
+}

@@ -1,0 +1,294 @@
+/**
+ * A client for the OCI distribution API, enough to pull: manifests and blobs, with the `/v2/` auth challenge
+ * (Bearer tokens via realm/service/scope, or Basic), docker.io mirrors, plain-HTTP registries by configuration,
+ * and retries with exponential backoff on transient failures (connection errors, 429, 5xx, stalled bodies).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HearthError, isHearthError } from '../errors.ts';
+import { basicHeader, credentialsFromDockerConfig, parseChallenge, type Challenge, type Credentials } from './auth.ts';
+import type { BlobWriter } from './blob-store.ts';
+import { DigestMismatchError } from './blob-store.ts';
+import { MANIFEST_ACCEPT } from './manifest.ts';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, formatReference, type ImageReference } from './reference.ts';
+
+export interface RegistryConfig {
+  /** Mirrors tried in order before the registry itself, e.g. `{ 'docker.io': ['http://127.0.0.1:5000'] }`. */
+  mirrors?: Record<string, string[]>;
+  /** Registries (`host[:port]`) spoken to over plain HTTP. Loopback hosts always are, as in Docker. */
+  insecure?: string[];
+  /** A Docker-style config.json whose `auths` section holds credentials. */
+  authFile?: string;
+  /** Attempts after the first for a transient failure (default 3). */
+  retries?: number;
+  /** First backoff delay in ms, doubled each retry (default 250). */
+  retryBaseMs?: number;
+  /** Abort a request whose response or body makes no progress for this long (default 30 s). */
+  idleTimeoutMs?: number;
+}
+
+interface Endpoint {
+  /** `http://127.0.0.1:5000` */
+  base: string;
+  /** The registry whose credentials apply (`docker.io`, `127.0.0.1:5000`). */
+  registry: string;
+  mirror: boolean;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  contentType: string | undefined;
+  digest: string;
+}
+
+/** Thrown for failures worth retrying. */
+class Transient extends Error {}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+
+export class RegistryClient {
+  private readonly tokens = new Map<string, { header: string; expires: number }>();
+  constructor(private readonly config: RegistryConfig = {}) {}
+
+  private endpoints(ref: ImageReference): Endpoint[] {
+    const out: Endpoint[] = [];
+    for (const m of this.config.mirrors?.[ref.registry] ?? []) {
+      const base = m.replace(/\/+$/, '');
+      const host = base.replace(/^[a-z]+:\/\//i, '');
+      out.push({ base: /^[a-z]+:\/\//i.test(base) ? base : `${this.scheme(host)}://${host}`, registry: host, mirror: true });
+    }
+    const host = ref.registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : ref.registry;
+    out.push({ base: `${this.scheme(ref.registry)}://${host}`, registry: ref.registry, mirror: false });
+    return out;
+  }
+
+  private scheme(host: string): 'http' | 'https' {
+    return this.config.insecure?.includes(host) || LOOPBACK.test(host) ? 'http' : 'https';
+  }
+
+  /** Try each endpoint (mirrors first); a mirror's failure falls through to the next. */
+  private async onEndpoints<T>(ref: ImageReference, fn: (e: Endpoint) => Promise<T>): Promise<T> {
+    const eps = this.endpoints(ref);
+    let lastError: unknown;
+    for (const ep of eps) {
+      try {
+        return await fn(ep);
+      } catch (e) {
+        lastError = e;
+        if (!ep.mirror || e instanceof DigestMismatchError) throw e;
+      }
+    }
+    throw lastError;
+  }
+
+  /** GET a manifest by tag or digest. The digest is computed from the bytes and checked against what was asked. */
+  async getManifest(ref: ImageReference, reference: string): Promise<FetchedManifest> {
+    const what = `manifest ${reference} of ${ref.registry}/${ref.repository}`;
+    return this.onEndpoints(ref, async (ep) => {
+      const { res, bytes } = await this.withRetries(async () => {
+        const r = await this.send(ep, ref, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, what).catch(async (e: unknown) => {
+          // registries answer MANIFEST_UNKNOWN for a missing repository too: ask the tag list which it is
+          if (isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND') && !(await this.repositoryExists(ep, ref))) {
+            throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `repository ${ref.registry}/${ref.repository} does not exist on ${ep.base}`, {
+              cause: e,
+            });
+          }
+          throw e;
+        });
+        return { res: r, bytes: await this.readAll(r, 4 * 1024 * 1024, what) };
+      });
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      const expected = reference.startsWith('sha256:') ? reference : (res.headers.get('docker-content-digest') ?? undefined);
+      if (expected !== undefined && expected.startsWith('sha256:') && expected !== digest) throw new DigestMismatchError(expected, digest, what);
+      return { bytes, contentType: res.headers.get('content-type') ?? undefined, digest };
+    });
+  }
+
+  private async repositoryExists(ep: Endpoint, ref: ImageReference): Promise<boolean> {
+    try {
+      const r = await this.send(ep, ref, '/tags/list?n=1', {}, `tags of ${ref.repository}`);
+      await r.body?.cancel();
+      return true;
+    } catch (e) {
+      return !(isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND') && /does not exist/.test(e.message));
+    }
+  }
+
+  /** Stream a blob into `writer` (which hashes it). Restarts from zero on a transient failure. */
+  async downloadBlob(ref: ImageReference, digest: string, writer: BlobWriter, onBytes?: (n: number) => void): Promise<void> {
+    const what = `blob ${digest} of ${ref.registry}/${ref.repository}`;
+    await this.onEndpoints(ref, (ep) =>
+      this.withRetries(async () => {
+        await writer.reset();
+        onBytes?.(0);
+        const res = await this.send(ep, ref, `/blobs/${digest}`, {}, what);
+        await this.pump(res, what, async (chunk) => {
+          await writer.write(chunk);
+          onBytes?.(writer.size);
+        });
+      }),
+    );
+  }
+
+  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    const retries = this.config.retries ?? 3;
+    const base = this.config.retryBaseMs ?? 250;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof Transient)) throw e;
+        if (attempt >= retries) {
+          throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `${e.message} (gave up after ${attempt + 1} attempts)`, {
+            cause: e.cause ?? e,
+          });
+        }
+        await sleep(base * 2 ** attempt * (0.75 + Math.random() / 2));
+      }
+    }
+  }
+
+  /** One request with auth: on a 401 answer the challenge and try once more. */
+  private async send(ep: Endpoint, ref: ImageReference, path: string, headers: Record<string, string>, what: string): Promise<Response> {
+    const url = `${ep.base}/v2/${ref.repository}${path}`;
+    const key = `${ep.base}|${ref.repository}`;
+    const cached = this.tokens.get(key);
+    let auth = cached && cached.expires > Date.now() ? cached.header : undefined;
+    let res = await this.fetch(url, { ...headers, ...(auth ? { Authorization: auth } : {}) }, ep);
+    if (res.status === 401) {
+      await res.body?.cancel();
+      const challenge = parseChallenge(res.headers.get('www-authenticate'));
+      const creds = credentialsFromDockerConfig(this.config.authFile, ep.registry);
+      auth = await this.authorize(ep, ref, challenge, creds);
+      res = await this.fetch(url, { ...headers, Authorization: auth }, ep);
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        throw this.denied(ep, ref, creds);
+      }
+    }
+    if (res.ok) return res;
+    const body = await res.text().catch(() => '');
+    const codes = registryErrorCodes(body);
+    if (res.status === 404 || codes.includes('NAME_UNKNOWN') || codes.includes('MANIFEST_UNKNOWN') || codes.includes('BLOB_UNKNOWN')) {
+      const repoMissing = codes.includes('NAME_UNKNOWN');
+      const name = formatReference({ registry: ref.registry, repository: ref.repository });
+      throw new HearthError(
+        'NotFound',
+        'HEARTH_ERR_IMAGE_NOT_FOUND',
+        repoMissing
+          ? `repository ${name} does not exist on ${ep.base}`
+          : `${what} was not found on ${ep.base}: check the tag or digest`,
+      );
+    }
+    if (res.status === 403) throw this.denied(ep, ref, credentialsFromDockerConfig(this.config.authFile, ep.registry));
+    if (res.status === 429 || res.status >= 500) throw new Transient(`${ep.base} answered ${res.status} for ${what}`);
+    throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} answered ${res.status} for ${what}: ${body.slice(0, 300)}`);
+  }
+
+  private denied(ep: Endpoint, ref: ImageReference, creds: Credentials | undefined): HearthError {
+    return new HearthError(
+      'FailedPrecondition',
+      'HEARTH_ERR_REGISTRY_UNAUTHORIZED',
+      creds
+        ? `${ep.base} refused the credentials for user "${creds.username}" (from ${this.config.authFile}) for ${ref.repository}: check them`
+        : `${ep.base} requires authentication for ${ref.repository}: add credentials for ${ep.registry} to ${this.config.authFile ?? 'a Docker config.json (authFile)'}`,
+    );
+  }
+
+  private async authorize(ep: Endpoint, ref: ImageReference, ch: Challenge | undefined, creds: Credentials | undefined): Promise<string> {
+    const key = `${ep.base}|${ref.repository}`;
+    if (ch?.scheme === 'basic') {
+      if (!creds) throw this.denied(ep, ref, creds);
+      const header = basicHeader(creds);
+      this.tokens.set(key, { header, expires: Number.MAX_SAFE_INTEGER });
+      return header;
+    }
+    if (ch?.scheme !== 'bearer' || !ch.params.realm) {
+      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} asked for authentication without a usable challenge`);
+    }
+    const u = new URL(ch.params.realm);
+    if (ch.params.service) u.searchParams.set('service', ch.params.service);
+    u.searchParams.set('scope', `repository:${ref.repository}:pull`);
+    const res = await this.withRetries(async () => {
+      const r = await this.fetch(u.toString(), creds ? { Authorization: basicHeader(creds) } : {}, ep);
+      if (r.status === 429 || r.status >= 500) {
+        await r.body?.cancel();
+        throw new Transient(`token service ${u.origin} answered ${r.status}`);
+      }
+      return r;
+    });
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw this.denied(ep, ref, creds);
+    }
+    if (!res.ok) {
+      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `token service ${u.origin} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    }
+    const doc = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
+    const token = doc.token ?? doc.access_token;
+    if (!token) throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `token service ${u.origin} returned no token`);
+    const header = `Bearer ${token}`;
+    const ttl = Math.max(30, (doc.expires_in ?? 60) - 10) * 1000;
+    this.tokens.set(key, { header, expires: Date.now() + ttl });
+    return header;
+  }
+
+  /** fetch with an idle timeout; network errors become Transient. */
+  private async fetch(url: string, headers: Record<string, string>, ep: Endpoint): Promise<Response> {
+    const ctl = new AbortController();
+    const idle = this.config.idleTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => ctl.abort(new Error(`no answer within ${idle} ms`)), idle);
+    try {
+      const res = await fetch(url, { headers, signal: ctl.signal, redirect: 'follow' });
+      (res as Response & { hearthAbort?: AbortController }).hearthAbort = ctl;
+      return res;
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      throw new Transient(`registry ${ep.base} is unreachable (${why}): check that it is running and the address is right`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Feed the body to `sink`, failing (transiently) when it stalls for idleTimeoutMs. */
+  private async pump(res: Response, what: string, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+    if (!res.body) throw new Transient(`${what}: empty response body`);
+    const idle = this.config.idleTimeoutMs ?? 30_000;
+    const ctl = (res as Response & { hearthAbort?: AbortController }).hearthAbort;
+    let timer = setTimeout(() => ctl?.abort(), idle);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        clearTimeout(timer);
+        timer = setTimeout(() => ctl?.abort(), idle);
+        await sink(chunk);
+      }
+    } catch (e) {
+      if (e instanceof HearthError) throw e;
+      throw new Transient(`${what}: download interrupted (${(e as Error).message})`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readAll(res: Response, limit: number, what: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let n = 0;
+    await this.pump(res, what, async (c) => {
+      n += c.byteLength;
+      if (n > limit) throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `${what} is larger than ${limit} bytes`);
+      parts.push(Buffer.from(c));
+    });
+    return Buffer.concat(parts);
+  }
+}
+
+function registryErrorCodes(body: string): string[] {
+  try {
+    const doc = JSON.parse(body) as { errors?: { code?: string }[] };
+    return (doc.errors ?? []).map((e) => e.code ?? '');
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,56 @@
+/** The tar reader and layer application, without a registry. */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { it } from 'node:test';
+import { isHearthError } from '../../src/errors.ts';
+import { RootfsBuilder } from '../../src/images/layer-apply.ts';
+import { readTar, type TarEntry } from '../../src/images/tar.ts';
+import { readDirTree } from '../helpers/disk-tree.ts';
+import { makeTar } from '../helpers/tar-writer.ts';
+
+async function* chunks(b: Buffer, size = 700): AsyncGenerator<Buffer> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+it('reads pax and GNU long names, base-256-free headers and archives without an end marker', async () => {
+  const long = `x/${'n'.repeat(150)}`;
+  for (const opts of [{}, { gnuLongNames: true }, { endMarker: false }]) {
+    const tar = makeTar([{ path: long, content: 'hello' }, { path: 'd', type: 'dir', mode: 0o1777 }, { path: 'l', type: 'symlink', linkname: '../x' }], opts);
+    const seen: TarEntry[] = [];
+    const bodies: string[] = [];
+    await readTar(chunks(tar), async (e, body) => {
+      seen.push(e);
+      let s = '';
+      for await (const c of body.chunks()) s += c.toString();
+      bodies.push(s);
+    });
+    assert.deepEqual(seen.map((e) => [e.path, e.type, e.mode]), [[long, 'file', 0o644], ['d', 'dir', 0o1777], ['l', 'symlink', 0o644]]);
+    assert.equal(bodies[0], 'hello');
+    assert.equal(seen[2]!.linkname, '../x');
+  }
+});
+
+it('refuses entries that escape the root and corrupt headers', async () => {
+  await assert.rejects(() => readTar(chunks(makeTar([{ path: '../evil', content: 'x' }])), async () => {}), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_LAYER_INVALID'));
+  const bad = makeTar([{ path: 'a', content: 'x' }]);
+  bad[10] = 0x41;
+  await assert.rejects(() => readTar(chunks(bad), async () => {}), /checksum/);
+});
+
+it('keeps writes through a symlink inside the root', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-apply-'));
+  try {
+    const b = new RootfsBuilder(path.join(root, 'fs'));
+    await b.applyLayer(chunks(makeTar([{ path: 'escape', type: 'symlink', linkname: '/../../../../tmp' }, { path: 'up', type: 'symlink', linkname: '../..' }])));
+    await b.applyLayer(chunks(makeTar([{ path: 'escape/pwned', content: 'x' }, { path: 'up/pwned2', content: 'y' }])));
+    b.finish();
+    const tree = readDirTree(b.root);
+    assert.equal(tree.get('/tmp/pwned')?.content, 'x');
+    assert.equal(tree.get('/pwned2')?.content, 'y');
+    assert.ok(!fs.existsSync('/tmp/pwned'));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
