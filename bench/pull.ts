@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ext4Size, type FsType } from '../src/images/disk.ts';
 import { ImageStore } from '../src/images/image-store.ts';
-import { buildReadonlyExt4 } from '../src/tools/mkfs-ext4-readonly.ts';
+import { buildReadonlyExt4 } from '../src/tools/mkfs-ext4.ts';
 import { runTool } from '../src/tools/run.ts';
 import { Pusher, pushImage, type LayerSpec } from '../test/helpers/registry-push.ts';
 import { startRegistry } from '../test/helpers/registry.ts';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { isHearthError } from '../errors.ts';
 import { buildErofsFromDirectory } from '../tools/mkfs-erofs.ts';
-import { buildReadonlyExt4 } from '../tools/mkfs-ext4-readonly.ts';
+import { buildReadonlyExt4 } from '../tools/mkfs-ext4.ts';
 import type { TreeStats } from './layer-apply.ts';
 
 export type FsType = 'ext4' | 'erofs';

@@ -1,4 +1,4 @@
-/** mkfs.ext4 (e2fsprogs): empty writable disks, and disks built from a directory without mounting. */
+/** mkfs.ext4 (e2fsprogs): empty writable disks, and read-only image disks built from a directory without mounting. */
 import { runTool } from './run.ts';
 
 /** A sparse file of `sizeMib` MiB holding an empty ext4 filesystem, made lazily so it stays sparse. */
@@ -7,11 +7,14 @@ export async function formatEmptyExt4(file: string, sizeMib: number): Promise<vo
 }
 
 /**
- * An ext4 image of `sizeMib` MiB holding exactly the tree under `directory`, built without mounting.
- * Owners come from the files themselves, so the tree must be written as root.
+ * A read-only image disk holding exactly the tree under `directory`: no journal (never written), no
+ * reserved blocks, root owned by root, and an inode count from the caller (a fixed guess fails on big trees).
  */
-export async function buildExt4FromDirectory(file: string, directory: string, sizeMib: number, inodes?: number): Promise<void> {
-  const args = ['-q', '-F', '-t', 'ext4', '-m', '0', '-d', directory];
-  if (inodes !== undefined) args.push('-N', String(inodes));
-  await runTool('mkfs.ext4', [...args, file, `${sizeMib}M`]);
+export async function buildReadonlyExt4(file: string, directory: string, sizeBytes: number, inodes: number): Promise<void> {
+  const kib = Math.ceil(sizeBytes / 4096) * 4;
+  await runTool('mkfs.ext4', [
+    '-q', '-F', '-t', 'ext4', '-b', '4096', '-m', '0', '-O', '^has_journal,^resize_inode',
+    '-E', 'root_owner=0:0,lazy_itable_init=0', '-I', '256', '-N', String(inodes), '-L', 'hearth-image',
+    '-d', directory, file, `${kib}k`,
+  ]);
 }

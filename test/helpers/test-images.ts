@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildExt4FromDirectory } from '../../src/tools/mkfs-ext4.ts';
+import { buildReadonlyExt4 } from '../../src/tools/mkfs-ext4.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 const CACHE = path.join(os.tmpdir(), 'hearth-test-images');
@@ -31,7 +31,7 @@ async function cached(name: string, inputs: string[], build: (dir: string) => vo
   try {
     build(tree);
     const partial = `${disk}.${process.pid}.partial`;
-    await buildExt4FromDirectory(partial, tree, 64);
+    await buildReadonlyExt4(partial, tree, 64 * 2 ** 20, 4096);
     renameSync(partial, disk);
   } finally {
     rmSync(tree, { recursive: true, force: true });
@@ -42,7 +42,7 @@ async function cached(name: string, inputs: string[], build: (dir: string) => vo
 /** busybox with every applet linked, users `app` (1000) and `svc` (1500), groups including `extra` (2000). */
 export function busyboxImage(): Promise<string> {
   const busybox = '/bin/busybox';
-  return cached('busybox', [readFileSync(busybox).length.toString(), PASSWD, GROUP, 'v1'], (tree) => {
+  return cached('busybox', [readFileSync(busybox).length.toString(), PASSWD, GROUP, 'v2'], (tree) => {
     for (const dir of ['bin', 'etc', 'home/app', 'srv', 'root', 'tmp', 'proc', 'sys', 'dev', 'data']) {
       mkdirSync(path.join(tree, dir), { recursive: true });
     }
