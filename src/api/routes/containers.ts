@@ -1,0 +1,255 @@
+/**
+ * /v1/containers: the schemas and one call into the ContainerManager per route. Nothing here decides
+ * anything about a container's life.
+ * @module
+ */
+import { PassThrough } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ContainerManager } from '../../containers/manager.ts';
+import type { LogEntry, LogQuery } from '../../containers/log-store.ts';
+import { invalidArgument } from '../../errors.ts';
+import type { ContainerRecord, ContainerState } from '../../store/records.ts';
+import {
+  ContainerCreate,
+  ContainerItem,
+  ContainerUpdate,
+  EventItem,
+  IdParams,
+  ListQuery,
+  LogItem,
+  LogsQuery,
+  StopQuery,
+  errors,
+} from '../schemas.ts';
+
+const tags = ['containers'];
+const Item = Type.Object({ item: ContainerItem });
+
+/** The API's view of a container record. */
+export function containerItem(c: ContainerRecord) {
+  return {
+    id: c.id,
+    name: c.name,
+    image: c.image,
+    args: c.args,
+    env_vars: c.env_vars,
+    volumes: c.volumes,
+    port_mappings: c.port_mappings,
+    restart_policy: c.restart_policy,
+    restart_max_retries: c.restart_max_retries,
+    state: c.state,
+    container_runtime_id: `vm-${c.vm_id}`,
+    container_id: c.container_id,
+    error_message: c.error_message,
+    exit_code: c.exit_code,
+    restart_count: c.restart_count,
+    guest_ip: c.guest_ip,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+    started_at: c.started_at,
+    finished_at: c.finished_at,
+  };
+}
+
+type Id = { Params: { id: string } };
+
+export function containerRoutes(app: FastifyInstance, manager: ContainerManager): void {
+  app.post<{ Body: ContainerCreate }>(
+    '/v1/containers',
+    {
+      schema: {
+        tags,
+        summary: 'Create a container and start provisioning it',
+        description:
+          'Returns as soon as the container is recorded (state `creating`); provisioning continues in the background. ' +
+          '201 like Docker, since the resource exists (GET works) when the response is sent.',
+        body: ContainerCreate,
+        response: { 201: Type.Object({ id: Type.String({ format: 'uuid' }) }), ...errors(400, 409, 413, 415) },
+      },
+    },
+    async (req, reply) => {
+      const c = await manager.create(req.body);
+      return reply.status(201).header('location', `/v1/containers/${c.id}`).send({ id: c.id });
+    },
+  );
+
+  app.get<{ Querystring: { state?: ContainerState } }>(
+    '/v1/containers',
+    {
+      schema: {
+        tags,
+        summary: 'List containers',
+        querystring: ListQuery,
+        response: { 200: Type.Object({ items: Type.Array(ContainerItem) }), ...errors(400) },
+      },
+    },
+    async (req) => ({ items: (await manager.list(req.query.state)).map(containerItem) }),
+  );
+
+  app.get<Id>(
+    '/v1/containers/:id',
+    { schema: { tags, summary: 'Get a container', params: IdParams, response: { 200: Item, ...errors(404) } } },
+    async (req) => ({ item: containerItem(await manager.get(req.params.id)) }),
+  );
+
+  app.put<Id & { Body: ContainerUpdate }>(
+    '/v1/containers/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Change a stopped container',
+        description: 'Allowed in states stopped, exited and error (409 otherwise). Fields given replace the current ones.',
+        params: IdParams,
+        body: ContainerUpdate,
+        response: { 200: Item, ...errors(400, 404, 409) },
+      },
+    },
+    async (req) => ({ item: containerItem(await manager.update(req.params.id, req.body)) }),
+  );
+
+  app.delete<Id>(
+    '/v1/containers/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a container in any state',
+        description: 'A running container is killed first (as `docker rm -f`); provisioning is interrupted.',
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(404) },
+      },
+    },
+    async (req, reply) => {
+      await manager.remove(req.params.id);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<Id>(
+    '/v1/containers/:id/start',
+    {
+      schema: {
+        tags,
+        summary: 'Start a stopped, exited or failed container',
+        description: 'Waits until the process runs or provisioning fails; the item says which. 409 if already running.',
+        params: IdParams,
+        response: { 200: Item, ...errors(404, 409) },
+      },
+    },
+    async (req) => ({ item: containerItem(await manager.start(req.params.id)) }),
+  );
+
+  app.post<Id & { Querystring: { timeout?: number } }>(
+    '/v1/containers/:id/stop',
+    {
+      schema: {
+        tags,
+        summary: 'Stop a container',
+        description:
+          'Sends the stop signal, then SIGKILL after `timeout` seconds; interrupts provisioning; cancels a pending ' +
+          'restart. The restart policy leaves a stopped container stopped. 409 if there is nothing to stop.',
+        params: IdParams,
+        querystring: StopQuery,
+        response: { 200: Item, ...errors(400, 404, 409) },
+      },
+    },
+    async (req) => ({ item: containerItem(await manager.stop(req.params.id, graceMs(req.query.timeout))) }),
+  );
+
+  app.post<Id & { Querystring: { timeout?: number } }>(
+    '/v1/containers/:id/restart',
+    {
+      schema: {
+        tags,
+        summary: 'Stop (if running) and start a container',
+        params: IdParams,
+        querystring: StopQuery,
+        response: { 200: Item, ...errors(400, 404) },
+      },
+    },
+    async (req) => ({ item: containerItem(await manager.restart(req.params.id, graceMs(req.query.timeout))) }),
+  );
+
+  app.get<Id>(
+    '/v1/containers/:id/events',
+    {
+      schema: {
+        tags,
+        summary: "A container's state transitions and other events, oldest first",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(EventItem) }), ...errors(404) },
+      },
+    },
+    async (req) => ({ items: await manager.events(req.params.id) }),
+  );
+
+  app.get<Id & { Querystring: LogsQuery }>(
+    '/v1/containers/:id/logs',
+    {
+      schema: {
+        tags,
+        summary: "A container's output",
+        description:
+          'JSON `{"items": [...]}` by default; plain text lines with `Accept: text/plain` or `format=text`. ' +
+          'With `follow=true` the response streams until the process ends: NDJSON (one item per line) or text.',
+        params: IdParams,
+        querystring: LogsQuery,
+        response: {
+          200: {
+            content: {
+              'application/json': { schema: Type.Object({ items: Type.Array(LogItem) }) },
+              'application/x-ndjson': { schema: LogItem },
+              'text/plain': { schema: Type.String() },
+            },
+          },
+          ...errors(400, 404),
+        },
+      },
+    },
+    (req, reply) => logs(manager, req, reply),
+  );
+}
+
+const graceMs = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+
+function parseSince(since: string | undefined): Date | undefined {
+  if (since === undefined) return undefined;
+  const ms = /^\d+(\.\d+)?$/.test(since) ? Number(since) * 1000 : Date.parse(since);
+  if (Number.isNaN(ms)) {
+    throw invalidArgument(
+      'HEARTH_ERR_INVALID_ARGUMENT',
+      'querystring/since must be an RFC 3339 time or Unix seconds',
+      'querystring/since',
+    );
+  }
+  return new Date(ms);
+}
+
+async function logs(manager: ContainerManager, req: FastifyRequest<Id & { Querystring: LogsQuery }>, reply: FastifyReply) {
+  const q = req.query;
+  const accept = req.headers.accept ?? '';
+  const text = q.format ? q.format === 'text' : accept.includes('text/plain') && !accept.includes('application/json');
+  const query: LogQuery = { stream: q.stream, since: parseSince(q.since), tail: q.tail };
+  const asText = (e: LogEntry) => (q.timestamps ? `${e.timestamp} ${e.message}\n` : `${e.message}\n`);
+  const asJson = (e: LogEntry) => JSON.stringify(e) + '\n';
+
+  if (!q.follow) {
+    const entries = await manager.readLogs(req.params.id, query);
+    if (text) return reply.type('text/plain; charset=utf-8').send(entries.map(asText).join(''));
+    return reply.type('application/json').send({ items: entries });
+  }
+
+  const format = text ? asText : asJson;
+  const out = new PassThrough();
+  const { backlog, unsubscribe, live } = await manager.followLogs(
+    req.params.id,
+    query,
+    (e) => out.write(format(e)),
+    () => out.end(),
+  );
+  for (const e of backlog) out.write(format(e));
+  if (!live) out.end();
+  reply.raw.once('close', unsubscribe);
+  out.once('close', unsubscribe);
+  return reply.type(text ? 'text/plain; charset=utf-8' : 'application/x-ndjson').send(out);
+}

@@ -1,0 +1,213 @@
+/**
+ * The HTTP API's TypeBox schemas: they validate requests, shape (and strip) responses, and generate the
+ * OpenAPI document, so the three cannot disagree. Every string, array and map has a size limit.
+ * `x-error` is the message a failed `pattern` gives (see validation.ts).
+ * @module
+ */
+import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
+import { CONTAINER_STATES, RESTART_POLICIES } from '../store/records.ts';
+
+/** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
+TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof value === 'string' && schema.enum.includes(value));
+export const StringEnum = <const T extends readonly string[]>(values: T, options: SchemaOptions = {}) =>
+  Type.Unsafe<T[number]>({ [Kind]: 'StringEnum', type: 'string', enum: [...values], ...options });
+
+const NoNul = (maxLength: number, extra: object = {}) =>
+  Type.String({ maxLength, pattern: '^[^\\u0000]*$', 'x-error': 'must not contain NUL characters', ...extra });
+
+// distribution/reference's grammar: [domain[:port]/]path[:tag][@digest]
+const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const domain = `${domainComponent}(?:\\.${domainComponent})*(?::[0-9]+)?`;
+const pathComponent = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const tag = '[\\w][\\w.-]{0,127}';
+const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+export const IMAGE_REFERENCE = `^(?:${domain}/)?${pathComponent}(?:/${pathComponent})*(?::${tag})?(?:@${digest})?$`;
+
+export const ContainerName = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$',
+  'x-error': 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"',
+  description: 'Unique name.',
+  examples: ['hello-world'],
+});
+
+export const ImageRef = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  pattern: IMAGE_REFERENCE,
+  'x-error': 'must be an image reference such as nginx:alpine or registry.example.com/team/app@sha256:<digest>',
+  description: 'OCI image reference; Docker Hub is the default registry.',
+  examples: ['hello-world:latest'],
+});
+
+const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
+const AbsolutePath = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[^\\u0000]*$', 'x-error': 'must be an absolute path', description });
+
+export const PortMappingIn = Type.Object(
+  {
+    container_port: Port('Port in the guest.'),
+    host_port: Port('Port on the host; unique among all containers for its protocol.'),
+    protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const, { default: 'tcp' })),
+  },
+  { additionalProperties: false },
+);
+export const PortMappingOut = Type.Object({
+  container_port: Type.Integer(),
+  host_port: Type.Integer(),
+  protocol: StringEnum(['tcp', 'udp'] as const),
+});
+
+export const VolumeIn = Type.Object(
+  {
+    host_path: AbsolutePath('Directory on the host.'),
+    container_path: AbsolutePath('Where it appears in the container.'),
+    readonly: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false, description: 'Stored; not mounted yet.' },
+);
+export const VolumeOut = Type.Object({ host_path: Type.String(), container_path: Type.String(), readonly: Type.Boolean() });
+
+const settings = {
+  args: Type.Array(NoNul(32768), {
+    maxItems: 1024,
+    description: "Replaces the image's Cmd (the Entrypoint stays), as `docker run IMAGE ARGS...`.",
+  }),
+  env_vars: Type.Record(Type.String({ maxLength: 1024 }), NoNul(32768), {
+    maxProperties: 1024,
+    description: "Environment variables; they override the image's.",
+  }),
+  volumes: Type.Array(VolumeIn, { maxItems: 64 }),
+  port_mappings: Type.Array(PortMappingIn, { maxItems: 256 }),
+  restart_policy: StringEnum(RESTART_POLICIES, {
+    default: 'no',
+    description: 'What to do when the process ends by itself; a stop asked for by the user is never undone.',
+  }),
+  restart_max_retries: Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()], {
+    description: 'on-failure only: restarts before giving up (0: no limit). Default: the manager setting (5).',
+  }),
+};
+
+export const ContainerCreate = Type.Object(
+  {
+    name: ContainerName,
+    image: ImageRef,
+    args: Type.Optional(settings.args),
+    env_vars: Type.Optional(settings.env_vars),
+    volumes: Type.Optional(settings.volumes),
+    port_mappings: Type.Optional(settings.port_mappings),
+    restart_policy: Type.Optional(settings.restart_policy),
+    restart_max_retries: Type.Optional(settings.restart_max_retries),
+  },
+  { additionalProperties: false },
+);
+export type ContainerCreate = Static<typeof ContainerCreate>;
+
+export const ContainerUpdate = Type.Object(
+  {
+    image: Type.Optional(ImageRef),
+    args: Type.Optional(settings.args),
+    env_vars: Type.Optional(settings.env_vars),
+    volumes: Type.Optional(settings.volumes),
+    port_mappings: Type.Optional(settings.port_mappings),
+    restart_policy: Type.Optional(settings.restart_policy),
+    restart_max_retries: Type.Optional(settings.restart_max_retries),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'Fields given replace the current ones; others stay.' },
+);
+export type ContainerUpdate = Static<typeof ContainerUpdate>;
+
+const State = StringEnum(CONTAINER_STATES);
+const Time = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ContainerItem = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  image: Type.String(),
+  args: Type.Array(Type.String()),
+  env_vars: Type.Record(Type.String(), Type.String()),
+  volumes: Type.Array(VolumeOut),
+  port_mappings: Type.Array(PortMappingOut),
+  restart_policy: StringEnum(RESTART_POLICIES),
+  restart_max_retries: Nullable(Type.Integer()),
+  state: State,
+  container_runtime_id: Type.String({ description: '`vm-` and the uuid of the VM; query /v1/vms/{uuid}.' }),
+  container_id: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  error_message: Nullable(Type.String()),
+  exit_code: Nullable(Type.Integer()),
+  restart_count: Type.Integer({ description: 'Restarts made by the restart policy since the last user start.' }),
+  guest_ip: Nullable(Type.String()),
+  created_at: Time,
+  updated_at: Time,
+  started_at: Nullable(Time),
+  finished_at: Nullable(Time),
+});
+
+export const VmItem = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  container_id: Type.String({ format: 'uuid' }),
+  state: StringEnum(['allocated', 'booting', 'running', 'stopping'] as const),
+  guest_ip: Nullable(Type.String()),
+  vcpus: Type.Integer(),
+  memory_mib: Type.Integer(),
+  vmm: Type.String(),
+  accel: Type.String(),
+  pid: Nullable(Type.Integer()),
+  tap: Nullable(Type.String()),
+  mac: Nullable(Type.String()),
+  created_at: Time,
+});
+
+export const EventItem = Type.Object({
+  time: Time,
+  type: Type.String(),
+  from_state: Nullable(State),
+  to_state: Nullable(State),
+  message: Nullable(Type.String()),
+});
+
+export const LogItem = Type.Object({
+  timestamp: Time,
+  stream: StringEnum(['stdout', 'stderr'] as const),
+  message: Type.String(),
+});
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: 'A HEARTH_ERR_* code (docs/errors.md).' }),
+    message: Type.String(),
+    field: Type.Optional(Type.String({ description: 'The request part at fault, e.g. body/restart_policy.' })),
+  }),
+});
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+export const ListQuery = Type.Object({ state: Type.Optional(State) }, { additionalProperties: false });
+
+export const StopQuery = Type.Object(
+  { timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds before SIGKILL (default 10).' })) },
+  { additionalProperties: false },
+);
+
+export const LogsQuery = Type.Object(
+  {
+    tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Only the last n lines.' })),
+    since: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'Lines at or after this time: RFC 3339, or Unix seconds.',
+      }),
+    ),
+    timestamps: Type.Optional(Type.Boolean({ description: 'Text format: prefix each line with its time.' })),
+    stream: Type.Optional(StringEnum(['stdout', 'stderr'] as const)),
+    follow: Type.Optional(Type.Boolean({ description: 'Keep streaming until the process ends (NDJSON, or chunked text).' })),
+    format: Type.Optional(StringEnum(['json', 'text'] as const, { description: 'Default: from Accept, else json.' })),
+  },
+  { additionalProperties: false },
+);
+export type LogsQuery = Static<typeof LogsQuery>;
+
+/** Error responses a route can give, for the OpenAPI document. */
+export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]));

@@ -1,0 +1,133 @@
+/**
+ * `buildApp(deps)` assembles the HTTP service from its parts and returns it ready to `listen` (main.ts) or
+ * to `inject` (tests). It recovers the containers the store knows before it returns, and `app.close()`
+ * shuts the containers layer down (running VMs are left running for the next start). The caller opened
+ * the store and closes it after the app.
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { errorHandler } from './api/error-handler.ts';
+import { containerRoutes } from './api/routes/containers.ts';
+import { vmRoutes } from './api/routes/vms.ts';
+import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
+import type { HearthConfig } from './config.ts';
+import type { ContainerDeps } from './containers/deps.ts';
+import { LogStore } from './containers/log-store.ts';
+import { ContainerManager } from './containers/manager.ts';
+import { HearthError } from './errors.ts';
+import type { ContainerStore } from './store/container-store.ts';
+
+export interface AppDeps extends ContainerDeps {
+  config: HearthConfig;
+  store: ContainerStore;
+  /** Default: pino at `config.logLevel`. */
+  logger?: Logger;
+  /** Name servers for guests; default: `config.network.dns`, else the host's (see guestDnsServers). */
+  dnsServers?: string[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    containers: ContainerManager;
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    schemaErrorFormatter,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    errorHandler(new HearthError('NotFound', 'HEARTH_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
+  });
+  if (config.apiToken) app.addHook('onRequest', bearerAuth(config.apiToken));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Hearth',
+        version: '1',
+        description: 'Every OCI container in its own microVM. Errors: `{"error": {"code", "message", "field"?}}` (docs/errors.md).',
+      },
+      ...(config.apiToken
+        ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] }
+        : {}),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const manager = new ContainerManager(
+    deps.store,
+    deps,
+    new LogStore(join(config.dataDir, 'containers'), config.logs.maxBytes),
+    {
+      ...config.vm,
+      portHostIp: config.network.portHostIp,
+      timeouts: config.timeouts,
+      stopGraceMs: config.timeouts.stopGraceMs,
+      restart: config.restart,
+      dnsServers: deps.dnsServers ?? guestDnsServers(config),
+    },
+    logger,
+  );
+  app.decorate('containers', manager);
+  app.addHook('onClose', () => manager.close());
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  app.get(
+    '/health',
+    { schema: { tags: ['service'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    () => ({ status: 'ok' as const }),
+  );
+  containerRoutes(app, manager);
+  vmRoutes(app, manager);
+
+  await manager.recover();
+  await app.ready();
+  return app;
+}
+
+/** Requires `Authorization: Bearer <token>` on /v1 (health and the API description stay open). */
+function bearerAuth(token: string) {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (req: { url: string; headers: Record<string, string | string[] | undefined> }) => {
+    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
+    const got = Buffer.from(String(req.headers.authorization ?? ''));
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      throw new HearthError('Unauthenticated', 'HEARTH_ERR_UNAUTHENTICATED', 'missing or wrong API token (Authorization: Bearer <token>)');
+    }
+  };
+}
+
+/**
+ * The name servers guests use: `config.network.dns` if set; else the host's non-loopback ones from
+ * /etc/resolv.conf; else Google's, as Docker does.
+ */
+export function guestDnsServers(config: HearthConfig, resolvConf?: string): string[] {
+  if (config.network.dns.length > 0) return config.network.dns;
+  let text = resolvConf;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/etc/resolv.conf', 'utf8');
+    } catch {
+      text = '';
+    }
+  }
+  const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)]
+    .map((m) => m[1]!)
+    .filter((s) => !s.startsWith('127.') && s !== '::1');
+  return servers.length > 0 ? servers : ['8.8.8.8', '8.8.4.4'];
+}

@@ -1,0 +1,75 @@
+/**
+ * What the containers layer needs from the layers below it, as small interfaces. The lead wires the real
+ * image store, host network and sandbox launcher in main.ts; tests pass fakes (test/containers/fakes.ts).
+ * @module
+ */
+import type { ImageProcessConfig } from '../sandbox/process-spec.ts';
+import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
+import type { Protocol } from '../store/records.ts';
+
+export type { SandboxLauncher } from '../sandbox/sandbox.ts';
+
+/** The parts of an image config a run needs (src/images ImageConfig has these and more). */
+export interface ImageConfig extends ImageProcessConfig {
+  /** e.g. `SIGQUIT`; empty means SIGTERM. */
+  stopSignal?: string;
+}
+
+/** What src/images ImageStore.ensureRootfs returns (its `Rootfs`), as far as a run needs it. */
+export interface ResolvedImage {
+  /** A read-only filesystem image of the unpacked layers, shared by every container of that image. */
+  diskPath: string;
+  fsType: 'ext4' | 'erofs';
+  config: ImageConfig;
+  manifestDigest: string;
+}
+
+/** Satisfied by src/images ImageStore as it is. */
+export interface ImageResolver {
+  /**
+   * Pulls `ref` if needed and returns its root filesystem disk. Fails with a HearthError whose message names
+   * the image (NotFound for an unknown image, Unavailable for a registry that does not answer). The caller
+   * stops waiting at its timeout or on stop/delete; the pull itself may go on (its result is shared).
+   */
+  ensureRootfs(ref: string): Promise<ResolvedImage>;
+}
+
+/** An address, a MAC and a host tap taken for one VM (what the sandbox calls GuestNetwork). */
+export type NetworkAttachment = GuestNetwork;
+
+export interface PortRule {
+  hostIp: string;
+  hostPort: number;
+  protocol: Protocol;
+  targetIp: string;
+  targetPort: number;
+}
+
+export interface PortHandle {
+  close(): Promise<void> | void;
+}
+
+/**
+ * The host side of a container's network. On the real host: AddressPool for addresses, HostNetwork for
+ * taps on the bridge, PortForwarder for mappings.
+ */
+export interface ContainerNetwork {
+  /** Takes an address and creates the VM's tap on the bridge. */
+  attach(vmId: string): Promise<NetworkAttachment>;
+  /** Marks an attachment read back from the store as taken again (after a manager restart); creates nothing. */
+  reserve(vmId: string, attachment: NetworkAttachment): void;
+  /** Deletes the tap (if it exists) and returns the address. Safe to call twice. */
+  detach(vmId: string, attachment: NetworkAttachment): Promise<void>;
+  /** Hearth's taps present on the host, to find ones nobody owns. */
+  listTaps(): Promise<string[]>;
+  deleteTap(name: string): Promise<void>;
+  /** Starts forwarding one host port to the guest; fails (e.g. port in use) with a HearthError. */
+  openPort(rule: PortRule): Promise<PortHandle>;
+}
+
+/** Everything the containers layer is built from. */
+export interface ContainerDeps {
+  images: ImageResolver;
+  network: ContainerNetwork;
+  sandboxes: SandboxLauncher;
+}

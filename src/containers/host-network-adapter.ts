@@ -1,0 +1,53 @@
+/**
+ * `ContainerNetwork` on the real host, from src/network's parts: addresses from the AddressPool (the set in
+ * use is kept here and re-filled by `reserve` after a manager restart), one tap per VM on the bridge
+ * (HostNetwork, named by `tapNameFor`), and port forwards (PortForwarder). The bridge and NAT are set up
+ * once at start by main.ts (`ensureBridge`, `enableNat`).
+ * @module
+ */
+import { tapNameFor, type HostNetwork, type PortForwarder } from '../network/index.ts';
+import type { ContainerNetwork, NetworkAttachment, PortHandle, PortRule } from './deps.ts';
+
+export class HostContainerNetwork implements ContainerNetwork {
+  /** guest address -> VM id */
+  private readonly inUse = new Map<string, string>();
+
+  constructor(
+    private readonly host: HostNetwork,
+    private readonly forwarder: PortForwarder,
+  ) {}
+
+  async attach(vmId: string): Promise<NetworkAttachment> {
+    const address = this.host.pool.allocate(this.inUse.keys());
+    this.inUse.set(address.guestIp, vmId);
+    const tap = tapNameFor(vmId);
+    try {
+      await this.host.createTap(tap);
+    } catch (e) {
+      this.inUse.delete(address.guestIp);
+      throw e;
+    }
+    return { tap, ...address };
+  }
+
+  reserve(vmId: string, a: NetworkAttachment): void {
+    this.inUse.set(a.guestIp, vmId);
+  }
+
+  async detach(vmId: string, a: NetworkAttachment): Promise<void> {
+    await this.host.deleteTap(a.tap);
+    if (this.inUse.get(a.guestIp) === vmId) this.inUse.delete(a.guestIp);
+  }
+
+  listTaps(): Promise<string[]> {
+    return this.host.listTaps();
+  }
+
+  deleteTap(name: string): Promise<void> {
+    return this.host.deleteTap(name);
+  }
+
+  openPort(rule: PortRule): Promise<PortHandle> {
+    return this.forwarder.open(rule);
+  }
+}

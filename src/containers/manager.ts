@@ -1,0 +1,582 @@
+/**
+ * `ContainerManager` owns every container's life. Each container has one serial queue: commands from HTTP,
+ * VM exits and restart timers are tasks on it, so exactly one thing changes a container at a time. A
+ * command that must interrupt provisioning (stop, delete) first aborts the run in progress, which releases
+ * what it took and ends its task; then the command's own task runs.
+ *
+ * States: creating (image, network) -> booting (VM) -> initializing (waiting for the process) -> running,
+ * then stopped (the user asked), exited (the process ended; exit_code) or error (error_message).
+ * Every transition is written with an event in one transaction.
+ * @module
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { BaseLogger } from 'pino';
+import { HearthError, describeError, failedPrecondition, notFound } from '../errors.ts';
+import type { ProcessExit } from '../sandbox/sandbox.ts';
+import type { ContainerStore, Transition } from '../store/container-store.ts';
+import {
+  ACTIVE_STATES,
+  type ContainerRecord,
+  type ContainerState,
+  type ContainerSpec,
+  type EventRecord,
+  type VmRecord,
+} from '../store/records.ts';
+import type { ContainerDeps } from './deps.ts';
+import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
+import { buildProcessSpec } from '../sandbox/process-spec.ts';
+import { stopSignal } from './stop-signal.ts';
+import { nextDelay, shouldRestart, type BackoffSettings } from './restart-policy.ts';
+import { Run, isCancelled, type AbortReason, type RunSettings } from './run.ts';
+import { KeyedQueue } from './serial-queue.ts';
+import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
+
+export interface ManagerSettings extends RunSettings {
+  restart: BackoffSettings & { onFailureMaxRetries: number };
+  stopGraceMs: number;
+  /** Name servers written to each guest's resolv.conf. */
+  dnsServers: string[];
+}
+
+/** In-memory companion of a container record: its run and pending restart. */
+interface Slot {
+  run?: Run;
+  restartTimer?: NodeJS.Timeout;
+  /** The last restart delay, for the doubling. */
+  lastDelayMs: number;
+}
+
+const SPEC_DEFAULTS: ContainerSpec = {
+  name: '',
+  image: '',
+  args: [],
+  env_vars: {},
+  volumes: [],
+  port_mappings: [],
+  restart_policy: 'no',
+  restart_max_retries: null,
+};
+
+/** A queue key no container id can take: serialises checks that span containers (names, host ports). */
+const GLOBAL = '*';
+
+export class ContainerManager {
+  private readonly queue = new KeyedQueue();
+  private readonly slots = new Map<string, Slot>();
+  private closing = false;
+
+  constructor(
+    private readonly store: ContainerStore,
+    private readonly deps: ContainerDeps,
+    private readonly logs: LogStore,
+    private readonly settings: ManagerSettings,
+    private readonly log: BaseLogger,
+  ) {}
+
+  // --- queries ------------------------------------------------------------------------------------------
+
+  async get(id: string): Promise<ContainerRecord> {
+    const c = await this.store.getContainer(id);
+    if (!c) throw containerNotFound(id);
+    return c;
+  }
+
+  list(state?: ContainerState): Promise<ContainerRecord[]> {
+    return this.store.listContainers(state);
+  }
+
+  async events(id: string): Promise<EventRecord[]> {
+    await this.get(id);
+    return this.store.listEvents(id);
+  }
+
+  listVms(): Promise<VmRecord[]> {
+    return this.store.listVms();
+  }
+
+  /** Accepts the bare uuid or the container's `container_runtime_id` (`vm-<uuid>`). */
+  async getVm(id: string): Promise<VmRecord> {
+    const vm = await this.store.getVm(id.replace(/^vm-/, ''));
+    if (!vm) throw notFound('HEARTH_ERR_VM_NOT_FOUND', `no VM with id ${id} (a stopped container has none)`);
+    return vm;
+  }
+
+  async readLogs(id: string, q: LogQuery): Promise<LogEntry[]> {
+    await this.get(id);
+    return this.logs.read(id, q);
+  }
+
+  /**
+   * The backlog, then each new entry until the container's process ends. Returns `live: false` when the
+   * container has no process (the backlog is all there is).
+   */
+  async followLogs(
+    id: string,
+    q: LogQuery,
+    onEntry: (e: LogEntry) => void,
+    onEnd: () => void,
+  ): Promise<{ backlog: LogEntry[]; unsubscribe: () => void; live: boolean }> {
+    await this.get(id);
+    // Synchronous from here: subscribe and read with no await between, so no line is missed or repeated.
+    const live = this.slots.get(id)?.run !== undefined;
+    const unsubscribe = live ? this.logs.follow(id, { ...q, tail: undefined }, onEntry, onEnd) : () => {};
+    return { backlog: this.logs.read(id, q), unsubscribe, live };
+  }
+
+  // --- commands -----------------------------------------------------------------------------------------
+
+  /** Records the container and starts provisioning it in the background. Any name not in use. */
+  async create(input: SpecInput & { name: string; image: string }): Promise<ContainerRecord> {
+    this.checkOpen();
+    const spec = mergeSpec(SPEC_DEFAULTS, input, this.settings.restart.onFailureMaxRetries);
+    const rec = await this.queue.run(GLOBAL, async () => {
+      checkPortConflicts(spec, null, await this.store.listContainers());
+      const now = new Date().toISOString();
+      const c: ContainerRecord = {
+        ...spec,
+        id: randomUUID(),
+        state: 'creating',
+        desired_state: 'running',
+        restart_count: 0,
+        exit_code: null,
+        error_message: null,
+        vm_id: randomUUID(),
+        container_id: randomBytes(32).toString('hex'),
+        guest_ip: null,
+        created_at: now,
+        updated_at: now,
+        started_at: null,
+        finished_at: null,
+      };
+      await this.store.insertContainer(c);
+      return c;
+    });
+    const run = this.newRun(rec);
+    void this.queue.run(rec.id, () => this.provision(rec.id, run)).catch((e) => this.taskFailed(rec.id, e));
+    return rec;
+  }
+
+  /** Changes the settings of a container that is stopped, exited or in error (FailedPrecondition otherwise). */
+  async update(id: string, input: SpecInput): Promise<ContainerRecord> {
+    this.checkOpen();
+    return this.queue.run(id, async () => {
+      const cur = await this.get(id);
+      const slot = this.slots.get(id);
+      if (ACTIVE_STATES.has(cur.state) || slot?.run || slot?.restartTimer) {
+        throw stateConflict(`container ${cur.name} is ${cur.state}${slot?.restartTimer ? ' (restart pending)' : ''}; stop it before changing it`);
+      }
+      const spec = mergeSpec(cur, input, this.settings.restart.onFailureMaxRetries);
+      return this.queue.run(GLOBAL, async () => {
+        checkPortConflicts(spec, id, await this.store.listContainers());
+        const { name: _name, ...patch } = spec;
+        const updated = await this.store.updateContainer(id, patch);
+        await this.store.addEvent({ container_id: id, type: 'updated', from_state: null, to_state: null, message: 'settings changed' });
+        return updated;
+      });
+    });
+  }
+
+  /**
+   * Starts a stopped, exited or failed container and waits until it runs (or fails: the returned record says
+   * which). A pending policy restart happens now instead. FailedPrecondition if it is already running.
+   */
+  async start(id: string): Promise<ContainerRecord> {
+    this.checkOpen();
+    this.cancelRestart(id);
+    return this.queue.run(id, async () => {
+      const cur = await this.get(id);
+      if (this.slots.get(id)?.run || ACTIVE_STATES.has(cur.state)) {
+        throw stateConflict(`container ${cur.name} is already ${cur.state}`);
+      }
+      await this.startNow(cur, 'started by user');
+      return this.get(id);
+    });
+  }
+
+  /**
+   * Stops the process (its stop signal, SIGKILL after `graceMs`), or interrupts provisioning, or cancels a
+   * pending restart; the container ends `stopped` and the restart policy leaves it so. FailedPrecondition
+   * if there was nothing to stop.
+   */
+  async stop(id: string, graceMs = this.settings.stopGraceMs): Promise<ContainerRecord> {
+    this.checkOpen();
+    const hadRestart = this.cancelRestart(id);
+    this.abortProvisioning(id, 'stop');
+    return this.queue.run(id, async () => {
+      const cur = await this.get(id);
+      if (!(await this.stopNow(cur, graceMs, hadRestart))) {
+        throw stateConflict(`container ${cur.name} is not running (state ${cur.state})`);
+      }
+      return this.get(id);
+    });
+  }
+
+  /** Stops the container if it runs (as `stop`), then starts it (as `start`). Any state. */
+  async restart(id: string, graceMs = this.settings.stopGraceMs): Promise<ContainerRecord> {
+    this.checkOpen();
+    const hadRestart = this.cancelRestart(id);
+    this.abortProvisioning(id, 'stop');
+    return this.queue.run(id, async () => {
+      const cur = await this.get(id);
+      await this.stopNow(cur, graceMs, hadRestart);
+      await this.startNow(await this.get(id), 'restarted by user');
+      return this.get(id);
+    });
+  }
+
+  /** Deletes a container in any state: kills its VM (as `docker rm -f`), releases everything, drops its logs. */
+  async remove(id: string): Promise<void> {
+    this.checkOpen();
+    this.cancelRestart(id);
+    this.abortProvisioning(id, 'delete');
+    await this.queue.run(id, async () => {
+      await this.get(id);
+      const run = this.slots.get(id)?.run;
+      if (run) {
+        run.stopRequested = true;
+        await run.release();
+      }
+      this.slots.delete(id);
+      await this.store.deleteContainer(id);
+      this.logs.remove(id);
+    });
+  }
+
+  // --- the steps ----------------------------------------------------------------------------------------
+
+  private newRun(c: ContainerRecord): Run {
+    const run = new Run(c.id, c.vm_id, this.deps, this.store, this.logs, this.settings, this.log);
+    this.slot(c.id).run = run;
+    return run;
+  }
+
+  /** Inside the queue: clears the last run's outcome and provisions. */
+  private async startNow(cur: ContainerRecord, message: string): Promise<void> {
+    this.slot(cur.id).lastDelayMs = 0;
+    await this.transition(cur.id, {
+      to: 'creating',
+      patch: { desired_state: 'running', restart_count: 0, ...CLEARED },
+      message,
+    });
+    await this.provision(cur.id, this.newRun(cur));
+  }
+
+  /** Inside the queue: ends whatever runs or is pending. Returns false if there was nothing to stop. */
+  private async stopNow(cur: ContainerRecord, graceMs: number, hadRestart: boolean): Promise<boolean> {
+    const run = this.slots.get(cur.id)?.run;
+    if (run?.started && !run.finished) {
+      run.stopRequested = true;
+      const exit = await run.stop(stopSignal(run.image?.config.stopSignal), graceMs);
+      await this.finishRun(run, exit);
+      return true;
+    }
+    if (!hadRestart && !ACTIVE_STATES.has(cur.state)) return false;
+    // Provisioning was interrupted (its task released everything), or a restart was pending.
+    await this.transition(cur.id, {
+      to: 'stopped',
+      patch: { desired_state: 'stopped', finished_at: new Date().toISOString(), guest_ip: null },
+      message: hadRestart ? 'stopped by user; pending restart cancelled' : 'stopped by user during provisioning',
+    });
+    this.logs.end(cur.id);
+    return true;
+  }
+
+  /**
+   * Inside the queue: creating -> booting -> initializing -> running. On failure everything the run took is
+   * released and the container goes to `error`; when aborted, the aborting command decides the state.
+   */
+  private async provision(id: string, run: Run): Promise<void> {
+    try {
+      const c = await this.store.getContainer(id);
+      if (!c) throw containerNotFound(id);
+      const image = await run.resolveImage(c.image);
+      const attachment = await run.attachNetwork();
+      await this.store.updateContainer(id, { guest_ip: attachment.guestIp });
+      const hostname = c.container_id.slice(0, 12); // as Docker
+      const process = buildProcessSpec(image.config, {
+        args: c.args,
+        env: c.env_vars,
+        hostname,
+        extraHosts: [`${attachment.guestIp}\t${hostname}`],
+        resolvConf: this.settings.dnsServers.map((s) => `nameserver ${s}\n`).join(''),
+      });
+      await this.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
+      await run.launch(process);
+      await this.transition(id, { to: 'initializing', message: 'VM booted; starting the process' });
+      await run.waitStarted();
+      await run.openPorts(c.port_mappings);
+      await this.transition(id, { to: 'running', patch: { started_at: new Date().toISOString() }, message: 'process started' });
+      this.watch(run);
+    } catch (e) {
+      await run.release();
+      if (this.slots.get(id)?.run === run) this.slots.get(id)!.run = undefined;
+      if (run.aborted || isCancelled(e)) return;
+      this.log.warn({ container: id, err: e }, `provisioning failed: ${describeError(e)}`);
+      await this.transition(id, {
+        to: 'error',
+        patch: { error_message: describeError(e), finished_at: new Date().toISOString(), guest_ip: null },
+        message: describeError(e),
+      });
+      this.logs.end(id);
+    }
+  }
+
+  /** Queues the run's end when its VM goes. */
+  private watch(run: Run): void {
+    const sandbox = run.sandbox!;
+    void sandbox.wait().then(
+      (exit) => this.queue.run(run.containerId, () => this.finishRun(run, exit)),
+      (e) => {
+        this.log.error({ err: e, container: run.containerId }, 'waiting for the VM failed');
+        return this.queue.run(run.containerId, () => this.finishRun(run, null));
+      },
+    ).catch((e) => this.taskFailed(run.containerId, e));
+  }
+
+  /** Inside the queue: the VM is gone. Releases the run, records how it ended, applies the restart policy. */
+  private async finishRun(run: Run, exit: ProcessExit | null): Promise<void> {
+    if (run.finished || this.closing) return;
+    await run.release();
+    const id = run.containerId;
+    const slot = this.slots.get(id);
+    if (slot?.run === run) slot.run = undefined;
+    const c = await this.store.getContainer(id);
+    if (!c) return;
+    const code = exit?.code ?? null;
+    const ended = { exit_code: code, finished_at: new Date().toISOString(), guest_ip: null };
+    if (run.stopRequested) {
+      await this.transition(id, {
+        to: 'stopped',
+        patch: { ...ended, desired_state: 'stopped' },
+        message: `stopped by user${code === null ? '' : ` (exit code ${code})`}`,
+      });
+    } else if (run.agentError || exit === null) {
+      const message = run.agentError ?? 'the VM ended without reporting an exit status';
+      await this.transition(id, { to: 'error', patch: { ...ended, error_message: message }, message });
+    } else {
+      await this.transition(id, { to: 'exited', patch: ended, message: `process exited with code ${code}` });
+    }
+    this.logs.end(id);
+    if (!run.stopRequested && !run.agentError && c.desired_state === 'running') {
+      this.maybeRestart(c, code, Date.now() - run.startedAt);
+    }
+  }
+
+  /** Schedules a policy restart if the policy asks for one. */
+  private maybeRestart(c: ContainerRecord, exitCode: number | null, ranForMs: number): void {
+    const restart = shouldRestart({
+      policy: c.restart_policy,
+      maxRetries: c.restart_max_retries,
+      exitCode,
+      restartCount: c.restart_count,
+    });
+    if (!restart || this.closing) return;
+    const slot = this.slot(c.id);
+    const delay = nextDelay(slot.lastDelayMs, ranForMs, this.settings.restart);
+    slot.lastDelayMs = delay;
+    void this.store.addEvent({
+      container_id: c.id,
+      type: 'restart-scheduled',
+      from_state: null,
+      to_state: null,
+      message: `restart ${c.restart_count + 1} (policy ${c.restart_policy}) in ${delay} ms`,
+    }).catch((e) => this.taskFailed(c.id, e));
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      void this.queue.run(c.id, () => this.policyRestart(c.id)).catch((e) => this.taskFailed(c.id, e));
+    }, delay);
+  }
+
+  private async policyRestart(id: string): Promise<void> {
+    const c = await this.store.getContainer(id);
+    if (!c || c.desired_state !== 'running' || this.slots.get(id)?.run || this.closing) return;
+    await this.transition(id, {
+      to: 'creating',
+      patch: { restart_count: c.restart_count + 1, ...CLEARED },
+      message: `restarting (policy ${c.restart_policy}, restart ${c.restart_count + 1})`,
+    });
+    await this.provision(id, this.newRun(c));
+  }
+
+  // --- recovery and shutdown ----------------------------------------------------------------------------
+
+  /**
+   * After a manager restart: reattaches to VMs that still run, accounts for those that died, resumes
+   * interrupted provisioning and pending restarts, and removes VMs and taps that nobody owns. Call once,
+   * before serving requests.
+   */
+  async recover(): Promise<void> {
+    const resume: ContainerRecord[] = [];
+    const restarts: ContainerRecord[] = [];
+    for (const c of await this.store.listContainers()) {
+      try {
+        const outcome = await this.recoverOne(c);
+        if (outcome === 'provision') resume.push(c);
+        if (outcome === 'restart') restarts.push(c);
+      } catch (e) {
+        this.log.error({ err: e, container: c.id }, `recovery failed: ${describeError(e)}`);
+      }
+    }
+    await this.sweepOrphans();
+    for (const c of resume) {
+      void this.queue
+        .run(c.id, async () => {
+          await this.transition(c.id, { to: 'creating', patch: CLEARED, message: 'provisioning resumed after a manager restart' });
+          await this.provision(c.id, this.newRun(c));
+        })
+        .catch((e) => this.taskFailed(c.id, e));
+    }
+    for (const c of restarts) this.maybeRestart(await this.get(c.id), c.exit_code, 0);
+  }
+
+  private async recoverOne(c: ContainerRecord): Promise<'provision' | 'restart' | 'done'> {
+    const vm = await this.store.getVm(c.vm_id);
+    const wanted = c.desired_state === 'running';
+    if (!vm) {
+      if (ACTIVE_STATES.has(c.state)) return wanted ? 'provision' : this.markStopped(c);
+      return c.state === 'exited' && wanted ? 'restart' : 'done';
+    }
+    const attachment =
+      vm.tap && vm.guest_ip && vm.mac && vm.gateway && vm.prefix_length !== null
+        ? { tap: vm.tap, mac: vm.mac, guestIp: vm.guest_ip, gateway: vm.gateway, prefixLength: vm.prefix_length }
+        : undefined;
+    if (attachment) this.deps.network.reserve(vm.id, attachment);
+    const sandbox = await this.deps.sandboxes.adopt(vm.id);
+    const run = new Run(c.id, vm.id, this.deps, this.store, this.logs, this.settings, this.log);
+    run.takeOver(attachment, sandbox);
+    if (sandbox && wanted && ACTIVE_STATES.has(c.state) && vm.state !== 'stopping') {
+      this.slot(c.id).run = run;
+      run.started = true;
+      run.startedAt = Date.now();
+      try {
+        await run.openPorts(c.port_mappings);
+      } catch (e) {
+        await run.release();
+        this.slot(c.id).run = undefined;
+        await this.transition(c.id, { to: 'error', patch: { error_message: describeError(e), finished_at: new Date().toISOString() }, message: describeError(e) });
+        return 'done';
+      }
+      await this.store.updateVm(vm.id, { state: 'running' });
+      await this.transition(c.id, { to: 'running', message: 'reattached to the running VM after a manager restart' });
+      this.watch(run);
+      return 'done';
+    }
+    // The VM is gone, or it should not run: end it and give everything back.
+    await run.release();
+    if (!wanted) return this.markStopped(c);
+    if (c.state === 'running') {
+      await this.transition(c.id, {
+        to: 'error',
+        patch: { error_message: 'the VM ended while the manager was not running', finished_at: new Date().toISOString() },
+        message: 'the VM ended while the manager was not running',
+      });
+      return 'restart';
+    }
+    return ACTIVE_STATES.has(c.state) ? 'provision' : 'done';
+  }
+
+  private async markStopped(c: ContainerRecord): Promise<'done'> {
+    if (c.state !== 'stopped') await this.transition(c.id, { to: 'stopped', message: 'stopped (found after a manager restart)' });
+    return 'done';
+  }
+
+  /** Purges VMs and deletes taps that no VM record owns. */
+  private async sweepOrphans(): Promise<void> {
+    const vms = await this.store.listVms();
+    const ownedVms = new Set(vms.map((v) => v.id));
+    const ownedTaps = new Set(vms.map((v) => v.tap).filter((t): t is string => t !== null));
+    for (const id of await this.deps.sandboxes.list()) {
+      if (ownedVms.has(id)) continue;
+      try {
+        const sandbox = await this.deps.sandboxes.adopt(id);
+        if (sandbox) {
+          await sandbox.kill();
+          await sandbox.release();
+        } else {
+          await this.deps.sandboxes.purge(id);
+        }
+        this.log.info({ vm: id }, 'removed a VM nobody owns');
+      } catch (e) {
+        this.log.error({ err: e, vm: id }, `could not remove an orphaned VM: ${describeError(e)}`);
+      }
+    }
+    for (const tap of await this.deps.network.listTaps()) {
+      if (ownedTaps.has(tap)) continue;
+      try {
+        await this.deps.network.deleteTap(tap);
+        this.log.info({ tap }, 'deleted a tap nobody owns');
+      } catch (e) {
+        this.log.error({ err: e, tap }, `could not delete an orphaned tap: ${describeError(e)}`);
+      }
+    }
+  }
+
+  /**
+   * Shutting down: pending restarts are cancelled, provisioning is aborted (and released; it resumes on the
+   * next start), running VMs are left running for the next manager process to adopt.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const slot of this.slots.values()) {
+      clearTimeout(slot.restartTimer);
+      slot.restartTimer = undefined;
+      if (slot.run && !slot.run.started) slot.run.abort.abort('shutdown' satisfies AbortReason);
+    }
+    await this.queue.idle();
+    for (const [id, slot] of this.slots) {
+      if (slot.run && !slot.run.finished) await slot.run.detach();
+      this.logs.end(id);
+    }
+    this.slots.clear();
+    this.logs.close();
+  }
+
+  /** Resolves when no task is queued or running (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  // --- helpers ------------------------------------------------------------------------------------------
+
+  private slot(id: string): Slot {
+    let s = this.slots.get(id);
+    if (!s) this.slots.set(id, (s = { lastDelayMs: 0 }));
+    return s;
+  }
+
+  private cancelRestart(id: string): boolean {
+    const slot = this.slots.get(id);
+    if (!slot?.restartTimer) return false;
+    clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
+    return true;
+  }
+
+  private abortProvisioning(id: string, reason: AbortReason): void {
+    const run = this.slots.get(id)?.run;
+    if (run && !run.started) run.abort.abort(reason);
+  }
+
+  private transition(id: string, t: Transition): Promise<ContainerRecord> {
+    return this.store.transition(id, t);
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new HearthError('Unavailable', 'HEARTH_ERR_SHUTTING_DOWN', 'the manager is shutting down');
+  }
+
+  private taskFailed(id: string, e: unknown): void {
+    this.log.error({ err: e, container: id }, `container task failed: ${describeError(e)}`);
+  }
+}
+
+const CLEARED = { exit_code: null, error_message: null, started_at: null, finished_at: null, guest_ip: null } as const;
+
+function containerNotFound(id: string): HearthError {
+  return notFound('HEARTH_ERR_CONTAINER_NOT_FOUND', `no container with id ${id}`);
+}
+
+function stateConflict(message: string): HearthError {
+  return failedPrecondition('HEARTH_ERR_CONTAINER_STATE', message);
+}

@@ -1,0 +1,345 @@
+/**
+ * A `Run` is one attempt at running a container's process: the VM booted for it and everything taken on
+ * its behalf (the image disk reference, an address and tap, port forwards, the VM's row in the store).
+ * The manager calls its steps in order; each step has a timeout and stops waiting when the run is aborted;
+ * `release` gives back everything taken so far, whatever step was reached, and may be called more than once.
+ * A Run never changes the container's state; the manager does, around the steps.
+ * @module
+ */
+import type { BaseLogger } from 'pino';
+import { HearthError, describeError, isHearthError } from '../errors.ts';
+import type { ProcessExit, ProcessSpec, Sandbox } from '../sandbox/sandbox.ts';
+import type { ContainerStore } from '../store/container-store.ts';
+import type { PortMapping, VmRecord } from '../store/records.ts';
+import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
+import type { LogStore } from './log-store.ts';
+
+export interface RunSettings {
+  vcpus: number;
+  memoryMib: number;
+  vmm: string;
+  accel: string;
+  portHostIp: string;
+  timeouts: { imageMs: number; networkMs: number; bootMs: number; startMs: number };
+}
+
+/** Why a run was aborted; the command that aborted it decides the container's next state. */
+export type AbortReason = 'stop' | 'delete' | 'shutdown';
+
+export class Run {
+  readonly abort = new AbortController();
+  image?: ResolvedImage;
+  attachment?: NetworkAttachment;
+  sandbox?: Sandbox;
+  private readonly ports: PortHandle[] = [];
+  private vmRow = false;
+  private launchTried = false;
+  /** The process is running (or ran): provisioning is over. */
+  started = false;
+  /** The user (or a delete) ended this run; the restart policy must not act on its exit. */
+  stopRequested = false;
+  /** The agent's report when the process could not start. */
+  agentError?: string;
+  startedAt = 0;
+  /** Set once `release` has run; the exit is then accounted for. */
+  finished = false;
+
+  constructor(
+    readonly containerId: string,
+    readonly vmId: string,
+    private readonly deps: ContainerDeps,
+    private readonly store: ContainerStore,
+    private readonly logs: LogStore,
+    private readonly settings: RunSettings,
+    private readonly log: BaseLogger,
+  ) {}
+
+  get aborted(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /** Step 1 (creating): the image's root filesystem, pulled if needed. Nothing to give back. */
+  async resolveImage(ref: string): Promise<ResolvedImage> {
+    this.image = await this.step('pulling the image', this.settings.timeouts.imageMs, () => this.deps.images.ensureRootfs(ref));
+    return this.image;
+  }
+
+  /** Step 2 (creating): an address and a tap, recorded in the VM's row before they exist on the host. */
+  async attachNetwork(): Promise<NetworkAttachment> {
+    const now = new Date().toISOString();
+    const row: VmRecord = {
+      id: this.vmId,
+      container_id: this.containerId,
+      state: 'allocated',
+      pid: null,
+      vcpus: this.settings.vcpus,
+      memory_mib: this.settings.memoryMib,
+      vmm: this.settings.vmm,
+      accel: this.settings.accel,
+      guest_ip: null,
+      prefix_length: null,
+      gateway: null,
+      tap: null,
+      mac: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.store.insertVm(row);
+    this.vmRow = true;
+    const a = await this.step(
+      'setting up the network',
+      this.settings.timeouts.networkMs,
+      () => this.deps.network.attach(this.vmId),
+      (late) => this.deps.network.detach(this.vmId, late),
+    );
+    this.attachment = a;
+    await this.store.updateVm(this.vmId, {
+      guest_ip: a.guestIp,
+      prefix_length: a.prefixLength,
+      gateway: a.gateway,
+      tap: a.tap,
+      mac: a.mac,
+    });
+    return a;
+  }
+
+  /** Step 3 (booting): the VM, with the process to run. Output is logged from here on. */
+  async launch(process: ProcessSpec): Promise<Sandbox> {
+    if (!this.image) throw new Error('launch before resolveImage');
+    const image = this.image;
+    this.launchTried = true;
+    const sandbox = await this.step(
+      'booting the VM',
+      this.settings.timeouts.bootMs,
+      () =>
+        this.deps.sandboxes.launch({
+          id: this.vmId,
+          rootfs: { path: image.diskPath, fsType: image.fsType },
+          process,
+          vcpus: this.settings.vcpus,
+          memoryMib: this.settings.memoryMib,
+          ...(this.attachment ? { network: this.attachment } : {}),
+        }),
+      (late) => this.killAndRelease(late),
+    );
+    this.adoptSandbox(sandbox);
+    await this.store.updateVm(this.vmId, {
+      state: 'booting',
+      pid: sandbox.info.pid,
+      vmm: sandbox.info.vmm,
+      accel: sandbox.info.accel,
+    });
+    return sandbox;
+  }
+
+  /**
+   * Takes over what an earlier manager process recorded for this VM: its row, its attachment (already
+   * reserved) and, if the VM still runs, its sandbox. `release` then gives all of it back.
+   */
+  takeOver(attachment: NetworkAttachment | undefined, sandbox: Sandbox | undefined): void {
+    this.vmRow = true;
+    this.launchTried = true;
+    this.attachment = attachment;
+    if (sandbox) this.adoptSandbox(sandbox);
+  }
+
+  /** Listens to a sandbox's output and agent errors. */
+  private adoptSandbox(sandbox: Sandbox): void {
+    this.sandbox = sandbox;
+    sandbox.on('output', (chunk) => {
+      try {
+        this.logs.append(this.containerId, chunk);
+      } catch (e) {
+        this.log.error({ err: e, container: this.containerId }, 'could not write container output');
+      }
+    });
+    sandbox.on('agentError', (e) => {
+      this.agentError = `the process could not start: ${e.message}`;
+    });
+  }
+
+  /** Step 4 (initializing): the agent reports the process started. */
+  async waitStarted(): Promise<void> {
+    const sandbox = this.sandbox;
+    if (!sandbox) throw new Error('waitStarted before launch');
+    await this.step('starting the process', this.settings.timeouts.startMs, () => {
+      return new Promise<void>((resolve, reject) => {
+        sandbox.once('started', () => resolve());
+        sandbox.once('agentError', (e) =>
+          reject(new HearthError('FailedPrecondition', 'HEARTH_ERR_PROCESS_START', `the process could not start: ${e.message}`)),
+        );
+        void sandbox.wait().then(
+          (exit) => reject(vmEndedEarly(exit)),
+          (e) => reject(vmEndedEarly(null, e)),
+        );
+      });
+    });
+    this.started = true;
+    this.startedAt = Date.now();
+    await this.store.updateVm(this.vmId, { state: 'running' });
+  }
+
+  /** Step 5 (before running): forward each mapped host port to the guest. */
+  async openPorts(mappings: readonly PortMapping[]): Promise<void> {
+    const ip = this.attachment?.guestIp;
+    if (!ip) return;
+    for (const m of mappings) {
+      if (this.aborted) throw cancelled();
+      const rule = {
+        hostIp: this.settings.portHostIp,
+        hostPort: m.host_port,
+        protocol: m.protocol,
+        targetIp: ip,
+        targetPort: m.container_port,
+      };
+      try {
+        this.ports.push(await this.deps.network.openPort(rule));
+      } catch (e) {
+        throw new HearthError(
+          'Unavailable',
+          'HEARTH_ERR_PORT_FORWARD',
+          `cannot forward host port ${m.host_port}/${m.protocol}: ${describeError(e)}`,
+          { cause: e },
+        );
+      }
+    }
+  }
+
+  /** Closes the port forwards (the process stopped, or the manager is shutting down and will reopen them). */
+  async closePorts(): Promise<void> {
+    for (const p of this.ports.splice(0).reverse()) {
+      await this.safely('closing a port forward', () => p.close());
+    }
+  }
+
+  /** Asks the process to stop (SIGKILL after `graceMs`) and waits for the VM to be gone. */
+  async stop(signal: number, graceMs: number): Promise<ProcessExit | null> {
+    const sandbox = this.sandbox;
+    if (!sandbox) return null;
+    await this.store.updateVm(this.vmId, { state: 'stopping' });
+    try {
+      await withTimeout(sandbox.stop({ signal, graceMs }), graceMs + 10_000, 'stopping the VM');
+    } catch (e) {
+      this.log.warn({ err: e, vm: this.vmId }, 'stop failed; killing the VM');
+      await sandbox.kill();
+    }
+    return sandbox.wait();
+  }
+
+  /**
+   * Gives back everything, newest first: port forwards, the VM (killed if it still runs) and its run
+   * directory, the tap and address, the VM's row. Failures are logged, not thrown: the rest is still freed,
+   * and what could not be is found again by the recovery sweep on the next start.
+   */
+  async release(): Promise<void> {
+    this.finished = true;
+    await this.closePorts();
+    const sandbox = this.sandbox;
+    if (sandbox) {
+      await this.killAndRelease(sandbox);
+    } else if (this.launchTried) {
+      await this.safely('purging the VM', () => this.deps.sandboxes.purge(this.vmId));
+    }
+    this.sandbox = undefined;
+    const a = this.attachment;
+    if (a) await this.safely('releasing the network', () => this.deps.network.detach(this.vmId, a));
+    this.attachment = undefined;
+    if (this.vmRow) await this.safely('deleting the VM record', () => this.store.deleteVm(this.vmId));
+    this.vmRow = false;
+  }
+
+  /** Leaves the VM running for the next manager process (shutdown). */
+  async detach(): Promise<void> {
+    this.finished = true;
+    await this.closePorts();
+    this.sandbox?.detach();
+  }
+
+  private async killAndRelease(sandbox: Sandbox): Promise<void> {
+    await this.safely('killing the VM', () => sandbox.kill());
+    await this.safely('releasing the VM', () => sandbox.release());
+  }
+
+  private async safely(what: string, f: () => unknown): Promise<void> {
+    try {
+      await f();
+    } catch (e) {
+      this.log.error({ err: e, vm: this.vmId, container: this.containerId }, `${what} failed: ${describeError(e)}`);
+    }
+  }
+
+  /**
+   * Runs one step with a deadline; the run's abort also ends the wait. If the step gives up while the
+   * operation is still under way and `undo` is given, the operation's late result is waited for (at most
+   * the step's time again) and undone, so nothing it took is left behind; past that wait it is undone
+   * whenever it ends.
+   */
+  private async step<T>(
+    what: string,
+    ms: number,
+    start: (signal: AbortSignal) => Promise<T>,
+    undo?: (late: T) => Promise<void>,
+  ): Promise<T> {
+    if (this.aborted) throw cancelled();
+    const deadline = AbortSignal.timeout(ms);
+    const signal = AbortSignal.any([this.abort.signal, deadline]);
+    const op = start(signal);
+    try {
+      return await raceSignal(op, signal, () =>
+        this.aborted
+          ? cancelled()
+          : new HearthError('Unavailable', 'HEARTH_ERR_TIMEOUT', `${what} timed out after ${formatMs(ms)}`),
+      );
+    } catch (e) {
+      if (undo && signal.aborted) {
+        const late = await withTimeout(op, ms, what).then(
+          (v) => ({ v }),
+          () => undefined,
+        );
+        if (late) await this.safely(`undoing ${what}`, () => undo(late.v));
+        // Still under way: undo it whenever it ends.
+        else void op.then((v) => this.safely(`undoing ${what}`, () => undo(v)), () => {});
+      }
+      throw e;
+    }
+  }
+}
+
+export function cancelled(): HearthError {
+  return new HearthError('FailedPrecondition', 'HEARTH_ERR_CANCELLED', 'cancelled');
+}
+
+export const isCancelled = (e: unknown) => isHearthError(e, 'HEARTH_ERR_CANCELLED');
+
+function vmEndedEarly(exit: ProcessExit | null, cause?: unknown): HearthError {
+  const how = exit ? `the process exited with code ${exit.code} before it was reported started` : 'the VM stopped before the process started';
+  return new HearthError('Unavailable', 'HEARTH_ERR_VM_GONE', how, { cause });
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+function raceSignal<T>(op: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    op.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export function withTimeout<T>(op: Promise<T>, ms: number, what: string): Promise<T> {
+  return raceSignal(op, AbortSignal.timeout(ms), () =>
+    new HearthError('Unavailable', 'HEARTH_ERR_TIMEOUT', `${what} timed out after ${formatMs(ms)}`),
+  );
+}

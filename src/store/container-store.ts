@@ -1,0 +1,243 @@
+/**
+ * `ContainerStore` is the only door to the database: containers, the VMs (and so the addresses and taps)
+ * they hold, and the events of their lives. SQLite by default (one file, WAL, foreign keys on, a busy
+ * timeout); the queries are plain Kysely and keep JSON as TEXT so a PostgreSQL dialect can be dropped in
+ * through `ContainerStore.fromKysely`.
+ * @module
+ */
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Insertable, type Selectable, type Transaction } from 'kysely';
+import { HearthError } from '../errors.ts';
+import { migrations, type Dialect } from './migrations.ts';
+import type {
+  ContainerRecord,
+  ContainerState,
+  EventRecord,
+  PortMapping,
+  RestartPolicy,
+  VmRecord,
+  VolumeMount,
+} from './records.ts';
+
+interface ContainersTable {
+  id: string;
+  name: string;
+  image: string;
+  args: string;
+  env_vars: string;
+  volumes: string;
+  port_mappings: string;
+  restart_policy: string;
+  restart_max_retries: number | null;
+  state: string;
+  desired_state: string;
+  restart_count: number;
+  exit_code: number | null;
+  error_message: string | null;
+  vm_id: string;
+  container_id: string;
+  guest_ip: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+interface EventsTable {
+  id: import('kysely').Generated<number>;
+  container_id: string;
+  time: string;
+  type: string;
+  from_state: string | null;
+  to_state: string | null;
+  message: string | null;
+}
+
+interface Schema {
+  containers: ContainersTable;
+  vms: VmRecord;
+  events: EventsTable;
+}
+
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
+
+function toRow(c: Partial<ContainerRecord>): Partial<ContainersTable> {
+  const row: Record<string, unknown> = { ...c };
+  for (const k of JSON_COLUMNS) if (c[k] !== undefined) row[k] = JSON.stringify(c[k]);
+  return row as Partial<ContainersTable>;
+}
+
+function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
+  return {
+    ...r,
+    args: JSON.parse(r.args) as string[],
+    env_vars: JSON.parse(r.env_vars) as Record<string, string>,
+    volumes: JSON.parse(r.volumes) as VolumeMount[],
+    port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
+    restart_policy: r.restart_policy as RestartPolicy,
+    state: r.state as ContainerState,
+    desired_state: r.desired_state as ContainerRecord['desired_state'],
+  };
+}
+
+const nowIso = () => new Date().toISOString();
+
+/** A state change and the event recording it, written together. */
+export interface Transition {
+  to: ContainerState;
+  /** Other columns to set in the same write. */
+  patch?: Partial<Omit<ContainerRecord, 'id' | 'state'>>;
+  message?: string | null;
+}
+
+export class ContainerStore {
+  private constructor(
+    private readonly db: Kysely<Schema>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Opens (creating if needed) the SQLite file at `path` and brings its schema up to date. */
+  static async openSqlite(path: string): Promise<ContainerStore> {
+    const sqlite = new Database(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    return ContainerStore.fromKysely(new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite');
+  }
+
+  /** Wraps any Kysely instance (e.g. PostgreSQL) and runs the migrations. */
+  static async fromKysely(db: Kysely<unknown>, dialect: Dialect): Promise<ContainerStore> {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(dialect) } });
+    const { error } = await migrator.migrateToLatest();
+    if (error) {
+      await db.destroy();
+      throw new HearthError('Internal', 'HEARTH_ERR_STORE', `database migration failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return new ContainerStore(db as Kysely<Schema>, dialect);
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+
+  // --- containers ---------------------------------------------------------------------------------------
+
+  /** Inserts a container and its first event; a taken name is AlreadyExists. */
+  async insertContainer(c: ContainerRecord, message = 'container created'): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const taken = await tx.selectFrom('containers').select('id').where('name', '=', c.name).executeTakeFirst();
+      if (taken) {
+        throw new HearthError('AlreadyExists', 'HEARTH_ERR_NAME_IN_USE', `the name "${c.name}" is already used by container ${taken.id}`, {
+          field: 'body/name',
+        });
+      }
+      await tx.insertInto('containers').values(toRow(c) as Insertable<ContainersTable>).execute();
+      await addEvent(tx, { container_id: c.id, type: 'state', from_state: null, to_state: c.state, message });
+    });
+  }
+
+  async getContainer(id: string): Promise<ContainerRecord | undefined> {
+    const row = await this.db.selectFrom('containers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async listContainers(state?: ContainerState): Promise<ContainerRecord[]> {
+    let q = this.db.selectFrom('containers').selectAll().orderBy('created_at').orderBy('id');
+    if (state) q = q.where('state', '=', state);
+    return (await q.execute()).map(fromRow);
+  }
+
+  /** Sets columns without a state change (no event). Returns the updated record. */
+  async updateContainer(id: string, patch: Partial<Omit<ContainerRecord, 'id' | 'state'>>): Promise<ContainerRecord> {
+    await this.db
+      .updateTable('containers')
+      .set({ ...toRow(patch), updated_at: nowIso() })
+      .where('id', '=', id)
+      .execute();
+    return this.mustGet(id);
+  }
+
+  /** Moves a container to a state and records the event, in one transaction. */
+  async transition(id: string, t: Transition): Promise<ContainerRecord> {
+    const time = nowIso();
+    await this.db.transaction().execute(async (tx) => {
+      const cur = await tx.selectFrom('containers').select('state').where('id', '=', id).executeTakeFirst();
+      if (!cur) return;
+      await tx
+        .updateTable('containers')
+        .set({ ...toRow(t.patch ?? {}), state: t.to, updated_at: time })
+        .where('id', '=', id)
+        .execute();
+      await addEvent(tx, {
+        container_id: id,
+        time,
+        type: 'state',
+        from_state: cur.state as ContainerState,
+        to_state: t.to,
+        message: t.message ?? null,
+      });
+    });
+    return this.mustGet(id);
+  }
+
+  async deleteContainer(id: string): Promise<void> {
+    // vms and events go with it (ON DELETE CASCADE).
+    await this.db.deleteFrom('containers').where('id', '=', id).execute();
+  }
+
+  private async mustGet(id: string): Promise<ContainerRecord> {
+    const c = await this.getContainer(id);
+    if (!c) throw new HearthError('NotFound', 'HEARTH_ERR_CONTAINER_NOT_FOUND', `no container with id ${id}`);
+    return c;
+  }
+
+  // --- events -------------------------------------------------------------------------------------------
+
+  async addEvent(e: NewEvent): Promise<void> {
+    await addEvent(this.db, e);
+  }
+
+  async listEvents(containerId: string): Promise<EventRecord[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('container_id', '=', containerId)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ ...r, from_state: r.from_state as ContainerState | null, to_state: r.to_state as ContainerState | null }));
+  }
+
+  // --- vms (and the addresses and taps they hold) -------------------------------------------------------
+
+  async insertVm(vm: VmRecord): Promise<void> {
+    await this.db.insertInto('vms').values(vm).execute();
+  }
+
+  async updateVm(id: string, patch: Partial<Omit<VmRecord, 'id' | 'container_id'>>): Promise<void> {
+    await this.db.updateTable('vms').set({ ...patch, updated_at: nowIso() }).where('id', '=', id).execute();
+  }
+
+  async getVm(id: string): Promise<VmRecord | undefined> {
+    return this.db.selectFrom('vms').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async listVms(): Promise<VmRecord[]> {
+    return this.db.selectFrom('vms').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+
+  async deleteVm(id: string): Promise<void> {
+    await this.db.deleteFrom('vms').where('id', '=', id).execute();
+  }
+}
+
+type NewEvent = Omit<EventRecord, 'id' | 'time'> & { time?: string };
+
+async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<void> {
+  await db
+    .insertInto('events')
+    .values({ ...e, time: e.time ?? nowIso() })
+    .execute();
+}

@@ -1,0 +1,81 @@
+/**
+ * The schema, as an ordered list of migrations that Kysely's Migrator runs at start-up and records in
+ * `kysely_migration`. Add a new entry at the end; never edit one that has shipped.
+ *
+ * Portable on purpose: TEXT for JSON documents and ISO-8601 timestamps (fixed width, so they sort), no
+ * SQLite-only statements. The one dialect difference, an auto-numbered key, is chosen by `dialect`.
+ * @module
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('containers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('image', 'text', (c) => c.notNull())
+          .addColumn('args', 'text', (c) => c.notNull())
+          .addColumn('env_vars', 'text', (c) => c.notNull())
+          .addColumn('volumes', 'text', (c) => c.notNull())
+          .addColumn('port_mappings', 'text', (c) => c.notNull())
+          .addColumn('restart_policy', 'text', (c) => c.notNull())
+          .addColumn('restart_max_retries', 'integer')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('desired_state', 'text', (c) => c.notNull())
+          .addColumn('restart_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('exit_code', 'integer')
+          .addColumn('error_message', 'text')
+          .addColumn('vm_id', 'text', (c) => c.notNull().unique())
+          .addColumn('container_id', 'text', (c) => c.notNull().unique())
+          .addColumn('guest_ip', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('finished_at', 'text')
+          .execute();
+        await db.schema.createIndex('containers_state').on('containers').column('state').execute();
+
+        // One row per VM that exists or may exist on the host: from the moment its address and tap are taken
+        // until they are given back. The unique keys make a double allocation fail loudly.
+        await db.schema
+          .createTable('vms')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('container_id', 'text', (c) => c.notNull().references('containers.id').onDelete('cascade'))
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer')
+          .addColumn('vcpus', 'integer', (c) => c.notNull())
+          .addColumn('memory_mib', 'integer', (c) => c.notNull())
+          .addColumn('vmm', 'text', (c) => c.notNull())
+          .addColumn('accel', 'text', (c) => c.notNull())
+          .addColumn('guest_ip', 'text', (c) => c.unique())
+          .addColumn('prefix_length', 'integer')
+          .addColumn('gateway', 'text')
+          .addColumn('tap', 'text', (c) => c.unique())
+          .addColumn('mac', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('vms_container').on('vms').column('container_id').execute();
+
+        await db.schema
+          .createTable('events')
+          .addColumn('id', dialect === 'postgres' ? sql`bigint generated always as identity` : 'integer', (c) =>
+            c.primaryKey(),
+          )
+          .addColumn('container_id', 'text', (c) => c.notNull().references('containers.id').onDelete('cascade'))
+          .addColumn('time', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('from_state', 'text')
+          .addColumn('to_state', 'text')
+          .addColumn('message', 'text')
+          .execute();
+        await db.schema.createIndex('events_container').on('events').columns(['container_id', 'id']).execute();
+      },
+    },
+  };
+}

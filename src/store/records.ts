@@ -1,0 +1,95 @@
+/**
+ * What the store keeps, as plain values. Field names follow the API document (snake_case), so a container
+ * record maps onto the HTTP item with almost no renaming.
+ * @module
+ */
+
+/**
+ * creating -> booting -> initializing -> running, then stopped (the user asked), exited (the process ended)
+ * or error (a step failed, or the VM died). A stopped/exited/error container can be started again.
+ */
+export const CONTAINER_STATES = ['creating', 'booting', 'initializing', 'running', 'stopped', 'exited', 'error'] as const;
+export type ContainerState = (typeof CONTAINER_STATES)[number];
+/** States in which a VM is being provisioned or runs, i.e. the container holds host resources. */
+export const ACTIVE_STATES: ReadonlySet<ContainerState> = new Set(['creating', 'booting', 'initializing', 'running']);
+
+export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface PortMapping {
+  container_port: number;
+  host_port: number;
+  protocol: Protocol;
+}
+
+export interface VolumeMount {
+  host_path: string;
+  container_path: string;
+  readonly: boolean;
+}
+
+/** What a user chooses about a container; `PUT` replaces any of these but `name`. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  args: string[];
+  env_vars: Record<string, string>;
+  volumes: VolumeMount[];
+  port_mappings: PortMapping[];
+  restart_policy: RestartPolicy;
+  /** on-failure only: restarts allowed before giving up; 0 means no limit. Null for other policies. */
+  restart_max_retries: number | null;
+}
+
+export interface ContainerRecord extends ContainerSpec {
+  id: string;
+  state: ContainerState;
+  /** What the user last asked for; the restart policy only acts while this is `running`. */
+  desired_state: 'running' | 'stopped';
+  restart_count: number;
+  exit_code: number | null;
+  error_message: string | null;
+  /** A uuid, fixed for the container's life; every VM it boots has this id. */
+  vm_id: string;
+  /** 64 hex digits, as Docker's. */
+  container_id: string;
+  guest_ip: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** allocated: address and tap taken; booting: VMM launched; running: process started; stopping. */
+export type VmState = 'allocated' | 'booting' | 'running' | 'stopping';
+
+export interface VmRecord {
+  id: string;
+  container_id: string;
+  state: VmState;
+  pid: number | null;
+  vcpus: number;
+  memory_mib: number;
+  vmm: string;
+  accel: string;
+  guest_ip: string | null;
+  prefix_length: number | null;
+  gateway: string | null;
+  tap: string | null;
+  mac: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventRecord {
+  id: number;
+  container_id: string;
+  time: string;
+  /** `state` for a transition; otherwise e.g. `restart-scheduled`, `recovered`. */
+  type: string;
+  from_state: ContainerState | null;
+  to_state: ContainerState | null;
+  message: string | null;
+}

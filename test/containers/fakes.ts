@@ -1,0 +1,236 @@
+/**
+ * Fakes of the three layers below the containers layer. Each keeps what is "on the host" (run directories,
+ * live VMs, taps, addresses, port forwards) so tests can assert that nothing is left behind.
+ *
+ * The fake VM's behaviour comes from the process argv (see FakeSandbox.run):
+ *   ["echo", ...words]       prints the words, exits 0
+ *   ["exit", "3"]            exits 3
+ *   ["sleep"]                runs until stopped (exit 128+signal)
+ *   ["print-sleep", ...ls]   prints each line, then runs until stopped
+ *   ["crash"]                the VM dies without an exit status
+ *   ["badexec"]              the agent reports exec failed (exit 127)
+ *   ["hang"]                 never reports started
+ */
+import { EventEmitter } from 'node:events';
+import { HearthError } from '../../src/errors.ts';
+import type { ContainerNetwork, ImageConfig, ImageResolver, NetworkAttachment, PortHandle, PortRule, ResolvedImage } from '../../src/containers/deps.ts';
+import type { ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+
+/** A promise to hold an operation until the test lets it go. */
+export class Gate {
+  private opened = false;
+  private waiters: Array<() => void> = [];
+  reached = 0;
+  async pass(): Promise<void> {
+    this.reached++;
+    if (!this.opened) await new Promise<void>((r) => this.waiters.push(r));
+  }
+  open(): void {
+    this.opened = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+export class FakeImages implements ImageResolver {
+  readonly calls: string[] = [];
+  gate?: Gate;
+  constructor(readonly images: Record<string, ImageConfig> = {}) {}
+
+  async ensureRootfs(ref: string): Promise<ResolvedImage> {
+    this.calls.push(ref);
+    await this.gate?.pass();
+    const config = this.images[ref];
+    if (!config) {
+      throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${ref}" not found in the registry`);
+    }
+    return { diskPath: `/images/${ref}.ext4`, fsType: 'ext4', config, manifestDigest: 'sha256:' + '0'.repeat(64) };
+  }
+}
+
+export class FakeNetwork implements ContainerNetwork {
+  /** tap -> vm id */
+  readonly taps = new Map<string, string>();
+  /** address -> vm id */
+  readonly addresses = new Map<string, string>();
+  /** "port/proto" -> rule */
+  readonly ports = new Map<string, PortRule>();
+  readonly busyPorts = new Set<number>();
+  readonly log: string[] = [];
+  attachGate?: Gate;
+  private next = 2;
+
+  async attach(vmId: string): Promise<NetworkAttachment> {
+    await this.attachGate?.pass();
+    const n = this.next++;
+    const a = { tap: `hth${n}`, mac: `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`, guestIp: `10.9.0.${n}`, prefixLength: 24, gateway: '10.9.0.1' };
+    this.taps.set(a.tap, vmId);
+    this.addresses.set(a.guestIp, vmId);
+    this.log.push(`attach ${vmId} ${a.tap}`);
+    return a;
+  }
+  reserve(vmId: string, a: NetworkAttachment): void {
+    this.addresses.set(a.guestIp, vmId);
+    this.log.push(`reserve ${vmId}`);
+  }
+  async detach(vmId: string, a: NetworkAttachment): Promise<void> {
+    this.taps.delete(a.tap);
+    this.addresses.delete(a.guestIp);
+    this.log.push(`detach ${vmId} ${a.tap}`);
+  }
+  async listTaps(): Promise<string[]> {
+    return [...this.taps.keys()];
+  }
+  async deleteTap(name: string): Promise<void> {
+    this.taps.delete(name);
+    this.log.push(`deleteTap ${name}`);
+  }
+  async openPort(rule: PortRule): Promise<PortHandle> {
+    const key = `${rule.hostPort}/${rule.protocol}`;
+    if (this.busyPorts.has(rule.hostPort) || this.ports.has(key)) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_PORT_BUSY', `address already in use: ${rule.hostIp}:${rule.hostPort}`);
+    }
+    this.ports.set(key, rule);
+    return { close: () => void this.ports.delete(key) };
+  }
+  /** Forget the in-memory pool, as a new manager process would (taps stay on the "host"). */
+  restartProcess(): void {
+    this.addresses.clear();
+    this.ports.clear();
+  }
+}
+
+export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox {
+  readonly info: SandboxInfo;
+  alive = true;
+  released = false;
+  detached = false;
+  exit: ProcessExit | null = null;
+  started = false;
+  private goneWaiters: Array<(e: ProcessExit | null) => void> = [];
+
+  constructor(
+    readonly spec: SandboxSpec,
+    private readonly launcher: FakeLauncher,
+  ) {
+    super();
+    this.info = { id: spec.id, vmm: 'qemu', pid: 1000 + launcher.launched, accel: 'tcg', vcpus: spec.vcpus, memoryMib: spec.memoryMib, guestIp: spec.network?.guestIp ?? null };
+  }
+
+  /** Plays the script chosen by argv, asynchronously, as the agent's messages would arrive. */
+  run(): void {
+    const [cmd, ...rest] = this.spec.process.argv;
+    const later = (f: () => void): void => void setImmediate(() => this.alive && !this.detached && f());
+    const start = () => {
+      this.started = true;
+      this.emit('started', { pid: 1 });
+    };
+    const print = (text: string, stream: 'stdout' | 'stderr' = 'stdout') =>
+      this.emit('output', { stream, timestamp: new Date(), data: Buffer.from(text) });
+    switch (cmd) {
+      case 'echo':
+        return later(() => {
+          start();
+          print(rest.join(' ') + '\n');
+          print('to stderr\n', 'stderr');
+          later(() => this.finish({ code: 0, signal: null }));
+        });
+      case 'exit':
+        return later(() => {
+          start();
+          later(() => this.finish({ code: Number(rest[0]), signal: null }));
+        });
+      case 'sleep':
+        return later(start);
+      case 'print-sleep':
+        return later(() => {
+          start();
+          for (const l of rest) print(l + '\n');
+        });
+      case 'crash':
+        return later(() => {
+          start();
+          later(() => this.finish(null));
+        });
+      case 'badexec':
+        return later(() => {
+          this.emit('agentError', { code: 3, message: `exec ${cmd}: not found` });
+          this.finish({ code: 127, signal: null });
+        });
+      case 'hang':
+        return;
+      default:
+        throw new Error(`fake sandbox: unknown command ${cmd}`);
+    }
+  }
+
+  /** The process ends (exit null: the VM dies without telling) and the VMM goes. */
+  finish(exit: ProcessExit | null): void {
+    if (!this.alive) return;
+    this.exit = exit;
+    if (exit) this.emit('exit', exit);
+    this.alive = false;
+    this.emit('gone', { reason: exit ? 'powered off' : 'crashed' });
+    for (const w of this.goneWaiters.splice(0)) w(exit);
+  }
+
+  async stop(o: { signal: number; graceMs: number }): Promise<void> {
+    this.launcher.stops.push({ id: this.spec.id, ...o });
+    if (this.alive) this.finish(this.started ? { code: 128 + o.signal, signal: o.signal } : null);
+  }
+  async signal(): Promise<void> {}
+  async kill(): Promise<void> {
+    if (this.alive) this.finish(this.started ? { code: 137, signal: 9 } : null);
+  }
+  wait(): Promise<ProcessExit | null> {
+    if (!this.alive) return Promise.resolve(this.exit);
+    return new Promise((r) => this.goneWaiters.push(r));
+  }
+  async release(): Promise<void> {
+    if (this.alive) throw new Error(`release of VM ${this.spec.id} while it runs`);
+    this.released = true;
+    this.launcher.runDirs.delete(this.spec.id);
+  }
+  detach(): void {
+    this.detached = true;
+    this.removeAllListeners();
+  }
+}
+
+export class FakeLauncher implements SandboxLauncher {
+  /** VM ids with a run directory on the "host". */
+  readonly runDirs = new Set<string>();
+  readonly vms = new Map<string, FakeSandbox>();
+  readonly stops: Array<{ id: string; signal: number; graceMs: number }> = [];
+  readonly purged: string[] = [];
+  launched = 0;
+  launchGate?: Gate;
+  failLaunch?: string;
+
+  async launch(spec: SandboxSpec): Promise<Sandbox> {
+    this.runDirs.add(spec.id);
+    await this.launchGate?.pass();
+    if (this.failLaunch) throw new HearthError('Unavailable', 'HEARTH_ERR_VMM', this.failLaunch);
+    if (this.vms.get(spec.id)?.alive) throw new Error(`VM ${spec.id} launched twice`);
+    this.launched++;
+    const sb = new FakeSandbox(spec, this);
+    this.vms.set(spec.id, sb);
+    sb.run();
+    return sb;
+  }
+  async adopt(id: string): Promise<Sandbox | undefined> {
+    const sb = this.vms.get(id);
+    if (!sb?.alive) return undefined;
+    sb.detached = false;
+    return sb;
+  }
+  async list(): Promise<string[]> {
+    return [...this.runDirs];
+  }
+  async purge(id: string): Promise<void> {
+    this.purged.push(id);
+    this.runDirs.delete(id);
+  }
+  alive(): FakeSandbox[] {
+    return [...this.vms.values()].filter((v) => v.alive);
+  }
+}
