@@ -17,6 +17,8 @@ export const ConfigSchema = Type.Object(
   {
     /** Database, logs and VM run directories live here. */
     dataDir: Type.String({ minLength: 1, default: '/var/lib/hearth' }),
+    /** The guest kernel and initramfs built by guest/build.sh, and scratch-disk templates. */
+    cacheDir: Type.String({ minLength: 1, default: '/var/cache/hearth' }),
     listen: Type.Object(
       {
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
@@ -64,6 +66,8 @@ export const ConfigSchema = Type.Object(
         memoryMib: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 256 }),
         vmm: Type.Union([Type.Literal('qemu'), Type.Literal('firecracker')], { default: 'qemu' }),
         accel: Type.Union([Type.Literal('auto'), Type.Literal('kvm'), Type.Literal('tcg')], { default: 'auto' }),
+        /** Size of each VM's writable layer (a sparse ext4 disk: only what is written takes space). */
+        scratchSizeMib: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 4096 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -124,6 +128,7 @@ const mirrors: EnvParser = (s) => {
 /** Every environment variable the manager reads, with the config key it sets. */
 export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvParser]> = [
   ['HEARTH_DATA_DIR', 'dataDir', str],
+  ['HEARTH_CACHE_DIR', 'cacheDir', str],
   ['HEARTH_HOST', 'listen.host', str],
   ['HEARTH_PORT', 'listen.port', int],
   ['HEARTH_API_TOKEN', 'apiToken', nullable],
@@ -141,6 +146,7 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_MEMORY_MIB', 'vm.memoryMib', int],
   ['HEARTH_VMM', 'vm.vmm', str],
   ['HEARTH_ACCEL', 'vm.accel', str],
+  ['HEARTH_SCRATCH_SIZE_MIB', 'vm.scratchSizeMib', int],
   ['HEARTH_IMAGE_TIMEOUT_MS', 'timeouts.imageMs', int],
   ['HEARTH_NETWORK_TIMEOUT_MS', 'timeouts.networkMs', int],
   ['HEARTH_BOOT_TIMEOUT_MS', 'timeouts.bootMs', int],

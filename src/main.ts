@@ -9,15 +9,35 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { loadConfig, type HearthConfig } from './config.ts';
 import type { ContainerDeps } from './containers/deps.ts';
-import { HearthError, describeError } from './errors.ts';
+import { describeError } from './errors.ts';
+import { HostContainerNetwork } from './containers/host-network-adapter.ts';
+import { ImageStore } from './images/image-store.ts';
+import { AddressPool, HostNetwork, PortForwarder } from './network/index.ts';
+import { createMicroVmLauncher } from './sandbox/create-launcher.ts';
 import { ContainerStore } from './store/container-store.ts';
 
-/**
- * The real image store, host network and sandbox launcher. Wired by the lead once src/images, src/network
- * and src/sandbox land; see the report for the adapter each needs.
- */
-async function realDeps(_config: HearthConfig, _log: Logger): Promise<ContainerDeps> {
-  throw new HearthError('Internal', 'HEARTH_ERR_INTERNAL', 'the image, network and sandbox layers are not wired yet (src/main.ts realDeps)');
+/** The real image store, host network (bridge, NAT, port forwards) and microVM launcher. */
+async function realDeps(config: HearthConfig, log: Logger): Promise<ContainerDeps> {
+  const { launcher, accel } = await createMicroVmLauncher({
+    cacheDir: config.cacheDir,
+    vmsDir: join(config.dataDir, 'vms'),
+    vmm: config.vm.vmm,
+    accel: config.vm.accel,
+    scratchSizeMib: config.vm.scratchSizeMib,
+    probeCacheFile: join(config.dataDir, 'accel.json'),
+  });
+  log.info({ accel: accel.accel, reason: accel.reason }, `VMs run with ${accel.accel}`);
+  const host = new HostNetwork({ bridge: config.network.bridge, pool: new AddressPool(config.network.subnet) });
+  await host.ensureBridge();
+  if (config.network.nat) await host.enableNat();
+  const images = new ImageStore({
+    dataDir: config.dataDir,
+    mirrors: config.registry.mirrors,
+    insecure: config.registry.insecure,
+    ...(config.registry.authFile ? { authFile: config.registry.authFile } : {}),
+  });
+  const forwarder = new PortForwarder({ defaultHostIp: config.network.portHostIp });
+  return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher };
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {

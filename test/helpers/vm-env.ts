@@ -1,16 +1,14 @@
 /**
- * A real microVM launcher for tests: QEMU microvm under TCG (nested KVM here is slower than emulation),
+ * A real microVM launcher for tests: QEMU microvm under TCG (so results do not depend on the host's KVM),
  * the guest artifacts from HEARTH_CACHE_DIR, and a temporary run directory removed afterwards.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_CACHE_DIR, locateGuestArtifacts } from '../../src/sandbox/guest-artifacts.ts';
-import { MicroVmLauncher } from '../../src/sandbox/microvm-launcher.ts';
-import { ScratchDisks } from '../../src/sandbox/scratch-disk.ts';
+import { createMicroVmLauncher } from '../../src/sandbox/create-launcher.ts';
+import { DEFAULT_CACHE_DIR } from '../../src/sandbox/guest-artifacts.ts';
+import type { MicroVmLauncher } from '../../src/sandbox/microvm-launcher.ts';
 import type { OutputChunk, Sandbox } from '../../src/sandbox/sandbox.ts';
-import { qemuKernelArgs } from '../../src/vmm/qemu/kernel-args.ts';
-import { QemuDriver } from '../../src/vmm/qemu/driver.ts';
 
 export const CACHE_DIR = process.env.HEARTH_CACHE_DIR ?? DEFAULT_CACHE_DIR;
 
@@ -22,15 +20,15 @@ export interface VmEnv {
 }
 
 export async function makeLauncher(vmsDir: string): Promise<MicroVmLauncher> {
-  const guest = await locateGuestArtifacts(CACHE_DIR);
-  const driver = new QemuDriver({ accel: 'tcg', baseKernelArgs: await qemuKernelArgs('tcg') });
-  return new MicroVmLauncher({
+  const { launcher } = await createMicroVmLauncher({
+    cacheDir: CACHE_DIR,
     vmsDir,
-    driver,
-    guest,
-    scratch: new ScratchDisks(path.join(CACHE_DIR, 'scratch-templates')),
+    vmm: 'qemu',
+    accel: 'tcg',
     scratchSizeMib: 256,
+    probeCacheFile: path.join(vmsDir, '..', 'accel.json'),
   });
+  return launcher;
 }
 
 export async function vmEnv(): Promise<VmEnv> {

@@ -1,0 +1,48 @@
+/**
+ * Assembles the microVM launcher from configuration: the guest artifacts, the accelerator (probed by
+ * booting, unless configured), the QEMU driver with its kernel arguments, and the scratch-disk templates.
+ */
+import path from 'node:path';
+import { HearthError } from '../errors.ts';
+import type { Accel } from '../vmm/driver.ts';
+import { chooseAccel } from '../vmm/qemu/accel-probe.ts';
+import type { AccelChoice } from '../vmm/qemu/accel-probe.ts';
+import { QemuDriver } from '../vmm/qemu/driver.ts';
+import { qemuKernelArgs } from '../vmm/qemu/kernel-args.ts';
+import { locateGuestArtifacts } from './guest-artifacts.ts';
+import { MicroVmLauncher } from './microvm-launcher.ts';
+import { ScratchDisks } from './scratch-disk.ts';
+
+export interface LauncherSettings {
+  /** Where guest/build.sh put the kernel and initramfs, and where scratch templates are kept. */
+  cacheDir: string;
+  /** VM run directories live in `<vmsDir>/<id>`. */
+  vmsDir: string;
+  vmm: 'qemu' | 'firecracker';
+  accel: 'auto' | Accel;
+  scratchSizeMib: number;
+  /** Where the accel probe's answer is kept (per host boot). */
+  probeCacheFile: string;
+}
+
+export async function createMicroVmLauncher(settings: LauncherSettings): Promise<{ launcher: MicroVmLauncher; accel: AccelChoice }> {
+  if (settings.vmm !== 'qemu') {
+    throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_UNSUPPORTED', `vmm "${settings.vmm}" is not available yet: use "qemu"`);
+  }
+  const guest = await locateGuestArtifacts(settings.cacheDir);
+  const accel = await chooseAccel(settings.accel, {
+    kernel: guest.kernel,
+    bareInitrd: guest.bareInitramfs,
+    baseKernelArgs: await qemuKernelArgs('kvm'),
+    cacheFile: settings.probeCacheFile,
+  });
+  const driver = new QemuDriver({ accel: accel.accel, baseKernelArgs: await qemuKernelArgs(accel.accel) });
+  const launcher = new MicroVmLauncher({
+    vmsDir: settings.vmsDir,
+    driver,
+    guest,
+    scratch: new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates')),
+    scratchSizeMib: settings.scratchSizeMib,
+  });
+  return { launcher, accel };
+}
