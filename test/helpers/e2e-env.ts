@@ -1,0 +1,125 @@
+/**
+ * One end-to-end world inside the test's network namespace: a real registry holding the test images under
+ * Docker Hub names (configured as the docker.io mirror), a data directory, and the manager process.
+ * `assertNoLeaks` checks what a deleted container must not leave: VMM processes, taps, run directories,
+ * disks, log files and rows.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { listLinks } from '../../src/tools/ip.ts';
+import { commandLine } from '../../src/vmm/process.ts';
+import { pushAppImages } from './app-images.ts';
+import { startManager } from './manager-process.ts';
+import type { ManagerOptions, ManagerProcess } from './manager-process.ts';
+import { freePort, startRegistry } from './registry.ts';
+import type { TestRegistry } from './registry.ts';
+
+export interface E2eEnv {
+  dataDir: string;
+  registry: TestRegistry;
+  manager: ManagerProcess;
+  api: Api;
+  /** Starts the manager again on the same data directory and port (after a kill). */
+  restart(env?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function e2eEnv(env: Record<string, string> = {}): Promise<E2eEnv> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hearth-e2e-'));
+  const registry = await startRegistry();
+  await pushAppImages(registry.url);
+  const options: ManagerOptions = { dataDir, port: await freePort(), registryHost: registry.host, env };
+  const world: E2eEnv = {
+    dataDir,
+    registry,
+    manager: await startManager(options),
+    api: new Api(`http://127.0.0.1:${options.port}`),
+    async restart(extra = {}) {
+      world.manager = await startManager({ ...options, env: { ...env, ...extra } });
+    },
+    async close() {
+      await world.manager.stop();
+      await registry.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+export class Api {
+  constructor(readonly url: string) {}
+
+  async call<T = any>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    const r = await fetch(`${this.url}${route}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    let parsed: any = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: r.status, body: parsed as T, text };
+  }
+
+  async create(body: Record<string, unknown>): Promise<string> {
+    const r = await this.call('POST', '/v1/containers', body);
+    assert.equal(r.status, 201, r.text);
+    return r.body.id as string;
+  }
+
+  async get(id: string): Promise<any> {
+    const r = await this.call('GET', `/v1/containers/${id}`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.item;
+  }
+
+  /** Polls until the container is in one of `states`; fails on a state outside `passing`. */
+  async waitFor(id: string, states: string[], timeoutMs = 120_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const item = await this.get(id);
+      if (states.includes(item.state)) return item;
+      if (Date.now() > deadline) throw new Error(`container ${id} is ${item.state}, not ${states.join('|')}: ${JSON.stringify(item)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async logs(id: string, query = ''): Promise<Array<{ timestamp: string; stream: string; message: string }>> {
+    const r = await this.call('GET', `/v1/containers/${id}/logs${query}`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.items;
+  }
+}
+
+/** Nothing of any container is left: no VMM of this data dir, no tap, no run dir, no disk, no log, no row. */
+export async function assertNoLeaks(world: E2eEnv): Promise<void> {
+  const qemus: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = await commandLine(Number(entry));
+    if (argv[0]?.includes('qemu') && argv.some((a) => a.includes(world.dataDir))) qemus.push(Number(entry));
+  }
+  assert.deepEqual(qemus, [], 'no VMM process');
+  const taps = (await listLinks()).filter((l) => l.name.startsWith('hth'));
+  assert.deepEqual(taps.map((t) => t.name), [], 'no tap');
+  for (const dir of ['vms', 'containers']) {
+    const left = await readdir(path.join(world.dataDir, dir)).catch(() => []);
+    assert.deepEqual(left, [], `nothing in ${dir}/`);
+  }
+  const list = await world.api.call('GET', '/v1/containers');
+  assert.deepEqual(list.body.items, [], 'no container rows');
+  const vms = await world.api.call('GET', '/v1/vms');
+  assert.deepEqual(vms.body.items, [], 'no VM rows');
+}
