@@ -67,19 +67,29 @@ export class RegistryClient {
     return this.config.insecure?.includes(host) || LOOPBACK.test(host) ? 'http' : 'https';
   }
 
-  /** Try each endpoint (mirrors first); a mirror's failure falls through to the next. */
+  /**
+   * Try each endpoint (mirrors first); a mirror's failure falls through to the next. When the registry
+   * itself cannot be reached after a mirror gave a definite answer (not found, unauthorized), that answer
+   * is the one a person can act on, so it leads the error.
+   */
   private async onEndpoints<T>(ref: ImageReference, fn: (e: Endpoint) => Promise<T>): Promise<T> {
     const eps = this.endpoints(ref);
-    let lastError: unknown;
+    let mirrorAnswer: HearthError | undefined;
     for (const ep of eps) {
       try {
         return await fn(ep);
       } catch (e) {
-        lastError = e;
-        if (!ep.mirror || e instanceof DigestMismatchError) throw e;
+        if (ep.mirror && !(e instanceof DigestMismatchError)) {
+          if (e instanceof HearthError && e.kind !== 'Unavailable') mirrorAnswer ??= e;
+          continue;
+        }
+        if (mirrorAnswer && e instanceof HearthError && e.kind === 'Unavailable') {
+          throw new HearthError(mirrorAnswer.kind, mirrorAnswer.code, `${mirrorAnswer.message} (and ${e.message})`, { cause: e });
+        }
+        throw e;
       }
     }
-    throw lastError;
+    throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `no registry endpoint for ${ref.registry}`);
   }
 
   /** GET a manifest by tag or digest. The digest is computed from the bytes and checked against what was asked. */

@@ -26,10 +26,15 @@ export interface E2eEnv {
   close(): Promise<void>;
 }
 
-export async function e2eEnv(env: Record<string, string> = {}): Promise<E2eEnv> {
+/** `prepare` runs once the registry holds the images and may return more manager variables. */
+export async function e2eEnv(
+  baseEnv: Record<string, string> = {},
+  prepare?: (registry: TestRegistry) => Promise<Record<string, string>>,
+): Promise<E2eEnv> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hearth-e2e-'));
   const registry = await startRegistry();
   await pushAppImages(registry.url);
+  const env = { ...baseEnv, ...(prepare ? await prepare(registry) : {}) };
   const options: ManagerOptions = { dataDir, port: await freePort(), registryHost: registry.host, env };
   const world: E2eEnv = {
     dataDir,
