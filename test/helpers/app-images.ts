@@ -18,7 +18,7 @@ const PROGRAMS = path.resolve(import.meta.dirname, '../fixtures/programs');
 export const HELLO_OUTPUT = 'Hello from Hearth!';
 export const WEBAPP_PAGE = '<h1>hearth webapp</h1>\n';
 
-function busyboxEntries(): TarSpec[] {
+export function busyboxEntries(): TarSpec[] {
   const applets = execFileSync('/bin/busybox', ['--list']).toString().split('\n').filter((a) => a && a !== 'busybox');
   return [
     { path: 'bin/', type: 'dir' },
