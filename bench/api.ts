@@ -1,0 +1,78 @@
+/**
+ * npm run bench:api — the manager as users run it (a separate process, real registry, real VMs under TCG,
+ * real bridge and taps inside a network namespace of its own). From a cached image it creates containers
+ * one after another (BENCH_N, default 5) and then 5 at once, and prints create->running median and p95,
+ * host memory per running container (VMM RSS, and the manager's own), and last `create_vs_bare`: the
+ * sequential create->running median over the bare VM boot of bench:boot, measured in the same run.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { residentBytes } from '../src/vmm/process.ts';
+import { enterTestNetns } from '../test/helpers/inside-netns.ts';
+import { e2eEnv } from '../test/helpers/e2e-env.ts';
+import type { E2eEnv } from '../test/helpers/e2e-env.ts';
+import { measureBare } from './boot.ts';
+import { median, summary } from './stats.ts';
+
+await enterTestNetns(import.meta.url);
+
+const N = Number(process.env.BENCH_N ?? 5);
+const CONCURRENT = 5;
+const SERVE = { image: 'busybox:latest', args: ['sh', '-c', 'echo up; while true; do sleep 1; done'] };
+
+async function createToRunning(world: E2eEnv, name: string): Promise<{ id: string; ms: number }> {
+  const t0 = performance.now();
+  const id = await world.api.create({ name, ...SERVE });
+  for (;;) {
+    const item = await world.api.get(id);
+    if (item.state === 'running') return { id, ms: performance.now() - t0 };
+    if (item.state === 'error' || item.state === 'exited') throw new Error(`${name} ended ${item.state}: ${item.error_message}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function vmmRssMib(world: E2eEnv, ids: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const id of ids) {
+    const item = await world.api.get(id);
+    const vm = await world.api.call('GET', `/v1/vms/${(item.container_runtime_id as string).slice(3)}`);
+    out.push(((await residentBytes(vm.body.item.pid)) ?? 0) / 2 ** 20);
+  }
+  return out;
+}
+
+async function deleteAll(world: E2eEnv, ids: string[]): Promise<void> {
+  await Promise.all(ids.map((id) => world.api.call('DELETE', `/v1/containers/${id}`)));
+}
+
+const world = await e2eEnv({ HEARTH_LOG_LEVEL: 'error' });
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'hearth-bench-api-'));
+try {
+  console.log(`hearth bench:api — manager process, QEMU microvm accel=tcg, image ${SERVE.image} (cached), n=${N}, then ${CONCURRENT} at once`);
+  // Pull and build the image disk once, so every measured create starts from the cache.
+  const warm = await createToRunning(world, 'warm-up');
+  await deleteAll(world, [warm.id]);
+  const managerIdle = ((await residentBytes(world.manager.pid)) ?? 0) / 2 ** 20;
+
+  const sequential: { id: string; ms: number }[] = [];
+  for (let i = 0; i < N; i++) sequential.push(await createToRunning(world, `seq-${i}`));
+  const rss = await vmmRssMib(world, sequential.map((s) => s.id));
+  const managerLoaded = ((await residentBytes(world.manager.pid)) ?? 0) / 2 ** 20;
+  await deleteAll(world, sequential.map((s) => s.id));
+
+  const concurrent = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => createToRunning(world, `par-${i}`)));
+  await deleteAll(world, concurrent.map((s) => s.id));
+
+  const bare = await measureBare(N, scratch);
+
+  console.log(summary('create->running, sequential', sequential.map((s) => s.ms)));
+  console.log(summary(`create->running, ${CONCURRENT} at once`, concurrent.map((s) => s.ms)));
+  console.log(summary('VMM RSS per container', rss, 'MiB'));
+  console.log(`manager RSS                  idle=${managerIdle.toFixed(1)}MiB with ${N} running=${managerLoaded.toFixed(1)}MiB (+${((managerLoaded - managerIdle) / N).toFixed(1)}MiB each)`);
+  console.log(summary('bare VM boot (bench:boot)', bare.total));
+  console.log(`create_vs_bare=${(median(sequential.map((s) => s.ms)) / median(bare.total)).toFixed(2)}`);
+} finally {
+  await world.close();
+  await rm(scratch, { recursive: true, force: true });
+}
