@@ -69,12 +69,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  const stateDir = join(config.dataDir, 'containers');
   const manager = new ContainerManager(
     deps.store,
     deps,
-    new LogStore(join(config.dataDir, 'containers'), config.logs.maxBytes),
+    new LogStore(stateDir, config.logs.maxBytes),
     {
       ...config.vm,
+      stateDir,
       portHostIp: config.network.portHostIp,
       timeouts: config.timeouts,
       stopGraceMs: config.timeouts.stopGraceMs,

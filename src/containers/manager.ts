@@ -10,6 +10,7 @@
  * @module
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError, failedPrecondition, notFound } from '../errors.ts';
 import type { ProcessExit } from '../sandbox/sandbox.ts';
@@ -27,7 +28,7 @@ import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
 import { buildProcessSpec } from '../sandbox/process-spec.ts';
 import { stopSignal } from './stop-signal.ts';
 import { nextDelay, shouldRestart, type BackoffSettings } from './restart-policy.ts';
-import { Run, isCancelled, type AbortReason, type RunSettings } from './run.ts';
+import { Run, isCancelled, writableLayerPath, type AbortReason, type RunSettings } from './run.ts';
 import { KeyedQueue } from './serial-queue.ts';
 import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
 
@@ -169,6 +170,8 @@ export class ContainerManager {
       return this.queue.run(GLOBAL, async () => {
         checkPortConflicts(spec, id, await this.store.listContainers());
         const { name: _name, ...patch } = spec;
+        // A writable layer belongs to one image: another image starts from a clean one.
+        if (patch.image !== cur.image) await rm(writableLayerPath(this.settings.stateDir, id), { force: true });
         const updated = await this.store.updateContainer(id, patch);
         await this.store.addEvent({ container_id: id, type: 'updated', from_state: null, to_state: null, message: 'settings changed' });
         return updated;

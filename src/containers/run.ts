@@ -6,6 +6,7 @@
  * A Run never changes the container's state; the manager does, around the steps.
  * @module
  */
+import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError, isHearthError } from '../errors.ts';
 import type { ProcessExit, ProcessSpec, Sandbox } from '../sandbox/sandbox.ts';
@@ -21,6 +22,16 @@ export interface RunSettings {
   accel: string;
   portHostIp: string;
   timeouts: { imageMs: number; networkMs: number; bootMs: number; startMs: number };
+  /** `<stateDir>/<container id>/` holds the container's logs and its writable layer. */
+  stateDir: string;
+}
+
+/**
+ * The container's writable layer: it outlives each VM, so a stopped and started container keeps its
+ * changes (as in Docker), and goes with the container's directory when the container is deleted.
+ */
+export function writableLayerPath(stateDir: string, containerId: string): string {
+  return join(stateDir, containerId, 'writable-layer.ext4');
 }
 
 /** Why a run was aborted; the command that aborted it decides the container's next state. */
@@ -115,6 +126,7 @@ export class Run {
         this.deps.sandboxes.launch({
           id: this.vmId,
           rootfs: { path: image.diskPath, fsType: image.fsType },
+          scratchPath: writableLayerPath(this.settings.stateDir, this.containerId),
           process,
           vcpus: this.settings.vcpus,
           memoryMib: this.settings.memoryMib,

@@ -3,6 +3,7 @@
  * a scratch disk for the writable layer, the kernel's `ip=` for the network, and the agent told what to run.
  * Everything a later process needs to adopt the VM is in the run directory (sandbox.json + the driver's files).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../errors.ts';
@@ -33,7 +34,10 @@ export class MicroVmLauncher implements SandboxLauncher {
     }
     try {
       const scratchPath = spec.scratchPath ?? path.join(runDir, 'scratch.ext4');
-      if (spec.scratchPath === undefined) await this.options.scratch.create(scratchPath, this.options.scratchSizeMib);
+      if (!existsSync(scratchPath)) {
+        await mkdir(path.dirname(scratchPath), { recursive: true });
+        await this.options.scratch.create(scratchPath, this.options.scratchSizeMib);
+      }
       const drives: DriveConfig[] = [
         { id: 'rootfs', path: spec.rootfs.path, readOnly: true, serial: 'rootfs' },
         { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },

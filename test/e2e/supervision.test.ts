@@ -106,6 +106,18 @@ describe('supervision, end to end', () => {
     await assertNoLeaks(world);
   });
 
+  it('keeps the writable layer across stop and start, as Docker does', async () => {
+    const { api } = world;
+    const id = await api.create({ name: 'counter', image: 'busybox:latest', args: sh('n=$(cat /count 2>/dev/null || echo 0); echo "run $n"; echo $((n+1)) > /count') });
+    await api.waitFor(id, ['exited']);
+    const start = await api.call('POST', `/v1/containers/${id}/start`);
+    assert.equal(start.status, 200, start.text);
+    await api.waitFor(id, ['exited']);
+    assert.deepEqual((await api.logs(id)).map((l) => l.message), ['run 0', 'run 1']);
+    assert.equal((await api.call('DELETE', `/v1/containers/${id}`)).status, 204);
+    await assertNoLeaks(world);
+  });
+
   it('refuses malformed bodies with 400 naming the field, never 500', async () => {
     const { api } = world;
     const cases: Array<[unknown, RegExp]> = [
