@@ -89,7 +89,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     const vm = await this.options.driver.adopt(runDir);
     if (!vm) return undefined;
     const sandbox = new MicroVmSandbox(info, vm, runDir);
-    await sandbox.attach();
+    await sandbox.reattach();
     return sandbox;
   }
 

@@ -11,6 +11,9 @@ import type { ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } fr
 
 /** Time the guest gets after the grace period to report the exit and power off before the VMM is ended. */
 const POWER_OFF_MARGIN_MS = 10_000;
+/** A connected agent greets within a few ms (measured 2-10 ms). */
+const HELLO_TIMEOUT_MS = 1_500;
+const REATTACH_ATTEMPTS = 3;
 
 export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandbox {
   private agent: AgentClient | undefined;
@@ -32,8 +35,35 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
 
   /** Connects the agent channel; with `process`, sends it to the agent as soon as the agent says hello. */
   async attach(process?: { spec: ProcessSpec; rootfsType: 'ext4' | 'erofs' }): Promise<void> {
+    this.agent = await this.connectAgent(process);
+  }
+
+  /**
+   * Reconnects to a running guest. The agent greets every new connection, but only once it has noticed
+   * the previous one ended; a guest that did not notice (the old host vanished within a millisecond)
+   * never greets, so a silent connection is dropped and made again.
+   */
+  async reattach(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const agent = await this.connectAgent();
+      const greeted = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), HELLO_TIMEOUT_MS);
+        agent.once('hello', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (greeted || attempt === REATTACH_ATTEMPTS) {
+        this.agent = agent;
+        return;
+      }
+      agent.detach();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async connectAgent(process?: { spec: ProcessSpec; rootfsType: 'ext4' | 'erofs' }): Promise<AgentClient> {
     const agent = new AgentClient(await this.vm.connectControl());
-    this.agent = agent;
     agent.on('hello', (hello) => {
       this.agentState = hello.state;
       this.emit('ready');
@@ -48,6 +78,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     agent.on('output', (chunk) => this.emit('output', chunk));
     agent.on('agentError', (e) => this.emit('agentError', e));
     agent.on('exit', (e) => this.recordExit(e));
+    return agent;
   }
 
   async stop(options: { signal: number; graceMs: number }): Promise<void> {

@@ -69,14 +69,18 @@ export async function probeKvm(options: ProbeOptions): Promise<AccelChoice> {
     });
     const started = Date.now();
     const outcome = await new Promise<string | null>((resolve) => {
-      const child = spawn(QEMU_BINARY, argv, { stdio: 'ignore' });
+      const child = spawn(QEMU_BINARY, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         resolve(`KVM did not boot the probe VM within ${timeoutMs} ms`);
       }, timeoutMs);
-      child.on('exit', (code) => {
+      child.on('close', (code, signal) => {
         clearTimeout(timer);
-        resolve(code === 0 ? null : `QEMU with KVM exited with ${code}`);
+        const said = stderr.trim().split('\n')[0] ?? '';
+        if (code === 0) resolve(null);
+        else resolve(`QEMU under KVM ${signal ? `died of ${signal}` : `exited with ${code}`}${said ? `: ${said}` : ''}`);
       });
     });
     if (outcome !== null) return { accel: 'tcg', reason: outcome };

@@ -5,7 +5,7 @@
  * it ends QEMU. `panic=-1` turns a guest panic into the same.
  */
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import type { Accel } from '../driver.ts';
 
 export async function qemuKernelArgs(accel: Accel): Promise<string[]> {
@@ -22,7 +22,8 @@ export async function qemuKernelArgs(accel: Accel): Promise<string[]> {
 
 /**
  * Under TCG the guest's TSC ticks at the host's rate. The host kernel logs its calibrated rate; when that
- * line has left the log buffer, /proc/cpuinfo's figure (right on hosts without frequency scaling) stands in.
+ * line has left the log buffer, /proc/cpuinfo's figure stands in where it is the TSC's. Without either the
+ * guest calibrates by itself (slower, and it hung in 2 of 8 boots here).
  */
 export async function hostTscKhz(): Promise<number | null> {
   return (await tscFromKernelLog()) ?? (await tscFromCpuinfo());
@@ -49,8 +50,11 @@ async function tscFromKernelLog(): Promise<number | null> {
   return found;
 }
 
+/** Only trusted where the figure is the TSC's: a constant TSC and no frequency scaling. */
 async function tscFromCpuinfo(): Promise<number | null> {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const scaling = await access('/sys/devices/system/cpu/cpu0/cpufreq').then(() => true, () => false);
+  if (scaling || !/^flags\s*:.*\bconstant_tsc\b/m.test(cpuinfo)) return null;
   const match = /^cpu MHz\s*:\s*(\d+)\.(\d{3})/m.exec(cpuinfo);
   return match ? Number(match[1]) * 1000 + Number(match[2]) : null;
 }
