@@ -2,13 +2,16 @@
  * A real microVM launcher for tests: QEMU microvm under TCG (so results do not depend on the host's KVM),
  * the guest artifacts from HEARTH_CACHE_DIR, and a temporary run directory removed afterwards.
  */
+import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { createMicroVmLauncher } from '../../src/sandbox/create-launcher.ts';
 import { DEFAULT_CACHE_DIR } from '../../src/sandbox/guest-artifacts.ts';
 import type { MicroVmLauncher } from '../../src/sandbox/microvm-launcher.ts';
 import type { OutputChunk, Sandbox } from '../../src/sandbox/sandbox.ts';
+import { busyboxImage } from './test-images.ts';
 
 export const CACHE_DIR = process.env.HEARTH_CACHE_DIR ?? DEFAULT_CACHE_DIR;
 
@@ -75,4 +78,21 @@ export async function leftovers(vmsDir: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/**
+ * For a describe block of VM tests: a fresh launcher and the busybox test image before the tests, and
+ * after them a check that no VM left anything in its run directory. Read `suite.env` inside tests.
+ */
+export function vmSuite(): { env: VmEnv; busybox: string } {
+  const suite = {} as { env: VmEnv; busybox: string };
+  before(async () => {
+    suite.env = await vmEnv();
+    suite.busybox = await busyboxImage();
+  });
+  after(async () => {
+    assert.deepEqual(await leftovers(suite.env.vmsDir), [], 'no VM left anything behind');
+    await suite.env.close();
+  });
+  return suite;
 }

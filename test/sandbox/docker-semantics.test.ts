@@ -3,11 +3,9 @@
  * `docker run` with that image config and those arguments (ENTRYPOINT/CMD table, -e, WORKDIR, USER).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ImageProcessConfig } from '../../src/sandbox/process-spec.ts';
-import { busyboxImage } from '../helpers/test-images.ts';
-import { leftovers, vmEnv } from '../helpers/vm-env.ts';
-import type { VmEnv } from '../helpers/vm-env.ts';
+import { vmSuite } from '../helpers/vm-env.ts';
 import { runToExit } from '../helpers/run-vm.ts';
 
 interface Row {
@@ -25,7 +23,7 @@ const rows: Row[] = [
   { name: 'Entrypoint + args (Cmd dropped)', config: { entrypoint: ['echo', 'ep'], cmd: ['cmd'] }, args: ['a1', 'a2'], stdout: 'ep a1 a2\n' },
   { name: 'Entrypoint alone', config: { entrypoint: ['echo', 'only'] }, stdout: 'only\n' },
   {
-    name: 'request env overrides image env, PATH kept',
+    name: 'request env overrides image suite.env, PATH kept',
     config: { entrypoint: ['/bin/sh', '-c', 'echo "$A|$B|$PATH"'], env: ['A=image', 'B=image', 'PATH=/bin:/custom'] },
     env: { B: 'request' },
     stdout: 'image|request|/bin:/custom\n',
@@ -47,21 +45,11 @@ const rows: Row[] = [
 ];
 
 describe('Docker process semantics in a microVM', () => {
-  let env: VmEnv;
-  let busybox: string;
-
-  before(async () => {
-    env = await vmEnv();
-    busybox = await busyboxImage();
-  });
-  after(async () => {
-    assert.deepEqual(await leftovers(env.vmsDir), []);
-    await env.close();
-  });
+  const suite = vmSuite();
 
   for (const row of rows) {
     it(row.name, async () => {
-      const r = await runToExit(env, { image: busybox, config: row.config, args: row.args, env: row.env, hostname: 'h-test' });
+      const r = await runToExit(suite.env, { image: suite.busybox, config: row.config, args: row.args, env: row.env, hostname: 'h-test' });
       assert.equal(r.exit?.code, 0, r.stderr);
       if (typeof row.stdout === 'string') assert.equal(r.stdout, row.stdout);
       else assert.match(r.stdout, row.stdout);
@@ -69,7 +57,7 @@ describe('Docker process semantics in a microVM', () => {
   }
 
   it('refuses an unknown user by name with a message', async () => {
-    const r = await runToExit(env, { image: busybox, config: { cmd: ['true'], user: 'nobody-here' } });
+    const r = await runToExit(suite.env, { image: suite.busybox, config: { cmd: ['true'], user: 'nobody-here' } });
     assert.notEqual(r.exit?.code, 0);
     assert.match(r.agentErrors.join('\n'), /nobody-here/);
   });

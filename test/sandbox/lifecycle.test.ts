@@ -2,32 +2,20 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { isAlive } from '../../src/vmm/process.ts';
-import { busyboxImage } from '../helpers/test-images.ts';
-import { collect, leftovers, makeLauncher, vmEnv } from '../helpers/vm-env.ts';
-import type { VmEnv } from '../helpers/vm-env.ts';
+import { collect, makeLauncher, vmSuite } from '../helpers/vm-env.ts';
 import { assertGone, runToExit } from '../helpers/run-vm.ts';
 
 const SIGTERM = 15;
 const sh = (script: string) => ({ config: { cmd: ['/bin/sh', '-c', script] } });
 
 describe('microVM lifecycle', () => {
-  let env: VmEnv;
-  let busybox: string;
-
-  before(async () => {
-    env = await vmEnv();
-    busybox = await busyboxImage();
-  });
-  after(async () => {
-    assert.deepEqual(await leftovers(env.vmsDir), []);
-    await env.close();
-  });
+  const suite = vmSuite();
 
   it('stops a process that traps SIGTERM gracefully', async () => {
-    const r = await runToExit(env, { image: busybox, ...sh('trap "echo graceful; exit 3" TERM; echo ready; while true; do sleep 0.1; done') }, async (sandbox, c) => {
+    const r = await runToExit(suite.env, { image: suite.busybox, ...sh('trap "echo graceful; exit 3" TERM; echo ready; while true; do sleep 0.1; done') }, async (sandbox, c) => {
       await c.started;
       await waitFor(() => c.stdout.includes('ready'));
       await sandbox.stop({ signal: SIGTERM, graceMs: 10_000 });
@@ -38,7 +26,7 @@ describe('microVM lifecycle', () => {
 
   it('kills a process that ignores SIGTERM after the grace period', async () => {
     let stoppedIn = 0;
-    const r = await runToExit(env, { image: busybox, ...sh('trap "" TERM; echo ready; while true; do sleep 0.1; done') }, async (sandbox, c) => {
+    const r = await runToExit(suite.env, { image: suite.busybox, ...sh('trap "" TERM; echo ready; while true; do sleep 0.1; done') }, async (sandbox, c) => {
       await waitFor(() => c.stdout.includes('ready'));
       const t = Date.now();
       await sandbox.stop({ signal: SIGTERM, graceMs: 1_000 });
@@ -51,8 +39,8 @@ describe('microVM lifecycle', () => {
   it('gives two VMs of one image disk their own writes', async () => {
     const script = (mark: string) => `cat /data/mark 2>/dev/null || echo none; echo ${mark} > /data/mark; sleep 1; cat /data/mark`;
     const [a, b] = await Promise.all([
-      runToExit(env, { image: busybox, ...sh(script('A')) }),
-      runToExit(env, { image: busybox, ...sh(script('B')) }),
+      runToExit(suite.env, { image: suite.busybox, ...sh(script('A')) }),
+      runToExit(suite.env, { image: suite.busybox, ...sh(script('B')) }),
     ]);
     assert.equal(a.stdout, 'none\nA\n');
     assert.equal(b.stdout, 'none\nB\n');
@@ -61,13 +49,13 @@ describe('microVM lifecycle', () => {
   it('keeps running when its launcher exits, and a fresh process adopts and stops it', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', path.resolve(import.meta.dirname, '../fixtures/launch-and-leave.ts'), env.vmsDir, busybox],
+      ['--import', 'tsx', path.resolve(import.meta.dirname, '../fixtures/launch-and-leave.ts'), suite.env.vmsDir, suite.busybox],
       { timeout: 120_000 },
     );
     const left = JSON.parse(stdout.trim().split('\n').pop()!) as { id: string; pid: number; bootId: string };
     assert.equal(await isAlive(left.pid), true, 'the VM outlived its launcher');
 
-    const launcher = await makeLauncher(env.vmsDir);
+    const launcher = await makeLauncher(suite.env.vmsDir);
     assert.deepEqual(await launcher.list(), [left.id]);
     const sandbox = await launcher.adopt(left.id);
     assert.ok(sandbox, 'adopted');
@@ -77,11 +65,11 @@ describe('microVM lifecycle', () => {
     assert.match(c.stdout, new RegExp(`tick ${left.bootId}`), 'the same guest boot, not a reboot');
     await sandbox.stop({ signal: SIGTERM, graceMs: 2_000 });
     assert.equal((await sandbox.wait())?.code, 143, 'sh dies of SIGTERM: 128+15');
-    await assertGone(env, sandbox);
+    await assertGone(suite.env, sandbox);
   });
 
   it('adopts nothing when the VM is gone', async () => {
-    const launcher = await makeLauncher(env.vmsDir);
+    const launcher = await makeLauncher(suite.env.vmsDir);
     assert.equal(await launcher.adopt('00000000-0000-4000-8000-000000000000'), undefined);
   });
 });
