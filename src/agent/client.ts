@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { OutputChunk, ProcessExit, ProcessSpec } from '../sandbox/sandbox.ts';
-import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, RecordTag, u32 } from './protocol.ts';
+import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, RecordTag, u32, u64 } from './protocol.ts';
 import type { RecordValue } from './protocol.ts';
 
 export type AgentState = 'waiting' | 'running' | 'exited';
@@ -48,6 +48,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
       [RecordTag.HOSTNAME, spec.hostname],
       [RecordTag.HOSTS, spec.hosts],
       [RecordTag.ROOTFS_TYPE, rootfsType],
+      [RecordTag.CLOCK, u64(BigInt(Date.now()) * 1_000_000n)],
     ];
     if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
     this.send(FrameType.RUN, encodeRecords(records));

@@ -28,6 +28,7 @@ export const RecordTag = {
   HOSTS: 6,
   RESOLV_CONF: 7,
   ROOTFS_TYPE: 8,
+  CLOCK: 9,
   AGENT_VERSION: 16,
   STATE: 17,
   PID: 18,
@@ -101,6 +102,12 @@ export function decodeRecords(payload: Buffer): Array<[number, Buffer]> {
     offset = end;
   }
   return records;
+}
+
+export function u64(value: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(value, 0);
+  return b;
 }
 
 export function u32(value: number): Buffer {

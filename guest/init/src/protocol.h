@@ -41,6 +41,7 @@ enum record_tag {
 	TAG_HOSTS = 6,
 	TAG_RESOLV_CONF = 7,
 	TAG_ROOTFS_TYPE = 8,
+	TAG_CLOCK = 9,
 	TAG_AGENT_VERSION = 16,
 	TAG_STATE = 17,
 	TAG_PID = 18,
@@ -95,6 +96,14 @@ static inline void put_u64(uint8_t *p, uint64_t v)
 static inline uint16_t get_u16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
 }
 
 static inline uint32_t get_u32(const uint8_t *p)

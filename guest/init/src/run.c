@@ -119,6 +119,10 @@ int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r,
 			bad = set_string(&r->resolv_conf, &rec);
 			r->resolv_conf_len = rec.len;
 			break;
+		case TAG_CLOCK:
+			if (rec.len == 8)
+				r->clock_ns = get_u64(rec.value);
+			break;
 		default:
 			break; /* unknown tags are ignored */
 		}

@@ -20,6 +20,7 @@ struct run_request {
 	char *resolv_conf; /* NULL: leave the image's /etc/resolv.conf */
 	size_t resolv_conf_len;
 	char *rootfs_type; /* "ext4" (default) or "erofs" */
+	uint64_t clock_ns; /* host time when sent, ns since the epoch; 0: keep the guest's clock */
 };
 
 /* 0 on success; 1 with a message in err on a bad request. */
