@@ -106,6 +106,25 @@ describe('supervision, end to end', () => {
     await assertNoLeaks(world);
   });
 
+  it('follows logs live until the process ends; tail, stream and timestamps filter them', async () => {
+    const { api } = world;
+    const id = await api.create({ name: 'chatty', image: 'busybox:latest', args: sh('for i in 1 2 3 4 5; do echo line$i; echo err$i >&2; sleep 0.2; done') });
+    const followed = await fetch(`${api.url}/v1/containers/${id}/logs?follow=true`);
+    assert.equal(followed.status, 200);
+    const items = (await followed.text()).trim().split('\n').map((l) => JSON.parse(l) as { stream: string; message: string; timestamp: string });
+    assert.equal((await api.get(id)).state, 'exited', 'the stream ended with the process');
+    const of = (stream: string) => items.filter((i) => i.stream === stream).map((i) => i.message);
+    assert.deepEqual(of('stdout'), ['line1', 'line2', 'line3', 'line4', 'line5']);
+    assert.deepEqual(of('stderr'), ['err1', 'err2', 'err3', 'err4', 'err5']);
+
+    assert.deepEqual((await api.logs(id, '?tail=2&stream=stdout')).map((l) => l.message), ['line4', 'line5']);
+    const text = await api.call('GET', `/v1/containers/${id}/logs?format=text&timestamps=true&stream=stderr`);
+    const lines = text.text.trim().split('\n');
+    assert.equal(lines.length, 5);
+    for (const [n, line] of lines.entries()) assert.match(line, new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z err${n + 1}$`));
+    assert.equal((await api.call('DELETE', `/v1/containers/${id}`)).status, 204);
+  });
+
   it('keeps the writable layer across stop and start, as Docker does', async () => {
     const { api } = world;
     const id = await api.create({ name: 'counter', image: 'busybox:latest', args: sh('n=$(cat /count 2>/dev/null || echo 0); echo "run $n"; echo $((n+1)) > /count') });
