@@ -32,6 +32,22 @@ describe('supervision, end to end', () => {
     assert.equal((await api.call('DELETE', `/v1/containers/${id}`)).status, 204);
   });
 
+  it('gives the guest its address from the pool and no listening socket, NIC and all', async () => {
+    const { api } = world;
+    const id = await api.create({
+      name: 'netcheck',
+      image: 'busybox:latest',
+      args: sh('ip -4 -o addr show eth0 | awk "{print \\$4}"; ip route | grep default; cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 | grep -vc local_address'),
+    });
+    const item = await api.waitFor(id, ['exited', 'error']);
+    assert.equal(item.exit_code, 1, 'grep -c found nothing: exit 1');
+    const [cidr, route, sockets] = (await api.logs(id)).map((l) => l.message);
+    assert.match(cidr!, /^10\.213\.\d+\.\d+\/22$/);
+    assert.match(route!, /^default via 10\.213\.0\.1 dev eth0/);
+    assert.equal(sockets, '0', 'no TCP or UDP socket in the guest, listening or not');
+    assert.equal((await api.call('DELETE', `/v1/containers/${id}`)).status, 204);
+  });
+
   it('restarts on-failure up to its limit, keeps exit code and count', async () => {
     const { api } = world;
     const id = await api.create({ name: 'flaky', image: 'busybox:latest', args: sh('echo attempt; exit 3'), restart_policy: 'on-failure', restart_max_retries: 2 });
