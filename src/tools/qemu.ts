@@ -73,3 +73,33 @@ export function spawnQemu(vm: QemuMicrovm, logFd: number): ChildProcess {
   child.unref();
   return child;
 }
+
+export interface QemuRunOutcome {
+  /** null when killed by a signal or at the time limit. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stderr: string;
+}
+
+/** Runs a short-lived VM (a probe) in the foreground until QEMU exits, or kills it after `timeoutMs`. */
+export function runQemuToExit(vm: QemuMicrovm, timeoutMs: number): Promise<QemuRunOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(QEMU_BINARY, qemuArgv(vm), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let timedOut = false;
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, timedOut: false, stderr: `${QEMU_BINARY} could not start: ${e.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, timedOut, stderr });
+    });
+  });
+}

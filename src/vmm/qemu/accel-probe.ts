@@ -4,12 +4,11 @@
  * emulation). The probe boots the bare initramfs, whose init powers off at once, under KVM; if QEMU has
  * exited cleanly within the time limit, KVM works. The answer is kept per host boot.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { qemuArgv, QEMU_BINARY } from '../../tools/qemu.ts';
+import { runQemuToExit } from '../../tools/qemu.ts';
 import type { Accel } from '../driver.ts';
 
 /** What the bare init writes to the console (guest/bare/). */
@@ -54,35 +53,29 @@ export async function probeKvm(options: ProbeOptions): Promise<AccelChoice> {
   const timeoutMs = options.timeoutMs ?? 3_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-probe-'));
   try {
-    const argv = qemuArgv({
-      name: 'hearth-accel-probe',
-      accel: 'kvm',
-      vcpus: 1,
-      memoryMib: 64,
-      kernel: options.kernel,
-      initrd: options.bareInitrd,
-      append: options.baseKernelArgs.join(' '),
-      consoleLog: path.join(dir, 'console.log'),
-      drives: [],
-      nics: [],
-      serialPorts: [],
-    });
     const started = Date.now();
-    const outcome = await new Promise<string | null>((resolve) => {
-      const child = spawn(QEMU_BINARY, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(`KVM did not boot the probe VM within ${timeoutMs} ms`);
-      }, timeoutMs);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const said = stderr.trim().split('\n')[0] ?? '';
-        if (code === 0) resolve(null);
-        else resolve(`QEMU under KVM ${signal ? `died of ${signal}` : `exited with ${code}`}${said ? `: ${said}` : ''}`);
-      });
-    });
+    const run = await runQemuToExit(
+      {
+        name: 'hearth-accel-probe',
+        accel: 'kvm',
+        vcpus: 1,
+        memoryMib: 64,
+        kernel: options.kernel,
+        initrd: options.bareInitrd,
+        append: options.baseKernelArgs.join(' '),
+        consoleLog: path.join(dir, 'console.log'),
+        drives: [],
+        nics: [],
+        serialPorts: [],
+      },
+      timeoutMs,
+    );
+    const said = run.stderr.trim().split('\n')[0] ?? '';
+    const outcome = run.timedOut
+      ? `KVM did not boot the probe VM within ${timeoutMs} ms`
+      : run.code === 0
+        ? null
+        : `QEMU under KVM ${run.signal ? `died of ${run.signal}` : `exited with ${run.code}`}${said ? `: ${said}` : ''}`;
     if (outcome !== null) return { accel: 'tcg', reason: outcome };
     const console = await readFile(path.join(dir, 'console.log'), 'utf8').catch(() => '');
     if (!console.includes(BARE_INIT_MARKER)) return { accel: 'tcg', reason: 'the probe VM under KVM ended without running its init' };
