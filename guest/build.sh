@@ -89,17 +89,10 @@ cached bare-initramfs.cpio "$(hash_of "$out/bare-init" "$self")" \
 # guest/init has its own Makefile and its own notion of up to date; we key the archive
 # by the binary it produces.
 agent=$guest/init/build/hearth-init
-have_agent=0
-if [[ -f $guest/init/Makefile ]]; then
-  log "building agent (make -C guest/init)..."
-  make -s -C "$guest/init" >&2 || die "make -C guest/init failed"
-  [[ -x $agent ]] || die "make -C guest/init did not produce $agent"
-  cached initramfs.cpio "$(hash_of "$agent" "$self")" "initramfs.cpio (agent)" make_initramfs "$agent"
-  have_agent=1
-else
-  log "skipping initramfs.cpio: guest/init/Makefile does not exist yet (no agent to pack)"
-  rm -f "$out/initramfs.cpio" "$out/.keys/initramfs.cpio"
-fi
+log "building agent (make -C guest/init)..."
+make -s -C "$guest/init" >&2 || die "make -C guest/init failed"
+[[ -x $agent ]] || die "make -C guest/init did not produce $agent"
+cached initramfs.cpio "$(hash_of "$agent" "$self")" "initramfs.cpio (agent)" make_initramfs "$agent"
 
 # ---- manifest ----
 json_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
@@ -108,11 +101,8 @@ entry() { printf '{"path": %s, "sha256": "%s"' "$(json_str "$out/$1")" "$(sha256
   printf '{\n  "version": 1,\n'
   printf '  "kernel": %s, "release": %s, "config": %s},\n' "$(entry vmlinux)" \
     "$(json_str "$(<"$out/vmlinux.release")")" "$(json_str "$out/vmlinux.config")"
-  printf '  "bareInitramfs": %s}' "$(entry bare-initramfs.cpio)"
-  if ((have_agent)); then
-    printf ',\n  "initramfs": %s}' "$(entry initramfs.cpio)"
-  fi
-  printf '\n}\n'
+  printf '  "bareInitramfs": %s},\n' "$(entry bare-initramfs.cpio)"
+  printf '  "initramfs": %s}\n}\n' "$(entry initramfs.cpio)"
 } >"$out/.manifest.json.tmp"
 # Leave an unchanged manifest untouched (its mtime then says when the guest last changed).
 if cmp -s "$out/.manifest.json.tmp" "$out/manifest.json"; then
