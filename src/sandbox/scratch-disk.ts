@@ -12,8 +12,15 @@ export class ScratchDisks {
 
   constructor(private readonly templateDir: string) {}
 
+  /** Copies under a temporary name and renames, so a crash never leaves a truncated disk to be reused. */
   async create(destination: string, sizeMib: number): Promise<void> {
-    await copySparse(await this.template(sizeMib), destination);
+    const partial = `${destination}.${process.pid}.partial`;
+    try {
+      await copySparse(await this.template(sizeMib), partial);
+      await rename(partial, destination);
+    } finally {
+      await rm(partial, { force: true });
+    }
   }
 
   private template(sizeMib: number): Promise<string> {
