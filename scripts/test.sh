@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 npx tsc --noEmit -p .
+make -s -C guest/init check
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency="${HEARTH_TEST_CONCURRENCY:-2}" "${files[@]}"

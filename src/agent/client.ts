@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { OutputChunk, ProcessExit, ProcessSpec } from '../sandbox/sandbox.ts';
 import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, RecordTag, u32, u64 } from './protocol.ts';
-import type { RecordValue } from './protocol.ts';
+import type { Frame, RecordValue } from './protocol.ts';
 
 export type AgentState = 'waiting' | 'running' | 'exited';
 
@@ -31,12 +31,35 @@ export interface AgentClientEvents {
 export class AgentClient extends EventEmitter<AgentClientEvents> {
   private readonly decoder = new FrameDecoder();
   private closed = false;
+  /** Frames received while held, in order. */
+  private held: Frame[] | undefined;
+  private greet!: () => void;
+  /** Resolves when the agent's HELLO has arrived, held or not. */
+  readonly greeted = new Promise<void>((resolve) => (this.greet = resolve));
 
-  constructor(private readonly stream: Duplex) {
+  /**
+   * With `hold`, frames are kept instead of dispatched until `release()`: a host adopting a running VM
+   * receives the agent's backlog (output written while no host was connected, then EXIT) in the first
+   * chunks, before anyone could listen for it.
+   */
+  constructor(
+    private readonly stream: Duplex,
+    options: { hold?: boolean } = {},
+  ) {
     super();
+    if (options.hold) this.held = [];
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('error', (e) => this.close(`control channel failed: ${e.message}`));
     stream.on('close', () => this.close('control channel closed'));
+  }
+
+  /** Dispatches the frames kept so far, then everything as it comes. */
+  release(): void {
+    const frames = this.held;
+    this.held = undefined;
+    for (const frame of frames ?? []) {
+      if (!this.dispatchSafely(frame)) return;
+    }
   }
 
   run(spec: ProcessSpec, rootfsType: 'ext4' | 'erofs'): void {
@@ -88,17 +111,36 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     try {
       frames = this.decoder.push(chunk);
     } catch (e) {
-      this.stream.destroy();
-      this.close((e as Error).message);
+      this.fail((e as Error).message);
       return;
     }
     for (const frame of frames) {
       if (frame.session !== 0) continue;
-      this.dispatch(frame.type, frame.payload);
+      if (frame.type === FrameType.HELLO) this.greet();
+      if (this.held) this.held.push(frame);
+      else if (!this.dispatchSafely(frame)) return;
     }
   }
 
+  /** A frame that does not parse ends the connection (the caller may reconnect); it never throws. */
+  private dispatchSafely(frame: Frame): boolean {
+    try {
+      this.dispatch(frame.type, frame.payload);
+      return true;
+    } catch (e) {
+      this.fail(`guest agent sent a malformed frame 0x${frame.type.toString(16)}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  private fail(reason: string): void {
+    this.stream.destroy();
+    this.close(reason);
+  }
+
   private dispatch(type: number, p: Buffer): void {
+    const need = MIN_PAYLOAD[type] ?? 0;
+    if (p.length < need) throw new Error(`${p.length} bytes, at least ${need} expected`);
     switch (type) {
       case FrameType.HELLO:
         this.emit('hello', parseHello(p));
@@ -132,13 +174,26 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   }
 }
 
+/** Fixed parts of each payload; shorter frames are malformed. */
+const MIN_PAYLOAD: Record<number, number> = {
+  [FrameType.STARTED]: 4,
+  [FrameType.OUTPUT]: 12,
+  [FrameType.EXIT]: 8,
+  [FrameType.ERROR]: 4,
+};
+
 function parseHello(payload: Buffer): AgentHello {
   const hello: AgentHello = { version: '', state: 'waiting', pid: null, exitCode: null };
   for (const [tag, value] of decodeRecords(payload)) {
     if (tag === RecordTag.AGENT_VERSION) hello.version = value.toString('utf8');
-    else if (tag === RecordTag.STATE) hello.state = value.toString('utf8') as AgentState;
-    else if (tag === RecordTag.PID) hello.pid = value.readUInt32LE(0);
-    else if (tag === RecordTag.EXIT_CODE) hello.exitCode = value.readInt32LE(0);
+    else if (tag === RecordTag.STATE) hello.state = parseState(value.toString('utf8'));
+    else if (tag === RecordTag.PID && value.length >= 4) hello.pid = value.readUInt32LE(0);
+    else if (tag === RecordTag.EXIT_CODE && value.length >= 4) hello.exitCode = value.readInt32LE(0);
   }
   return hello;
+}
+
+function parseState(state: string): AgentState {
+  if (state === 'waiting' || state === 'running' || state === 'exited') return state;
+  throw new Error(`unknown agent state ${JSON.stringify(state)}`);
 }

@@ -9,9 +9,18 @@ import path from 'node:path';
 import { HearthError } from '../errors.ts';
 import type { VmmDriver, DriveConfig } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
-import { MicroVmSandbox } from './microvm-sandbox.ts';
-import type { Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec } from './sandbox.ts';
+import { EXIT_FILE, MicroVmSandbox } from './microvm-sandbox.ts';
+import type { LaunchedProcess } from './microvm-sandbox.ts';
+import type { ProcessExit, Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec } from './sandbox.ts';
 import type { ScratchDisks } from './scratch-disk.ts';
+
+const SANDBOX_FILE = 'sandbox.json';
+
+/** What sandbox.json holds: enough to adopt the VM and, if its agent still waits, to tell it what to run. */
+interface SandboxRecord {
+  info: SandboxInfo;
+  process: LaunchedProcess;
+}
 
 export interface MicroVmLauncherOptions {
   vmsDir: string;
@@ -54,24 +63,25 @@ export class MicroVmLauncher implements SandboxLauncher {
         drives,
         nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
       });
-      const info: SandboxInfo = {
-        id: spec.id,
-        vmm: this.options.driver.name,
-        pid: vm.pid,
-        accel: vm.accel,
-        vcpus: spec.vcpus,
-        memoryMib: spec.memoryMib,
-        guestIp: net?.guestIp ?? null,
-      };
-      await writeFile(path.join(runDir, 'sandbox.json'), JSON.stringify(info));
-      const sandbox = new MicroVmSandbox(info, vm, runDir);
       try {
-        await sandbox.attach({ spec: spec.process, rootfsType: spec.rootfs.fsType });
+        const info: SandboxInfo = {
+          id: spec.id,
+          vmm: this.options.driver.name,
+          pid: vm.pid,
+          accel: vm.accel,
+          vcpus: spec.vcpus,
+          memoryMib: spec.memoryMib,
+          guestIp: net?.guestIp ?? null,
+        };
+        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType };
+        await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
+        const sandbox = new MicroVmSandbox(info, vm, runDir, process);
+        await sandbox.attach();
+        return sandbox;
       } catch (e) {
         await vm.terminate();
         throw e;
       }
-      return sandbox;
     } catch (e) {
       await rm(runDir, { recursive: true, force: true });
       throw e;
@@ -80,17 +90,30 @@ export class MicroVmLauncher implements SandboxLauncher {
 
   async adopt(id: string): Promise<Sandbox | undefined> {
     const runDir = this.runDir(id);
-    let info: SandboxInfo;
+    let record: SandboxRecord;
     try {
-      info = JSON.parse(await readFile(path.join(runDir, 'sandbox.json'), 'utf8')) as SandboxInfo;
+      record = JSON.parse(await readFile(path.join(runDir, SANDBOX_FILE), 'utf8')) as SandboxRecord;
     } catch {
       return undefined;
     }
     const vm = await this.options.driver.adopt(runDir);
     if (!vm) return undefined;
-    const sandbox = new MicroVmSandbox(info, vm, runDir);
-    await sandbox.reattach();
+    const sandbox = new MicroVmSandbox(record.info, vm, runDir, record.process);
+    try {
+      await sandbox.reattach();
+    } catch (e) {
+      vm.detach();
+      throw e;
+    }
     return sandbox;
+  }
+
+  async exitOf(id: string): Promise<ProcessExit | null> {
+    try {
+      return JSON.parse(await readFile(path.join(this.runDir(id), EXIT_FILE), 'utf8')) as ProcessExit;
+    } catch {
+      return null;
+    }
   }
 
   async list(): Promise<string[]> {
@@ -102,7 +125,10 @@ export class MicroVmLauncher implements SandboxLauncher {
   }
 
   async purge(id: string): Promise<void> {
-    await rm(this.runDir(id), { recursive: true, force: true });
+    const runDir = this.runDir(id);
+    // A VMM left running (its launcher died before it could record the VM) still holds the tap and disks.
+    await this.options.driver.destroy(runDir);
+    await rm(runDir, { recursive: true, force: true });
   }
 
   private runDir(id: string): string {

@@ -1,94 +1,84 @@
 /**
  * One running microVM seen through the Sandbox interface: the VMM process from a driver and the agent
- * client on its control channel. It turns agent frames into sandbox events and owns the exit handshake
- * (EXIT, then EXIT_ACK, then the guest powers off).
+ * client on its control channel. It turns agent frames into sandbox events, keeps the channel connected,
+ * and owns the exit handshake: EXIT is written to the run directory, then acknowledged, then the guest
+ * powers off. Until it is acknowledged the agent re-sends EXIT on every connection, so an exit is never lost.
  */
 import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { AgentClient } from '../agent/client.ts';
+import type { AgentHello, AgentState } from '../agent/client.ts';
 import type { VmProcess } from '../vmm/driver.ts';
 import type { ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
 
 /** Time the guest gets after the grace period to report the exit and power off before the VMM is ended. */
 const POWER_OFF_MARGIN_MS = 10_000;
+/** After EXIT is acknowledged the guest syncs and powers off in well under a second. */
+const POWER_OFF_WAIT_MS = 5_000;
 /** A connected agent greets within a few ms (measured 2-10 ms). */
 const HELLO_TIMEOUT_MS = 1_500;
-const REATTACH_ATTEMPTS = 3;
+const CONNECT_ATTEMPTS = 5;
+const ERROR_BAD_REQUEST = 1;
+
+/** What the agent is told to run, kept in the run directory so that an adopter can still send it. */
+export interface LaunchedProcess {
+  spec: ProcessSpec;
+  rootfsType: 'ext4' | 'erofs';
+}
+
+export const EXIT_FILE = 'exit.json';
 
 export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandbox {
   private agent: AgentClient | undefined;
   private exit: ProcessExit | null = null;
-  private agentState: 'unknown' | 'waiting' | 'running' | 'exited' = 'unknown';
+  private startedPid: number | null = null;
+  private agentState: AgentState | 'unknown' = 'unknown';
+  private announcedReady = false;
+  private detached = false;
+  private isGone = false;
+  private releaseScheduled = false;
   private readonly gone: Promise<void>;
 
   constructor(
     readonly info: SandboxInfo,
     private readonly vm: VmProcess,
     private readonly runDir: string,
+    private readonly process: LaunchedProcess | undefined,
   ) {
     super();
     this.gone = vm.exited.then(({ reason }) => {
+      this.isGone = true;
       this.agent?.detach();
       this.emit('gone', { reason: this.exit ? reason : `${reason} before the process reported an exit` });
     });
   }
 
-  /** Connects the agent channel; with `process`, sends it to the agent as soon as the agent says hello. */
-  async attach(process?: { spec: ProcessSpec; rootfsType: 'ext4' | 'erofs' }): Promise<void> {
-    this.agent = await this.connectAgent(process);
+  /** A freshly booted VM: connects at once; the agent greets when the guest is up and then gets its RUN. */
+  async attach(): Promise<void> {
+    this.agent = await this.connect({ hold: false });
   }
 
   /**
-   * Reconnects to a running guest. The agent greets every new connection, but only once it has noticed
-   * the previous one ended; a guest that did not notice (the old host vanished within a millisecond)
-   * never greets, so a silent connection is dropped and made again.
+   * Reconnects to a running guest. What the agent sends first (its greeting, output written while no host
+   * was connected, a pending EXIT) is held until someone listens, so none of it is lost to a caller that
+   * subscribes right after `adopt` resolves.
    */
   async reattach(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const agent = await this.connectAgent();
-      const greeted = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), HELLO_TIMEOUT_MS);
-        agent.once('hello', () => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      if (greeted || attempt === REATTACH_ATTEMPTS) {
-        this.agent = agent;
-        return;
-      }
-      agent.detach();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  private async connectAgent(process?: { spec: ProcessSpec; rootfsType: 'ext4' | 'erofs' }): Promise<AgentClient> {
-    const agent = new AgentClient(await this.vm.connectControl());
-    agent.on('hello', (hello) => {
-      this.agentState = hello.state;
-      this.emit('ready');
-      if (hello.state === 'waiting' && process) agent.run(process.spec, process.rootfsType);
-      if (hello.state === 'running' && hello.pid !== null) this.emit('started', { pid: hello.pid });
-      if (hello.state === 'exited' && hello.exitCode !== null) this.recordExit({ code: hello.exitCode, signal: null });
+    this.agent = await this.connect({ hold: true });
+    (this as EventEmitter).on('newListener', (event: string) => {
+      if (event !== 'newListener' && event !== 'removeListener') this.scheduleRelease();
     });
-    agent.on('started', (e) => {
-      this.agentState = 'running';
-      this.emit('started', e);
-    });
-    agent.on('output', (chunk) => this.emit('output', chunk));
-    agent.on('agentError', (e) => this.emit('agentError', e));
-    agent.on('exit', (e) => this.recordExit(e));
-    return agent;
   }
 
   async stop(options: { signal: number; graceMs: number }): Promise<void> {
-    if (this.agent && this.agentState === 'running') {
+    if (this.agentState === 'exited') {
+      // The process is over and the guest is syncing its disks: give it the time to power off.
+      if (await this.goneWithin(POWER_OFF_WAIT_MS)) return;
+    } else if (this.agent && this.agentState === 'running') {
       this.agent.stop(options.signal, options.graceMs);
-      const inTime = await Promise.race([
-        this.gone.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), options.graceMs + POWER_OFF_MARGIN_MS).unref()),
-      ]);
-      if (inTime) return;
+      if (await this.goneWithin(options.graceMs + POWER_OFF_MARGIN_MS)) return;
     }
     await this.kill();
   }
@@ -103,6 +93,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   }
 
   async wait(): Promise<ProcessExit | null> {
+    this.scheduleRelease();
     await this.gone;
     return this.exit;
   }
@@ -112,15 +103,96 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   }
 
   detach(): void {
+    this.detached = true;
     this.agent?.detach();
     this.vm.detach();
   }
 
-  private recordExit(exit: ProcessExit): void {
-    if (this.exit) return;
-    this.exit = exit;
-    this.agentState = 'exited';
-    this.emit('exit', exit);
-    this.agent?.ackExit();
+  /**
+   * Connects and, for a running guest, waits for its greeting. The agent greets every new connection, but
+   * only once it has noticed that the previous one ended; a guest that did not notice (the old host
+   * vanished within a millisecond) never greets, so a silent connection is dropped and made again.
+   */
+  private async connect(options: { hold: boolean }): Promise<AgentClient> {
+    for (let attempt = 1; ; attempt++) {
+      const agent = this.listen(new AgentClient(await this.vm.connectControl(), options));
+      if (!options.hold) return agent;
+      const greeted = await Promise.race([agent.greeted.then(() => true), delay(HELLO_TIMEOUT_MS).then(() => false)]);
+      if (greeted || attempt === CONNECT_ATTEMPTS) return agent;
+      agent.detach();
+      await delay(100);
+    }
   }
+
+  private listen(agent: AgentClient): AgentClient {
+    agent.on('hello', (hello) => this.onHello(agent, hello));
+    agent.on('started', ({ pid }) => this.onStarted(pid));
+    agent.on('output', (chunk) => this.emit('output', chunk));
+    agent.on('agentError', (e) => {
+      // After the start, a bad request can only be a refused SIGNAL or STOP, not a failure of the process.
+      if (!(e.code === ERROR_BAD_REQUEST && this.startedPid !== null)) this.emit('agentError', e);
+    });
+    agent.on('exit', (exit) => this.onExit(agent, exit));
+    agent.on('closed', () => void this.reconnect(agent));
+    return agent;
+  }
+
+  private onHello(agent: AgentClient, hello: AgentHello): void {
+    this.agentState = hello.state;
+    if (!this.announcedReady) {
+      this.announcedReady = true;
+      this.emit('ready');
+    }
+    if (hello.state === 'waiting' && this.process) agent.run(this.process.spec, this.process.rootfsType);
+    if (hello.state === 'running' && hello.pid !== null) this.onStarted(hello.pid);
+    // 'exited': the agent sends EXIT right after its greeting, with the signal too.
+  }
+
+  private onStarted(pid: number): void {
+    this.agentState = 'running';
+    if (this.startedPid !== null) return;
+    this.startedPid = pid;
+    this.emit('started', { pid });
+  }
+
+  /** Every EXIT is acknowledged (the agent repeats it until it is), but only after it is on disk. */
+  private onExit(agent: AgentClient, exit: ProcessExit): void {
+    this.agentState = 'exited';
+    if (!this.exit) {
+      this.exit = exit;
+      writeFileSync(path.join(this.runDir, EXIT_FILE), JSON.stringify(exit));
+      this.emit('exit', exit);
+    }
+    agent.ackExit();
+  }
+
+  /** The channel broke while the VM runs (a bad frame, a QEMU chardev hiccup): connect again. */
+  private async reconnect(broken: AgentClient): Promise<void> {
+    if (broken !== this.agent || this.detached) return;
+    for (let attempt = 1; attempt <= CONNECT_ATTEMPTS; attempt++) {
+      await delay(100 * attempt);
+      if (this.isGone || this.detached) return;
+      try {
+        this.agent = await this.connect({ hold: false });
+        return;
+      } catch {
+        // The VMM may be on its way out; `gone` will say so.
+      }
+    }
+  }
+
+  private scheduleRelease(): void {
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    // On the next turn, so that every listener the caller adds in the same turn hears the backlog.
+    setImmediate(() => this.agent?.release());
+  }
+
+  private goneWithin(ms: number): Promise<boolean> {
+    return Promise.race([this.gone.then(() => true), delay(ms).then(() => false)]);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

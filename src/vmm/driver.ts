@@ -58,6 +58,11 @@ export interface VmmDriver {
   readonly name: 'qemu' | 'firecracker';
   /** Configures and starts a VM; resolves once the VMM accepts control connections. */
   start(config: VmConfig): Promise<VmProcess>;
-  /** Reconnects to a VM started by an earlier process; undefined if its VMM is gone. */
+  /**
+   * Reconnects to a VM started by an earlier process; undefined if its VMM is gone. Throws if the VMM
+   * runs but cannot be controlled (the caller may then `destroy` it).
+   */
   adopt(runDir: string): Promise<VmProcess | undefined>;
+  /** Ends the VMM recorded in the run directory if it still runs, without needing a connection to it. */
+  destroy(runDir: string): Promise<void>;
 }

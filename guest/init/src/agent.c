@@ -89,7 +89,7 @@ void agent_fail_setup(struct agent *a, uint32_t code, const char *message)
 static int write_etc_files(const struct run_request *r, char *err, size_t errlen)
 {
 	if (r->hostname != NULL) {
-		char line[300];
+		char line[HOSTNAME_MAX + 2];
 		int n = snprintf(line, sizeof(line), "%s\n", r->hostname);
 		system_set_hostname(r->hostname);
 		if (system_write_etc(ROOT_DIR, "hostname", line, (size_t)n, err, errlen) != 0)

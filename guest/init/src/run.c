@@ -137,6 +137,10 @@ int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r,
 	if (set_default(&r->cwd, "/") != 0 || set_default(&r->user, "0") != 0 ||
 	    set_default(&r->rootfs_type, "ext4") != 0)
 		goto nomem;
+	if (r->hostname != NULL && strlen(r->hostname) > HOSTNAME_MAX) {
+		snprintf(err, errlen, "RUN: HOSTNAME is longer than %d characters", HOSTNAME_MAX);
+		goto fail;
+	}
 	if (strcmp(r->rootfs_type, "ext4") != 0 && strcmp(r->rootfs_type, "erofs") != 0) {
 		snprintf(err, errlen, "RUN: unsupported ROOTFS_TYPE \"%s\"", r->rootfs_type);
 		goto fail;

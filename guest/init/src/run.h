@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Linux's limit (HOST_NAME_MAX); longer names are refused when RUN is parsed. */
+#define HOSTNAME_MAX 64
+
 struct run_request {
 	char **argv; /* NULL-terminated */
 	size_t argc;

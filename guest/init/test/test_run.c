@@ -1,4 +1,5 @@
 #include "check.h"
+#include <string.h>
 #include "protocol.h"
 #include "run.h"
 
@@ -60,6 +61,37 @@ int main(void)
 	CHECK_STR(r.cwd, "/app");
 	CHECK_STR(r.user, "nobody:nogroup");
 	CHECK_STR(r.rootfs_type, "erofs");
+	run_request_free(&r);
+
+	/* A hostname longer than Linux allows is refused, not truncated into /etc/hostname. */
+	char name[HOSTNAME_MAX + 2];
+	memset(name, 'h', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "x");
+	record_put_str(&b, TAG_HOSTNAME, name);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
+	CHECK_STR(err, "RUN: HOSTNAME is longer than 64 characters");
+	name[HOSTNAME_MAX] = '\0';
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "x");
+	record_put_str(&b, TAG_HOSTNAME, name);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	run_request_free(&r);
+
+	/* CLOCK is a u64; another length is ignored. */
+	uint8_t ns[8] = {1, 2, 0, 0, 0, 0, 0, 0};
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "x");
+	record_put(&b, TAG_CLOCK, ns, 8);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.clock_ns == 0x0201);
+	run_request_free(&r);
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "x");
+	record_put(&b, TAG_CLOCK, ns, 4);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.clock_ns == 0);
 	run_request_free(&r);
 	bytes_free(&b);
 	CHECK_DONE();

@@ -66,43 +66,75 @@ export class QemuDriver implements VmmDriver {
       child.once('error', (e) => resolve(`QEMU could not start: ${e.message}`));
     });
     const pid = child.pid;
+    if (pid === undefined) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${await childExit}`);
+    }
+    // Recorded before anything else can fail, so that whoever finds this run directory can end the VMM.
+    const record: VmmRecord = { pid, accel: this.options.accel, name: vm.name };
     let qmp: QmpClient;
     try {
+      await writeFile(files.vmm, JSON.stringify(record));
       qmp = await connectWhileRunning(files.qmp, childExit, this.options.startTimeoutMs ?? 10_000);
     } catch (e) {
       child.kill('SIGKILL');
       const log = await readFile(files.qemuLog, 'utf8').catch(() => '');
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
-    if (pid === undefined) throw new HearthError('Internal', 'HEARTH_ERR_VMM_START', 'QEMU started without a pid');
-    const record: VmmRecord = { pid, accel: this.options.accel, name: vm.name };
-    await writeFile(files.vmm, JSON.stringify(record));
     return new QemuVm(config.id, record, files, qmp);
   }
 
   async adopt(runDir: string): Promise<VmProcess | undefined> {
     const files = runFiles(runDir);
-    let record: VmmRecord;
-    try {
-      record = JSON.parse(await readFile(files.vmm, 'utf8')) as VmmRecord;
-    } catch {
-      return undefined;
-    }
-    // The pid must still be this VM's QEMU, not a recycled pid.
-    if (!(await isAlive(record.pid))) return undefined;
-    const argv = await commandLine(record.pid);
-    if (!argv.includes(record.name)) return undefined;
+    const record = await runningVmm(files);
+    if (!record) return undefined;
     let qmp: QmpClient;
     try {
-      qmp = await QmpClient.connect(files.qmp);
-    } catch {
-      return undefined;
+      qmp = await QmpClient.connect(files.qmp, QMP_TIMEOUT_MS);
+    } catch (e) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_UNREACHABLE', `VM ${path.basename(runDir)} runs (pid ${record.pid}) but its QMP socket does not answer: ${(e as Error).message}`, { cause: e });
     }
     return new QemuVm(path.basename(runDir), record, files, qmp);
   }
+
+  async destroy(runDir: string): Promise<void> {
+    const record = await runningVmm(runFiles(runDir));
+    if (record) await killVmm(record);
+  }
+}
+
+/** QEMU answers QMP in milliseconds; one that does not within this is stuck (or stopped). */
+const QMP_TIMEOUT_MS = 2_000;
+
+/** The VMM recorded in the run directory, if that pid is still this VM's QEMU (not a recycled pid). */
+async function runningVmm(files: RunFiles): Promise<VmmRecord | undefined> {
+  let record: VmmRecord;
+  try {
+    record = JSON.parse(await readFile(files.vmm, 'utf8')) as VmmRecord;
+  } catch {
+    return undefined;
+  }
+  return (await isVmm(record)) ? record : undefined;
+}
+
+async function isVmm(record: VmmRecord): Promise<boolean> {
+  return (await isAlive(record.pid)) && (await commandLine(record.pid)).includes(record.name);
+}
+
+async function killVmm(record: VmmRecord): Promise<void> {
+  if (!(await isVmm(record))) return;
+  try {
+    process.kill(record.pid, 'SIGKILL');
+  } catch {
+    // Gone between the check and the kill.
+  }
+  await waitUntilGone(record.pid, 5_000);
 }
 
 type RunFiles = ReturnType<typeof runFiles>;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 function runFiles(runDir: string) {
   return {
@@ -136,7 +168,7 @@ class QemuVm implements VmProcess {
 
   constructor(
     readonly id: string,
-    record: VmmRecord,
+    private readonly record: VmmRecord,
     private readonly files: RunFiles,
     private readonly qmp: QmpClient,
   ) {
@@ -163,17 +195,14 @@ class QemuVm implements VmProcess {
     });
   }
 
+  /** A polite QMP quit first; a QEMU that does not answer or does not go is killed (if the pid is still its). */
   async terminate(): Promise<void> {
-    if (this.qmp.closed && !(await isAlive(this.pid))) return;
-    await this.qmp.execute('quit').catch(() => undefined);
-    if (!(await waitUntilGone(this.pid, 2_000))) {
-      try {
-        process.kill(this.pid, 'SIGKILL');
-      } catch {
-        // Already gone between the check and the kill.
-      }
-      await waitUntilGone(this.pid, 5_000);
+    let gone = false;
+    if (!this.qmp.closed) {
+      await Promise.race([this.qmp.execute('quit').catch(() => undefined), delay(QMP_TIMEOUT_MS)]);
+      gone = await waitUntilGone(this.pid, 2_000);
     }
+    if (!gone) await killVmm(this.record);
     await this.exited;
   }
 

@@ -30,7 +30,11 @@ export class QmpClient extends EventEmitter<QmpEvents> {
     });
   }
 
-  static async connect(path: string): Promise<QmpClient> {
+  /**
+   * Connects and negotiates, within `timeoutMs`: QEMU serves one QMP client at a time, so a second client,
+   * like a stopped QEMU, would otherwise wait forever for the greeting.
+   */
+  static async connect(path: string, timeoutMs = 5_000): Promise<QmpClient> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect(path);
       s.once('connect', () => {
@@ -40,8 +44,18 @@ export class QmpClient extends EventEmitter<QmpEvents> {
       s.once('error', reject);
     });
     const client = new QmpClient(socket);
-    await client.greeting;
-    await client.execute('qmp_capabilities');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`QMP did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([client.greeting.then(() => client.execute('qmp_capabilities')), timeout]);
+    } catch (e) {
+      client.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     return client;
   }
 
