@@ -86,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
   );
   app.decorate('containers', manager);
+  // Before the server waits for open requests to finish: ends what they wait for (log follows, provisioning).
+  app.addHook('preClose', async () => manager.beginClose());
   app.addHook('onClose', () => manager.close());
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());

@@ -182,7 +182,19 @@ export const ErrorBody = Type.Object({
   }),
 });
 
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const IdParams = Type.Object(
+  {
+    id: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      // Wide enough for a uuid and `vm-<uuid>` (an unknown one is a 404), narrow enough that no id reaches
+      // the store with a character a database may refuse (NUL).
+      pattern: '^[0-9a-zA-Z-]+$',
+      'x-error': 'must be an id (letters, digits and "-")',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export const ListQuery = Type.Object({ state: Type.Optional(State) }, { additionalProperties: false });
 

@@ -35,8 +35,12 @@ export class HostContainerNetwork implements ContainerNetwork {
   }
 
   async detach(vmId: string, a: NetworkAttachment): Promise<void> {
-    await this.host.deleteTap(a.tap);
-    if (this.inUse.get(a.guestIp) === vmId) this.inUse.delete(a.guestIp);
+    try {
+      await this.host.deleteTap(a.tap);
+    } finally {
+      // The address is free either way: a tap left behind holds none, and the recovery sweep deletes it.
+      if (this.inUse.get(a.guestIp) === vmId) this.inUse.delete(a.guestIp);
+    }
   }
 
   listTaps(): Promise<string[]> {

@@ -7,7 +7,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutputChunk, OutputStream } from '../sandbox/sandbox.ts';
 
@@ -105,6 +105,25 @@ export class LogStore {
   /** Ends every follower of the container (its process is over). */
   end(containerId: string): void {
     this.live.emit(`end:${containerId}`);
+  }
+
+  /** Ends every follower of every container (shutdown). */
+  endAll(): void {
+    for (const name of this.live.eventNames()) {
+      if (typeof name === 'string' && name.startsWith('end:')) this.live.emit(name);
+    }
+  }
+
+  /** Ids of the containers that have a directory here, to find those no container owns any more. */
+  list(): string[] {
+    try {
+      return readdirSync(this.dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
   }
 
   /** Ends followers and deletes the container's files. */

@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError, failedPrecondition, notFound } from '../errors.ts';
-import type { ProcessExit } from '../sandbox/sandbox.ts';
+import type { ProcessExit, Sandbox } from '../sandbox/sandbox.ts';
 import type { ContainerStore, Transition } from '../store/container-store.ts';
 import {
   ACTIVE_STATES,
@@ -28,7 +28,7 @@ import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
 import { buildProcessSpec } from '../sandbox/process-spec.ts';
 import { stopSignal } from './stop-signal.ts';
 import { nextDelay, shouldRestart, type BackoffSettings } from './restart-policy.ts';
-import { Run, isCancelled, writableLayerPath, type AbortReason, type RunSettings } from './run.ts';
+import { Run, attachmentOf, isCancelled, writableLayerPath, type AbortReason, type RunSettings } from './run.ts';
 import { KeyedQueue } from './serial-queue.ts';
 import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
 
@@ -64,7 +64,11 @@ const GLOBAL = '*';
 export class ContainerManager {
   private readonly queue = new KeyedQueue();
   private readonly slots = new Map<string, Slot>();
+  /** Shutdown has begun: no new commands, no new restarts, provisioning is aborted. */
   private closing = false;
+  /** Shutdown is leaving the VMs that run to the next manager process: their ends are its to account for. */
+  private detaching = false;
+  private closed?: Promise<void>;
 
   constructor(
     private readonly store: ContainerStore,
@@ -117,6 +121,7 @@ export class ContainerManager {
     onEntry: (e: LogEntry) => void,
     onEnd: () => void,
   ): Promise<{ backlog: LogEntry[]; unsubscribe: () => void; live: boolean }> {
+    this.checkOpen();
     await this.get(id);
     // Synchronous from here: subscribe and read with no await between, so no line is missed or repeated.
     const live = this.slots.get(id)?.run !== undefined;
@@ -187,12 +192,14 @@ export class ContainerManager {
     this.checkOpen();
     this.cancelRestart(id);
     return this.queue.run(id, async () => {
+      // Again here: a self-exit accounted for while this task waited may have scheduled one.
+      this.cancelRestart(id);
       const cur = await this.get(id);
       if (this.slots.get(id)?.run || ACTIVE_STATES.has(cur.state)) {
         throw stateConflict(`container ${cur.name} is already ${cur.state}`);
       }
       await this.startNow(cur, 'started by user');
-      return this.get(id);
+      return this.afterStart(id);
     });
   }
 
@@ -203,9 +210,12 @@ export class ContainerManager {
    */
   async stop(id: string, graceMs = this.settings.stopGraceMs): Promise<ContainerRecord> {
     this.checkOpen();
-    const hadRestart = this.cancelRestart(id);
+    let hadRestart = this.cancelRestart(id);
     this.abortProvisioning(id, 'stop');
     return this.queue.run(id, async () => {
+      // Again here: a self-exit accounted for while this task waited may have scheduled a restart, which
+      // this stop must cancel (and count as something stopped).
+      hadRestart ||= this.cancelRestart(id);
       const cur = await this.get(id);
       if (!(await this.stopNow(cur, graceMs, hadRestart))) {
         throw stateConflict(`container ${cur.name} is not running (state ${cur.state})`);
@@ -217,13 +227,14 @@ export class ContainerManager {
   /** Stops the container if it runs (as `stop`), then starts it (as `start`). Any state. */
   async restart(id: string, graceMs = this.settings.stopGraceMs): Promise<ContainerRecord> {
     this.checkOpen();
-    const hadRestart = this.cancelRestart(id);
+    let hadRestart = this.cancelRestart(id);
     this.abortProvisioning(id, 'stop');
     return this.queue.run(id, async () => {
+      hadRestart ||= this.cancelRestart(id); // as in stop
       const cur = await this.get(id);
       await this.stopNow(cur, graceMs, hadRestart);
       await this.startNow(await this.get(id), 'restarted by user');
-      return this.get(id);
+      return this.afterStart(id);
     });
   }
 
@@ -233,6 +244,7 @@ export class ContainerManager {
     this.cancelRestart(id);
     this.abortProvisioning(id, 'delete');
     await this.queue.run(id, async () => {
+      this.cancelRestart(id); // as in stop
       await this.get(id);
       const run = this.slots.get(id)?.run;
       if (run) {
@@ -250,7 +262,18 @@ export class ContainerManager {
   private newRun(c: ContainerRecord): Run {
     const run = new Run(c.id, c.vm_id, this.deps, this.store, this.logs, this.settings, this.log);
     this.slot(c.id).run = run;
+    // A task that reached its turn after shutdown began: it provisions nothing now, the next manager does.
+    if (this.closing) run.abort.abort('shutdown' satisfies AbortReason);
     return run;
+  }
+
+  /** Inside the queue, after startNow: the record, or Unavailable if shutdown interrupted the provisioning. */
+  private async afterStart(id: string): Promise<ContainerRecord> {
+    const c = await this.get(id);
+    if (this.closing && ACTIVE_STATES.has(c.state) && c.state !== 'running') {
+      throw shuttingDown(`the manager is shutting down; container ${c.name} resumes provisioning when it starts again`);
+    }
+    return c;
   }
 
   /** Inside the queue: clears the last run's outcome and provisions. */
@@ -269,6 +292,9 @@ export class ContainerManager {
     const run = this.slots.get(cur.id)?.run;
     if (run?.started && !run.finished) {
       run.stopRequested = true;
+      // Recorded before the VM is signalled: if the manager dies during the grace period, the next one must
+      // know the user wanted this container stopped, not treat the VM's end as a crash to restart from.
+      await this.store.updateContainer(cur.id, { desired_state: 'stopped' });
       const exit = await run.stop(stopSignal(run.image?.config.stopSignal), graceMs);
       await this.finishRun(run, exit);
       return true;
@@ -338,7 +364,7 @@ export class ContainerManager {
 
   /** Inside the queue: the VM is gone. Releases the run, records how it ended, applies the restart policy. */
   private async finishRun(run: Run, exit: ProcessExit | null): Promise<void> {
-    if (run.finished || this.closing) return;
+    if (run.finished || this.detaching) return;
     await run.release();
     const id = run.containerId;
     const slot = this.slots.get(id);
@@ -361,29 +387,35 @@ export class ContainerManager {
     }
     this.logs.end(id);
     if (!run.stopRequested && !run.agentError && c.desired_state === 'running') {
-      this.maybeRestart(c, code, Date.now() - run.startedAt);
+      await this.maybeRestart(c, code, Date.now() - run.startedAt);
     }
   }
 
-  /** Schedules a policy restart if the policy asks for one. */
-  private maybeRestart(c: ContainerRecord, exitCode: number | null, ranForMs: number): void {
+  /**
+   * Schedules a policy restart if the policy asks for one. The `restart-scheduled` event is the record of
+   * it: a container whose last event it is has a restart pending, which the next manager process re-arms
+   * (see recoverOne). During shutdown only the event is written.
+   */
+  private async maybeRestart(c: ContainerRecord, exitCode: number | null, ranForMs: number): Promise<void> {
     const restart = shouldRestart({
       policy: c.restart_policy,
       maxRetries: c.restart_max_retries,
       exitCode,
       restartCount: c.restart_count,
     });
-    if (!restart || this.closing) return;
+    if (!restart) return;
     const slot = this.slot(c.id);
     const delay = nextDelay(slot.lastDelayMs, ranForMs, this.settings.restart);
     slot.lastDelayMs = delay;
-    void this.store.addEvent({
+    const which = `restart ${c.restart_count + 1} (policy ${c.restart_policy})`;
+    await this.store.addEvent({
       container_id: c.id,
       type: 'restart-scheduled',
       from_state: null,
       to_state: null,
-      message: `restart ${c.restart_count + 1} (policy ${c.restart_policy}) in ${delay} ms`,
-    }).catch((e) => this.taskFailed(c.id, e));
+      message: this.closing ? `${which} when the manager starts again` : `${which} in ${delay} ms`,
+    });
+    if (this.closing) return;
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
       void this.queue.run(c.id, () => this.policyRestart(c.id)).catch((e) => this.taskFailed(c.id, e));
@@ -429,25 +461,40 @@ export class ContainerManager {
         })
         .catch((e) => this.taskFailed(c.id, e));
     }
-    for (const c of restarts) this.maybeRestart(await this.get(c.id), c.exit_code, 0);
+    for (const c of restarts) {
+      try {
+        await this.maybeRestart(await this.get(c.id), c.exit_code, 0);
+      } catch (e) {
+        this.taskFailed(c.id, e);
+      }
+    }
   }
 
   private async recoverOne(c: ContainerRecord): Promise<'provision' | 'restart' | 'done'> {
     const vm = await this.store.getVm(c.vm_id);
-    const wanted = c.desired_state === 'running';
+    // A VM row in `stopping` is a user stop that was under way; whatever the container row says, it is done.
+    const wanted = c.desired_state === 'running' && vm?.state !== 'stopping';
     if (!vm) {
       if (ACTIVE_STATES.has(c.state)) return wanted ? 'provision' : this.markStopped(c);
-      return c.state === 'exited' && wanted ? 'restart' : 'done';
+      return wanted && (await this.restartWasPending(c)) ? 'restart' : 'done';
     }
-    const attachment =
-      vm.tap && vm.guest_ip && vm.mac && vm.gateway && vm.prefix_length !== null
-        ? { tap: vm.tap, mac: vm.mac, guestIp: vm.guest_ip, gateway: vm.gateway, prefixLength: vm.prefix_length }
-        : undefined;
+    const attachment = attachmentOf(vm);
     if (attachment) this.deps.network.reserve(vm.id, attachment);
-    const sandbox = await this.deps.sandboxes.adopt(vm.id);
+    let sandbox: Sandbox | undefined;
+    let adoptFailure: string | undefined;
+    try {
+      sandbox = await this.deps.sandboxes.adopt(vm.id);
+    } catch (e) {
+      // Treated as a VM that is gone: its run directory is purged and the container does not stay `running`
+      // with nothing behind it.
+      adoptFailure = `could not reattach to the VM after a manager restart: ${describeError(e)}`;
+      this.log.error({ err: e, container: c.id, vm: vm.id }, adoptFailure);
+    }
     const run = new Run(c.id, vm.id, this.deps, this.store, this.logs, this.settings, this.log);
     run.takeOver(attachment, sandbox);
-    if (sandbox && wanted && ACTIVE_STATES.has(c.state) && vm.state !== 'stopping') {
+    // Only a VM whose process was reported started is reattached; one still booting waits for the process
+    // to run, which nobody will send it, so it is ended and provisioned again.
+    if (sandbox && wanted && ACTIVE_STATES.has(c.state) && vm.state === 'running') {
       this.slot(c.id).run = run;
       run.started = true;
       run.startedAt = Date.now();
@@ -456,10 +503,13 @@ export class ContainerManager {
       } catch (e) {
         await run.release();
         this.slot(c.id).run = undefined;
-        await this.transition(c.id, { to: 'error', patch: { error_message: describeError(e), finished_at: new Date().toISOString() }, message: describeError(e) });
+        await this.transition(c.id, {
+          to: 'error',
+          patch: { error_message: describeError(e), finished_at: new Date().toISOString(), guest_ip: null },
+          message: describeError(e),
+        });
         return 'done';
       }
-      await this.store.updateVm(vm.id, { state: 'running' });
       await this.transition(c.id, { to: 'running', message: 'reattached to the running VM after a manager restart' });
       this.watch(run);
       return 'done';
@@ -468,23 +518,47 @@ export class ContainerManager {
     await run.release();
     if (!wanted) return this.markStopped(c);
     if (c.state === 'running') {
+      const message = adoptFailure ?? 'the VM ended while the manager was not running';
       await this.transition(c.id, {
         to: 'error',
-        patch: { error_message: 'the VM ended while the manager was not running', finished_at: new Date().toISOString() },
-        message: 'the VM ended while the manager was not running',
+        patch: { error_message: message, finished_at: new Date().toISOString(), guest_ip: null },
+        message,
       });
       return 'restart';
     }
-    return ACTIVE_STATES.has(c.state) ? 'provision' : 'done';
+    if (ACTIVE_STATES.has(c.state)) return 'provision';
+    return (await this.restartWasPending(c)) ? 'restart' : 'done';
+  }
+
+  /** The container ended by itself and the policy scheduled a restart that has not happened yet. */
+  private async restartWasPending(c: ContainerRecord): Promise<boolean> {
+    if (c.state !== 'exited' && c.state !== 'error') return false;
+    return (await this.store.listEvents(c.id)).at(-1)?.type === 'restart-scheduled';
   }
 
   private async markStopped(c: ContainerRecord): Promise<'done'> {
-    if (c.state !== 'stopped') await this.transition(c.id, { to: 'stopped', message: 'stopped (found after a manager restart)' });
+    if (c.state !== 'stopped') {
+      await this.transition(c.id, {
+        to: 'stopped',
+        patch: { desired_state: 'stopped', finished_at: new Date().toISOString(), guest_ip: null },
+        message: 'stopped (found after a manager restart)',
+      });
+    }
     return 'done';
   }
 
-  /** Purges VMs and deletes taps that no VM record owns. */
+  /** Purges VMs, deletes taps and removes container directories that no record owns. */
   private async sweepOrphans(): Promise<void> {
+    const containers = new Set((await this.store.listContainers()).map((c) => c.id));
+    for (const id of this.logs.list()) {
+      if (containers.has(id)) continue;
+      try {
+        this.logs.remove(id); // the whole directory: logs and the writable layer
+        this.log.info({ container: id }, 'removed the directory of a container that no longer exists');
+      } catch (e) {
+        this.log.error({ err: e, container: id }, `could not remove an orphaned container directory: ${describeError(e)}`);
+      }
+    }
     const vms = await this.store.listVms();
     const ownedVms = new Set(vms.map((v) => v.id));
     const ownedTaps = new Set(vms.map((v) => v.tap).filter((t): t is string => t !== null));
@@ -515,10 +589,11 @@ export class ContainerManager {
   }
 
   /**
-   * Shutting down: pending restarts are cancelled, provisioning is aborted (and released; it resumes on the
-   * next start), running VMs are left running for the next manager process to adopt.
+   * Shutting down, first half (Fastify's preClose, before the server waits for open requests to finish):
+   * new commands are refused, pending restarts cancelled, provisioning aborted (it resumes on the next
+   * start) and log follows ended, so no open request waits for something that will not come.
    */
-  async close(): Promise<void> {
+  beginClose(): void {
     if (this.closing) return;
     this.closing = true;
     for (const slot of this.slots.values()) {
@@ -526,7 +601,21 @@ export class ContainerManager {
       slot.restartTimer = undefined;
       if (slot.run && !slot.run.started) slot.run.abort.abort('shutdown' satisfies AbortReason);
     }
+    this.logs.endAll();
+  }
+
+  /**
+   * Shutting down, second half (after the server closed): waits for the tasks under way, then leaves
+   * running VMs running for the next manager process to adopt.
+   */
+  close(): Promise<void> {
+    this.beginClose();
+    return (this.closed ??= this.leaveVms());
+  }
+
+  private async leaveVms(): Promise<void> {
     await this.queue.idle();
+    this.detaching = true;
     for (const [id, slot] of this.slots) {
       if (slot.run && !slot.run.finished) await slot.run.detach();
       this.logs.end(id);
@@ -566,7 +655,7 @@ export class ContainerManager {
   }
 
   private checkOpen(): void {
-    if (this.closing) throw new HearthError('Unavailable', 'HEARTH_ERR_SHUTTING_DOWN', 'the manager is shutting down');
+    if (this.closing) throw shuttingDown('the manager is shutting down');
   }
 
   private taskFailed(id: string, e: unknown): void {
@@ -578,6 +667,10 @@ const CLEARED = { exit_code: null, error_message: null, started_at: null, finish
 
 function containerNotFound(id: string): HearthError {
   return notFound('HEARTH_ERR_CONTAINER_NOT_FOUND', `no container with id ${id}`);
+}
+
+function shuttingDown(message: string): HearthError {
+  return new HearthError('Unavailable', 'HEARTH_ERR_SHUTTING_DOWN', message);
 }
 
 function stateConflict(message: string): HearthError {

@@ -34,6 +34,13 @@ export function writableLayerPath(stateDir: string, containerId: string): string
   return join(stateDir, containerId, 'writable-layer.ext4');
 }
 
+/** The network attachment a VM row records, if the row got that far. */
+export function attachmentOf(vm: VmRecord): NetworkAttachment | undefined {
+  return vm.tap && vm.guest_ip && vm.mac && vm.gateway && vm.prefix_length !== null
+    ? { tap: vm.tap, mac: vm.mac, guestIp: vm.guest_ip, gateway: vm.gateway, prefixLength: vm.prefix_length }
+    : undefined;
+}
+
 /** Why a run was aborted; the command that aborted it decides the container's next state. */
 export type AbortReason = 'stop' | 'delete' | 'shutdown';
 
@@ -77,6 +84,7 @@ export class Run {
 
   /** Step 2 (creating): an address and a tap, recorded in the VM's row before they exist on the host. */
   async attachNetwork(): Promise<NetworkAttachment> {
+    await this.releaseStaleRow();
     const now = new Date().toISOString();
     const row: VmRecord = {
       id: this.vmId,
@@ -112,6 +120,28 @@ export class Run {
       mac: a.mac,
     });
     return a;
+  }
+
+  /**
+   * Every VM of a container has the container's VM id, so a row an earlier run could not delete (its release
+   * failed) would make this run's insert fail. What that row records (its VM, if still there, its tap and
+   * address) is given back first, as a recovery would.
+   */
+  private async releaseStaleRow(): Promise<void> {
+    const stale = await this.store.getVm(this.vmId);
+    if (!stale) return;
+    this.log.warn({ vm: this.vmId, container: this.containerId }, 'releasing what an earlier run of this VM left behind');
+    const attachment = attachmentOf(stale);
+    if (attachment) this.deps.network.reserve(this.vmId, attachment);
+    let sandbox: Sandbox | undefined;
+    try {
+      sandbox = await this.deps.sandboxes.adopt(this.vmId);
+    } catch (e) {
+      this.log.error({ err: e, vm: this.vmId }, `could not reattach to the earlier VM: ${describeError(e)}`);
+    }
+    const earlier = new Run(this.containerId, this.vmId, this.deps, this.store, this.logs, this.settings, this.log);
+    earlier.takeOver(attachment, sandbox);
+    await earlier.release();
   }
 
   /** Step 3 (booting): the VM, with the process to run. Output is logged from here on. */

@@ -342,6 +342,29 @@ describe('request validation', () => {
     assert.equal(stream.json().error.message, 'querystring/stream must be one of stdout, stderr');
   });
 
+  it('400 for a path id that cannot be an id, on every route that takes one', async () => {
+    for (const [method, url] of [
+      ['GET', '/v1/containers/%00'],
+      ['GET', '/v1/containers/a%00b/logs'],
+      ['POST', '/v1/containers/a.b/stop'],
+      ['DELETE', '/v1/containers/%E2%98%83'],
+      ['GET', '/v1/vms/vm-%00'],
+    ] as const) {
+      const res = await h.app.inject({ method, url });
+      assert.equal(res.statusCode, 400, `${method} ${url}: ${res.body}`);
+      assert.equal(res.json().error.field, 'params/id');
+    }
+  });
+
+  it('400 for a since outside the range of dates', async () => {
+    const id = (await h.app.inject({ url: '/v1/containers' })).json().items[0].id;
+    for (const since of ['99999999999999999', '8640000000001']) {
+      const res = await h.app.inject({ url: `/v1/containers/${id}/logs?since=${encodeURIComponent(since)}` });
+      assert.equal(res.statusCode, 400, `${since}: ${res.body}`);
+      assert.equal(res.json().error.field, 'querystring/since');
+    }
+  });
+
   it('nothing was created by the rejected requests', async () => {
     const names = (await h.app.inject({ url: '/v1/containers' })).json().items.map((c: any) => c.name);
     assert.deepEqual(names, ['q']);

@@ -107,6 +107,61 @@ describe('restart policies', () => {
   });
 });
 
+describe('commands racing a self-exit', () => {
+  /** Makes the VM exit by itself and returns once its end is being accounted for (releasing it takes a while). */
+  async function exitSlowly(h: Harness, vmId: string): Promise<void> {
+    const vm = h.launcher.vms.get(vmId)!;
+    const release = vm.release.bind(vm);
+    let releasing!: () => void;
+    const reached = new Promise<void>((r) => (releasing = r));
+    vm.release = async () => {
+      releasing();
+      await sleep(30);
+      return release();
+    };
+    vm.finish({ code: 1, signal: null });
+    await reached;
+  }
+
+  it('a stop that arrives while a self-exit is being accounted for ends stopped, and the policy leaves it so', async () => {
+    h = await harness();
+    const id = await create(h.app, { name: 'race-stop', image: 'sleeper:1', restart_policy: 'always' });
+    const item = await waitFor(h.app, id, 'running');
+    await exitSlowly(h, item.container_runtime_id.slice(3));
+    const stop = await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop` });
+    assert.equal(stop.statusCode, 200, stop.body);
+    assert.equal(stop.json().item.state, 'stopped');
+    await sleep(50); // several backoff periods
+    const after = await getItem(h.app, id);
+    assert.deepEqual([after.state, after.restart_count], ['stopped', 0]);
+    assert.equal(h.launcher.launched, 1);
+    assertNothingHeld(h);
+  });
+});
+
+describe('stale records', () => {
+  it("a leftover row of the container's own VM does not block a start; what it recorded is released", async () => {
+    h = await harness();
+    const id = await create(h.app, { name: 'stale-row', image: 'sleeper:1' });
+    const item = await waitFor(h.app, id, 'running');
+    await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop` });
+    const vmId = item.container_runtime_id.slice(3);
+    const now = new Date().toISOString();
+    await h.store.insertVm({
+      id: vmId, container_id: id, state: 'running', pid: 4242, vcpus: 1, memory_mib: 256, vmm: 'qemu', accel: 'tcg',
+      guest_ip: '10.9.0.77', prefix_length: 24, gateway: '10.9.0.1', tap: 'hth77', mac: '02:00:00:00:00:4d',
+      created_at: now, updated_at: now,
+    });
+    h.network.taps.set('hth77', vmId);
+    h.network.addresses.set('10.9.0.77', vmId);
+    const start = await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
+    assert.equal(start.json().item.state, 'running', start.body);
+    assert.ok(!h.network.taps.has('hth77') && !h.network.addresses.has('10.9.0.77'), 'the stale tap and address were released');
+    await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+    assertNothingHeld(h);
+  });
+});
+
 describe('provisioning steps', () => {
   it('a step that takes too long fails the container with a timeout and releases everything', async () => {
     h = await harness({ config: { timeouts: { imageMs: 5000, networkMs: 5000, bootMs: 5000, startMs: 200, stopGraceMs: 1000 } } });

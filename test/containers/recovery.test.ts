@@ -3,16 +3,30 @@
  * directories and taps outlive the app), a fresh app instance.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ContainerStore } from '../../src/store/container-store.ts';
 import { FakeImages, FakeLauncher, FakeNetwork, Gate } from './fakes.ts';
-import { IMAGES, assertNothingHeld, create, getItem, harness, waitFor, type Harness } from './harness.ts';
+import { IMAGES, assertNothingHeld, create, getItem, harness, states, waitFor, type Harness } from './harness.ts';
 
 /** Closes `h` as a manager shutdown would and starts a new app on the same data and host. */
 async function restart(h: Harness, images = h.images): Promise<Harness> {
   await h.close(false);
   h.network.restartProcess();
   return harness({ dir: h.dir, launcher: h.launcher, network: h.network, images });
+}
+
+/**
+ * A manager killed with SIGKILL: it writes nothing more (its store is closed under it; the old app object is
+ * left as it was) and a new app starts on the same data and host.
+ */
+async function crash(h: Harness, config?: Record<string, unknown>): Promise<Harness> {
+  await h.store.close();
+  h.network.restartProcess();
+  return harness({ dir: h.dir, launcher: h.launcher, network: h.network, ...(config ? { config } : {}) });
 }
 
 describe('recovery after a manager restart', () => {
@@ -122,6 +136,176 @@ describe('recovery after a manager restart', () => {
       assert.ok(network.log.includes('deleteTap hth99'));
     } finally {
       await h.close();
+    }
+  });
+  it('a user stop cut short by a manager crash (SIGKILL in the grace period) stays stopped', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'stopping', image: 'sleeper:1', restart_policy: 'always' });
+    const item = await waitFor(h1.app, id, 'running');
+    const vmId = item.container_runtime_id.slice(3);
+    const vm = h1.launcher.vms.get(vmId)!;
+    vm.stop = () => new Promise(() => {}); // the process takes its whole grace period
+    void h1.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop?timeout=30` });
+    while ((await h1.store.getVm(vmId))?.state !== 'stopping') await sleep(2);
+    assert.equal((await h1.store.getContainer(id))?.desired_state, 'stopped', 'the stop is recorded before the VM is signalled');
+    const h2 = await crash(h1);
+    try {
+      await sleep(30);
+      const after = await getItem(h2.app, id);
+      assert.deepEqual([after.state, after.restart_count], ['stopped', 0]);
+      assert.equal(h2.launcher.launched, 1, 'the policy did not start it again');
+      assert.equal(vm.alive, false, 'the VM being stopped was killed');
+      assertNothingHeld(h2);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a VM found stopping is not wanted, even if the container row still says running', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'stopping-old', image: 'sleeper:1', restart_policy: 'always' });
+    const item = await waitFor(h1.app, id, 'running');
+    const vmId = item.container_runtime_id.slice(3);
+    h1.launcher.vms.get(vmId)!.stop = () => new Promise(() => {});
+    void h1.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop?timeout=30` });
+    while ((await h1.store.getVm(vmId))?.state !== 'stopping') await sleep(2);
+    await h1.store.close();
+    // As a manager that wrote the stop only on the VM row left it.
+    const db = await ContainerStore.openSqlite(join(h1.dir, 'hearth.db'));
+    await db.updateContainer(id, { desired_state: 'running' });
+    await db.close();
+    h1.network.restartProcess();
+    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network });
+    try {
+      await sleep(30);
+      const after = await getItem(h2.app, id);
+      assert.deepEqual([after.state, after.restart_count, after.guest_ip], ['stopped', 0, null]);
+      assert.equal((await h2.store.getContainer(id))?.desired_state, 'stopped');
+      assert.equal(h2.launcher.launched, 1);
+      assertNothingHeld(h2);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a restart pending after a VM crash (state error) is re-armed after a manager restart', async () => {
+    const config = { restart: { backoffInitialMs: 200, backoffMaxMs: 200, backoffResetMs: 10_000, onFailureMaxRetries: 3 } };
+    const h1 = await harness({ config });
+    const id = await create(h1.app, { name: 'crash-pending', image: 'crash:1', restart_policy: 'on-failure' });
+    await waitFor(h1.app, id, 'error');
+    await h1.app.containers.idle();
+    assert.equal((await h1.store.listEvents(id)).at(-1)?.type, 'restart-scheduled');
+    await h1.close(false);
+    h1.network.restartProcess();
+    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network, config });
+    try {
+      await waitFor(h2.app, id, 'restarted', (i) => i.restart_count >= 1, 2000);
+      assert.ok(h2.launcher.launched >= 2);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a provisioning failure (state error, no restart scheduled) is not retried after a manager restart', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'no-image', image: 'nosuch:1', restart_policy: 'always' });
+    await waitFor(h1.app, id, 'error');
+    const h2 = await restart(h1);
+    try {
+      await sleep(50);
+      const after = await getItem(h2.app, id);
+      assert.deepEqual([after.state, after.restart_count], ['error', 0]);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a VM that cannot be adopted: error recorded, everything released, the container starts again', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'unadoptable', image: 'sleeper:1', port_mappings: [{ container_port: 80, host_port: 8099 }] });
+    const item = await waitFor(h1.app, id, 'running');
+    const vmId = item.container_runtime_id.slice(3);
+    await h1.close(false);
+    h1.network.restartProcess();
+    const adopt = h1.launcher.adopt.bind(h1.launcher);
+    h1.launcher.adopt = async (vm) => {
+      if (vm !== vmId) return adopt(vm);
+      // The VMM went away while the sandbox was reconnecting to it.
+      h1.launcher.vms.get(vm)!.finish(null);
+      throw new Error('agent socket: ECONNREFUSED');
+    };
+    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network });
+    h2.launcher.adopt = adopt;
+    try {
+      const after = await getItem(h2.app, id);
+      assert.equal(after.state, 'error');
+      assert.match(after.error_message, /could not reattach to the VM.*ECONNREFUSED/);
+      assert.equal(after.guest_ip, null);
+      assert.equal(await h2.store.getVm(vmId), undefined, 'VM row deleted');
+      assert.ok(h2.launcher.purged.includes(vmId), 'run directory purged');
+      assertNothingHeld(h2);
+      const stop = await h2.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop` });
+      assert.equal(stop.statusCode, 409, 'nothing runs, so nothing to stop');
+      const start = await h2.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
+      assert.equal(start.json().item.state, 'running', start.body);
+      assert.equal(h2.network.ports.get('8099/tcp')?.targetIp, start.json().item.guest_ip);
+      await h2.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+      assertNothingHeld(h2);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a VM that died while the manager was down leaves no guest_ip behind', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'dead-ip', image: 'sleeper:1' });
+    await waitFor(h1.app, id, 'running');
+    await h1.close(false);
+    for (const vm of h1.launcher.alive()) vm.finish(null);
+    const h2 = await restart(h1);
+    try {
+      const after = await getItem(h2.app, id);
+      assert.deepEqual([after.state, after.guest_ip], ['error', null]);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('a VM found booting (its process never started) is killed and provisioned again, not marked running', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'half-booted', image: 'hang:1' });
+    const item = await waitFor(h1.app, id, 'initializing');
+    const vm = h1.launcher.vms.get(item.container_runtime_id.slice(3))!;
+    const h2 = await crash(h1);
+    try {
+      await waitFor(h2.app, id, 'initializing', (i) => i.state === 'initializing' && h2.launcher.launched === 2);
+      assert.equal(vm.alive, false, 'the VM nobody will send the process to was killed');
+      assert.ok(!(await states(h2, id)).slice(3).includes('running'), (await states(h2, id)).join(' > '));
+      const msgs = (await h2.store.listEvents(id)).map((e) => e.message);
+      assert.ok(msgs.includes('provisioning resumed after a manager restart'), msgs.join(' | '));
+      await h2.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+      assertNothingHeld(h2);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('removes container directories (logs, writable layer) that no container owns', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'keeps-dir', image: 'printer:1' });
+    await waitFor(h1.app, id, 'running');
+    await h1.close(false);
+    const orphan = join(h1.dir, 'containers', randomUUID());
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'writable-layer.ext4'), 'layer');
+    writeFileSync(join(orphan, 'output.ndjson'), '');
+    const h2 = await restart(h1);
+    try {
+      assert.equal(existsSync(orphan), false, 'orphaned directory removed');
+      assert.ok(existsSync(join(h1.dir, 'containers', id)), "the container's own directory stays");
+      assert.equal((await h2.app.inject({ url: `/v1/containers/${id}/logs?format=text` })).body, 'line1\nline2\nline3\n');
+    } finally {
+      await h2.close();
     }
   });
 });

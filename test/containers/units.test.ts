@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { HostContainerNetwork } from '../../src/containers/host-network-adapter.ts';
 import { LogStore } from '../../src/containers/log-store.ts';
+import { AddressPool, type HostNetwork, type PortForwarder } from '../../src/network/index.ts';
 import { nextDelay, shouldRestart } from '../../src/containers/restart-policy.ts';
 import { KeyedQueue } from '../../src/containers/serial-queue.ts';
 import { stopSignal } from '../../src/containers/stop-signal.ts';
@@ -112,5 +114,25 @@ describe('stop signal', () => {
   it('from the image config, SIGTERM by default', () => {
     assert.deepEqual(['', 'SIGQUIT', 'INT', '9', 'SIGBOGUS'].map((n) => stopSignal(n)), [15, 3, 2, 9, 15]);
     assert.equal(stopSignal(undefined), 15);
+  });
+});
+
+describe('host network adapter', () => {
+  it('detach gives the address back even when deleting the tap fails', async () => {
+    let failDelete = true;
+    const host = {
+      pool: new AddressPool('10.77.0.0/29'),
+      createTap: async () => {},
+      deleteTap: async () => {
+        if (failDelete) throw new Error('ip link del: device busy');
+      },
+      listTaps: async () => [],
+    } as unknown as HostNetwork;
+    const net = new HostContainerNetwork(host, {} as PortForwarder);
+    const a = await net.attach('vm-a');
+    await assert.rejects(net.detach('vm-a', a), /device busy/);
+    failDelete = false;
+    const b = await net.attach('vm-b');
+    assert.equal(b.guestIp, a.guestIp, 'the address is free again');
   });
 });

@@ -131,9 +131,11 @@ export function containerRoutes(app: FastifyInstance, manager: ContainerManager)
       schema: {
         tags,
         summary: 'Start a stopped, exited or failed container',
-        description: 'Waits until the process runs or provisioning fails; the item says which. 409 if already running.',
+        description:
+          'Waits until the process runs or provisioning fails; the item says which. 409 if already running; ' +
+          '503 if the manager shuts down meanwhile (provisioning resumes when it starts again).',
         params: IdParams,
-        response: { 200: Item, ...errors(404, 409) },
+        response: { 200: Item, ...errors(404, 409, 503) },
       },
     },
     async (req) => ({ item: containerItem(await manager.start(req.params.id)) }),
@@ -162,9 +164,10 @@ export function containerRoutes(app: FastifyInstance, manager: ContainerManager)
       schema: {
         tags,
         summary: 'Stop (if running) and start a container',
+        description: 'As stop, then start (503 if the manager shuts down while it provisions).',
         params: IdParams,
         querystring: StopQuery,
-        response: { 200: Item, ...errors(400, 404) },
+        response: { 200: Item, ...errors(400, 404, 503) },
       },
     },
     async (req) => ({ item: containerItem(await manager.restart(req.params.id, graceMs(req.query.timeout))) }),
@@ -191,7 +194,9 @@ export function containerRoutes(app: FastifyInstance, manager: ContainerManager)
         summary: "A container's output",
         description:
           'JSON `{"items": [...]}` by default; plain text lines with `Accept: text/plain` or `format=text`. ' +
-          'With `follow=true` the response streams until the process ends: NDJSON (one item per line) or text.',
+          'With `follow=true` the response streams until the process ends: NDJSON (one item per line) or text. ' +
+          'A follower that stops reading is disconnected once more than 1 MiB of new output waits for it (the ' +
+          'response ends without its last chunk).',
         params: IdParams,
         querystring: LogsQuery,
         response: {
@@ -210,12 +215,16 @@ export function containerRoutes(app: FastifyInstance, manager: ContainerManager)
   );
 }
 
+/** How much new output may wait for a follower that does not read before it is disconnected. */
+export const FOLLOW_BUFFER_BYTES = 1024 * 1024;
+
 const graceMs = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
 
 function parseSince(since: string | undefined): Date | undefined {
   if (since === undefined) return undefined;
   const ms = /^\d+(\.\d+)?$/.test(since) ? Number(since) * 1000 : Date.parse(since);
-  if (Number.isNaN(ms)) {
+  // Past the range of Date (±8.64e15 ms) the time is Invalid Date, which no entry compares before.
+  if (Number.isNaN(new Date(ms).getTime())) {
     throw invalidArgument(
       'HEARTH_ERR_INVALID_ARGUMENT',
       'querystring/since must be an RFC 3339 time or Unix seconds',
@@ -241,15 +250,28 @@ async function logs(manager: ContainerManager, req: FastifyRequest<Id & { Querys
 
   const format = text ? asText : asJson;
   const out = new PassThrough();
-  const { backlog, unsubscribe, live } = await manager.followLogs(
-    req.params.id,
-    query,
-    (e) => out.write(format(e)),
-    () => out.end(),
-  );
+  // A follower that does not read would make the manager buffer the container's output without end. Past
+  // the backlog plus FOLLOW_BUFFER_BYTES it is disconnected: the response is cut (no last chunk), so the
+  // client can tell this from the process ending, and can follow again with `since`.
+  let limit = Infinity;
+  let dropped = false;
+  const onEntry = (e: LogEntry) => {
+    if (dropped) return;
+    out.write(format(e));
+    if (out.writableLength <= limit) return;
+    dropped = true;
+    unsubscribe();
+    req.log.warn({ container: req.params.id, buffered: out.writableLength }, 'disconnecting a log follower that does not keep up');
+    reply.raw.destroy();
+    out.destroy();
+  };
+  const { backlog, unsubscribe, live } = await manager.followLogs(req.params.id, query, onEntry, () => out.end());
   for (const e of backlog) out.write(format(e));
+  limit = out.writableLength + FOLLOW_BUFFER_BYTES;
   if (!live) out.end();
   reply.raw.once('close', unsubscribe);
   out.once('close', unsubscribe);
+  // Fastify sends a stream's headers with its first bytes; a quiet container's follower gets them now.
+  reply.raw.once('pipe', () => reply.raw.flushHeaders());
   return reply.type(text ? 'text/plain; charset=utf-8' : 'application/x-ndjson').send(out);
 }
