@@ -463,7 +463,8 @@ export class ContainerManager {
     }
     for (const c of restarts) {
       try {
-        await this.maybeRestart(await this.get(c.id), c.exit_code, 0);
+        const now = await this.get(c.id);
+        await this.maybeRestart(now, now.exit_code, 0);
       } catch (e) {
         this.taskFailed(c.id, e);
       }
@@ -515,8 +516,17 @@ export class ContainerManager {
       return 'done';
     }
     // The VM is gone, or it should not run: end it and give everything back.
+    const exit = sandbox || adoptFailure ? null : await this.deps.sandboxes.exitOf(vm.id);
     await run.release();
     if (!wanted) return this.markStopped(c);
+    if (c.state === 'running' && exit) {
+      await this.transition(c.id, {
+        to: 'exited',
+        patch: { exit_code: exit.code, finished_at: new Date().toISOString(), guest_ip: null },
+        message: `process exited with code ${exit.code} while the manager was not running`,
+      });
+      return 'restart';
+    }
     if (c.state === 'running') {
       const message = adoptFailure ?? 'the VM ended while the manager was not running';
       await this.transition(c.id, {

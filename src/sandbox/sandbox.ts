@@ -105,6 +105,11 @@ export interface SandboxLauncher {
   launch(spec: SandboxSpec): Promise<Sandbox>;
   /** Reconnects to a VM that is still running, from its run directory; undefined if it is gone. */
   adopt(id: string): Promise<Sandbox | undefined>;
+  /**
+   * The exit the VM's agent reported, kept in its run directory until `purge`: a manager that was not
+   * running when the process ended still learns how it ended.
+   */
+  exitOf(id: string): Promise<ProcessExit | null>;
   /** Ids of every VM with a run directory (running or left behind). */
   list(): Promise<string[]>;
   /** Removes what a VM that is gone left behind (run directory, scratch disk). */

@@ -226,6 +226,9 @@ export class FakeLauncher implements SandboxLauncher {
   async list(): Promise<string[]> {
     return [...this.runDirs];
   }
+  async exitOf(id: string): Promise<ProcessExit | null> {
+    return this.runDirs.has(id) ? (this.vms.get(id)?.exit ?? null) : null;
+  }
   async purge(id: string): Promise<void> {
     this.purged.push(id);
     this.runDirs.delete(id);

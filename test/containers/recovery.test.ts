@@ -256,6 +256,24 @@ describe('recovery after a manager restart', () => {
     }
   });
 
+  it('a process that exited while the manager was down is recorded as exited with its code, and the policy applies', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'quiet-exit', image: 'sleeper:1', restart_policy: 'on-failure', restart_max_retries: 1 });
+    const before = await waitFor(h1.app, id, 'running');
+    await h1.close(false);
+    for (const vm of h1.launcher.alive()) vm.finish({ code: 3, signal: null });
+    const h2 = await restart(h1);
+    try {
+      const events = (await h2.store.listEvents(id)).map((e) => e.message);
+      assert.ok(events.includes('process exited with code 3 while the manager was not running'), events.join(' | '));
+      const again = await waitFor(h2.app, id, 'running', (i) => i.state === 'running' && i.restart_count === 1);
+      assert.equal(again.container_runtime_id, before.container_runtime_id);
+    } finally {
+      await h2.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+      await h2.close();
+    }
+  });
+
   it('a VM that died while the manager was down leaves no guest_ip behind', async () => {
     const h1 = await harness();
     const id = await create(h1.app, { name: 'dead-ip', image: 'sleeper:1' });
