@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { listLinks } from '../../src/tools/ip.ts';
-import { commandLine } from '../../src/vmm/process.ts';
+import { killVmmsUnder, vmmsUnder } from './vmm-processes.ts';
 import { pushAppImages } from './app-images.ts';
 import { startManager } from './manager-process.ts';
 import type { ManagerOptions, ManagerProcess } from './manager-process.ts';
@@ -45,7 +45,11 @@ export async function e2eEnv(
       world.manager = await startManager({ ...options, env: { ...env, ...extra } });
     },
     async close() {
+      // A test that failed half-way leaves containers: delete them as a user would, then make sure.
+      const left = await world.api.call('GET', '/v1/containers').catch(() => undefined);
+      for (const c of left?.body?.items ?? []) await world.api.call('DELETE', `/v1/containers/${c.id}`).catch(() => undefined);
       await world.manager.stop();
+      await killVmmsUnder(dataDir);
       await registry.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
@@ -110,13 +114,7 @@ export class Api {
 
 /** Nothing of any container is left: no VMM of this data dir, no tap, no run dir, no disk, no log, no row. */
 export async function assertNoLeaks(world: E2eEnv): Promise<void> {
-  const qemus: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = await commandLine(Number(entry));
-    if (argv[0]?.includes('qemu') && argv.some((a) => a.includes(world.dataDir))) qemus.push(Number(entry));
-  }
-  assert.deepEqual(qemus, [], 'no VMM process');
+  assert.deepEqual(await vmmsUnder(world.dataDir), [], 'no VMM process');
   const taps = (await listLinks()).filter((l) => l.name.startsWith('hth'));
   assert.deepEqual(taps.map((t) => t.name), [], 'no tap');
   for (const dir of ['vms', 'containers']) {

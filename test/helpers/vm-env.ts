@@ -12,6 +12,7 @@ import { DEFAULT_CACHE_DIR } from '../../src/sandbox/guest-artifacts.ts';
 import type { MicroVmLauncher } from '../../src/sandbox/microvm-launcher.ts';
 import type { OutputChunk, Sandbox } from '../../src/sandbox/sandbox.ts';
 import { busyboxImage } from './test-images.ts';
+import { killVmmsUnder } from './vmm-processes.ts';
 
 export const CACHE_DIR = process.env.HEARTH_CACHE_DIR ?? DEFAULT_CACHE_DIR;
 
@@ -91,8 +92,12 @@ export function vmSuite(): { env: VmEnv; busybox: string } {
     suite.busybox = await busyboxImage();
   });
   after(async () => {
-    assert.deepEqual(await leftovers(suite.env.vmsDir), [], 'no VM left anything behind');
-    await suite.env.close();
+    try {
+      assert.deepEqual(await killVmmsUnder(suite.env.dir), [], 'no VMM left running');
+      assert.deepEqual(await leftovers(suite.env.vmsDir), [], 'no VM left anything behind');
+    } finally {
+      await suite.env.close();
+    }
   });
   return suite;
 }
