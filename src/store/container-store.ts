@@ -14,34 +14,15 @@ import type {
   ContainerState,
   EventRecord,
   PortMapping,
-  RestartPolicy,
   VmRecord,
   VolumeMount,
 } from './records.ts';
 
-interface ContainersTable {
-  id: string;
-  name: string;
-  image: string;
-  args: string;
-  env_vars: string;
-  volumes: string;
-  port_mappings: string;
-  restart_policy: string;
-  restart_max_retries: number | null;
-  state: string;
-  desired_state: string;
-  restart_count: number;
-  exit_code: number | null;
-  error_message: string | null;
-  vm_id: string;
-  container_id: string;
-  guest_ip: string | null;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
+type JsonColumn = (typeof JSON_COLUMNS)[number];
+
+/** A container as stored: the record, with its lists and maps as JSON text (portable to PostgreSQL). */
+type ContainersTable = { [K in keyof ContainerRecord]: K extends JsonColumn ? string : ContainerRecord[K] };
 
 interface EventsTable {
   id: import('kysely').Generated<number>;
@@ -59,8 +40,6 @@ interface Schema {
   events: EventsTable;
 }
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
-
 function toRow(c: Partial<ContainerRecord>): Partial<ContainersTable> {
   const row: Record<string, unknown> = { ...c };
   for (const k of JSON_COLUMNS) if (c[k] !== undefined) row[k] = JSON.stringify(c[k]);
@@ -74,9 +53,6 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     env_vars: JSON.parse(r.env_vars) as Record<string, string>,
     volumes: JSON.parse(r.volumes) as VolumeMount[],
     port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
-    restart_policy: r.restart_policy as RestartPolicy,
-    state: r.state as ContainerState,
-    desired_state: r.desired_state as ContainerRecord['desired_state'],
   };
 }
 
