@@ -29,6 +29,7 @@ packages=(
   musl-tools        # builds the static guest init
   busybox-static    # test images
   cpio              # packs the initramfs
+  xz-utils          # unpacks the kernel source
   linux-source-6.1  # the guest kernel's source
   build-essential flex bison bc libelf-dev libssl-dev  # the guest kernel's build
   docker-registry   # a real registry for tests
