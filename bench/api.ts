@@ -2,13 +2,14 @@
  * npm run bench:api — the manager as users run it (a separate process, real registry, real VMs under TCG,
  * real bridge and taps inside a network namespace of its own). From a cached image it creates containers
  * one after another (BENCH_N, default 5) and then 5 at once, and prints create->running median and p95,
- * host memory per running container (VMM RSS, and the manager's own), and last `create_vs_bare`: the
+ * host memory per running container (the VMM's RSS, its private part — RSS counts the kernel image and
+ * QEMU's binary, which every VM shares — and the manager's own), and last `create_vs_bare`: the
  * sequential create->running median over the bare VM boot of bench:boot, measured in the same run.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { residentBytes } from '../src/vmm/process.ts';
+import { memoryOf, residentBytes } from '../src/vmm/process.ts';
 import { enterTestNetns } from '../test/helpers/inside-netns.ts';
 import { e2eEnv } from '../test/helpers/e2e-env.ts';
 import type { E2eEnv } from '../test/helpers/e2e-env.ts';
@@ -32,12 +33,14 @@ async function createToRunning(world: E2eEnv, name: string): Promise<{ id: strin
   }
 }
 
-async function vmmRssMib(world: E2eEnv, ids: string[]): Promise<number[]> {
-  const out: number[] = [];
+async function vmmMemoryMib(world: E2eEnv, ids: string[]): Promise<{ rss: number[]; private: number[] }> {
+  const out = { rss: [] as number[], private: [] as number[] };
   for (const id of ids) {
     const item = await world.api.get(id);
     const vm = await world.api.call('GET', `/v1/vms/${(item.container_runtime_id as string).slice(3)}`);
-    out.push(((await residentBytes(vm.body.item.pid)) ?? 0) / 2 ** 20);
+    const memory = await memoryOf(vm.body.item.pid);
+    out.rss.push((memory?.rss ?? 0) / 2 ** 20);
+    out.private.push((memory?.private ?? 0) / 2 ** 20);
   }
   return out;
 }
@@ -57,7 +60,7 @@ try {
 
   const sequential: { id: string; ms: number }[] = [];
   for (let i = 0; i < N; i++) sequential.push(await createToRunning(world, `seq-${i}`));
-  const rss = await vmmRssMib(world, sequential.map((s) => s.id));
+  const vmm = await vmmMemoryMib(world, sequential.map((s) => s.id));
   const managerLoaded = ((await residentBytes(world.manager.pid)) ?? 0) / 2 ** 20;
   await deleteAll(world, sequential.map((s) => s.id));
 
@@ -68,7 +71,8 @@ try {
 
   console.log(summary('create->running, sequential', sequential.map((s) => s.ms)));
   console.log(summary(`create->running, ${CONCURRENT} at once`, concurrent.map((s) => s.ms)));
-  console.log(summary('VMM RSS per container', rss, 'MiB'));
+  console.log(summary('VMM RSS per container', vmm.rss, 'MiB'));
+  console.log(summary('VMM private memory per ctr', vmm.private, 'MiB'));
   console.log(`manager RSS                  idle=${managerIdle.toFixed(1)}MiB with ${N} running=${managerLoaded.toFixed(1)}MiB (+${((managerLoaded - managerIdle) / N).toFixed(1)}MiB each)`);
   console.log(summary('bare VM boot (bench:boot)', bare.total));
   console.log(`create_vs_bare=${(median(sequential.map((s) => s.ms)) / median(bare.total)).toFixed(2)}`);

@@ -35,6 +35,21 @@ export async function residentBytes(pid: number): Promise<number | null> {
   }
 }
 
+/**
+ * Memory a process holds, from /proc/<pid>/smaps_rollup: `rss` counts shared pages in full (the kernel
+ * image and QEMU's binary are mapped by every VM), `pss` shares them out, `private` is what ending the
+ * process would give back. Null when it is gone.
+ */
+export async function memoryOf(pid: number): Promise<{ rss: number; pss: number; private: number } | null> {
+  try {
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) * 1024;
+    return { rss: kb('Rss'), pss: kb('Pss'), private: kb('Private_Clean') + kb('Private_Dirty') };
+  } catch {
+    return null;
+  }
+}
+
 export async function waitUntilGone(pid: number, timeoutMs: number, pollMs = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
