@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { OutputChunk, ProcessExit, ProcessSpec } from '../sandbox/sandbox.ts';
+import type { OutputChunk, ProcessExit, ProcessSpec } from './process.ts';
 import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, RecordTag, u32, u64 } from './protocol.ts';
 import type { Frame, RecordValue } from './protocol.ts';
 

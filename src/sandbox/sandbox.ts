@@ -7,19 +7,9 @@
  * A sandbox outlives the process that launched it; `adopt` reconnects to one from what is on disk.
  */
 import type { EventEmitter } from 'node:events';
+import type { OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
 
-/** The process to run, already merged the Docker way (see process-spec.ts). */
-export interface ProcessSpec {
-  argv: string[];
-  env: string[];
-  cwd: string;
-  /** As in an image config: `name`, `uid`, `name:group`, `uid:gid`. Empty means root. */
-  user: string;
-  hostname: string;
-  /** Complete contents of /etc/hosts and /etc/resolv.conf in the guest. */
-  hosts: string;
-  resolvConf?: string;
-}
+export type { OutputChunk, OutputStream, ProcessExit, ProcessSpec } from '../agent/process.ts';
 
 export interface GuestNetwork {
   /** Host tap device the VM's NIC is backed by; it must exist. */
@@ -44,22 +34,6 @@ export interface SandboxSpec {
   vcpus: number;
   memoryMib: number;
   network?: GuestNetwork;
-}
-
-export type OutputStream = 'stdout' | 'stderr';
-
-export interface OutputChunk {
-  stream: OutputStream;
-  /** Guest clock, when the agent read the bytes. */
-  timestamp: Date;
-  /** Whole lines where possible (a chunk ends at a newline unless a line exceeds 64 KiB). */
-  data: Buffer;
-}
-
-export interface ProcessExit {
-  /** Exit status as Docker reports it: a death by signal n is 128+n. */
-  code: number;
-  signal: number | null;
 }
 
 export interface SandboxEvents {
