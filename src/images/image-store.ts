@@ -186,7 +186,11 @@ export class ImageStore {
         const rootfs = await this.buildOnce(resolved.manifestDigest, key, f.emit);
         f.emit({ type: 'ready', ref: key, manifestDigest: rootfs.manifestDigest, diskPath: rootfs.diskPath });
         return rootfs;
-      })().finally(() => this.pulls.delete(key));
+      })()
+        .catch((e: unknown) => {
+          throw namingImage(e, ref, r.repository);
+        })
+        .finally(() => this.pulls.delete(key));
     }
     if (opts.onProgress) flight.listeners.add(opts.onProgress);
     try {
@@ -592,6 +596,12 @@ function summary(d: ImageDetails): ImageSummary {
     platform: d.platform,
     ...(d.disk ? { disk: d.disk } : {}),
   };
+}
+
+/** Every failure says which image it is about, whatever part of the pull it came from. */
+function namingImage(e: unknown, ref: string, repository: string): unknown {
+  if (!(e instanceof HearthError) || e.message.includes(repository)) return e;
+  return new HearthError(e.kind, e.code, `image ${ref}: ${e.message}`, { cause: e, ...(e.field ? { field: e.field } : {}) });
 }
 
 function notLocal(ref: string): HearthError {
