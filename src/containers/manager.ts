@@ -153,6 +153,7 @@ export class ContainerManager {
         updated_at: now,
         started_at: null,
         finished_at: null,
+        stop_signal: null,
       };
       await this.store.insertContainer(c);
       return c;
@@ -295,7 +296,7 @@ export class ContainerManager {
       // Recorded before the VM is signalled: if the manager dies during the grace period, the next one must
       // know the user wanted this container stopped, not treat the VM's end as a crash to restart from.
       await this.store.updateContainer(cur.id, { desired_state: 'stopped' });
-      const exit = await run.stop(stopSignal(run.image?.config.stopSignal), graceMs);
+      const exit = await run.stop(stopSignal(run.image?.config.stopSignal ?? cur.stop_signal ?? undefined), graceMs);
       await this.finishRun(run, exit);
       return true;
     }
@@ -320,7 +321,7 @@ export class ContainerManager {
       if (!c) throw containerNotFound(id);
       const image = await run.resolveImage(c.image);
       const attachment = await run.attachNetwork();
-      await this.store.updateContainer(id, { guest_ip: attachment.guestIp });
+      await this.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
       const hostname = c.container_id.slice(0, 12); // as Docker
       const process = buildProcessSpec(image.config, {
         args: c.args,

@@ -77,5 +77,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('events_container').on('events').columns(['container_id', 'id']).execute();
       },
     },
+    '0002_stop_signal': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('stop_signal', 'text').execute();
+      },
+    },
   };
 }

@@ -60,6 +60,11 @@ export interface ContainerRecord extends ContainerSpec {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /**
+   * The image's StopSignal, recorded when the image is resolved, so that a VM adopted after a manager
+   * restart is stopped the way the image asks. Null: SIGTERM.
+   */
+  stop_signal: string | null;
 }
 
 /** allocated: address and tap taken; booting: VMM launched; running: process started; stopping. */

@@ -274,6 +274,22 @@ describe('recovery after a manager restart', () => {
     }
   });
 
+  it('a VM adopted after a manager restart is stopped with the image\'s StopSignal', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'quitter', image: 'quits:1' });
+    await waitFor(h1.app, id, 'running');
+    await h1.close(false);
+    const h2 = await restart(h1);
+    try {
+      const res = await h2.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop` });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().item.exit_code, 131, 'SIGQUIT (3): 128+3');
+    } finally {
+      await h2.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+      await h2.close();
+    }
+  });
+
   it('a VM that died while the manager was down leaves no guest_ip behind', async () => {
     const h1 = await harness();
     const id = await create(h1.app, { name: 'dead-ip', image: 'sleeper:1' });
