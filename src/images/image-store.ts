@@ -5,8 +5,9 @@
  * On disk, under `<dataDir>/images/`:
  *   blobs/sha256/<hex>        manifests, indexes, configs and layers, verified against their digests
  *   disks/<hex>/              one per manifest digest: `disk.ext4` or `disk.erofs`, and `image.json`
- *                             (the ImageConfig and what the disk was built from); made in tmp/ and renamed
- *                             into place whole, so a directory here is always complete
+ *                             (the ImageConfig and what the disk was built from); made in tmp/, synced and
+ *                             renamed into place whole, so a directory here is complete (one a crash left
+ *                             torn, before disks were synced, is rebuilt)
  *   refs.json                 canonical reference -> manifest digest (and index digest), rewritten atomically
  *   tmp/                      downloads and builds in progress; emptied when the store opens
  *
@@ -116,6 +117,30 @@ interface DiskRecord {
   config: ImageConfig;
 }
 
+/** The largest image config Hearth downloads (configs are read whole into memory). */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** Digests one operation keeps from gc (counted in a shared map), released together. */
+class Pins {
+  private readonly held: string[] = [];
+  constructor(private readonly counts: Map<string, number>) {}
+
+  add(...digests: string[]): void {
+    for (const d of digests) {
+      this.held.push(d);
+      this.counts.set(d, (this.counts.get(d) ?? 0) + 1);
+    }
+  }
+
+  release(): void {
+    for (const d of this.held.splice(0)) {
+      const n = (this.counts.get(d) ?? 1) - 1;
+      if (n <= 0) this.counts.delete(d);
+      else this.counts.set(d, n);
+    }
+  }
+}
+
 class Flight<T> {
   readonly listeners = new Set<(p: PullProgress) => void>();
   promise!: Promise<T>;
@@ -143,7 +168,7 @@ export class ImageStore {
   private readonly pulls = new Map<string, Flight<Rootfs>>();
   private readonly downloads = new Map<string, Promise<void>>();
   private readonly builds = new Map<string, Promise<Rootfs>>();
-  /** Digests that in-flight pulls are using; gc keeps them. */
+  /** Digests that in-flight pulls and builds are using; gc keeps them. */
   private readonly pinned = new Map<string, number>();
   private refsLock: Promise<unknown> = Promise.resolve();
 
@@ -176,23 +201,30 @@ export class ImageStore {
   async ensureRootfs(ref: string, opts: EnsureOptions = {}): Promise<Rootfs> {
     const r = parseReference(ref);
     const key = formatReference(r);
-    let flight = this.pulls.get(key);
-    if (!flight) {
-      const f = new Flight<Rootfs>();
-      flight = f;
+    const joined = this.pulls.get(key);
+    const flight = joined ?? new Flight<Rootfs>();
+    // listen before the flight starts: for an image already here it emits `building` before its first await
+    if (opts.onProgress) flight.listeners.add(opts.onProgress);
+    if (!joined) {
+      const f = flight;
       this.pulls.set(key, f);
       f.promise = (async () => {
-        const resolved = this.resolveLocal(r) ?? (await this.pullResolved(r, f.emit));
-        const rootfs = await this.buildOnce(resolved.manifestDigest, key, f.emit);
-        f.emit({ type: 'ready', ref: key, manifestDigest: rootfs.manifestDigest, diskPath: rootfs.diskPath });
-        return rootfs;
+        // held from resolving until the disk is built, so gc cannot take the layers in between or during
+        const pins = new Pins(this.pinned);
+        try {
+          const resolved = this.resolveLocal(r, pins) ?? (await this.pullResolved(r, f.emit, pins));
+          const rootfs = await this.buildOnce(resolved.manifestDigest, key, f.emit);
+          f.emit({ type: 'ready', ref: key, manifestDigest: rootfs.manifestDigest, diskPath: rootfs.diskPath });
+          return rootfs;
+        } finally {
+          pins.release();
+        }
       })()
         .catch((e: unknown) => {
           throw namingImage(e, ref, r.repository);
         })
         .finally(() => this.pulls.delete(key));
     }
-    if (opts.onProgress) flight.listeners.add(opts.onProgress);
     try {
       return await flight.promise;
     } finally {
@@ -204,7 +236,12 @@ export class ImageStore {
   async pull(ref: string, opts: EnsureOptions = {}): Promise<string> {
     const r = parseReference(ref);
     const emit = opts.onProgress ?? (() => {});
-    return (await this.pullResolved(r, emit)).manifestDigest;
+    const pins = new Pins(this.pinned);
+    try {
+      return (await this.pullResolved(r, emit, pins)).manifestDigest;
+    } finally {
+      pins.release();
+    }
   }
 
   /** Local images, one entry per manifest digest with all its references. */
@@ -245,8 +282,8 @@ export class ImageStore {
   }
 
   /**
-   * Delete every blob and disk that no reference, no in-flight pull and no digest in `inUse` (manifest digests
-   * of images that containers use) needs.
+   * Delete every blob and disk that no reference, no in-flight pull or build and no digest in `inUse`
+   * (manifest digests of images that containers use) needs.
    */
   async gc(inUse: Set<string> = new Set()): Promise<{ removedBlobs: number; removedDisks: number; freedBytes: number }> {
     return this.withRefsLock(() => {
@@ -282,8 +319,8 @@ export class ImageStore {
 
   // ---- resolving -------------------------------------------------------------------------------------
 
-  /** A reference resolved from local data only, if everything it needs is here. */
-  private resolveLocal(r: ImageReference): RefEntry | undefined {
+  /** A reference resolved from local data only, if everything it needs is here; what it needs is pinned. */
+  private resolveLocal(r: ImageReference, pins: Pins): RefEntry | undefined {
     let entry: RefEntry | undefined = this.readRefs()[formatReference(r)];
     if (!entry && r.digest && this.blobs.has(r.digest)) {
       const doc = parseManifest(this.blobs.readBytes(r.digest), undefined, r.digest);
@@ -295,87 +332,84 @@ export class ImageStore {
     if (!entry) return undefined;
     const man = this.localManifest(entry.manifestDigest);
     if (!man || !this.blobs.has(man.config.digest) || !man.layers.every((l) => this.blobs.has(l.digest))) return undefined;
+    pins.add(entry.manifestDigest, man.config.digest, ...man.layers.map((l) => l.digest), ...(entry.indexDigest ? [entry.indexDigest] : []));
     if (!this.readRefs()[formatReference(r)]) void this.updateRefs((refs) => void (refs[formatReference(r)] = entry));
     return entry;
   }
 
-  private async pullResolved(r: ImageReference, emit: (p: PullProgress) => void): Promise<RefEntry> {
+  /** Pull manifest, config and layers; everything is pinned in `pins`, which the caller releases. */
+  private async pullResolved(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins): Promise<RefEntry> {
     const key = formatReference(r);
-    const pins: string[] = [];
-    const pin = (d: string): void => {
-      pins.push(d);
-      this.pinned.set(d, (this.pinned.get(d) ?? 0) + 1);
-    };
-    try {
-      const top = await this.client.getManifest(r, r.digest ?? r.tag ?? 'latest');
-      const topDoc = parseManifest(top.bytes, top.contentType, `${key}`);
-      let indexDigest: string | undefined;
-      let manifest: ImageManifest;
-      let manifestDigest: string;
-      if (topDoc.kind === 'index') {
-        indexDigest = top.digest;
-        pin(indexDigest);
-        const chosen = selectPlatform(topDoc, this.platform, key);
-        const child = await this.client.getManifest(r, chosen.digest);
-        const childDoc = parseManifest(child.bytes, child.contentType, `${key} (${formatPlatform(this.platform)})`);
-        if (childDoc.kind !== 'manifest') {
-          throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `${key}: index entry ${chosen.digest} is itself an index`);
-        }
-        manifest = childDoc;
-        manifestDigest = child.digest;
-        pin(manifestDigest);
-        await this.blobs.putBytes(top.digest, top.bytes, `index of ${key}`);
-        await this.blobs.putBytes(child.digest, child.bytes, `manifest of ${key}`);
-      } else {
-        manifest = topDoc;
-        manifestDigest = top.digest;
-        pin(manifestDigest);
-        await this.blobs.putBytes(top.digest, top.bytes, `manifest of ${key}`);
+    const top = await this.client.getManifest(r, r.digest ?? r.tag ?? 'latest');
+    const topDoc = parseManifest(top.bytes, top.contentType, `${key}`);
+    let indexDigest: string | undefined;
+    let manifest: ImageManifest;
+    let manifestDigest: string;
+    const toStore: [string, Buffer, string][] = [];
+    if (topDoc.kind === 'index') {
+      indexDigest = top.digest;
+      pins.add(indexDigest);
+      const chosen = selectPlatform(topDoc, this.platform, key);
+      const child = await this.client.getManifest(r, chosen.digest);
+      const childDoc = parseManifest(child.bytes, child.contentType, `${key} (${formatPlatform(this.platform)})`);
+      if (childDoc.kind !== 'manifest') {
+        throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `${key}: index entry ${chosen.digest} is itself an index`);
       }
-      pin(manifest.config.digest);
-      for (const l of manifest.layers) pin(l.digest);
-      emit({ type: 'resolved', ref: key, manifestDigest, layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })) });
-
-      await this.fetchBlob(r, manifest.config, `config of ${key}`, () => {});
-      const config = parseImageConfig(this.blobs.readBytes(manifest.config.digest));
-      if (config.diffIds.length !== 0 && config.diffIds.length !== manifest.layers.length) {
-        throw new HearthError(
-          'InvalidArgument',
-          'HEARTH_ERR_IMAGE_MANIFEST_INVALID',
-          `${key}: the config lists ${config.diffIds.length} layers but the manifest ${manifest.layers.length}`,
-        );
-      }
-      // download missing layers, a few at a time
-      const queue = [...manifest.layers];
-      const workers = Array.from({ length: Math.max(1, this.opts.concurrentDownloads ?? 3) }, async () => {
-        for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
-          const layer = l;
-          if (this.blobs.has(layer.digest)) {
-            emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: layer.size, status: 'cached' });
-            continue;
-          }
-          await this.fetchBlob(r, layer, `layer ${layer.digest} of ${key}`, (n) =>
-            emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: n, status: 'downloading' }),
-          );
-          emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: layer.size, status: 'verified' });
-        }
-      });
-      const results = await Promise.allSettled(workers);
-      const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-      if (failed) {
-        queue.length = 0;
-        throw failed.reason;
-      }
-      const entry: RefEntry = { manifestDigest, ...(indexDigest ? { indexDigest } : {}), pulledAt: new Date().toISOString() };
-      await this.updateRefs((refs) => void (refs[key] = entry));
-      return entry;
-    } finally {
-      for (const d of pins) {
-        const n = (this.pinned.get(d) ?? 1) - 1;
-        if (n <= 0) this.pinned.delete(d);
-        else this.pinned.set(d, n);
-      }
+      manifest = childDoc;
+      manifestDigest = child.digest;
+      pins.add(manifestDigest);
+      toStore.push([top.digest, top.bytes, `index of ${key}`], [child.digest, child.bytes, `manifest of ${key}`]);
+    } else {
+      manifest = topDoc;
+      manifestDigest = top.digest;
+      pins.add(manifestDigest);
+      toStore.push([top.digest, top.bytes, `manifest of ${key}`]);
     }
+    // the config is read whole into memory: refuse a huge one before downloading (or storing) anything
+    if (manifest.config.size > MAX_CONFIG_BYTES) {
+      throw new HearthError(
+        'InvalidArgument',
+        'HEARTH_ERR_IMAGE_MANIFEST_INVALID',
+        `the config of ${key} is ${manifest.config.size} bytes, larger than the ${MAX_CONFIG_BYTES} Hearth accepts`,
+      );
+    }
+    pins.add(manifest.config.digest, ...manifest.layers.map((l) => l.digest));
+    for (const [digest, bytes, what] of toStore) await this.blobs.putBytes(digest, bytes, what);
+    emit({ type: 'resolved', ref: key, manifestDigest, layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })) });
+
+    await this.fetchBlob(r, manifest.config, `config of ${key}`, () => {});
+    const config = parseImageConfig(this.blobs.readBytes(manifest.config.digest));
+    if (config.diffIds.length !== 0 && config.diffIds.length !== manifest.layers.length) {
+      throw new HearthError(
+        'InvalidArgument',
+        'HEARTH_ERR_IMAGE_MANIFEST_INVALID',
+        `${key}: the config lists ${config.diffIds.length} layers but the manifest ${manifest.layers.length}`,
+      );
+    }
+    // download missing layers, a few at a time
+    const queue = [...manifest.layers];
+    const workers = Array.from({ length: Math.max(1, this.opts.concurrentDownloads ?? 3) }, async () => {
+      for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
+        const layer = l;
+        if (this.blobs.has(layer.digest)) {
+          emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: layer.size, status: 'cached' });
+          continue;
+        }
+        await this.fetchBlob(r, layer, `layer ${layer.digest} of ${key}`, (n) =>
+          emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: n, status: 'downloading' }),
+        );
+        emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: layer.size, status: 'verified' });
+      }
+    });
+    const results = await Promise.allSettled(workers);
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) {
+      queue.length = 0;
+      throw failed.reason;
+    }
+    const entry: RefEntry = { manifestDigest, ...(indexDigest ? { indexDigest } : {}), pulledAt: new Date().toISOString() };
+    await this.updateRefs((refs) => void (refs[key] = entry));
+    return entry;
   }
 
   /** Download one blob unless present; concurrent requests for one digest share the download. */
@@ -418,9 +452,11 @@ export class ImageStore {
     const configDigest = man.config.digest;
     const config = parseImageConfig(this.blobs.readBytes(configDigest));
     const id = randomBytes(6).toString('hex');
-    const work = path.join(this.scratchDir, `hearth-build-${id}`);
+    // the tree holds the image's setuid programs and device nodes, and the scratch directory may be shared
+    // (/dev/shm): only root may enter the work directory, so nothing under it is reachable by anyone else
+    const work = fs.mkdtempSync(path.join(this.scratchDir, 'hearth-build-'));
+    fs.chmodSync(work, 0o700);
     const out = path.join(this.tmpDir, `disk-${id}`);
-    const hex = manifestDigest.slice(7);
     try {
       const builder = new RootfsBuilder(path.join(work, 'rootfs'));
       for (const [i, layer] of man.layers.entries()) {
@@ -432,14 +468,18 @@ export class ImageStore {
       const diskName = `disk.${this.fsType}`;
       await buildDisk(path.join(out, diskName), builder.root, builder.stats, this.fsType);
       const record: DiskRecord = { manifestDigest, configDigest, fsType: this.fsType, disk: diskName, builtAt: new Date().toISOString(), config };
-      fs.writeFileSync(path.join(out, 'image.json'), `${JSON.stringify(record, null, 2)}\n`);
-      fs.rmSync(builder.root, { recursive: true, force: true });
+      const fd = fs.openSync(path.join(out, 'image.json'), 'w', 0o644);
       try {
-        fs.renameSync(out, path.join(this.disksDir, hex));
-      } catch (e) {
-        // another process finished the same disk first: theirs is as good as ours
-        if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        fs.writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
       }
+      fs.rmSync(builder.root, { recursive: true, force: true });
+      // on disk before the rename publishes it: a crash must not leave a complete-looking directory torn
+      fsyncPath(path.join(out, diskName));
+      fsyncPath(out);
+      this.publishDisk(out, manifestDigest);
       const done = this.readDisk(manifestDigest);
       if (!done) throw new HearthError('Internal', 'HEARTH_ERR_IMAGE_BUILD_FAILED', `disk for ${manifestDigest} vanished after it was built`);
       return { ref, ...done };
@@ -447,6 +487,28 @@ export class ImageStore {
       fs.rmSync(work, { recursive: true, force: true });
       fs.rmSync(out, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Rename a finished disk directory into disks/. One already there that reads back complete came from
+   * another process that finished first, and is as good as ours; one that does not is what a crash left
+   * (before disks were synced), and is replaced.
+   */
+  private publishDisk(out: string, manifestDigest: string): void {
+    const dest = path.join(this.disksDir, manifestDigest.slice(7));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.renameSync(out, dest);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+        if (this.readDisk(manifestDigest)) return;
+        if (attempt >= 2) throw e;
+        fs.rmSync(dest, { recursive: true, force: true });
+      }
+    }
+    fsyncPath(this.disksDir);
   }
 
   /** Decompress (gzip via zlib, zstd via the zstd binary, or none), check the diff ID, apply. */
@@ -502,12 +564,15 @@ export class ImageStore {
 
   private readDisk(manifestDigest: string): Omit<Rootfs, 'ref'> | undefined {
     const dir = path.join(this.disksDir, manifestDigest.slice(7));
-    let rec: DiskRecord;
+    let rec: Partial<DiskRecord> | null;
     try {
-      rec = JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as DiskRecord;
+      rec = JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as Partial<DiskRecord> | null;
     } catch {
       return undefined;
     }
+    // a record that lacks what it must say is as good as none (a crash can leave it empty or torn)
+    if (typeof rec !== 'object' || rec === null || typeof rec.disk !== 'string' || (rec.fsType !== 'ext4' && rec.fsType !== 'erofs')) return undefined;
+    if (typeof rec.config !== 'object' || rec.config === null) return undefined;
     const diskPath = path.join(dir, rec.disk);
     if (!fs.existsSync(diskPath)) return undefined;
     return { manifestDigest, diskPath, fsType: rec.fsType, config: rec.config };
@@ -606,6 +671,16 @@ function namingImage(e: unknown, ref: string, repository: string): unknown {
 
 function notLocal(ref: string): HearthError {
   return new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image ${ref} is not in the local store: pull it first`);
+}
+
+/** fsync a file or a directory (its entries) by path. */
+function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function dirBytes(dir: string): number {

@@ -33,7 +33,9 @@ export class RootfsBuilder {
   private realDirs = new Set<string>(['']);
 
   constructor(readonly root: string) {
-    fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+    // private (with any parents made here) until finish() gives it the image's mode: the tree will hold
+    // the image's setuid programs and device nodes
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
   /** Apply one uncompressed layer. */
@@ -49,6 +51,10 @@ export class RootfsBuilder {
       }
       if (base.startsWith(WH)) {
         const name = base.slice(WH.length);
+        // '' and '.' would remove the whiteout's own directory, '..' the one above it (the root's parent, even)
+        if (name === '' || name === '.' || name === '..') {
+          throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_LAYER_INVALID', `layer whiteout ${e.path} names no entry`);
+        }
         const target = dir === '' ? name : `${dir}/${name}`;
         const d = this.resolveDir(dir, false);
         if (d !== undefined && !createdHere.has(target)) this.removeAll(path.join(d, name));

@@ -46,6 +46,8 @@ export interface FetchedManifest {
 class Transient extends Error {}
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+/** Error answers and token responses are small; only the start of an error body is ever shown. */
+const SMALL_BODY = 64 * 1024;
 
 export class RegistryClient {
   private readonly tokens = new Map<string, { header: string; expires: number }>();
@@ -106,7 +108,9 @@ export class RegistryClient {
           }
           throw e;
         });
-        return { res: r, bytes: await this.readAll(r, 4 * 1024 * 1024, what) };
+        const limit = 4 * 1024 * 1024;
+        const tooLarge = (): HearthError => new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `${what} is larger than ${limit} bytes`);
+        return { res: r, bytes: await this.readAll(r, limit, what, tooLarge) };
       });
       const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
       const expected = reference.startsWith('sha256:') ? reference : (res.headers.get('docker-content-digest') ?? undefined);
@@ -178,7 +182,8 @@ export class RegistryClient {
       }
     }
     if (res.ok) return res;
-    const body = await res.text().catch(() => '');
+    // the status decides what follows; a body that stalls or breaks off just goes unquoted
+    const body = (await this.readAll(res, SMALL_BODY, `the answer to ${what}`, 'truncate').catch(() => Buffer.alloc(0))).toString('utf8');
     const codes = registryErrorCodes(body);
     if (res.status === 404 || codes.includes('NAME_UNKNOWN') || codes.includes('MANIFEST_UNKNOWN') || codes.includes('BLOB_UNKNOWN')) {
       const repoMissing = codes.includes('NAME_UNKNOWN');
@@ -217,7 +222,21 @@ export class RegistryClient {
     if (ch?.scheme !== 'bearer' || !ch.params.realm) {
       throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} asked for authentication without a usable challenge`);
     }
-    const u = new URL(ch.params.realm);
+    let u: URL;
+    try {
+      u = new URL(ch.params.realm);
+    } catch (e) {
+      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} names a token service that is not a URL: "${ch.params.realm}"`, { cause: e });
+    }
+    // the realm may be any host and gets the credentials in Basic form: over plain HTTP only when the
+    // registry itself is spoken to that way (configured insecure, loopback, or a mirror given as http://)
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && /^http:\/\//i.test(ep.base))) {
+      throw new HearthError(
+        'Internal',
+        'HEARTH_ERR_REGISTRY_PROTOCOL',
+        `${ep.base} sends Hearth to ${u.origin} for tokens; refusing to ask for them over plain HTTP (credentials would travel in clear text) for a registry reached over HTTPS`,
+      );
+    }
     if (ch.params.service) u.searchParams.set('service', ch.params.service);
     u.searchParams.set('scope', `repository:${ref.repository}:pull`);
     const res = await this.withRetries(async () => {
@@ -232,14 +251,23 @@ export class RegistryClient {
       await res.body?.cancel();
       throw this.denied(ep, ref, creds);
     }
+    const what = `token service ${u.origin}`;
     if (!res.ok) {
-      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `token service ${u.origin} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      const body = await this.readAll(res, SMALL_BODY, what, 'truncate').catch(() => Buffer.alloc(0));
+      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${what} answered ${res.status}: ${body.toString('utf8').slice(0, 300)}`);
     }
-    const doc = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
+    const raw = await this.readAll(res, SMALL_BODY, what, () => new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${what} sent a token response larger than ${SMALL_BODY} bytes`));
+    let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown } = {};
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null) doc = parsed;
+    } catch {
+      /* not JSON: no token, reported below */
+    }
     const token = doc.token ?? doc.access_token;
-    if (!token) throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `token service ${u.origin} returned no token`);
+    if (typeof token !== 'string' || token === '') throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${what} returned no token`);
     const header = `Bearer ${token}`;
-    const ttl = Math.max(30, (doc.expires_in ?? 60) - 10) * 1000;
+    const ttl = Math.max(30, (typeof doc.expires_in === 'number' ? doc.expires_in : 60) - 10) * 1000;
     this.tokens.set(key, { header, expires: Date.now() + ttl });
     return header;
   }
@@ -262,8 +290,11 @@ export class RegistryClient {
     }
   }
 
-  /** Feed the body to `sink`, failing (transiently) when it stalls for idleTimeoutMs. */
-  private async pump(res: Response, what: string, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+  /**
+   * Feed the body to `sink`, failing (transiently) when it stalls for idleTimeoutMs. A sink that returns
+   * 'stop' ends the read there, and the rest of the body is abandoned with its connection.
+   */
+  private async pump(res: Response, what: string, sink: (chunk: Uint8Array) => Promise<void | 'stop'>): Promise<void> {
     if (!res.body) throw new Transient(`${what}: empty response body`);
     const idle = this.config.idleTimeoutMs ?? 30_000;
     const ctl = (res as Response & { hearthAbort?: AbortController }).hearthAbort;
@@ -272,7 +303,7 @@ export class RegistryClient {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         clearTimeout(timer);
         timer = setTimeout(() => ctl?.abort(), idle);
-        await sink(chunk);
+        if ((await sink(chunk)) === 'stop') break; // leaving the loop cancels the body
       }
     } catch (e) {
       if (e instanceof HearthError) throw e;
@@ -282,12 +313,20 @@ export class RegistryClient {
     }
   }
 
-  private async readAll(res: Response, limit: number, what: string): Promise<Buffer> {
+  /**
+   * The whole body, under the idle timeout and at most `limit` bytes: beyond that `tooLarge()` is thrown,
+   * or with 'truncate' the first `limit` bytes are returned.
+   */
+  private async readAll(res: Response, limit: number, what: string, tooLarge: (() => HearthError) | 'truncate'): Promise<Buffer> {
     const parts: Buffer[] = [];
     let n = 0;
     await this.pump(res, what, async (c) => {
+      if (n + c.byteLength > limit) {
+        if (tooLarge !== 'truncate') throw tooLarge();
+        parts.push(Buffer.from(c.subarray(0, limit - n)));
+        return 'stop';
+      }
       n += c.byteLength;
-      if (n > limit) throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `${what} is larger than ${limit} bytes`);
       parts.push(Buffer.from(c));
     });
     return Buffer.concat(parts);

@@ -71,6 +71,8 @@ class ByteReader {
     while (left > 0) {
       if (this.buf.length === 0 && !(await this.fill(1))) throw corrupt('archive ends inside a file');
       const c = this.take(Math.min(left, this.buf.length));
+      // a count that is not a whole number leaves a fraction no read can satisfy: fail rather than spin
+      if (c.length === 0) throw corrupt(`entry size ${n} is not a whole number of bytes`);
       left -= c.length;
       yield c;
     }
@@ -93,6 +95,7 @@ function num(b: Buffer, off: number, len: number): number {
     // base-256 (GNU): big-endian two's complement with the top bit as a marker
     let v = f[0]! & 0x7f;
     for (let i = 1; i < f.length; i++) v = v * 256 + f[i]!;
+    if (!Number.isSafeInteger(v)) throw corrupt('number field too large');
     return v;
   }
   const s = cstr(f, 0, len).trim();
@@ -135,6 +138,30 @@ function parsePax(data: Buffer): Record<string, Buffer> {
   return out;
 }
 
+/**
+ * A pax record that must be a non-negative whole number (size, uid, gid); undefined when absent or empty
+ * (POSIX: an empty value reverts to the header's). Anything else is refused: a fractional size would leave
+ * the reader unable to find the next header.
+ */
+function paxInt(ext: Record<string, Buffer>, key: string): number | undefined {
+  const v = ext[key];
+  if (v === undefined || v.length === 0) return undefined;
+  const s = v.toString('utf8');
+  const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) throw corrupt(`bad pax ${key} "${s.slice(0, 40)}"`);
+  return n;
+}
+
+/** The pax mtime: decimal seconds, possibly negative or fractional. */
+function paxTime(ext: Record<string, Buffer>, key: string): number | undefined {
+  const v = ext[key];
+  if (v === undefined || v.length === 0) return undefined;
+  const s = v.toString('utf8');
+  const n = /^-?[0-9]+(\.[0-9]+)?$/.test(s) ? Number(s) : NaN;
+  if (!Number.isFinite(n)) throw corrupt(`bad pax ${key} "${s.slice(0, 40)}"`);
+  return n;
+}
+
 const TYPES: Record<string, TarEntryType> = {
   '0': 'file',
   '\0': 'file',
@@ -164,10 +191,11 @@ export async function readTar(src: AsyncIterable<Buffer>, onEntry: (e: TarEntry,
     if (!checksumOk(h)) throw corrupt('header checksum mismatch');
     const flag = String.fromCharCode(h[156]!);
     const magic = h.subarray(257, 263).toString('latin1');
-    const paxSize = pax.size ?? global.size;
-    const size = paxSize !== undefined ? Number(paxSize.toString()) : num(h, 124, 12);
+    const extended = flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K';
+    // a pax size describes the entry the records belong to, never the next extended header
+    const size = (extended ? undefined : paxInt({ ...global, ...pax }, 'size')) ?? num(h, 124, 12);
     const padded = Math.ceil(size / 512) * 512;
-    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+    if (extended) {
       if (size > 16 * 1024 * 1024) throw corrupt('oversized extended header');
       if (!(await r.fill(padded))) throw corrupt('archive ends inside an extended header');
       const data = Buffer.from(r.take(padded).subarray(0, size));
@@ -205,10 +233,10 @@ export async function readTar(src: AsyncIterable<Buffer>, onEntry: (e: TarEntry,
         path: normalizeTarPath(name),
         type,
         mode: num(h, 100, 8) & 0o7777,
-        uid: ext.uid ? Number(ext.uid.toString()) : num(h, 108, 8),
-        gid: ext.gid ? Number(ext.gid.toString()) : num(h, 116, 8),
+        uid: paxInt(ext, 'uid') ?? num(h, 108, 8),
+        gid: paxInt(ext, 'gid') ?? num(h, 116, 8),
         size: bodySize,
-        mtime: ext.mtime ? Number(ext.mtime.toString()) : num(h, 136, 12),
+        mtime: paxTime(ext, 'mtime') ?? num(h, 136, 12),
         linkname: type === 'hardlink' ? normalizeTarPath(linkname) : linkname,
         devmajor: num(h, 329, 8),
         devminor: num(h, 337, 8),

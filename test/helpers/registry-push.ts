@@ -104,6 +104,8 @@ export interface ImageOptions {
   config?: Record<string, unknown>;
   /** Override the config media type (to make an unsupported artifact). */
   configMediaType?: string;
+  /** More top-level fields for the config (to make an oversized one). */
+  configExtra?: Record<string, unknown>;
 }
 
 /** Build and push an image; `tag` may be undefined to push by digest only. */
@@ -126,6 +128,7 @@ export async function pushImage(p: Pusher, repo: string, tag: string | undefined
       os: 'linux',
       config: o.config ?? { Cmd: ['/bin/sh'], Env: ['PATH=/usr/bin:/bin'] },
       rootfs: { type: 'layers', diff_ids: out.map((l) => l.diffId) },
+      ...o.configExtra,
     }),
   );
   const configDigest = await p.blob(repo, config);

@@ -1,4 +1,4 @@
-/** A small tar writer for test fixtures: ustar headers, pax records for long names and large ids. */
+/** A small tar writer for test fixtures: ustar headers, pax records for long names and large ids, raw pax records. */
 export interface TarSpec {
   path: string;
   type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'fifo';
@@ -10,6 +10,8 @@ export interface TarSpec {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** Extra pax records written in an `x` header before this entry, verbatim (to make malformed layers). */
+  pax?: Record<string, string>;
 }
 
 const FLAG = { file: '0', hardlink: '1', symlink: '2', char: '3', dir: '5', fifo: '6' } as const;
@@ -51,27 +53,35 @@ function paxRecord(key: string, value: string): string {
   return `${len}${body}`;
 }
 
-/** Build a tar archive. `endMarker: false` imitates umoci 0.4.7's insert. */
-export function makeTar(entries: TarSpec[], opts: { endMarker?: boolean; gnuLongNames?: boolean } = {}): Buffer {
+function paxHeader(flag: 'x' | 'g', records: string): Buffer[] {
+  const pb = Buffer.from(records);
+  return [header('PaxHeader', flag, pb.length, { path: '' }, ''), ...pad(pb)];
+}
+
+/**
+ * Build a tar archive. `endMarker: false` imitates umoci 0.4.7's insert; `globalPax` records go into a `g`
+ * header at the start.
+ */
+export function makeTar(entries: TarSpec[], opts: { endMarker?: boolean; gnuLongNames?: boolean; globalPax?: Record<string, string> } = {}): Buffer {
   const out: Buffer[] = [];
+  if (opts.globalPax) out.push(...paxHeader('g', Object.entries(opts.globalPax).map(([k, v]) => paxRecord(k, v)).join('')));
   for (const e of entries) {
     const type = e.type ?? 'file';
     let name = type === 'dir' && !e.path.endsWith('/') ? `${e.path}/` : e.path;
     const content = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
     const linkname = e.linkname ?? '';
+    let pax = Object.entries(e.pax ?? {}).map(([k, v]) => paxRecord(k, v)).join('');
     if (Buffer.byteLength(name) > 100 || Buffer.byteLength(linkname) > 100) {
       if (opts.gnuLongNames) {
         const ln = Buffer.from(`${name}\0`);
         out.push(header('././@LongLink', 'L', ln.length, {path: ''}, ''), ...pad(ln));
       } else {
-        let pax = '';
         if (Buffer.byteLength(name) > 100) pax += paxRecord('path', name);
         if (Buffer.byteLength(linkname) > 100) pax += paxRecord('linkpath', linkname);
-        const pb = Buffer.from(pax);
-        out.push(header('PaxHeader', 'x', pb.length, { path: '' }, ''), ...pad(pb));
       }
       name = name.slice(0, 99);
     }
+    if (pax) out.push(...paxHeader('x', pax));
     out.push(header(name, FLAG[type], content.length, e, linkname.slice(0, 100)));
     if (content.length) out.push(...pad(content));
   }

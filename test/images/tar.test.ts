@@ -54,3 +54,41 @@ it('keeps writes through a symlink inside the root', async () => {
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+it('refuses pax size, uid, gid and mtime values that are not numbers of the right kind, in x and g headers', async () => {
+  // a fractional size once made the body stream yield empty chunks forever; the reader counts them to fail, not hang
+  const read = (tar: Buffer): Promise<void> =>
+    readTar(chunks(tar), async (_e, body) => {
+      let empty = 0;
+      for await (const c of body.chunks()) if (c.length === 0 && ++empty > 1000) throw new Error('the body stream loops on empty chunks');
+    });
+  const bad: [string, string][] = [['size', '1.5'], ['size', '-1'], ['size', '1e3'], ['uid', '1.5'], ['gid', '-2'], ['uid', '9007199254740993'], ['mtime', 'soon']];
+  for (const [key, value] of bad) {
+    for (const where of ['x', 'g'] as const) {
+      const entry = { path: 'f', content: 'ab', ...(where === 'x' ? { pax: { [key]: value } } : {}) };
+      const tar = makeTar([entry], where === 'g' ? { globalPax: { [key]: value } } : {});
+      await assert.rejects(read(tar), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_LAYER_INVALID') && e.message.includes(`pax ${key}`), `${where} ${key}=${value}`);
+    }
+  }
+  // well-formed values still apply, a fractional mtime included; an empty value means the header's (POSIX)
+  const seen: TarEntry[] = [];
+  const good = makeTar([{ path: 'f', content: 'abc', pax: { size: '3', uid: '70000', gid: '70001', mtime: '1700000000.25' } }, { path: 'g', content: 'de', pax: { size: '' } }]);
+  await readTar(chunks(good), async (e) => void seen.push(e));
+  assert.deepEqual(seen.map((e) => [e.size, e.uid, e.gid, e.mtime]), [[3, 70000, 70001, 1700000000.25], [2, 0, 0, 1_700_000_000]]);
+});
+
+it('refuses whiteouts that name no entry: .wh., .wh.. and .wh...', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-apply-'));
+  try {
+    fs.writeFileSync(path.join(work, 'sentinel'), 'outside the root');
+    const b = new RootfsBuilder(path.join(work, 'rootfs'));
+    await b.applyLayer(chunks(makeTar([{ path: 'etc/passwd', content: 'x' }])));
+    for (const wh of ['.wh.', '.wh..', '.wh...', 'etc/.wh.', 'etc/.wh..', 'etc/.wh...']) {
+      await assert.rejects(b.applyLayer(chunks(makeTar([{ path: wh }]))), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_LAYER_INVALID'), wh);
+      assert.ok(fs.existsSync(path.join(work, 'sentinel')), `${wh} left the work directory alone`);
+      assert.ok(fs.existsSync(path.join(b.root, 'etc/passwd')), `${wh} left the root alone`);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
