@@ -4,10 +4,8 @@
  *
  * On disk, under `<dataDir>/images/`:
  *   blobs/sha256/<hex>        manifests, indexes, configs and layers, verified against their digests
- *   disks/<hex>/              one per manifest digest: `disk.ext4` or `disk.erofs`, and `image.json`
- *                             (the ImageConfig and what the disk was built from); made in tmp/, synced and
- *                             renamed into place whole, so a directory here is complete (one a crash left
- *                             torn, before disks were synced, is rebuilt)
+ *   disks/<hex>/              one per manifest digest: the disk and `image.json`, kept by the DiskShelf
+ *                             (disk-shelf.ts), which builds each one whole before it appears here
  *   refs.json                 canonical reference -> manifest digest (and index digest), rewritten atomically
  *   tmp/                      downloads and builds in progress; emptied when the store opens
  *
@@ -17,16 +15,14 @@
  * `remove` only forgets a reference; `gc` deletes blobs and disks that no reference or running container uses.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { HearthError } from '../errors.ts';
-import { zstdDecompressToFile } from '../tools/zstd.ts';
 import { BlobStore } from './blob-store.ts';
-import { buildDisk, type FsType } from './disk.ts';
+import type { FsType } from './disk.ts';
+import { DiskShelf, type BuiltDisk } from './disk-shelf.ts';
 import { parseImageConfig, type ImageConfig } from './image-config.ts';
-import { RootfsBuilder } from './layer-apply.ts';
 import {
   formatPlatform,
   hostPlatform,
@@ -107,16 +103,6 @@ interface RefEntry {
   pulledAt: string;
 }
 
-/** What `image.json` beside each disk holds. */
-interface DiskRecord {
-  manifestDigest: string;
-  configDigest: string;
-  fsType: FsType;
-  disk: string;
-  builtAt: string;
-  config: ImageConfig;
-}
-
 /** The largest image config Hearth downloads (configs are read whole into memory). */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -160,14 +146,13 @@ export class ImageStore {
   private readonly blobs: BlobStore;
   private readonly disksDir: string;
   private readonly tmpDir: string;
-  private readonly scratchDir: string;
   private readonly refsFile: string;
   private readonly client: RegistryClient;
   private readonly platform: Platform;
-  private readonly fsType: FsType;
+  private readonly disks: DiskShelf;
   private readonly pulls = new Map<string, Flight<Rootfs>>();
   private readonly downloads = new Map<string, Promise<void>>();
-  private readonly builds = new Map<string, Promise<Rootfs>>();
+  private readonly builds = new Map<string, Promise<BuiltDisk>>();
   /** Digests that in-flight pulls and builds are using; gc keeps them. */
   private readonly pinned = new Map<string, number>();
   private refsLock: Promise<unknown> = Promise.resolve();
@@ -179,7 +164,6 @@ export class ImageStore {
     this.refsFile = path.join(this.root, 'refs.json');
     // leftovers of a crashed run are never complete: drop them
     fs.rmSync(this.tmpDir, { recursive: true, force: true });
-    this.scratchDir = opts.scratchDir ?? this.tmpDir;
     if (opts.scratchDir) {
       fs.mkdirSync(opts.scratchDir, { recursive: true });
       for (const n of fs.readdirSync(opts.scratchDir)) {
@@ -190,7 +174,13 @@ export class ImageStore {
     this.blobs = new BlobStore(path.join(this.root, 'blobs'), this.tmpDir);
     this.client = new RegistryClient(opts);
     this.platform = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
-    this.fsType = opts.fsType ?? 'erofs';
+    this.disks = new DiskShelf({
+      blobs: this.blobs,
+      disksDir: this.disksDir,
+      tmpDir: this.tmpDir,
+      scratchDir: opts.scratchDir ?? this.tmpDir,
+      fsType: opts.fsType ?? 'erofs',
+    });
   }
 
   /**
@@ -434,149 +424,22 @@ export class ImageStore {
 
   // ---- building --------------------------------------------------------------------------------------
 
+  /** One build per manifest digest at a time, whoever asks (the disk shelf does the building). */
   private async buildOnce(manifestDigest: string, ref: string, emit: (p: PullProgress) => void): Promise<Rootfs> {
-    const existing = this.readDisk(manifestDigest);
+    const existing = this.disks.read(manifestDigest);
     if (existing) return { ref, ...existing };
     let p = this.builds.get(manifestDigest);
     if (!p) {
       emit({ type: 'building', manifestDigest });
-      p = this.build(manifestDigest, ref).finally(() => this.builds.delete(manifestDigest));
+      const man = this.localManifest(manifestDigest);
+      if (!man) throw notLocal(manifestDigest);
+      p = this.disks.build(manifestDigest, man, ref).finally(() => this.builds.delete(manifestDigest));
       this.builds.set(manifestDigest, p);
     }
     return { ...(await p), ref };
   }
 
-  private async build(manifestDigest: string, ref: string): Promise<Rootfs> {
-    const man = this.localManifest(manifestDigest);
-    if (!man) throw notLocal(manifestDigest);
-    const configDigest = man.config.digest;
-    const config = parseImageConfig(this.blobs.readBytes(configDigest));
-    const id = randomBytes(6).toString('hex');
-    // the tree holds the image's setuid programs and device nodes, and the scratch directory may be shared
-    // (/dev/shm): only root may enter the work directory, so nothing under it is reachable by anyone else
-    const work = fs.mkdtempSync(path.join(this.scratchDir, 'hearth-build-'));
-    fs.chmodSync(work, 0o700);
-    const out = path.join(this.tmpDir, `disk-${id}`);
-    try {
-      const builder = new RootfsBuilder(path.join(work, 'rootfs'));
-      for (const [i, layer] of man.layers.entries()) {
-        const want = config.diffIds[i];
-        await this.applyLayer(builder, layer.digest, path.join(work, `layer-${i}.tar`), want, ref);
-      }
-      builder.finish();
-      fs.mkdirSync(out);
-      const diskName = `disk.${this.fsType}`;
-      await buildDisk(path.join(out, diskName), builder.root, builder.stats, this.fsType);
-      const record: DiskRecord = { manifestDigest, configDigest, fsType: this.fsType, disk: diskName, builtAt: new Date().toISOString(), config };
-      const fd = fs.openSync(path.join(out, 'image.json'), 'w', 0o644);
-      try {
-        fs.writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.rmSync(builder.root, { recursive: true, force: true });
-      // on disk before the rename publishes it: a crash must not leave a complete-looking directory torn
-      fsyncPath(path.join(out, diskName));
-      fsyncPath(out);
-      this.publishDisk(out, manifestDigest);
-      const done = this.readDisk(manifestDigest);
-      if (!done) throw new HearthError('Internal', 'HEARTH_ERR_IMAGE_BUILD_FAILED', `disk for ${manifestDigest} vanished after it was built`);
-      return { ref, ...done };
-    } finally {
-      fs.rmSync(work, { recursive: true, force: true });
-      fs.rmSync(out, { recursive: true, force: true });
-    }
-  }
-
-  /**
-   * Rename a finished disk directory into disks/. One already there that reads back complete came from
-   * another process that finished first, and is as good as ours; one that does not is what a crash left
-   * (before disks were synced), and is replaced.
-   */
-  private publishDisk(out: string, manifestDigest: string): void {
-    const dest = path.join(this.disksDir, manifestDigest.slice(7));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.renameSync(out, dest);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-        if (this.readDisk(manifestDigest)) return;
-        if (attempt >= 2) throw e;
-        fs.rmSync(dest, { recursive: true, force: true });
-      }
-    }
-    fsyncPath(this.disksDir);
-  }
-
-  /** Decompress (gzip via zlib, zstd via the zstd binary, or none), check the diff ID, apply. */
-  private async applyLayer(b: RootfsBuilder, digest: string, scratch: string, diffId: string | undefined, ref: string): Promise<void> {
-    const blob = this.blobs.path(digest);
-    const magic = Buffer.alloc(4);
-    const fd = fs.openSync(blob, 'r');
-    const got = fs.readSync(fd, magic, 0, 4, 0);
-    fs.closeSync(fd);
-    let src: AsyncIterable<Buffer>;
-    let cleanup = (): void => {};
-    if (got >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
-      src = fs.createReadStream(blob, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 256 * 1024 }));
-    } else if (got === 4 && magic.readUInt32LE(0) === 0xfd2fb528) {
-      await zstdDecompressToFile(blob, scratch);
-      src = fs.createReadStream(scratch, { highWaterMark: 1 << 20 });
-      cleanup = () => fs.rmSync(scratch, { force: true });
-    } else {
-      src = fs.createReadStream(blob, { highWaterMark: 1 << 20 });
-    }
-    const hash = createHash('sha256');
-    async function* hashed(): AsyncGenerator<Buffer> {
-      for await (const c of src) {
-        hash.update(c as Buffer);
-        yield c as Buffer;
-      }
-    }
-    try {
-      const stream = hashed();
-      await b.applyLayer(stream);
-      for await (const _ of stream) void _; // the diff ID covers what trails the end-of-archive marker too
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' || (e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
-        throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_LAYER_INVALID', `layer ${digest} of ${ref} is not valid gzip: ${(e as Error).message}`, {
-          cause: e,
-        });
-      }
-      throw e;
-    } finally {
-      cleanup();
-    }
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (diffId !== undefined && actual !== diffId) {
-      throw new HearthError(
-        'InvalidArgument',
-        'HEARTH_ERR_IMAGE_LAYER_INVALID',
-        `layer ${digest} of ${ref} uncompresses to ${actual}, but the image config says ${diffId}`,
-      );
-    }
-  }
-
   // ---- local data ------------------------------------------------------------------------------------
-
-  private readDisk(manifestDigest: string): Omit<Rootfs, 'ref'> | undefined {
-    const dir = path.join(this.disksDir, manifestDigest.slice(7));
-    let rec: Partial<DiskRecord> | null;
-    try {
-      rec = JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as Partial<DiskRecord> | null;
-    } catch {
-      return undefined;
-    }
-    // a record that lacks what it must say is as good as none (a crash can leave it empty or torn)
-    if (typeof rec !== 'object' || rec === null || typeof rec.disk !== 'string' || (rec.fsType !== 'ext4' && rec.fsType !== 'erofs')) return undefined;
-    if (typeof rec.config !== 'object' || rec.config === null) return undefined;
-    const diskPath = path.join(dir, rec.disk);
-    if (!fs.existsSync(diskPath)) return undefined;
-    return { manifestDigest, diskPath, fsType: rec.fsType, config: rec.config };
-  }
 
   private localManifest(digest: string): ImageManifest | undefined {
     if (!this.blobs.has(digest)) return undefined;
@@ -604,7 +467,7 @@ export class ImageStore {
     const doc = parseManifest(this.blobs.readBytes(digest), undefined, digest);
     if (doc.kind !== 'manifest' || !this.blobs.has(doc.config.digest)) return undefined;
     const config = parseImageConfig(this.blobs.readBytes(doc.config.digest));
-    const disk = this.readDisk(digest);
+    const disk = this.disks.read(digest);
     return {
       manifestDigest: digest,
       refs: names,
@@ -671,16 +534,6 @@ function namingImage(e: unknown, ref: string, repository: string): unknown {
 
 function notLocal(ref: string): HearthError {
   return new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image ${ref} is not in the local store: pull it first`);
-}
-
-/** fsync a file or a directory (its entries) by path. */
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function dirBytes(dir: string): number {
