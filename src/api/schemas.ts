@@ -89,16 +89,14 @@ const settings = {
   }),
 };
 
+/** What a create may give and an update may change: every setting, each optional. */
+const optionalSettings = Type.Partial(Type.Object(settings)).properties;
+
 export const ContainerCreate = Type.Object(
   {
     name: ContainerName,
     image: ImageRef,
-    args: Type.Optional(settings.args),
-    env_vars: Type.Optional(settings.env_vars),
-    volumes: Type.Optional(settings.volumes),
-    port_mappings: Type.Optional(settings.port_mappings),
-    restart_policy: Type.Optional(settings.restart_policy),
-    restart_max_retries: Type.Optional(settings.restart_max_retries),
+    ...optionalSettings,
   },
   { additionalProperties: false },
 );
@@ -107,12 +105,7 @@ export type ContainerCreate = Static<typeof ContainerCreate>;
 export const ContainerUpdate = Type.Object(
   {
     image: Type.Optional(ImageRef),
-    args: Type.Optional(settings.args),
-    env_vars: Type.Optional(settings.env_vars),
-    volumes: Type.Optional(settings.volumes),
-    port_mappings: Type.Optional(settings.port_mappings),
-    restart_policy: Type.Optional(settings.restart_policy),
-    restart_max_retries: Type.Optional(settings.restart_max_retries),
+    ...optionalSettings,
   },
   { additionalProperties: false, minProperties: 1, description: 'Fields given replace the current ones; others stay.' },
 );
