@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything Hearth needs on a Debian 12 host, installed only when missing, so that running it again
 # costs about a second: Debian packages, node modules, then the guest kernel and initramfs
-# (cached under HEARTH_CACHE_DIR, default /var/cache/hearth).
+# and the VMM jailer (cached under HEARTH_CACHE_DIR, default /var/cache/hearth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,3 +53,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 guest/build.sh
+jailer/build.sh

@@ -68,6 +68,11 @@ export const ConfigSchema = Type.Object(
         accel: Type.Union([Type.Literal('auto'), Type.Literal('kvm'), Type.Literal('tcg')], { default: 'auto' }),
         /** Size of each VM's writable layer (a sparse ext4 disk: only what is written takes space). */
         scratchSizeMib: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 4096 }),
+        /** Confine every VMM: own uid, no capabilities, seccomp, a jail root, cgroup limits. Off logs a warning. */
+        jail: Type.Boolean({ default: true }),
+        /** VMM uids and gids come from [jailUidBase, jailUidBase + jailUidCount): a range no account on the host uses. */
+        jailUidBase: Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1, default: 1_900_000_000 }),
+        jailUidCount: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 1_000_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -147,6 +152,9 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_VMM', 'vm.vmm', str],
   ['HEARTH_ACCEL', 'vm.accel', str],
   ['HEARTH_SCRATCH_SIZE_MIB', 'vm.scratchSizeMib', int],
+  ['HEARTH_JAIL', 'vm.jail', bool],
+  ['HEARTH_JAIL_UID_BASE', 'vm.jailUidBase', int],
+  ['HEARTH_JAIL_UID_COUNT', 'vm.jailUidCount', int],
   ['HEARTH_IMAGE_TIMEOUT_MS', 'timeouts.imageMs', int],
   ['HEARTH_NETWORK_TIMEOUT_MS', 'timeouts.networkMs', int],
   ['HEARTH_BOOT_TIMEOUT_MS', 'timeouts.bootMs', int],

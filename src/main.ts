@@ -18,15 +18,21 @@ import { ContainerStore } from './store/container-store.ts';
 
 /** The real image store, host network (bridge, NAT, port forwards) and microVM launcher. */
 async function realDeps(config: HearthConfig, log: Logger): Promise<ContainerDeps> {
-  const { launcher, accel } = await createMicroVmLauncher({
+  const { launcher, accel, jail } = await createMicroVmLauncher({
     cacheDir: config.cacheDir,
     vmsDir: join(config.dataDir, 'vms'),
     vmm: config.vm.vmm,
     accel: config.vm.accel,
     scratchSizeMib: config.vm.scratchSizeMib,
     probeCacheFile: join(config.dataDir, 'accel.json'),
+    jail: { enabled: config.vm.jail, uidBase: config.vm.jailUidBase, uidCount: config.vm.jailUidCount },
   });
   log.info({ accel: accel.accel, reason: accel.reason }, `VMs run with ${accel.accel}`);
+  if (!jail) {
+    log.warn('VMM jailing is off (HEARTH_JAIL=off): every VMM runs as root with all capabilities, no seccomp filter and the host\'s whole filesystem');
+  } else if (!jail.cgroups) {
+    log.warn('no cgroup v1 or v2 hierarchy found: VMMs run without CPU, memory and pids limits');
+  }
   const host = new HostNetwork({ bridge: config.network.bridge, pool: new AddressPool(config.network.subnet) });
   await host.ensureBridge();
   if (config.network.nat) await host.enableNat();

@@ -1,14 +1,17 @@
 /**
  * Assembles the microVM launcher from configuration: the guest artifacts, the accelerator (probed by
- * booting, unless configured), the QEMU driver with its kernel arguments, and the scratch-disk templates.
+ * booting, unless configured), the VMM jail, the QEMU driver with its kernel arguments, and the
+ * scratch-disk templates.
  */
 import path from 'node:path';
 import { HearthError } from '../errors.ts';
 import type { Accel } from '../vmm/driver.ts';
+import { VmmJail } from '../vmm/jail/vmm-jail.ts';
 import { chooseAccel } from '../vmm/qemu/accel-probe.ts';
 import type { AccelChoice } from '../vmm/qemu/accel-probe.ts';
 import { QemuDriver } from '../vmm/qemu/driver.ts';
 import { qemuKernelArgs } from '../vmm/qemu/kernel-args.ts';
+import { locateQemu } from '../tools/qemu.ts';
 import { locateGuestArtifacts } from './guest-artifacts.ts';
 import { MicroVmLauncher } from './microvm-launcher.ts';
 import { ScratchDisks } from './scratch-disk.ts';
@@ -23,9 +26,18 @@ export interface LauncherSettings {
   scratchSizeMib: number;
   /** Where the accel probe's answer is kept (per host boot). */
   probeCacheFile: string;
+  /** Confine every VMM (vmm/jail/); off runs QEMU as root, unconfined. */
+  jail: { enabled: boolean; uidBase: number; uidCount: number };
 }
 
-export async function createMicroVmLauncher(settings: LauncherSettings): Promise<{ launcher: MicroVmLauncher; accel: AccelChoice }> {
+export interface CreatedLauncher {
+  launcher: MicroVmLauncher;
+  accel: AccelChoice;
+  /** The VMM jail, when jailing is on: its cgroup version for the log. */
+  jail: VmmJail | undefined;
+}
+
+export async function createMicroVmLauncher(settings: LauncherSettings): Promise<CreatedLauncher> {
   if (settings.vmm !== 'qemu') {
     throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_UNSUPPORTED', `vmm "${settings.vmm}" is not available yet: use "qemu"`);
   }
@@ -36,7 +48,10 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     baseKernelArgs: await qemuKernelArgs('kvm'),
     cacheFile: settings.probeCacheFile,
   });
-  const driver = new QemuDriver({ accel: accel.accel, baseKernelArgs: await qemuKernelArgs(accel.accel) });
+  const jail = settings.jail.enabled
+    ? await VmmJail.create({ cacheDir: settings.cacheDir, vmsDir: settings.vmsDir, accel: accel.accel, ...settings.jail }, await locateQemu())
+    : undefined;
+  const driver = new QemuDriver({ accel: accel.accel, baseKernelArgs: await qemuKernelArgs(accel.accel), ...(jail ? { jail } : {}) });
   const launcher = new MicroVmLauncher({
     vmsDir: settings.vmsDir,
     driver,
@@ -44,5 +59,5 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     scratch: new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates')),
     scratchSizeMib: settings.scratchSizeMib,
   });
-  return { launcher, accel };
+  return { launcher, accel, jail };
 }

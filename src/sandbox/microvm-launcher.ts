@@ -75,7 +75,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         };
         const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType };
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
-        const sandbox = new MicroVmSandbox(info, vm, runDir, process);
+        const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();
         return sandbox;
       } catch (e) {
@@ -98,7 +98,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     }
     const vm = await this.options.driver.adopt(runDir);
     if (!vm) return undefined;
-    const sandbox = new MicroVmSandbox(record.info, vm, runDir, record.process);
+    const sandbox = new MicroVmSandbox(record.info, vm, runDir, record.process, () => this.purge(id));
     try {
       await sandbox.reattach();
     } catch (e) {
@@ -117,16 +117,15 @@ export class MicroVmLauncher implements SandboxLauncher {
   }
 
   async list(): Promise<string[]> {
-    try {
-      return await readdir(this.options.vmsDir);
-    } catch {
-      return [];
-    }
+    const dirs = await readdir(this.options.vmsDir).catch(() => [] as string[]);
+    const running = (await this.options.driver.findAll(this.options.vmsDir)).map((v) => path.basename(v.runDir));
+    return [...new Set([...dirs, ...running])];
   }
 
   async purge(id: string): Promise<void> {
     const runDir = this.runDir(id);
-    // A VMM left running (its launcher died before it could record the VM) still holds the tap and disks.
+    // A VMM still running (its launcher died before it could record the VM, or lost its run directory) holds
+    // the tap, the disks and the writable layer's lock: it is found by its tag and ended first.
     await this.options.driver.destroy(runDir);
     await rm(runDir, { recursive: true, force: true });
   }

@@ -6,7 +6,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentClient } from '../agent/client.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
@@ -46,6 +45,8 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     private readonly vm: VmProcess,
     private readonly runDir: string,
     private readonly process: LaunchedProcess | undefined,
+    /** Gives back the VM's run directory and what the VMM held on the host; only once the VMM is gone. */
+    private readonly purge: () => Promise<void>,
   ) {
     super();
     this.gone = vm.exited.then(({ reason }) => {
@@ -99,7 +100,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   }
 
   async release(): Promise<void> {
-    await rm(this.runDir, { recursive: true, force: true });
+    await this.purge();
   }
 
   detach(): void {

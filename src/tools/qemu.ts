@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { jailerArgs, type JailSpec } from './jailer.ts';
+import { runTool } from './run.ts';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 const TCG_TB_CACHE_MIB = 128;
@@ -24,10 +26,18 @@ export interface QemuMicrovm {
   /** Unix socket QEMU listens on for QMP. */
   qmpSocket?: string;
   drives: Array<{ id: string; path: string; readOnly: boolean; serial: string }>;
-  nics: Array<{ id: string; tap: string; mac: string }>;
+  /** A NIC on a host tap, which QEMU opens by name or, with `fd`, was handed open. */
+  nics: Array<{ id: string; tap: string; mac: string; fd?: number }>;
   /** A virtio-serial port backed by a unix socket QEMU listens on. */
   serialPorts: Array<{ id: string; name: string; socket: string }>;
+  /**
+   * QEMU's seccomp filter: on top of its default deny list, no obsolete system calls, no set*id, no
+   * fork/exec, no scheduler or resource-limit changes.
+   */
+  seccomp: boolean;
 }
+
+const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
 
 export function qemuArgv(vm: QemuMicrovm): string[] {
   const argv = [
@@ -45,6 +55,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
     '-append', vm.append,
     '-serial', `file:${vm.consoleLog}`,
   ];
+  if (vm.seccomp) argv.push('-sandbox', SECCOMP);
   if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
   for (const d of vm.drives) {
     argv.push(
@@ -54,7 +65,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   }
   for (const n of vm.nics) {
     argv.push(
-      '-netdev', `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no`,
+      '-netdev', n.fd === undefined ? `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no` : `tap,id=${n.id},fd=${n.fd}`,
       '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`,
     );
   }
@@ -68,12 +79,29 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   return argv;
 }
 
+/** The absolute path of the QEMU binary on PATH (a jail binds it by path). */
+export async function locateQemu(): Promise<string> {
+  const { stdout } = await runTool('sh', ['-c', `command -v ${QEMU_BINARY}`], { timeoutMs: 10_000 });
+  return stdout.trim();
+}
+
+export interface QemuSpawnOptions {
+  /** QEMU's whole environment: a tag here is how a VMM is found again in /proc whatever became of its records. */
+  env: Record<string, string>;
+  /** Run QEMU through hearth-jailer (at `jailer`, with `spec`); QEMU's paths in `vm` are then inside the jail. */
+  jail?: { jailer: string; qemu: string; spec: JailSpec };
+}
+
 /**
  * Starts QEMU in its own session with its output in `logFd`, so it survives the process that started it.
- * The caller keeps the ChildProcess only to reap it while it lives.
+ * Jailed, the jailer execs QEMU in place, so the child's pid is QEMU's either way. The caller keeps the
+ * ChildProcess only to reap it while it lives.
  */
-export function spawnQemu(vm: QemuMicrovm, logFd: number): ChildProcess {
-  const child = spawn(QEMU_BINARY, qemuArgv(vm), { detached: true, stdio: ['ignore', logFd, logFd] });
+export function spawnQemu(vm: QemuMicrovm, logFd: number, options: QemuSpawnOptions): ChildProcess {
+  const [program, args, env] = options.jail
+    ? [options.jail.jailer, jailerArgs({ ...options.jail.spec, env: { ...options.jail.spec.env, ...options.env } }, options.jail.qemu, qemuArgv(vm)), {}]
+    : [QEMU_BINARY, qemuArgv(vm), { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env }];
+  const child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
   child.unref();
   return child;
 }

@@ -54,15 +54,27 @@ export interface VmProcess {
   detach(): void;
 }
 
+/** A VMM process found on the host, with the run directory it was started for. */
+export interface VmmFound {
+  runDir: string;
+  pid: number;
+}
+
 export interface VmmDriver {
   readonly name: 'qemu' | 'firecracker';
   /** Configures and starts a VM; resolves once the VMM accepts control connections. */
   start(config: VmConfig): Promise<VmProcess>;
   /**
    * Reconnects to a VM started by an earlier process; undefined if its VMM is gone. Throws if the VMM
-   * runs but cannot be controlled (the caller may then `destroy` it).
+   * runs but cannot be controlled: HEARTH_ERR_VMM_PAUSED when its guest is paused or the process stopped,
+   * HEARTH_ERR_VMM_UNRESPONSIVE when it does not answer (the caller may retry later, or `destroy` it).
    */
   adopt(runDir: string): Promise<VmProcess | undefined>;
-  /** Ends the VMM recorded in the run directory if it still runs, without needing a connection to it. */
+  /**
+   * Ends the VM's VMM if it still runs, without needing a connection to it or a record of it, and gives
+   * back what the driver took on the host for it (cgroups). The run directory itself is the caller's.
+   */
   destroy(runDir: string): Promise<void>;
+  /** Every VMM this driver started for a run directory under `vmsDir`, whether or not that directory still exists. */
+  findAll(vmsDir: string): Promise<VmmFound[]>;
 }

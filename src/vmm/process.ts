@@ -1,5 +1,5 @@
 /** Facts about host processes, read from /proc: whether one is alive, and what it was started with. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /**
  * A process is alive when it exists and is not a zombie. Zombies count as gone: an orphaned VMM whose
@@ -57,4 +57,59 @@ export async function waitUntilGone(pid: number, timeoutMs: number, pollMs = 20)
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return !(await isAlive(pid));
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, D, T for stopped, Z, ...), or null when it is gone. */
+export async function processState(pid: number): Promise<string | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2);
+  } catch {
+    return null;
+  }
+}
+
+/** The value of one variable in the environment a process was started with, if it is alive and has it. */
+export async function environmentValue(pid: number, name: string): Promise<string | undefined> {
+  let raw: string;
+  try {
+    raw = await readFile(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const entry = raw.split('\0').find((e) => e.startsWith(`${name}=`));
+  return entry?.slice(name.length + 1);
+}
+
+/**
+ * Every live process whose starting environment sets `name` to a value that starts with `prefix`: the way
+ * to find processes that were tagged at spawn, whatever happened to the records of them since.
+ */
+export async function processesTagged(name: string, prefix: string): Promise<Array<{ pid: number; value: string }>> {
+  const found: Array<{ pid: number; value: string }> = [];
+  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
+  await Promise.all(
+    pids.map(async (pid) => {
+      const value = await environmentValue(pid, name);
+      if (value !== undefined && value.startsWith(prefix) && (await isAlive(pid))) found.push({ pid, value });
+    }),
+  );
+  return found;
+}
+
+/** The real uids of every process, for choosing one no process has. */
+export async function uidsInUse(): Promise<Set<number>> {
+  const uids = new Set<number>();
+  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        const uid = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+        if (uid !== undefined) uids.add(Number(uid));
+      } catch {
+        // Gone meanwhile.
+      }
+    }),
+  );
+  return uids;
 }

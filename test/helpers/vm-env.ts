@@ -23,7 +23,7 @@ export interface VmEnv {
   close(): Promise<void>;
 }
 
-export async function makeLauncher(vmsDir: string): Promise<MicroVmLauncher> {
+export async function makeLauncher(vmsDir: string, jailed = true): Promise<MicroVmLauncher> {
   const { launcher } = await createMicroVmLauncher({
     cacheDir: CACHE_DIR,
     vmsDir,
@@ -31,6 +31,7 @@ export async function makeLauncher(vmsDir: string): Promise<MicroVmLauncher> {
     accel: 'tcg',
     scratchSizeMib: 256,
     probeCacheFile: path.join(vmsDir, '..', 'accel.json'),
+    jail: { enabled: jailed, uidBase: 1_900_000_000, uidCount: 1_000_000 },
   });
   return launcher;
 }

@@ -1,15 +1,9 @@
-/** VMM processes a test started, found by the test's own directory in their command line. */
-import { readdir } from 'node:fs/promises';
-import { commandLine, waitUntilGone } from '../../src/vmm/process.ts';
+/** VMM processes a test started, found by the run-directory tag every VMM carries in its environment. */
+import { RUN_DIR_TAG } from '../../src/vmm/qemu/driver.ts';
+import { processesTagged, waitUntilGone } from '../../src/vmm/process.ts';
 
 export async function vmmsUnder(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = await commandLine(Number(entry));
-    if (argv[0]?.includes('qemu') && argv.some((a) => a.includes(dir))) pids.push(Number(entry));
-  }
-  return pids;
+  return (await processesTagged(RUN_DIR_TAG, dir)).map((p) => p.pid);
 }
 
 /** The safety net after a failed test: no VM of it may outlive the run and pile up on the machine. */

@@ -67,6 +67,7 @@ export async function probeKvm(options: ProbeOptions): Promise<AccelChoice> {
         drives: [],
         nics: [],
         serialPorts: [],
+        seccomp: false,
       },
       timeoutMs,
     );

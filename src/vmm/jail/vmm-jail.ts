@@ -1,0 +1,182 @@
+/**
+ * The confinement of each VMM, with Firecracker's jailer as the model. A jailed VMM:
+ *   - runs as a uid and gid of its own, chosen per VM from a range no account uses, so a VMM taken over
+ *     by its guest cannot signal, trace or read the memory of its neighbours (one shared user could);
+ *   - has no capabilities, no_new_privs, and QEMU's seccomp sandbox (see tools/qemu.ts);
+ *   - sees a root that holds only what it runs from (QEMU, its libraries and ROMs, read-only) and its VM's
+ *     kernel, initrd, disks and sockets, in a mount namespace of its own;
+ *   - gets its tap as an open file descriptor and lives in an empty network namespace, so it can reach no
+ *     network but its guest's;
+ *   - is capped in CPU, memory and pids by a cgroup of its own (./cgroups.ts).
+ * Disks are bind-mounted rather than handed over as descriptors: QEMU reopens a drive with other flags
+ * during start-up, which a single descriptor cannot serve, and a file owned by the VM's uid gives the VMM
+ * no more than the descriptor would.
+ */
+import { createHash } from 'node:crypto';
+import { access, chmod, chown, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { HearthError } from '../../errors.ts';
+import { JAILER_RELATIVE_PATH, type JailBind, type JailSpec } from '../../tools/jailer.ts';
+import { sharedObjects } from '../../tools/ldd.ts';
+import type { Accel } from '../driver.ts';
+import { uidsInUse } from '../process.ts';
+import { VmCgroups, type VmLimits } from './cgroups.ts';
+
+export interface JailSettings {
+  /** Where jailer/build.sh installed hearth-jailer (`<cacheDir>/jailer/`). */
+  cacheDir: string;
+  /** The manager's VM directory: names this manager's cgroups apart from other managers'. */
+  vmsDir: string;
+  /** VMM uids (and gids) are taken from [uidBase, uidBase + uidCount). */
+  uidBase: number;
+  uidCount: number;
+  accel: Accel;
+}
+
+/** One VM as the jail needs to know it. Paths are host paths. */
+export interface JailedVm {
+  id: string;
+  /** The VM's run directory; its `vmm/` part (sockets, console) is what the VMM may write besides its disks. */
+  runDir: string;
+  vcpus: number;
+  memoryMib: number;
+  kernel: string;
+  initrd: string;
+  drives: Array<{ id: string; path: string; readOnly: boolean }>;
+  taps: string[];
+}
+
+/** A prepared jail: the jailer's spec, and where the VM's files are inside it. */
+export interface PreparedJail {
+  spec: JailSpec;
+  jailer: string;
+  kernel: string;
+  initrd: string;
+  drivePath(id: string): string;
+  /** The directory for sockets and the console, inside the jail. */
+  vmmDir: string;
+  tapFd(tap: string): number;
+}
+
+/** QEMU's own memory beside guest RAM (TCG's translation cache is bounded at 128 MiB; see tools/qemu.ts). */
+const VMM_OVERHEAD_MIB = 384;
+/** QEMU's threads: vCPUs, the main loop, RCU, and a pool of up to 64 I/O workers. */
+const VMM_PIDS = 128;
+const FIRST_TAP_FD = 3;
+
+export class VmmJail {
+  /** uids handed out by this process whose VMM may not have dropped to them yet. */
+  private readonly reserved = new Map<string, number>();
+
+  private constructor(
+    private readonly settings: JailSettings,
+    private readonly jailer: string,
+    private readonly qemu: string,
+    private readonly runtime: JailBind[],
+    readonly cgroups: VmCgroups | undefined,
+  ) {}
+
+  /** Finds the jailer and what QEMU loads; FailedPrecondition when the jailer was not built. */
+  static async create(settings: JailSettings, qemuBinary: string): Promise<VmmJail> {
+    const jailer = path.join(settings.cacheDir, JAILER_RELATIVE_PATH);
+    try {
+      await access(jailer);
+    } catch {
+      throw new HearthError(
+        'FailedPrecondition',
+        'HEARTH_ERR_JAILER_MISSING',
+        `${jailer} is missing: run jailer/build.sh (or scripts/setup.sh) with HEARTH_CACHE_DIR=${settings.cacheDir}, or turn jailing off (HEARTH_JAIL=off)`,
+      );
+    }
+    const runtime: JailBind[] = [qemuBinary, ...(await sharedObjects(qemuBinary))].map((p) => ({ source: p, target: p, readOnly: true }));
+    // QEMU loads accelerator modules and firmware relative to its binary: <prefix>/lib/<arch>/qemu, <prefix>/share/qemu.
+    const prefix = path.dirname(path.dirname(qemuBinary));
+    for (const dir of [path.join(prefix, 'lib', 'x86_64-linux-gnu', 'qemu'), path.join(prefix, 'lib', 'qemu'), path.join(prefix, 'share', 'qemu')]) {
+      if (await exists(dir)) runtime.push({ source: dir, target: dir, readOnly: true });
+    }
+    const instance = createHash('sha256').update(path.resolve(settings.vmsDir)).digest('hex').slice(0, 8);
+    return new VmmJail(settings, jailer, qemuBinary, runtime, VmCgroups.detect(instance));
+  }
+
+  get qemuPath(): string {
+    return this.qemu;
+  }
+
+  async prepare(vm: JailedVm): Promise<PreparedJail> {
+    const uid = await this.pickUid(vm.id, vm.runDir);
+    const vmmDir = path.join(vm.runDir, 'vmm');
+    const root = path.join(vm.runDir, 'root');
+    await mkdir(vmmDir, { recursive: true, mode: 0o700 });
+    await mkdir(root, { recursive: true, mode: 0o755 });
+    await chown(vmmDir, uid, uid);
+    const binds: JailBind[] = [
+      ...this.runtime,
+      { source: vm.kernel, target: '/boot/vmlinux', readOnly: true },
+      { source: vm.initrd, target: '/boot/initrd', readOnly: true },
+      { source: vmmDir, target: '/vm', readOnly: false },
+    ];
+    for (const d of vm.drives) {
+      // The writable layer is the VM's own; a read-only image disk is shared and must stay readable by all VMMs.
+      if (!d.readOnly) {
+        await chown(d.path, uid, uid);
+        await chmod(d.path, 0o600);
+      }
+      binds.push({ source: d.path, target: `/disks/${d.id}`, readOnly: d.readOnly });
+    }
+    const cgroups = this.cgroups ? await this.cgroups.create(vm.id, limitsFor(vm)) : [];
+    const taps = vm.taps.map((name, i) => ({ name, fd: FIRST_TAP_FD + i }));
+    const spec: JailSpec = {
+      root,
+      uid,
+      gid: uid,
+      cgroups,
+      taps,
+      emptyNetns: true,
+      binds,
+      devices: this.settings.accel === 'kvm' ? ['/dev/kvm'] : [],
+      env: {},
+    };
+    return {
+      spec,
+      jailer: this.jailer,
+      kernel: '/boot/vmlinux',
+      initrd: '/boot/initrd',
+      drivePath: (id) => `/disks/${id}`,
+      vmmDir: '/vm',
+      tapFd: (tap) => taps.find((t) => t.name === tap)!.fd,
+    };
+  }
+
+  /** Gives back what `prepare` took on the host (the VMM must be gone): its cgroup and its uid. */
+  async release(vmId: string): Promise<void> {
+    this.reserved.delete(vmId);
+    await this.cgroups?.remove(vmId);
+  }
+
+  /**
+   * A uid no process has and no VM of this process is about to take: probing starts at a point drawn from
+   * the run directory, so managers sharing a host rarely probe the same uids.
+   */
+  private async pickUid(vmId: string, runDir: string): Promise<number> {
+    const { uidBase, uidCount } = this.settings;
+    const taken = await uidsInUse();
+    for (const uid of this.reserved.values()) taken.add(uid);
+    const start = createHash('sha256').update(runDir).digest().readUInt32BE(0) % uidCount;
+    for (let i = 0; i < uidCount; i++) {
+      const uid = uidBase + ((start + i) % uidCount);
+      if (!taken.has(uid)) {
+        this.reserved.set(vmId, uid);
+        return uid;
+      }
+    }
+    throw new HearthError('Unavailable', 'HEARTH_ERR_JAIL_UIDS', `every VMM uid in ${uidBase}-${uidBase + uidCount - 1} is in use; widen the range (HEARTH_JAIL_UID_COUNT)`);
+  }
+}
+
+function limitsFor(vm: JailedVm): VmLimits {
+  return { memoryBytes: (vm.memoryMib + VMM_OVERHEAD_MIB) * 1024 * 1024, pids: VMM_PIDS, cpus: vm.vcpus + 0.5 };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(() => true, () => false);
+}

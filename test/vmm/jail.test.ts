@@ -1,0 +1,106 @@
+/**
+ * The VMM jail, checked on a running VM's real VMM (its /proc entry) and, for what a process inside the
+ * jail can reach, with a static busybox run through the same jailer and the same kind of jail.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { jailerArgs } from '../../src/tools/jailer.ts';
+import { locateQemu } from '../../src/tools/qemu.ts';
+import { VmmJail } from '../../src/vmm/jail/vmm-jail.ts';
+import { locateGuestArtifacts } from '../../src/sandbox/guest-artifacts.ts';
+import { sandboxSpec } from '../helpers/run-vm.ts';
+import { CACHE_DIR, collect, vmSuite } from '../helpers/vm-env.ts';
+
+const suite = vmSuite();
+const status = async (pid: number, field: string) =>
+  new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
+
+describe('VMM jail', () => {
+  it('runs a VM\'s VMM unprivileged, filtered and rooted in a jail holding only what it needs', async () => {
+    const spec = sandboxSpec({ image: suite.busybox, config: { cmd: ['/bin/sh', '-c', 'echo up; sleep 600'] } });
+    const sandbox = await suite.env.launcher.launch(spec);
+    try {
+      const c = collect(sandbox);
+      await c.started;
+      const pid = sandbox.info.pid;
+      const uid = Number((await status(pid, 'Uid'))!.split(/\s+/)[0]);
+      assert.notEqual(uid, 0, 'uid is not root');
+      assert.equal(await status(pid, 'CapEff'), '0000000000000000');
+      assert.equal(await status(pid, 'CapBnd'), '0000000000000000');
+      assert.equal(await status(pid, 'NoNewPrivs'), '1');
+      assert.equal(await status(pid, 'Seccomp'), '2');
+
+      const root = `/proc/${pid}/root`;
+      assert.deepEqual((await readdir(root)).sort(), ['boot', 'disks', 'lib', 'lib64', 'usr', 'vm']);
+      assert.deepEqual((await readdir(`${root}/disks`)).sort(), ['rootfs', 'scratch']);
+      assert.deepEqual((await readdir(`${root}/boot`)).sort(), ['initrd', 'vmlinux']);
+      for (const hostPath of ['/etc', '/root', '/var', '/tmp', '/proc', suite.env.dir]) {
+        assert.equal(existsSync(path.join(root, hostPath)), false, `${hostPath} is not in the jail`);
+      }
+      const cgroups = await readFile(`/proc/${pid}/cgroup`, 'utf8');
+      assert.match(cgroups, new RegExp(`hearth/[0-9a-f]{8}-${spec.id}`), 'the VMM is in its own cgroup');
+      assert.notEqual(await readlink(`/proc/${pid}/ns/net`), await readlink('/proc/self/ns/net'), 'the VMM has a network namespace of its own');
+    } finally {
+      await sandbox.kill();
+      await sandbox.release();
+    }
+  });
+
+  it('gives a VM a uid of its own: two VMs never share one', async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => suite.env.launcher.launch(sandboxSpec({ image: suite.busybox, config: { cmd: ['/bin/sleep', '600'] } }))));
+    try {
+      assert.notEqual(await status(a!.info.pid, 'Uid'), await status(b!.info.pid, 'Uid'));
+    } finally {
+      for (const s of [a!, b!]) {
+        await s.kill();
+        await s.release();
+      }
+    }
+  });
+
+  it('keeps a process in the jail from the host\'s files, its network and the jail itself', async () => {
+    const server = http.createServer((_, res) => res.end('reached'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const secret = path.join(suite.env.dir, 'secret');
+    await writeFile(secret, 'host secret');
+    try {
+      const jail = await VmmJail.create({ cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg', uidBase: 1_900_000_000, uidCount: 1_000_000 }, await locateQemu());
+      const guest = await locateGuestArtifacts(CACHE_DIR);
+      const id = randomUUID();
+      const runDir = path.join(suite.env.vmsDir, id);
+      await mkdir(runDir, { recursive: true });
+      const prepared = await jail.prepare({ id, runDir, vcpus: 1, memoryMib: 128, kernel: guest.kernel, initrd: guest.initramfs, drives: [], taps: [] });
+      const spec = { ...prepared.spec, binds: [...prepared.spec.binds, { source: '/bin/busybox', target: '/bin/busybox', readOnly: true }] };
+      const script = [
+        'id -u',
+        `cat ${secret} 2>&1 || echo no-secret`,
+        'cat /etc/shadow 2>&1 || echo no-shadow',
+        `wget -q -O - -T 2 http://127.0.0.1:${port}/ 2>&1 || echo no-network`,
+        'touch /boot/x 2>&1 || echo jail-read-only',
+        'echo own > /vm/own && echo vm-writable',
+      ].join('; ');
+      const r = spawnSync(prepared.jailer, jailerArgs(spec, '/bin/busybox', ['sh', '-c', script]), { encoding: 'utf8', timeout: 30_000 });
+      await jail.release(id);
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(Number(lines[0]), spec.uid);
+      assert.ok(lines.includes('no-secret') && !r.stdout.includes('host secret'), r.stdout);
+      assert.ok(lines.includes('no-shadow'), r.stdout);
+      assert.ok(lines.includes('no-network') && !r.stdout.includes('reached'), r.stdout);
+      assert.ok(lines.includes('jail-read-only'), r.stdout);
+      assert.ok(lines.includes('vm-writable'), r.stdout);
+      assert.deepEqual(await jail.cgroups?.list().then((ids) => ids.filter((i) => i === id)), [], 'the cgroup is gone');
+      await rm(runDir, { recursive: true, force: true });
+    } finally {
+      server.close();
+    }
+  });
+});
