@@ -1,8 +1,9 @@
 /**
  * `buildApp(deps)` assembles the HTTP service from its parts and returns it ready to `listen` (main.ts) or
- * to `inject` (tests). It recovers the containers the store knows before it returns, and `app.close()`
- * shuts the containers layer down (running VMs are left running for the next start). The caller opened
- * the store and closes it after the app.
+ * to `inject` (tests). It starts recovering the containers the store knows and returns without waiting
+ * (`app.containers.recovered` says when that is done); `app.close()` shuts the containers layer down
+ * (running VMs are left running for the next start). The caller opened the store and closes it after
+ * the app.
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       portHostIp: config.network.portHostIp,
       timeouts: config.timeouts,
       stopGraceMs: config.timeouts.stopGraceMs,
+      recoveryRetryMs: config.timeouts.recoveryRetryMs,
       restart: config.restart,
       dnsServers: deps.dnsServers ?? guestDnsServers(config),
     },
@@ -99,7 +101,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   containerRoutes(app, manager);
   vmRoutes(app, manager);
 
-  await manager.recover();
+  // Not awaited: the API serves while containers are recovered (reads at once, commands once the recovery
+  // of what they touch is queued; see ContainerManager.recover).
+  void manager.recover();
   await app.ready();
   return app;
 }

@@ -85,6 +85,8 @@ export const ConfigSchema = Type.Object(
         startMs: Ms(60_000),
         /** Grace between SIGTERM and SIGKILL on stop (Docker: 10 s); `?timeout=` overrides it. */
         stopGraceMs: Ms(10_000),
+        /** After a manager restart, a paused or unresponsive VM is tried again this often. */
+        recoveryRetryMs: Ms(5_000),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -160,6 +162,7 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_BOOT_TIMEOUT_MS', 'timeouts.bootMs', int],
   ['HEARTH_START_TIMEOUT_MS', 'timeouts.startMs', int],
   ['HEARTH_STOP_GRACE_MS', 'timeouts.stopGraceMs', int],
+  ['HEARTH_RECOVERY_RETRY_MS', 'timeouts.recoveryRetryMs', int],
   ['HEARTH_LOG_MAX_BYTES', 'logs.maxBytes', int],
   ['HEARTH_RESTART_BACKOFF_INITIAL_MS', 'restart.backoffInitialMs', int],
   ['HEARTH_RESTART_BACKOFF_MAX_MS', 'restart.backoffMaxMs', int],

@@ -12,11 +12,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { BaseLogger } from 'pino';
-import { HearthError, describeError, failedPrecondition, notFound } from '../errors.ts';
+import { HearthError, describeError, failedPrecondition, isHearthError, notFound } from '../errors.ts';
 import type { ProcessExit, Sandbox } from '../sandbox/sandbox.ts';
 import type { ContainerStore, Transition } from '../store/container-store.ts';
 import {
   ACTIVE_STATES,
+  STARTED_STATES,
   type ContainerRecord,
   type ContainerState,
   type ContainerSpec,
@@ -29,20 +30,25 @@ import { buildProcessSpec } from '../sandbox/process-spec.ts';
 import { stopSignal } from './stop-signal.ts';
 import { nextDelay, shouldRestart, type BackoffSettings } from './restart-policy.ts';
 import { Run, attachmentOf, isCancelled, writableLayerPath, type AbortReason, type RunSettings } from './run.ts';
-import { KeyedQueue } from './serial-queue.ts';
+import { sweepOrphans } from './orphan-sweep.ts';
+import { ConcurrencyLimit, KeyedQueue } from './serial-queue.ts';
 import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
 
 export interface ManagerSettings extends RunSettings {
   restart: BackoffSettings & { onFailureMaxRetries: number };
   stopGraceMs: number;
+  /** How often a paused or silent VM is tried again after a manager restart. */
+  recoveryRetryMs: number;
   /** Name servers written to each guest's resolv.conf. */
   dnsServers: string[];
 }
 
-/** In-memory companion of a container record: its run and pending restart. */
+/** In-memory companion of a container record: its run, pending restart and pending reattachment. */
 interface Slot {
   run?: Run;
   restartTimer?: NodeJS.Timeout;
+  /** A paused or silent VM is tried again when this fires (see applyAdoption). */
+  retryTimer?: NodeJS.Timeout;
   /** The last restart delay, for the doubling. */
   lastDelayMs: number;
 }
@@ -60,6 +66,14 @@ const SPEC_DEFAULTS: ContainerSpec = {
 
 /** A queue key no container id can take: serialises checks that span containers (names, host ports). */
 const GLOBAL = '*';
+/** Containers reattached at once after a restart; each waits at most a few seconds (driver and agent bounds). */
+const RECOVERY_CONCURRENCY = 8;
+
+/** What reattaching to a VM found. */
+type Adoption =
+  | { kind: 'adopted'; sandbox: Sandbox }
+  | { kind: 'gone' }
+  | { kind: 'paused' | 'unresponsive'; message: string };
 
 export class ContainerManager {
   private readonly queue = new KeyedQueue();
@@ -69,6 +83,10 @@ export class ContainerManager {
   /** Shutdown is leaving the VMs that run to the next manager process: their ends are its to account for. */
   private detaching = false;
   private closed?: Promise<void>;
+  /** Resolves once recovery has swept and queued its tasks; commands wait for it (see recover). */
+  private recoveryQueued: Promise<void> = Promise.resolve();
+  /** Resolves when the recovery started by `recover` has finished (tests, and shutdown waits for it). */
+  recovered: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: ContainerStore,
@@ -134,6 +152,7 @@ export class ContainerManager {
   /** Records the container and starts provisioning it in the background. Any name not in use. */
   async create(input: SpecInput & { name: string; image: string }): Promise<ContainerRecord> {
     this.checkOpen();
+    await this.recoveryQueued;
     const spec = mergeSpec(SPEC_DEFAULTS, input, this.settings.restart.onFailureMaxRetries);
     const rec = await this.queue.run(GLOBAL, async () => {
       checkPortConflicts(spec, null, await this.store.listContainers());
@@ -166,6 +185,7 @@ export class ContainerManager {
   /** Changes the settings of a container that is stopped, exited or in error (FailedPrecondition otherwise). */
   async update(id: string, input: SpecInput): Promise<ContainerRecord> {
     this.checkOpen();
+    await this.recoveryQueued;
     return this.queue.run(id, async () => {
       const cur = await this.get(id);
       const slot = this.slots.get(id);
@@ -191,6 +211,7 @@ export class ContainerManager {
    */
   async start(id: string): Promise<ContainerRecord> {
     this.checkOpen();
+    await this.recoveryQueued;
     this.cancelRestart(id);
     return this.queue.run(id, async () => {
       // Again here: a self-exit accounted for while this task waited may have scheduled one.
@@ -211,6 +232,7 @@ export class ContainerManager {
    */
   async stop(id: string, graceMs = this.settings.stopGraceMs): Promise<ContainerRecord> {
     this.checkOpen();
+    await this.recoveryQueued;
     let hadRestart = this.cancelRestart(id);
     this.abortProvisioning(id, 'stop');
     return this.queue.run(id, async () => {
@@ -228,6 +250,7 @@ export class ContainerManager {
   /** Stops the container if it runs (as `stop`), then starts it (as `start`). Any state. */
   async restart(id: string, graceMs = this.settings.stopGraceMs): Promise<ContainerRecord> {
     this.checkOpen();
+    await this.recoveryQueued;
     let hadRestart = this.cancelRestart(id);
     this.abortProvisioning(id, 'stop');
     return this.queue.run(id, async () => {
@@ -242,16 +265,19 @@ export class ContainerManager {
   /** Deletes a container in any state: kills its VM (as `docker rm -f`), releases everything, drops its logs. */
   async remove(id: string): Promise<void> {
     this.checkOpen();
+    await this.recoveryQueued;
     this.cancelRestart(id);
     this.abortProvisioning(id, 'delete');
     await this.queue.run(id, async () => {
       this.cancelRestart(id); // as in stop
-      await this.get(id);
+      const c = await this.get(id);
       const run = this.slots.get(id)?.run;
       if (run) {
         run.stopRequested = true;
         await run.release();
       }
+      // Whatever no run accounts for: a VM row a failed release left, or a VMM that outlived its records.
+      await new Run(id, c.vm_id, this.deps, this.store, this.logs, this.settings, this.log).releaseRemains();
       this.slots.delete(id);
       await this.store.deleteContainer(id);
       this.logs.remove(id);
@@ -437,42 +463,58 @@ export class ContainerManager {
   // --- recovery and shutdown ----------------------------------------------------------------------------
 
   /**
-   * After a manager restart: reattaches to VMs that still run, accounts for those that died, resumes
-   * interrupted provisioning and pending restarts, and removes VMs and taps that nobody owns. Call once,
-   * before serving requests.
+   * After a manager restart, while the API already serves: removes what no record owns (orphan-sweep.ts),
+   * marks every started container `recovering`, then recovers all of them at once, each as a task on its
+   * own queue (at most RECOVERY_CONCURRENCY reattachments in flight, each bounded by the driver's and the
+   * agent's waits). Commands wait until the sweep is done and those tasks are queued, so none overtakes the
+   * recovery of its container. Resolves when every container's VM is accounted for (interrupted
+   * provisioning then resumes on its queue). Call once.
    */
-  async recover(): Promise<void> {
-    const resume: ContainerRecord[] = [];
-    const restarts: ContainerRecord[] = [];
-    for (const c of await this.store.listContainers()) {
-      try {
-        const outcome = await this.recoverOne(c);
-        if (outcome === 'provision') resume.push(c);
-        if (outcome === 'restart') restarts.push(c);
-      } catch (e) {
-        this.log.error({ err: e, container: c.id }, `recovery failed: ${describeError(e)}`);
-      }
-    }
-    await this.sweepOrphans();
-    for (const c of resume) {
-      void this.queue
-        .run(c.id, async () => {
-          await this.transition(c.id, { to: 'creating', patch: CLEARED, message: 'provisioning resumed after a manager restart' });
-          await this.provision(c.id, this.newRun(c));
-        })
-        .catch((e) => this.taskFailed(c.id, e));
-    }
-    for (const c of restarts) {
-      try {
-        const now = await this.get(c.id);
-        await this.maybeRestart(now, now.exit_code, 0);
-      } catch (e) {
-        this.taskFailed(c.id, e);
-      }
-    }
+  recover(): Promise<void> {
+    let queued!: () => void;
+    this.recoveryQueued = new Promise((resolve) => (queued = resolve));
+    this.recovered = this.recoverAll(queued);
+    return this.recovered;
   }
 
-  private async recoverOne(c: ContainerRecord): Promise<'provision' | 'restart' | 'done'> {
+  private async recoverAll(queued: () => void): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    try {
+      await sweepOrphans(this.store, this.deps, this.logs, this.settings.stateDir, this.log);
+      const limit = new ConcurrencyLimit(RECOVERY_CONCURRENCY);
+      for (const c of await this.store.listContainers()) {
+        if (STARTED_STATES.has(c.state) && c.state !== 'recovering') {
+          await this.transition(c.id, { to: 'recovering', message: 'the manager restarted; reattaching to the VM' });
+        }
+        const task = async () => {
+          const outcome = await limit.run(() => this.recoverOne(c.id));
+          // Queued behind this task rather than awaited: recovery is over once every VM is accounted for.
+          if (outcome === 'provision') void this.queue.run(c.id, () => this.resumeProvisioning(c.id)).catch((e) => this.taskFailed(c.id, e));
+          if (outcome === 'restart') {
+            const now = await this.get(c.id);
+            await this.maybeRestart(now, now.exit_code, 0);
+          }
+        };
+        tasks.push(this.queue.run(c.id, task).catch((e) => this.taskFailed(c.id, e)));
+      }
+    } catch (e) {
+      this.log.error({ err: e }, `recovery failed: ${describeError(e)}`);
+    } finally {
+      queued();
+    }
+    await Promise.all(tasks);
+  }
+
+  private async resumeProvisioning(id: string): Promise<void> {
+    const c = await this.get(id);
+    await this.transition(id, { to: 'creating', patch: CLEARED, message: 'provisioning resumed after a manager restart' });
+    await this.provision(id, this.newRun(c));
+  }
+
+  /** Inside the queue: what the container's VM, if any, has become; provisioning and restarts are the caller's. */
+  private async recoverOne(id: string): Promise<'provision' | 'restart' | 'done'> {
+    const c = await this.store.getContainer(id);
+    if (!c) return 'done';
     const vm = await this.store.getVm(c.vm_id);
     // A VM row in `stopping` is a user stop that was under way; whatever the container row says, it is done.
     const wanted = c.desired_state === 'running' && vm?.state !== 'stopping';
@@ -482,63 +524,96 @@ export class ContainerManager {
     }
     const attachment = attachmentOf(vm);
     if (attachment) this.deps.network.reserve(vm.id, attachment);
-    let sandbox: Sandbox | undefined;
-    let adoptFailure: string | undefined;
-    try {
-      sandbox = await this.deps.sandboxes.adopt(vm.id);
-    } catch (e) {
-      // Treated as a VM that is gone: its run directory is purged and the container does not stay `running`
-      // with nothing behind it.
-      adoptFailure = `could not reattach to the VM after a manager restart: ${describeError(e)}`;
-      this.log.error({ err: e, container: c.id, vm: vm.id }, adoptFailure);
-    }
     const run = new Run(c.id, vm.id, this.deps, this.store, this.logs, this.settings, this.log);
-    run.takeOver(attachment, sandbox);
+    run.takeOver(attachment, undefined);
     // Only a VM whose process was reported started is reattached; one still booting waits for the process
     // to run, which nobody will send it, so it is ended and provisioned again.
-    if (sandbox && wanted && ACTIVE_STATES.has(c.state) && vm.state === 'running') {
-      this.slot(c.id).run = run;
-      run.started = true;
-      run.startedAt = Date.now();
-      try {
-        await run.openPorts(c.port_mappings);
-      } catch (e) {
-        await run.release();
-        this.slot(c.id).run = undefined;
-        await this.transition(c.id, {
-          to: 'error',
-          patch: { error_message: describeError(e), finished_at: new Date().toISOString(), guest_ip: null },
-          message: describeError(e),
-        });
-        return 'done';
-      }
-      await this.transition(c.id, { to: 'running', message: 'reattached to the running VM after a manager restart' });
-      this.watch(run);
-      return 'done';
+    if (wanted && STARTED_STATES.has(c.state) && vm.state === 'running') {
+      const adoption = await this.adopt(vm.id);
+      if (adoption.kind !== 'gone') return this.reattach(c, run, adoption);
     }
     // The VM is gone, or it should not run: end it and give everything back.
-    const exit = sandbox || adoptFailure ? null : await this.deps.sandboxes.exitOf(vm.id);
+    const exit = await this.deps.sandboxes.exitOf(vm.id);
     await run.release();
     if (!wanted) return this.markStopped(c);
-    if (c.state === 'running' && exit) {
-      await this.transition(c.id, {
-        to: 'exited',
-        patch: { exit_code: exit.code, finished_at: new Date().toISOString(), guest_ip: null },
-        message: `process exited with code ${exit.code} while the manager was not running`,
-      });
-      return 'restart';
-    }
-    if (c.state === 'running') {
-      const message = adoptFailure ?? 'the VM ended while the manager was not running';
-      await this.transition(c.id, {
-        to: 'error',
-        patch: { error_message: message, finished_at: new Date().toISOString(), guest_ip: null },
-        message,
-      });
+    if (STARTED_STATES.has(c.state)) {
+      const patch = { exit_code: exit?.code ?? null, finished_at: new Date().toISOString(), guest_ip: null };
+      if (exit) {
+        await this.transition(c.id, { to: 'exited', patch, message: `process exited with code ${exit.code} while the manager was not running` });
+      } else {
+        const message = 'the VM ended while the manager was not running';
+        await this.transition(c.id, { to: 'error', patch: { ...patch, error_message: message }, message });
+      }
       return 'restart';
     }
     if (ACTIVE_STATES.has(c.state)) return 'provision';
     return (await this.restartWasPending(c)) ? 'restart' : 'done';
+  }
+
+  /**
+   * Inside the queue: the container's VM still runs. Reattached, it is `running` again; paused or not
+   * answering, it is reported so and tried again every `recoveryRetryMs` until it answers or ends.
+   */
+  private async reattach(c: ContainerRecord, run: Run, adoption: Exclude<Adoption, { kind: 'gone' }>): Promise<'done'> {
+    this.slot(c.id).run = run;
+    run.started = true;
+    run.startedAt = Date.now();
+    try {
+      await run.openPorts(c.port_mappings);
+    } catch (e) {
+      await run.release();
+      this.slot(c.id).run = undefined;
+      await this.transition(c.id, {
+        to: 'error',
+        patch: { error_message: describeError(e), finished_at: new Date().toISOString(), guest_ip: null },
+        message: describeError(e),
+      });
+      return 'done';
+    }
+    await this.applyAdoption(c.id, run, adoption);
+    return 'done';
+  }
+
+  private async applyAdoption(id: string, run: Run, adoption: Exclude<Adoption, { kind: 'gone' }>): Promise<void> {
+    const current = (await this.get(id)).state;
+    if (adoption.kind === 'adopted') {
+      run.attachSandbox(adoption.sandbox);
+      const message = current === 'recovering' ? 'reattached to the running VM after a manager restart' : 'the VM answers again';
+      await this.transition(id, { to: 'running', message });
+      this.watch(run);
+      return;
+    }
+    if (current !== adoption.kind) {
+      this.log.warn({ container: id }, adoption.message);
+      await this.transition(id, { to: adoption.kind, message: `${adoption.message}; retrying every ${this.settings.recoveryRetryMs / 1000} s` });
+    }
+    const slot = this.slot(id);
+    slot.retryTimer = setTimeout(() => {
+      slot.retryTimer = undefined;
+      void this.queue.run(id, () => this.retryAdoption(id, run)).catch((e) => this.taskFailed(id, e));
+    }, this.settings.recoveryRetryMs);
+  }
+
+  /** Inside the queue: one more try at a paused or silent VM, unless something else ended the run meanwhile. */
+  private async retryAdoption(id: string, run: Run): Promise<void> {
+    if (this.slots.get(id)?.run !== run || run.finished || this.closing) return;
+    const adoption = await this.adopt(run.vmId);
+    if (adoption.kind === 'gone') {
+      await this.finishRun(run, await this.deps.sandboxes.exitOf(run.vmId));
+      return;
+    }
+    await this.applyAdoption(id, run, adoption);
+  }
+
+  /** Reconnects to a VM, saying what it found instead of throwing. */
+  private async adopt(vmId: string): Promise<Adoption> {
+    try {
+      const sandbox = await this.deps.sandboxes.adopt(vmId);
+      return sandbox ? { kind: 'adopted', sandbox } : { kind: 'gone' };
+    } catch (e) {
+      const paused = isHearthError(e, 'HEARTH_ERR_VMM_PAUSED');
+      return { kind: paused ? 'paused' : 'unresponsive', message: describeError(e) };
+    }
   }
 
   /** The container ended by itself and the policy scheduled a restart that has not happened yet. */
@@ -558,47 +633,6 @@ export class ContainerManager {
     return 'done';
   }
 
-  /** Purges VMs, deletes taps and removes container directories that no record owns. */
-  private async sweepOrphans(): Promise<void> {
-    const containers = new Set((await this.store.listContainers()).map((c) => c.id));
-    for (const id of this.logs.list()) {
-      if (containers.has(id)) continue;
-      try {
-        this.logs.remove(id); // the whole directory: logs and the writable layer
-        this.log.info({ container: id }, 'removed the directory of a container that no longer exists');
-      } catch (e) {
-        this.log.error({ err: e, container: id }, `could not remove an orphaned container directory: ${describeError(e)}`);
-      }
-    }
-    const vms = await this.store.listVms();
-    const ownedVms = new Set(vms.map((v) => v.id));
-    const ownedTaps = new Set(vms.map((v) => v.tap).filter((t): t is string => t !== null));
-    for (const id of await this.deps.sandboxes.list()) {
-      if (ownedVms.has(id)) continue;
-      try {
-        const sandbox = await this.deps.sandboxes.adopt(id);
-        if (sandbox) {
-          await sandbox.kill();
-          await sandbox.release();
-        } else {
-          await this.deps.sandboxes.purge(id);
-        }
-        this.log.info({ vm: id }, 'removed a VM nobody owns');
-      } catch (e) {
-        this.log.error({ err: e, vm: id }, `could not remove an orphaned VM: ${describeError(e)}`);
-      }
-    }
-    for (const tap of await this.deps.network.listTaps()) {
-      if (ownedTaps.has(tap)) continue;
-      try {
-        await this.deps.network.deleteTap(tap);
-        this.log.info({ tap }, 'deleted a tap nobody owns');
-      } catch (e) {
-        this.log.error({ err: e, tap }, `could not delete an orphaned tap: ${describeError(e)}`);
-      }
-    }
-  }
-
   /**
    * Shutting down, first half (Fastify's preClose, before the server waits for open requests to finish):
    * new commands are refused, pending restarts cancelled, provisioning aborted (it resumes on the next
@@ -609,7 +643,8 @@ export class ContainerManager {
     this.closing = true;
     for (const slot of this.slots.values()) {
       clearTimeout(slot.restartTimer);
-      slot.restartTimer = undefined;
+      clearTimeout(slot.retryTimer);
+      slot.restartTimer = slot.retryTimer = undefined;
       if (slot.run && !slot.run.started) slot.run.abort.abort('shutdown' satisfies AbortReason);
     }
     this.logs.endAll();
@@ -625,6 +660,7 @@ export class ContainerManager {
   }
 
   private async leaveVms(): Promise<void> {
+    await this.recoveryQueued;
     await this.queue.idle();
     this.detaching = true;
     for (const [id, slot] of this.slots) {
@@ -650,6 +686,8 @@ export class ContainerManager {
 
   private cancelRestart(id: string): boolean {
     const slot = this.slots.get(id);
+    clearTimeout(slot?.retryTimer);
+    if (slot) slot.retryTimer = undefined;
     if (!slot?.restartTimer) return false;
     clearTimeout(slot.restartTimer);
     slot.restartTimer = undefined;

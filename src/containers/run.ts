@@ -84,7 +84,7 @@ export class Run {
 
   /** Step 2 (creating): an address and a tap, recorded in the VM's row before they exist on the host. */
   async attachNetwork(): Promise<NetworkAttachment> {
-    await this.releaseStaleRow();
+    await this.releaseRemains();
     const now = new Date().toISOString();
     const row: VmRecord = {
       id: this.vmId,
@@ -120,6 +120,15 @@ export class Run {
       mac: a.mac,
     });
     return a;
+  }
+
+  /**
+   * Gives back whatever an earlier run of this VM id left and no run accounts for: its recorded VM row, tap
+   * and address, and its VMM and run directory even if no record of them is left.
+   */
+  async releaseRemains(): Promise<void> {
+    await this.releaseStaleRow();
+    await this.safely('purging the VM', () => this.deps.sandboxes.purge(this.vmId));
   }
 
   /**
@@ -164,7 +173,7 @@ export class Run {
         }),
       (late) => this.killAndRelease(late),
     );
-    this.adoptSandbox(sandbox);
+    this.attachSandbox(sandbox);
     await this.store.updateVm(this.vmId, {
       state: 'booting',
       pid: sandbox.info.pid,
@@ -182,11 +191,11 @@ export class Run {
     this.vmRow = true;
     this.launchTried = true;
     this.attachment = attachment;
-    if (sandbox) this.adoptSandbox(sandbox);
+    if (sandbox) this.attachSandbox(sandbox);
   }
 
-  /** Listens to a sandbox's output and agent errors. */
-  private adoptSandbox(sandbox: Sandbox): void {
+  /** Makes `sandbox` this run's VM and listens to its output and agent errors. */
+  attachSandbox(sandbox: Sandbox): void {
     this.sandbox = sandbox;
     sandbox.on('output', (chunk) => {
       try {

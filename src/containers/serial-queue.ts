@@ -27,3 +27,22 @@ export class KeyedQueue {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
   }
 }
+
+/** At most `limit` tasks at a time, the rest in the order asked. */
+export class ConcurrencyLimit {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}

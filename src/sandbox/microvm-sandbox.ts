@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AgentClient } from '../agent/client.ts';
+import { HearthError } from '../errors.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
 import type { VmProcess } from '../vmm/driver.ts';
 import type { ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
@@ -17,7 +18,9 @@ const POWER_OFF_MARGIN_MS = 10_000;
 /** After EXIT is acknowledged the guest syncs and powers off in well under a second. */
 const POWER_OFF_WAIT_MS = 5_000;
 /** A connected agent greets within a few ms (measured 2-10 ms). */
-const HELLO_TIMEOUT_MS = 1_500;
+const HELLO_TIMEOUT_MS = 1_000;
+/** Reattaching waits at most this many greetings: a guest that answers none is reported unresponsive. */
+const HELLO_ATTEMPTS = 3;
 const CONNECT_ATTEMPTS = 5;
 const ERROR_BAD_REQUEST = 1;
 
@@ -112,15 +115,23 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   /**
    * Connects and, for a running guest, waits for its greeting. The agent greets every new connection, but
    * only once it has noticed that the previous one ended; a guest that did not notice (the old host
-   * vanished within a millisecond) never greets, so a silent connection is dropped and made again.
+   * vanished within a millisecond) never greets, so a silent connection is dropped and made again. A
+   * guest that greets none of them (hung, or its agent gone) is HEARTH_ERR_AGENT_UNRESPONSIVE.
    */
   private async connect(options: { hold: boolean }): Promise<AgentClient> {
     for (let attempt = 1; ; attempt++) {
       const agent = this.listen(new AgentClient(await this.vm.connectControl(), options));
       if (!options.hold) return agent;
       const greeted = await Promise.race([agent.greeted.then(() => true), delay(HELLO_TIMEOUT_MS).then(() => false)]);
-      if (greeted || attempt === CONNECT_ATTEMPTS) return agent;
+      if (greeted) return agent;
       agent.detach();
+      if (attempt === HELLO_ATTEMPTS) {
+        throw new HearthError(
+          'Unavailable',
+          'HEARTH_ERR_AGENT_UNRESPONSIVE',
+          `VM ${this.info.id}: its VMM runs but the guest agent did not answer ${HELLO_ATTEMPTS} connections in ${HELLO_ATTEMPTS * HELLO_TIMEOUT_MS} ms`,
+        );
+      }
       await delay(100);
     }
   }

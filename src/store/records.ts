@@ -7,11 +7,34 @@
 /**
  * creating -> booting -> initializing -> running, then stopped (the user asked), exited (the process ended)
  * or error (a step failed, or the VM died). A stopped/exited/error container can be started again.
+ * After a manager restart a running container is `recovering` until its VM is reattached; one whose VM is
+ * paused, or whose VMM or agent does not answer, is `paused` or `unresponsive` until it answers again.
  */
-export const CONTAINER_STATES = ['creating', 'booting', 'initializing', 'running', 'stopped', 'exited', 'error'] as const;
+export const CONTAINER_STATES = [
+  'creating',
+  'booting',
+  'initializing',
+  'running',
+  'recovering',
+  'paused',
+  'unresponsive',
+  'stopped',
+  'exited',
+  'error',
+] as const;
 export type ContainerState = (typeof CONTAINER_STATES)[number];
 /** States in which a VM is being provisioned or runs, i.e. the container holds host resources. */
-export const ACTIVE_STATES: ReadonlySet<ContainerState> = new Set(['creating', 'booting', 'initializing', 'running']);
+export const ACTIVE_STATES: ReadonlySet<ContainerState> = new Set([
+  'creating',
+  'booting',
+  'initializing',
+  'running',
+  'recovering',
+  'paused',
+  'unresponsive',
+]);
+/** States of a container whose process was started and whose VM may still run it. */
+export const STARTED_STATES: ReadonlySet<ContainerState> = new Set(['running', 'recovering', 'paused', 'unresponsive']);
 
 export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];

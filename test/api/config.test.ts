@@ -14,7 +14,16 @@ describe('configuration', () => {
     assert.deepEqual(c.listen, { host: '127.0.0.1', port: 18080 });
     assert.equal(c.apiToken, null);
     assert.deepEqual(c.network, { bridge: 'fcbr0', subnet: '10.213.0.0/22', nat: true, portHostIp: '0.0.0.0', dns: [] });
-    assert.deepEqual(c.vm, { vcpus: 1, memoryMib: 256, vmm: 'qemu', accel: 'auto', scratchSizeMib: 4096 });
+    assert.deepEqual(c.vm, {
+      vcpus: 1,
+      memoryMib: 256,
+      vmm: 'qemu',
+      accel: 'auto',
+      scratchSizeMib: 4096,
+      jail: true,
+      jailUidBase: 1_900_000_000,
+      jailUidCount: 1_000_000,
+    });
     assert.equal(c.cacheDir, '/var/cache/hearth');
     assert.equal(c.restart.backoffInitialMs, 100);
     assert.equal(c.restart.backoffMaxMs, 60_000);

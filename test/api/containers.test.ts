@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertNothingHeld, create, getItem, harness, waitFor, type Harness } from '../containers/harness.ts';
 import { check, conforms, responseSchema } from './openapi-check.ts';
+import { CONTAINER_STATES } from '../../src/store/records.ts';
 
 const ITEM_KEYS = [
   'args', 'container_id', 'container_runtime_id', 'created_at', 'env_vars', 'error_message', 'exit_code',
@@ -121,7 +122,7 @@ describe('containers API', () => {
     assert.deepEqual(running.map((c: any) => c.id), [id]);
     const bad = await h.app.inject({ url: '/v1/containers?state=sleeping' });
     assert.equal(bad.statusCode, 400);
-    assert.equal(bad.json().error.message, 'querystring/state must be one of creating, booting, initializing, running, stopped, exited, error');
+    assert.equal(bad.json().error.message, `querystring/state must be one of ${CONTAINER_STATES.join(', ')}`);
     await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
   });
 

@@ -217,7 +217,12 @@ export class FakeLauncher implements SandboxLauncher {
     sb.run();
     return sb;
   }
+  /** What adopting a VM throws instead (a paused or silent VM), until deleted. */
+  readonly adoptFailures = new Map<string, Error>();
+
   async adopt(id: string): Promise<Sandbox | undefined> {
+    const failure = this.adoptFailures.get(id);
+    if (failure) throw failure;
     const sb = this.vms.get(id);
     if (!sb?.alive) return undefined;
     sb.detached = false;
@@ -229,8 +234,10 @@ export class FakeLauncher implements SandboxLauncher {
   async exitOf(id: string): Promise<ProcessExit | null> {
     return this.runDirs.has(id) ? (this.vms.get(id)?.exit ?? null) : null;
   }
+  /** As the real one: ends the VM if it still runs, whatever records of it are left, then removes its run directory. */
   async purge(id: string): Promise<void> {
     this.purged.push(id);
+    await this.vms.get(id)?.kill();
     this.runDirs.delete(id);
   }
   alive(): FakeSandbox[] {

@@ -66,6 +66,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     logger: pino({ level: 'silent' }),
     dnsServers: ['10.9.0.1'],
   });
+  await app.containers.recovered;
   return {
     app,
     store,

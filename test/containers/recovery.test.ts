@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HearthError } from '../../src/errors.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
 import { FakeImages, FakeLauncher, FakeNetwork, Gate } from './fakes.ts';
 import { IMAGES, assertNothingHeld, create, getItem, harness, states, waitFor, type Harness } from './harness.ts';
@@ -131,7 +132,7 @@ describe('recovery after a manager restart', () => {
     const h = await harness({ launcher, network });
     try {
       assert.equal((orphan as any).alive, false, 'orphan VM killed');
-      assert.deepEqual(launcher.purged, ['dead-vm']);
+      assert.deepEqual(launcher.purged.sort(), ['dead-vm', 'orphan-vm']);
       assertNothingHeld(h);
       assert.ok(network.log.includes('deleteTap hth99'));
     } finally {
@@ -220,39 +221,69 @@ describe('recovery after a manager restart', () => {
     }
   });
 
-  it('a VM that cannot be adopted: error recorded, everything released, the container starts again', async () => {
+  it('a VM that does not answer is reported unresponsive, kept, and running again once it answers', async () => {
     const h1 = await harness();
-    const id = await create(h1.app, { name: 'unadoptable', image: 'sleeper:1', port_mappings: [{ container_port: 80, host_port: 8099 }] });
+    const id = await create(h1.app, { name: 'silent', image: 'sleeper:1', port_mappings: [{ container_port: 80, host_port: 8099 }] });
     const item = await waitFor(h1.app, id, 'running');
     const vmId = item.container_runtime_id.slice(3);
     await h1.close(false);
     h1.network.restartProcess();
-    const adopt = h1.launcher.adopt.bind(h1.launcher);
-    h1.launcher.adopt = async (vm) => {
-      if (vm !== vmId) return adopt(vm);
-      // The VMM went away while the sandbox was reconnecting to it.
-      h1.launcher.vms.get(vm)!.finish(null);
-      throw new Error('agent socket: ECONNREFUSED');
-    };
-    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network });
-    h2.launcher.adopt = adopt;
+    h1.launcher.adoptFailures.set(vmId, new HearthError('Unavailable', 'HEARTH_ERR_AGENT_UNRESPONSIVE', 'the guest agent did not answer'));
+    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network, config: { timeouts: { recoveryRetryMs: 50 } } });
     try {
-      const after = await getItem(h2.app, id);
-      assert.equal(after.state, 'error');
-      assert.match(after.error_message, /could not reattach to the VM.*ECONNREFUSED/);
-      assert.equal(after.guest_ip, null);
-      assert.equal(await h2.store.getVm(vmId), undefined, 'VM row deleted');
-      assert.ok(h2.launcher.purged.includes(vmId), 'run directory purged');
-      assertNothingHeld(h2);
+      const silent = await getItem(h2.app, id);
+      assert.deepEqual([silent.state, silent.guest_ip], ['unresponsive', item.guest_ip], 'reported as what it is, its address kept');
+      assert.equal(h2.launcher.vms.get(vmId)!.alive, true, 'not killed for being silent');
+      assert.equal(h2.network.ports.get('8099/tcp')?.targetIp, item.guest_ip, 'its port forward stays');
+      h2.launcher.adoptFailures.delete(vmId);
+      const back = await waitFor(h2.app, id, 'running');
+      assert.equal(back.container_runtime_id, item.container_runtime_id, 'the same VM');
+      assert.equal(h2.launcher.launched, 1);
       const stop = await h2.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop` });
-      assert.equal(stop.statusCode, 409, 'nothing runs, so nothing to stop');
-      const start = await h2.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
-      assert.equal(start.json().item.state, 'running', start.body);
-      assert.equal(h2.network.ports.get('8099/tcp')?.targetIp, start.json().item.guest_ip);
-      await h2.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+      assert.equal(stop.json().item.state, 'stopped');
       assertNothingHeld(h2);
     } finally {
       await h2.close();
+    }
+  });
+
+  it('a paused VM is reported paused; stop and delete end it, whatever it answers', async () => {
+    const h1 = await harness();
+    const ids = [await create(h1.app, { name: 'paused-a', image: 'sleeper:1' }), await create(h1.app, { name: 'paused-b', image: 'sleeper:1' })];
+    const vmIds = [];
+    for (const id of ids) vmIds.push((await waitFor(h1.app, id, 'running')).container_runtime_id.slice(3));
+    const h2 = await crash(h1);
+    await h2.close(false);
+    h2.network.restartProcess();
+    for (const vm of vmIds) h2.launcher.adoptFailures.set(vm, new HearthError('Unavailable', 'HEARTH_ERR_VMM_PAUSED', 'its VMM is stopped by a signal'));
+    const h3 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network });
+    try {
+      for (const id of ids) assert.equal((await getItem(h3.app, id)).state, 'paused');
+      const events = (await h3.store.listEvents(ids[0]!)).map((e) => e.to_state).filter(Boolean);
+      assert.deepEqual(events.slice(-2), ['recovering', 'paused']);
+      const stop = await h3.app.inject({ method: 'POST', url: `/v1/containers/${ids[0]}/stop` });
+      assert.equal(stop.json().item.state, 'stopped');
+      const del = await h3.app.inject({ method: 'DELETE', url: `/v1/containers/${ids[1]}` });
+      assert.equal(del.statusCode, 204);
+      for (const vm of vmIds) assert.equal(h3.launcher.vms.get(vm)!.alive, false, 'its VMM was ended');
+      assertNothingHeld(h3);
+    } finally {
+      await h3.close();
+    }
+  });
+
+  it('delete ends a VMM that no record accounts for any more', async () => {
+    const h = await harness();
+    try {
+      const id = await create(h.app, { name: 'forgotten', image: 'sleeper:1' });
+      const item = await waitFor(h.app, id, 'running');
+      const vmId = item.container_runtime_id.slice(3);
+      await h.store.deleteVm(vmId);
+      const del = await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+      assert.equal(del.statusCode, 204);
+      assert.equal(h.launcher.vms.get(vmId)!.alive, false);
+    } finally {
+      await h.close();
     }
   });
 
