@@ -481,7 +481,7 @@ export class ContainerManager {
       return wanted && (await this.restartWasPending(c)) ? 'restart' : 'done';
     }
     const attachment = attachmentOf(vm);
-    if (attachment) this.deps.network.reserve(vm.id, attachment);
+    if (attachment) await this.deps.network.reserve(vm.id, attachment);
     let sandbox: Sandbox | undefined;
     let adoptFailure: string | undefined;
     try {
