@@ -54,10 +54,13 @@ export interface PortHandle {
  * taps on the bridge, PortForwarder for mappings.
  */
 export interface ContainerNetwork {
-  /** Takes an address and creates the VM's tap on the bridge. */
+  /** Takes an address and creates the VM's tap on the bridge, able to send only as that address. */
   attach(vmId: string): Promise<NetworkAttachment>;
-  /** Marks an attachment read back from the store as taken again (after a manager restart); creates nothing. */
-  reserve(vmId: string, attachment: NetworkAttachment): void;
+  /**
+   * Marks an attachment read back from the store as taken again (after a manager restart) and lets its tap
+   * send as its address; creates no tap.
+   */
+  reserve(vmId: string, attachment: NetworkAttachment): Promise<void>;
   /** Deletes the tap (if it exists) and returns the address. Safe to call twice. */
   detach(vmId: string, attachment: NetworkAttachment): Promise<void>;
   /** Hearth's taps present on the host, to find ones nobody owns. */

@@ -1,8 +1,9 @@
 /**
  * `ContainerNetwork` on the real host, from src/network's parts: addresses from the AddressPool (the set in
  * use is kept here and re-filled by `reserve` after a manager restart), one tap per VM on the bridge
- * (HostNetwork, named by `tapNameFor`), and port forwards (PortForwarder). The bridge and NAT are set up
- * once at start by main.ts (`ensureBridge`, `enableNat`).
+ * (HostNetwork, named by `tapNameFor`) that may send only as the VM's address, and port forwards
+ * (PortForwarder). The bridge, its anti-spoofing table and NAT are set up once at start by main.ts
+ * (`ensureBridge`, `enableNat`).
  * @module
  */
 import { tapNameFor, type HostNetwork, type PortForwarder } from '../network/index.ts';
@@ -22,7 +23,7 @@ export class HostContainerNetwork implements ContainerNetwork {
     this.inUse.set(address.guestIp, vmId);
     const tap = tapNameFor(vmId);
     try {
-      await this.host.createTap(tap);
+      await this.host.createTap(tap, address);
     } catch (e) {
       this.inUse.delete(address.guestIp);
       throw e;
@@ -30,8 +31,13 @@ export class HostContainerNetwork implements ContainerNetwork {
     return { tap, ...address };
   }
 
-  reserve(vmId: string, a: NetworkAttachment): void {
+  /**
+   * Also lets the tap send as its address again: start-up keeps the entries of existing taps, but after an
+   * upgrade from a version without them, or a flushed nft ruleset, the store is the only record left.
+   */
+  async reserve(vmId: string, a: NetworkAttachment): Promise<void> {
     this.inUse.set(a.guestIp, vmId);
+    await this.host.allowGuest(a.tap, a);
   }
 
   async detach(vmId: string, a: NetworkAttachment): Promise<void> {

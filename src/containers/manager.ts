@@ -523,7 +523,7 @@ export class ContainerManager {
       return wanted && (await this.restartWasPending(c)) ? 'restart' : 'done';
     }
     const attachment = attachmentOf(vm);
-    if (attachment) this.deps.network.reserve(vm.id, attachment);
+    if (attachment) await this.deps.network.reserve(vm.id, attachment);
     const run = new Run(c.id, vm.id, this.deps, this.store, this.logs, this.settings, this.log);
     run.takeOver(attachment, undefined);
     // Only a VM whose process was reported started is reattached; one still booting waits for the process

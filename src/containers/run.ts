@@ -141,7 +141,7 @@ export class Run {
     if (!stale) return;
     this.log.warn({ vm: this.vmId, container: this.containerId }, 'releasing what an earlier run of this VM left behind');
     const attachment = attachmentOf(stale);
-    if (attachment) this.deps.network.reserve(this.vmId, attachment);
+    if (attachment) await this.deps.network.reserve(this.vmId, attachment);
     let sandbox: Sandbox | undefined;
     try {
       sandbox = await this.deps.sandboxes.adopt(this.vmId);

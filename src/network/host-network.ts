@@ -4,10 +4,11 @@
  *   bridge (default `fcbr0`, address = pool gateway/prefix)
  *     ├── hth<12 hex>   tap of VM 1 (QEMU opens it by name)
  *     └── hth<12 hex>   tap of VM 2
+ *   nft `table bridge hearth`  each tap may send only from its guest's MAC and IP (tap-guard.ts)
  *   nft `table ip hearth`  masquerade for the pool's subnet leaving through any other interface (when NAT is on)
  *
  * Everything is idempotent, so the reconciler can re-run it after a restart. Nothing else on the host is
- * touched: only the bridge of our name, interfaces with our tap prefix, and our own nft table. The one
+ * touched: only the bridge of our name, interfaces with our tap prefix, and our own nft tables. The one
  * exception is `net.ipv4.ip_forward`, a setting of the whole network namespace, which `enableNat` turns on.
  *
  * The host reaches every guest directly at its IP (the bridge holds the gateway address, so the pool's subnet
@@ -18,7 +19,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { HearthError, isHearthError } from '../errors.ts';
 import * as ipTool from '../tools/ip.ts';
 import { nftDeleteTable, nftListTable, nftReplaceTable, type NftTableRef } from '../tools/nft.ts';
-import { AddressPool, macForIp } from './address-pool.ts';
+import { AddressPool, macForIp, type GuestAddress } from './address-pool.ts';
+import { allowTapSender, ensureTapGuard, forgetTaps, listTapSenders, removeTapGuard } from './tap-guard.ts';
 
 /** Every tap Hearth creates starts with this; nothing else on the host should. */
 export const TAP_PREFIX = 'hth';
@@ -68,6 +70,8 @@ export class HostNetwork {
    * - present with the gateway address: left as it is (only brought up if it is down);
    * - present without any IPv4 address: the gateway address is added;
    * - present with other IPv4 addresses, or not a bridge: FailedPrecondition (HEARTH_ERR_NET_BRIDGE_CONFLICT).
+   * Then loads the anti-spoofing table (`table bridge hearth`) and drops the entries of taps that no longer
+   * exist; the entries of those that do are kept, so guests still running after a restart keep sending.
    */
   async ensureBridge(): Promise<void> {
     let link = await ipTool.getLink(this.bridge);
@@ -109,10 +113,14 @@ export class HostNetwork {
       }
     }
     if (!link.up) await ipTool.setLink(this.bridge, { up: true });
+    await ensureTapGuard(TAP_PREFIX);
+    const links = new Set((await ipTool.listLinks()).map((l) => l.name));
+    await forgetTaps((await listTapSenders()).map((s) => s.tap).filter((t) => !links.has(t)));
   }
 
   /**
-   * Deletes the bridge if it exists. Refuses (FailedPrecondition) while anything is still attached to it.
+   * Deletes the bridge if it exists, and the anti-spoofing table once no Hearth tap is left on the host.
+   * Refuses (FailedPrecondition) while anything is still attached to the bridge.
    * For uninstall and tests; the manager normally leaves the bridge in place.
    */
   async removeBridge(): Promise<void> {
@@ -128,15 +136,16 @@ export class HostNetwork {
       );
     }
     await this.#ignoreMissing(ipTool.deleteLink(this.bridge));
+    if ((await this.listTaps()).length === 0) await removeTapGuard();
   }
 
   /**
-   * Creates a persistent tap `name` (owned by root, single queue), attaches it to the bridge and sets it up.
-   * Idempotent: an existing tap of that name is attached and brought up. The bridge must exist
-   * (`ensureBridge`), else FailedPrecondition (HEARTH_ERR_NET_NO_BRIDGE). A non-tap interface of that name is
-   * AlreadyExists (HEARTH_ERR_NET_LINK_EXISTS).
+   * Creates a persistent tap `name` (owned by root, single queue), attaches it to the bridge, lets it send as
+   * `guest` only (`allowGuest`) and sets it up. Idempotent: an existing tap of that name is attached, allowed
+   * and brought up. The bridge must exist (`ensureBridge`), else FailedPrecondition (HEARTH_ERR_NET_NO_BRIDGE).
+   * A non-tap interface of that name is AlreadyExists (HEARTH_ERR_NET_LINK_EXISTS).
    */
-  async createTap(name: string): Promise<void> {
+  async createTap(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
     this.#assertTapName(name);
     const bridge = await ipTool.getLink(this.bridge);
     if (bridge?.kind !== 'bridge') {
@@ -162,6 +171,7 @@ export class HostNetwork {
     }
     try {
       if (existing.master !== this.bridge) await ipTool.setLink(name, { master: this.bridge });
+      await this.allowGuest(name, guest);
       if (!existing.up) await ipTool.setLink(name, { up: true });
     } catch (e) {
       if (created) await this.#ignoreMissing(ipTool.deleteLink(name));
@@ -169,9 +179,23 @@ export class HostNetwork {
     }
   }
 
-  /** Deletes the tap; succeeds when it does not exist. Only names with the tap prefix are accepted. */
+  /**
+   * Lets tap `name` send only from `guest`'s MAC and IP, replacing what it was let send before (one nft
+   * transaction). The tap need not exist yet. FailedPrecondition (HEARTH_ERR_NET_NO_GUARD) when the
+   * anti-spoofing table is not loaded.
+   */
+  async allowGuest(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
+    this.#assertTapName(name);
+    await allowTapSender({ tap: name, mac: guest.mac, ip: guest.guestIp });
+  }
+
+  /**
+   * Deletes the tap and its anti-spoofing entry; succeeds when either does not exist. Only names with the tap
+   * prefix are accepted. The entry goes first: a failure in between leaves a tap that can send nothing.
+   */
   async deleteTap(name: string): Promise<void> {
     this.#assertTapName(name);
+    await forgetTaps([name]);
     await this.#ignoreMissing(ipTool.deleteLink(name));
   }
 

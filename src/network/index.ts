@@ -1,7 +1,8 @@
 /**
  * @module
- * Guest networking on the host: `AddressPool` (addresses and MACs, pure), `HostNetwork` (bridge, taps, NAT;
- * the only code that changes host network configuration) and `PortForwarder` (host ports relayed to guests).
+ * Guest networking on the host: `AddressPool` (addresses and MACs, pure), `HostNetwork` (bridge, taps, the
+ * taps' anti-spoofing entries, NAT; the only code that changes host network configuration) and
+ * `PortForwarder` (host ports relayed to guests).
  */
 export { AddressPool, DEFAULT_POOL_CIDR, macForIp, type GuestAddress } from './address-pool.ts';
 export { DEFAULT_BRIDGE, HostNetwork, NAT_TABLE, TAP_PREFIX, tapNameFor, type HostNetworkOptions } from './host-network.ts';

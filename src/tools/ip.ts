@@ -264,6 +264,40 @@ export async function addRoute(dst: string, via: { gateway?: string; dev?: strin
   await ip(args, target);
 }
 
+export interface NeighbourInfo {
+  ip: string;
+  /** Absent while the entry is unresolved (INCOMPLETE, FAILED). */
+  mac: string | undefined;
+  /** `STALE`, `REACHABLE`, `PERMANENT`, ... */
+  state: string[];
+}
+
+const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+
+/**
+ * `ip neigh replace IP lladdr MAC dev NAME nud STATE`. For tests: a `stale` entry is one that ARP from the
+ * link will overwrite, so a test can watch whether a forged announcement got through.
+ */
+export async function setNeighbour(name: string, ipv4: string, mac: string, state: 'stale' | 'permanent', target?: IpTarget): Promise<void> {
+  assertInterfaceName(name);
+  if (!IPV4.test(ipv4) || !MAC.test(mac)) {
+    throw new HearthError('InvalidArgument', 'HEARTH_ERR_NET_INVALID_ADDRESS', `"${ipv4}" / "${mac}" is not an IPv4 and MAC address`);
+  }
+  await ip(['neigh', 'replace', ipv4, 'lladdr', mac, 'dev', name, 'nud', state], target);
+}
+
+/** `ip -j neigh show IP dev NAME`: the entry, or undefined when there is none. */
+export async function getNeighbour(name: string, ipv4: string, target?: IpTarget): Promise<NeighbourInfo | undefined> {
+  assertInterfaceName(name);
+  if (!IPV4.test(ipv4)) {
+    throw new HearthError('InvalidArgument', 'HEARTH_ERR_NET_INVALID_ADDRESS', `"${ipv4}" is not an IPv4 address`);
+  }
+  const [raw] = parseJson<{ dst: string; lladdr?: string; state?: string[] }>(
+    await ip(['-j', 'neigh', 'show', ipv4, 'dev', name], target),
+  );
+  return raw === undefined ? undefined : { ip: raw.dst, mac: raw.lladdr, state: raw.state ?? [] };
+}
+
 /** `ip netns add NAME`. */
 export async function addNetns(name: string): Promise<void> {
   assertNetnsName(name);

@@ -68,7 +68,7 @@ export class FakeNetwork implements ContainerNetwork {
     this.log.push(`attach ${vmId} ${a.tap}`);
     return a;
   }
-  reserve(vmId: string, a: NetworkAttachment): void {
+  async reserve(vmId: string, a: NetworkAttachment): Promise<void> {
     this.addresses.set(a.guestIp, vmId);
     this.log.push(`reserve ${vmId}`);
   }

@@ -1,13 +1,14 @@
 /**
  * One end-to-end world inside the test's network namespace: a real registry holding the test images under
  * Docker Hub names (configured as the docker.io mirror), a data directory, and the manager process.
- * `assertNoLeaks` checks what a deleted container must not leave: VMM processes, taps, run directories,
- * disks, log files and rows.
+ * `assertNoLeaks` checks what a deleted container must not leave: VMM processes, taps and their
+ * anti-spoofing entries, run directories, disks, log files and rows.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { listTapSenders } from '../../src/network/tap-guard.ts';
 import { listLinks } from '../../src/tools/ip.ts';
 import { killVmmsUnder, vmmsUnder } from './vmm-processes.ts';
 import { pushAppImages } from './app-images.ts';
@@ -112,11 +113,15 @@ export class Api {
   }
 }
 
-/** Nothing of any container is left: no VMM of this data dir, no tap, no run dir, no disk, no log, no row. */
+/**
+ * Nothing of any container is left: no VMM of this data dir, no tap, no anti-spoofing entry, no run dir, no
+ * disk, no log, no row.
+ */
 export async function assertNoLeaks(world: E2eEnv): Promise<void> {
   assert.deepEqual(await vmmsUnder(world.dataDir), [], 'no VMM process');
   const taps = (await listLinks()).filter((l) => l.name.startsWith('hth'));
   assert.deepEqual(taps.map((t) => t.name), [], 'no tap');
+  assert.deepEqual(await listTapSenders(), [], 'no entry in the anti-spoofing table');
   for (const dir of ['vms', 'containers']) {
     const left = await readdir(path.join(world.dataDir, dir)).catch(() => []);
     assert.deepEqual(left, [], `nothing in ${dir}/`);

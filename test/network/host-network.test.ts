@@ -84,12 +84,13 @@ netTest('createTap: root-owned single-queue tap on the bridge, up; idempotent; d
   const h = await lab.netns();
   const host = lab.agent(h, AGENT);
   const tap = tapNameFor('vm-1');
-  await assert.rejects(host.call('net', {}, 'createTap', tap), { code: 'HEARTH_ERR_NET_NO_BRIDGE' });
+  const guest = pool.addressOf('10.213.0.2');
+  await assert.rejects(host.call('net', {}, 'createTap', tap, guest), { code: 'HEARTH_ERR_NET_NO_BRIDGE' });
   assert.deepEqual(await linkNames(h), ['lo']);
 
   await host.call('net', {}, 'ensureBridge');
-  await host.call('net', {}, 'createTap', tap);
-  await host.call('net', {}, 'createTap', tap);
+  await host.call('net', {}, 'createTap', tap, guest);
+  await host.call('net', {}, 'createTap', tap, guest);
   const link = await ip.getLink(tap, { netns: h });
   assert.equal(link?.kind, 'tun');
   assert.equal(link?.tunType, 'tap');
@@ -101,19 +102,19 @@ netTest('createTap: root-owned single-queue tap on the bridge, up; idempotent; d
 
   // A tap that lost its bridge (e.g. the bridge was re-created) is re-attached.
   await ip.setLink(tap, { master: null, up: false }, { netns: h });
-  await host.call('net', {}, 'createTap', tap);
+  await host.call('net', {}, 'createTap', tap, guest);
   assert.equal((await ip.getLink(tap, { netns: h }))?.master, 'fcbr0');
 
   const tap2 = tapNameFor('vm-2');
-  await host.call('net', {}, 'createTap', tap2);
+  await host.call('net', {}, 'createTap', tap2, pool.addressOf('10.213.0.3'));
   await ip.addTap('tapother', { netns: h }); // not ours
   assert.deepEqual(await host.call('net', {}, 'listTaps'), [tap, tap2].sort());
 
-  await assert.rejects(host.call('net', {}, 'createTap', 'eth0'), { code: 'HEARTH_ERR_NET_INVALID_NAME' });
+  await assert.rejects(host.call('net', {}, 'createTap', 'eth0', guest), { code: 'HEARTH_ERR_NET_INVALID_NAME' });
   await assert.rejects(host.call('net', {}, 'deleteTap', 'tapother'), { code: 'HEARTH_ERR_NET_INVALID_NAME' });
-  await assert.rejects(host.call('net', {}, 'createTap', 'hth0123456789abc'), { code: 'HEARTH_ERR_NET_INVALID_NAME' });
+  await assert.rejects(host.call('net', {}, 'createTap', 'hth0123456789abc', guest), { code: 'HEARTH_ERR_NET_INVALID_NAME' });
   await ip.addBridge('hthnotatap', { netns: h });
-  await assert.rejects(host.call('net', {}, 'createTap', 'hthnotatap'), { code: 'HEARTH_ERR_NET_LINK_EXISTS' });
+  await assert.rejects(host.call('net', {}, 'createTap', 'hthnotatap', guest), { code: 'HEARTH_ERR_NET_LINK_EXISTS' });
   await ip.deleteLink('hthnotatap', { netns: h });
 
   await assert.rejects(host.call('net', {}, 'removeBridge'), { code: 'HEARTH_ERR_NET_BRIDGE_IN_USE' });
