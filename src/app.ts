@@ -101,9 +101,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   containerRoutes(app, manager);
   vmRoutes(app, manager);
 
-  // Not awaited: the API serves while containers are recovered (reads at once, commands once the recovery
-  // of what they touch is queued; see ContainerManager.recover).
-  void manager.recover();
+  // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
+  // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).
+  await manager.recover();
   await app.ready();
   return app;
 }

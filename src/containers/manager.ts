@@ -463,29 +463,38 @@ export class ContainerManager {
   // --- recovery and shutdown ----------------------------------------------------------------------------
 
   /**
-   * After a manager restart, while the API already serves: removes what no record owns (orphan-sweep.ts),
-   * marks every started container `recovering`, then recovers all of them at once, each as a task on its
-   * own queue (at most RECOVERY_CONCURRENCY reattachments in flight, each bounded by the driver's and the
-   * agent's waits). Commands wait until the sweep is done and those tasks are queued, so none overtakes the
-   * recovery of its container. Resolves when every container's VM is accounted for (interrupted
-   * provisioning then resumes on its queue). Call once.
+   * After a manager restart. Marks every started container `recovering` (quick: the store only) and
+   * returns; the rest goes on in the background while the API serves: what no record owns is removed
+   * (orphan-sweep.ts), then every container is recovered at once, each as a task on its own queue (at most
+   * RECOVERY_CONCURRENCY reattachments in flight, each bounded by the driver's and the agent's waits).
+   * Commands wait until the sweep is done and those tasks are queued, so none overtakes the recovery of
+   * its container. `recovered` resolves when every container's VM is accounted for (interrupted
+   * provisioning then resumes on its queue). Call once, before serving.
    */
-  recover(): Promise<void> {
+  async recover(): Promise<void> {
     let queued!: () => void;
     this.recoveryQueued = new Promise((resolve) => (queued = resolve));
-    this.recovered = this.recoverAll(queued);
-    return this.recovered;
+    let containers: ContainerRecord[] = [];
+    try {
+      containers = await this.store.listContainers();
+      for (const c of containers) {
+        if (STARTED_STATES.has(c.state) && c.state !== 'recovering') {
+          await this.transition(c.id, { to: 'recovering', message: 'the manager restarted; reattaching to the VM' });
+        }
+      }
+    } catch (e) {
+      queued();
+      throw e;
+    }
+    this.recovered = this.recoverAll(containers, queued);
   }
 
-  private async recoverAll(queued: () => void): Promise<void> {
+  private async recoverAll(containers: readonly ContainerRecord[], queued: () => void): Promise<void> {
     const tasks: Promise<void>[] = [];
     try {
       await sweepOrphans(this.store, this.deps, this.logs, this.settings.stateDir, this.log);
       const limit = new ConcurrencyLimit(RECOVERY_CONCURRENCY);
-      for (const c of await this.store.listContainers()) {
-        if (STARTED_STATES.has(c.state) && c.state !== 'recovering') {
-          await this.transition(c.id, { to: 'recovering', message: 'the manager restarted; reattaching to the VM' });
-        }
+      for (const c of containers) {
         const task = async () => {
           const outcome = await limit.run(() => this.recoverOne(c.id));
           // Queued behind this task rather than awaited: recovery is over once every VM is accounted for.
