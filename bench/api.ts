@@ -4,7 +4,8 @@
  * one after another (BENCH_N, default 5) and then 5 at once, and prints create->running median and p95,
  * host memory per running container (the VMM's RSS, its private part — RSS counts the kernel image and
  * QEMU's binary, which every VM shares — and the manager's own), and last `create_vs_bare`: the
- * sequential create->running median over the bare VM boot of bench:boot, measured in the same run.
+ * sequential create->running median over the bare VM boot of bench:boot, measured in the same run. The
+ * sequential series runs again with VMM jailing off (HEARTH_JAIL=off): `jailed_vs_unjailed` compares them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -67,6 +68,14 @@ try {
   const concurrent = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => createToRunning(world, `par-${i}`)));
   await deleteAll(world, concurrent.map((s) => s.id));
 
+  // The same sequential series with jailing off, on a manager restarted for it.
+  await world.manager.stop();
+  await world.restart({ HEARTH_JAIL: 'off' });
+  const unjailed: { id: string; ms: number }[] = [];
+  for (let i = 0; i < N; i++) unjailed.push(await createToRunning(world, `unjailed-${i}`));
+  const vmmUnjailed = await vmmMemoryMib(world, unjailed.map((s) => s.id));
+  await deleteAll(world, unjailed.map((s) => s.id));
+
   const bare = await measureBare(N, scratch);
 
   console.log(summary('create->running, sequential', sequential.map((s) => s.ms)));
@@ -74,8 +83,11 @@ try {
   console.log(summary('VMM RSS per container', vmm.rss, 'MiB'));
   console.log(summary('VMM private memory per ctr', vmm.private, 'MiB'));
   console.log(`manager RSS                  idle=${managerIdle.toFixed(1)}MiB with ${N} running=${managerLoaded.toFixed(1)}MiB (+${((managerLoaded - managerIdle) / N).toFixed(1)}MiB each)`);
+  console.log(summary('create->running, sequential, jailing off', unjailed.map((s) => s.ms)));
+  console.log(summary('VMM private memory, jailing off', vmmUnjailed.private, 'MiB'));
   console.log(summary('bare VM boot (bench:boot)', bare.total));
   console.log(`create_vs_bare=${(median(sequential.map((s) => s.ms)) / median(bare.total)).toFixed(2)}`);
+  console.log(`jailed_vs_unjailed=${(median(sequential.map((s) => s.ms)) / median(unjailed.map((s) => s.ms))).toFixed(3)}`);
 } finally {
   await world.close();
   await rm(scratch, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 /**
  * npm run bench:boot — boots N microVMs (default 5, BENCH_N) one after another, each running a real
- * entrypoint (`echo`) through the agent, and as a baseline N bare VMs (same kernel, an init that powers
- * off at once). Prints per phase median and p95, the VMM's peak RSS, and last `entrypoint_vs_bare`:
- * the median time to the entrypoint's first output over the median time to the bare VM's end.
+ * entrypoint (`echo`) through the agent, with the VMM jailed and, alternately, not; and as a baseline N
+ * bare VMs (same kernel, an init that powers off at once). Prints per phase median and p95, the VMM's peak
+ * RSS, `entrypoint_vs_bare` (the jailed median time to the entrypoint's first output over the median time
+ * to the bare VM's end) and last `jailed_vs_unjailed` for the same figure.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -45,11 +46,18 @@ export async function measureBare(n: number, dir: string): Promise<{ spawn: numb
   return out;
 }
 
-export async function measureEntrypoint(n: number, dir: string) {
-  const launcher = await makeLauncher(path.join(dir, 'vms'));
+type Phases = Record<'spawn' | 'kernel' | 'init' | 'exec' | 'toEntrypoint' | 'toGone' | 'rss', number[]>;
+const noPhases = (): Phases => ({ spawn: [], kernel: [], init: [], exec: [], toEntrypoint: [], toGone: [], rss: [] });
+
+/** Boots `n` VMs with a jailed VMM and `n` without, alternately, so both see the same machine noise. */
+export async function measureEntrypoint(n: number, dir: string): Promise<{ jailed: Phases; unjailed: Phases }> {
+  const launchers = { jailed: await makeLauncher(path.join(dir, 'vms'), true), unjailed: await makeLauncher(path.join(dir, 'vms-unjailed'), false) };
   const image = await busyboxImage();
-  const phases = { spawn: [] as number[], kernel: [] as number[], init: [] as number[], exec: [] as number[], toEntrypoint: [] as number[], toGone: [] as number[], rss: [] as number[] };
-  for (let i = 0; i < n; i++) {
+  const out = { jailed: noPhases(), unjailed: noPhases() };
+  for (let i = 0; i < 2 * n; i++) {
+    const kind = i % 2 === 0 ? 'jailed' : 'unjailed';
+    const launcher = launchers[kind];
+    const phases = out[kind];
     const t0 = performance.now();
     const marks: Record<string, number> = {};
     const sandbox = await launcher.launch({
@@ -78,7 +86,18 @@ export async function measureEntrypoint(n: number, dir: string) {
     phases.toGone.push(marks.gone - t0);
     phases.rss.push((await rss.stop()) / 2 ** 20);
   }
-  return phases;
+  return out;
+}
+
+function printPhases(title: string, p: Phases): void {
+  console.log(`\n${title}`);
+  console.log(summary('  VMM spawn', p.spawn));
+  console.log(summary('  kernel (to agent hello)', p.kernel));
+  console.log(summary('  init (to process started)', p.init));
+  console.log(summary('  entrypoint exec (to output)', p.exec));
+  console.log(summary('  total to entrypoint output', p.toEntrypoint));
+  console.log(summary('  total to VMM gone', p.toGone));
+  console.log(summary('  VMM peak RSS', p.rss, 'MiB'));
 }
 
 async function main(): Promise<void> {
@@ -91,15 +110,10 @@ async function main(): Promise<void> {
     console.log(summary('  VMM spawn', bare.spawn));
     console.log(summary('  kernel+init to VMM exit', bare.total));
     console.log(summary('  VMM peak RSS', bare.rss, 'MiB'));
-    console.log('\nhearth (agent runs the entrypoint `echo hello`)');
-    console.log(summary('  VMM spawn', agent.spawn));
-    console.log(summary('  kernel (to agent hello)', agent.kernel));
-    console.log(summary('  init (to process started)', agent.init));
-    console.log(summary('  entrypoint exec (to output)', agent.exec));
-    console.log(summary('  total to entrypoint output', agent.toEntrypoint));
-    console.log(summary('  total to VMM gone', agent.toGone));
-    console.log(summary('  VMM peak RSS', agent.rss, 'MiB'));
-    console.log(`\nentrypoint_vs_bare=${(median(agent.toEntrypoint) / median(bare.total)).toFixed(2)}`);
+    printPhases('hearth, VMM jailed (agent runs the entrypoint `echo hello`)', agent.jailed);
+    printPhases('hearth, VMM not jailed (HEARTH_JAIL=off)', agent.unjailed);
+    console.log(`\nentrypoint_vs_bare=${(median(agent.jailed.toEntrypoint) / median(bare.total)).toFixed(2)}`);
+    console.log(`jailed_vs_unjailed=${(median(agent.jailed.toEntrypoint) / median(agent.unjailed.toEntrypoint)).toFixed(3)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -355,7 +355,7 @@ describe('recovery after a manager restart', () => {
     }
   });
 
-  it('removes container directories (logs, writable layer) that no container owns', async () => {
+  it('removes container directories (logs, writable layer) that no container owns, and partial files', async () => {
     const h1 = await harness();
     const id = await create(h1.app, { name: 'keeps-dir', image: 'printer:1' });
     await waitFor(h1.app, id, 'running');
@@ -364,9 +364,13 @@ describe('recovery after a manager restart', () => {
     mkdirSync(orphan, { recursive: true });
     writeFileSync(join(orphan, 'writable-layer.ext4'), 'layer');
     writeFileSync(join(orphan, 'output.ndjson'), '');
+    // A kill -9 during the copy of the writable layer leaves its temporary file in the container's directory.
+    const partial = join(h1.dir, 'containers', id, 'writable-layer.ext4.4242.partial');
+    writeFileSync(partial, 'half a disk');
     const h2 = await restart(h1);
     try {
       assert.equal(existsSync(orphan), false, 'orphaned directory removed');
+      assert.equal(existsSync(partial), false, 'partial file removed');
       assert.ok(existsSync(join(h1.dir, 'containers', id)), "the container's own directory stays");
       assert.equal((await h2.app.inject({ url: `/v1/containers/${id}/logs?format=text` })).body, 'line1\nline2\nline3\n');
     } finally {
