@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { listTapSenders } from '../../src/network/tap-guard.ts';
 import { listLinks } from '../../src/tools/ip.ts';
+import { VmCgroups } from '../../src/vmm/jail/cgroups.ts';
+import { jailInstance } from '../../src/vmm/jail/vmm-jail.ts';
 import { killVmmsUnder, vmmsUnder } from './vmm-processes.ts';
 import { pushAppImages } from './app-images.ts';
 import { startManager } from './manager-process.ts';
@@ -122,6 +124,7 @@ export async function assertNoLeaks(world: E2eEnv): Promise<void> {
   const taps = (await listLinks()).filter((l) => l.name.startsWith('hth'));
   assert.deepEqual(taps.map((t) => t.name), [], 'no tap');
   assert.deepEqual(await listTapSenders(), [], 'no entry in the anti-spoofing table');
+  assert.deepEqual(await VmCgroups.detect(jailInstance(path.join(world.dataDir, 'vms')))?.list(), [], 'no VMM cgroup');
   for (const dir of ['vms', 'containers']) {
     const left = await readdir(path.join(world.dataDir, dir)).catch(() => []);
     assert.deepEqual(left, [], `nothing in ${dir}/`);

@@ -94,8 +94,7 @@ export class VmmJail {
     for (const dir of [path.join(prefix, 'lib', 'x86_64-linux-gnu', 'qemu'), path.join(prefix, 'lib', 'qemu'), path.join(prefix, 'share', 'qemu')]) {
       if (await exists(dir)) runtime.push({ source: dir, target: dir, readOnly: true });
     }
-    const instance = createHash('sha256').update(path.resolve(settings.vmsDir)).digest('hex').slice(0, 8);
-    return new VmmJail(settings, jailer, qemuBinary, runtime, VmCgroups.detect(instance));
+    return new VmmJail(settings, jailer, qemuBinary, runtime, VmCgroups.detect(jailInstance(settings.vmsDir)));
   }
 
   get qemuPath(): string {
@@ -171,6 +170,11 @@ export class VmmJail {
     }
     throw new HearthError('Unavailable', 'HEARTH_ERR_JAIL_UIDS', `every VMM uid in ${uidBase}-${uidBase + uidCount - 1} is in use; widen the range (HEARTH_JAIL_UID_COUNT)`);
   }
+}
+
+/** Names one manager's cgroups apart from another's on the same host: a hash of its VM directory. */
+export function jailInstance(vmsDir: string): string {
+  return createHash('sha256').update(path.resolve(vmsDir)).digest('hex').slice(0, 8);
 }
 
 function limitsFor(vm: JailedVm): VmLimits {
