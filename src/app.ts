@@ -5,7 +5,6 @@
  * the store and closes it after the app.
  * @module
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
@@ -13,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { containerRoutes } from './api/routes/containers.ts';
 import { vmRoutes } from './api/routes/vms.ts';
@@ -42,17 +42,21 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const logger = deps.logger ?? pino({ level: config.logLevel });
+  const auth = config.apiToken ? bearerAuth(config.apiToken) : undefined;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
     schemaErrorFormatter,
+    // URLs the router cannot route (bad percent-encoding, an over-long parameter) get the usual error body.
+    frameworkErrors: auth ? auth.onFrameworkError : errorHandler,
   });
+  recordRoutes(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     errorHandler(new HearthError('NotFound', 'HEARTH_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
   });
-  if (config.apiToken) app.addHook('onRequest', bearerAuth(config.apiToken));
+  if (auth) app.addHook('onRequest', auth.onRequest);
 
   await app.register(swagger, {
     openapi: {
@@ -93,7 +97,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.get(
     '/health',
-    { schema: { tags: ['service'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Liveness',
+        security: [], // open even with a token (src/api/auth.ts)
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     () => ({ status: 'ok' as const }),
   );
   containerRoutes(app, manager);
@@ -102,18 +113,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await manager.recover();
   await app.ready();
   return app;
-}
-
-/** Requires `Authorization: Bearer <token>` on /v1 (health and the API description stay open). */
-function bearerAuth(token: string) {
-  const expected = Buffer.from(`Bearer ${token}`);
-  return async (req: { url: string; headers: Record<string, string | string[] | undefined> }) => {
-    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
-    const got = Buffer.from(String(req.headers.authorization ?? ''));
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      throw new HearthError('Unauthenticated', 'HEARTH_ERR_UNAUTHENTICATED', 'missing or wrong API token (Authorization: Bearer <token>)');
-    }
-  };
 }
 
 /**

@@ -26,7 +26,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Required (as `Authorization: Bearer <token>`) on /v1 when set; mandatory on a non-loopback address. */
+    /** Required (as `Authorization: Bearer <token>`) on every route but /health, /openapi.json and /docs when set; mandatory on a non-loopback address. */
     apiToken: Type.Union([Type.String({ minLength: 16 }), Type.Null()], { default: null }),
     /** Largest request body in bytes. */
     bodyLimit: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
