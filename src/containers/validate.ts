@@ -1,10 +1,12 @@
 /**
  * The checks on a container's settings that a JSON schema cannot express: environment variable names,
- * the pairing of `restart_max_retries` with `on-failure`, and host ports (unique within the request, and
- * not mapped by another container). Shapes, types and sizes are the API schema's job.
+ * the pairing of `restart_max_retries` with `on-failure`, host ports (unique within the request, and not
+ * mapped by another container), and the room args and env_vars take in the guest's RUN message. Shapes,
+ * types and the sizes of single values are the API schema's job.
  * @module
  */
 import { HearthError, invalidArgument } from '../errors.ts';
+import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from '../sandbox/process-spec.ts';
 import type { ContainerRecord, ContainerSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../store/records.ts';
 
 /** A request's settings as received: optional fields may be absent. */
@@ -59,6 +61,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
       );
     }
   }
+  checkRunRoom(spec, input);
   const seen = new Set<string>();
   spec.port_mappings.forEach((p, i) => {
     const key = `${p.host_port}/${p.protocol}`;
@@ -72,6 +75,28 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     seen.add(key);
   });
   return spec;
+}
+
+/**
+ * The process goes to the guest in one RUN message of at most 1 MiB; args and env_vars may take all of it
+ * but what is kept for the image and the manager. A create or update that could never start is refused
+ * here rather than failing in the guest. The field named is the larger of the two the request gave.
+ */
+function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
+  const size = requestRunBytes(spec.args, spec.env_vars);
+  const total = size.args + size.env;
+  if (total <= REQUEST_RUN_BYTES_MAX) return;
+  const given = (['args', 'env_vars'] as const).filter((f) => input[f] !== undefined);
+  const bytes = { args: size.args, env_vars: size.env };
+  const field = given.length === 0 ? 'args' : given.reduce((a, b) => (bytes[b] > bytes[a] ? b : a));
+  throw invalidArgument(
+    'HEARTH_ERR_INVALID_ARGUMENT',
+    `body/${field} is too large for the guest: args (${size.args} bytes) and env_vars (${size.env} bytes) take ` +
+      `${total} bytes of the guest's RUN message, counting 6 bytes more than its UTF-8 text for each arg and each ` +
+      `NAME=value; a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
+      `kept for the image and the manager): use fewer or shorter args or env_vars`,
+    `body/${field}`,
+  );
 }
 
 /** Fails with AlreadyExists if another container maps one of the same host ports. */
