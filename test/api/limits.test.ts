@@ -1,7 +1,7 @@
 /**
- * Settings the API must refuse before they are stored: args and env_vars that could never reach the guest
- * in one RUN message (create and update, naming the field). Through `inject`, with the default 1 MiB body
- * limit.
+ * Settings the API must refuse or clean before they are stored: args and env_vars that could never reach
+ * the guest in one RUN message (create and update, naming the field), over-long variable names, and
+ * volume paths with `..` in them. Through `inject`, with the default 1 MiB body limit.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -62,8 +62,43 @@ describe('limits the API enforces', () => {
     assert.equal(ok.statusCode, 200, 'the same variables fit beside shorter args');
   });
 
+  it('refuses an environment variable name over 1024 characters', async () => {
+    const res = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'long-name', image: 'sleeper:1', env_vars: { ['N'.repeat(5000)]: 'x' } } });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.deepEqual([res.json().error.field, res.json().error.message], [
+      'body/env_vars',
+      'body/env_vars has a variable name of 5000 characters ("NNNNNNNNNNNNNNNNNNNN"...): at most 1024',
+    ]);
+    const id = await create(h.app, { name: 'max-name', image: 'ok:1', env_vars: { ['N'.repeat(1024)]: 'x' } });
+    await waitFor(h.app, id, 'exited'); // a name of exactly 1024 characters is fine
+    const upd = await h.app.inject({ method: 'PUT', url: `/v1/containers/${id}`, payload: { env_vars: { ['N'.repeat(1025)]: 'x' } } });
+    assert.equal(upd.statusCode, 400, upd.body);
+    assert.equal(upd.json().error.field, 'body/env_vars');
+  });
+
+  it('stores volume paths cleaned as Docker cleans them, and refuses / as the destination', async () => {
+    const volumes = [
+      { host_path: '/../../root/.ssh', container_path: '/data/./x/../keys/' },
+      { host_path: '//srv//a/b/..', container_path: '/mnt/..//mnt/b', readonly: true },
+    ];
+    const id = await create(h.app, { name: 'volumes', image: 'ok:1', volumes });
+    const item = await waitFor(h.app, id, 'exited');
+    assert.deepEqual(item.volumes, [
+      { host_path: '/root/.ssh', container_path: '/data/keys', readonly: false },
+      { host_path: '/srv/a', container_path: '/mnt/b', readonly: true },
+    ]);
+    const upd = await h.app.inject({ method: 'PUT', url: `/v1/containers/${id}`, payload: { volumes: [{ host_path: '/a/../../etc/', container_path: '/c/.' }] } });
+    assert.equal(upd.statusCode, 200, upd.body);
+    assert.deepEqual(upd.json().item.volumes, [{ host_path: '/etc', container_path: '/c', readonly: false }]);
+    for (const container_path of ['/', '/..', '/a/..', '//']) {
+      const res = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'rootvol', image: 'ok:1', volumes: [{ host_path: '/h', container_path }] } });
+      assert.equal(res.statusCode, 400, `${container_path}: ${res.body}`);
+      assert.equal(res.json().error.field, 'body/volumes/0/container_path');
+    }
+  });
+
   it('nothing was stored by the refused requests', async () => {
     const names = (await h.app.inject({ url: '/v1/containers' })).json().items.map((c: any) => c.name).sort();
-    assert.deepEqual(names, ['fits', 'updated']);
+    assert.deepEqual(names, ['fits', 'max-name', 'updated', 'volumes']);
   });
 });
