@@ -46,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    ...requestTimeouts(config.listen.requestTimeoutMs),
     schemaErrorFormatter,
     // URLs the router cannot route (bad percent-encoding, an over-long parameter) get the usual error body.
     frameworkErrors: auth ? auth.onFrameworkError : errorHandler,
@@ -113,6 +114,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await manager.recover();
   await app.ready();
   return app;
+}
+
+/**
+ * A client has `ms` to send a whole request, headers and body; then it gets a 408 and the connection is
+ * closed, so clients that dribble a body cannot hold connections open for ever. Node measures this only
+ * while a request is being received, so a long response (a log follow) is not cut; for the same reason no
+ * idle timeout is set on sockets (`connectionTimeout`): a follow of a quiet container sends nothing for
+ * minutes. Node checks every `connectionsCheckingInterval` (30 s by default), so that is shortened too.
+ */
+function requestTimeouts(ms: number) {
+  return {
+    requestTimeout: ms,
+    http: { requestTimeout: ms, headersTimeout: ms, connectionsCheckingInterval: Math.min(1000, ms) },
+  };
 }
 
 /**

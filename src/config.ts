@@ -23,6 +23,8 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 18080 }),
+        /** Time a client has to send a whole request, headers and body; responses (log follows) are not limited. */
+        requestTimeoutMs: Ms(30_000),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -131,6 +133,7 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_CACHE_DIR', 'cacheDir', str],
   ['HEARTH_HOST', 'listen.host', str],
   ['HEARTH_PORT', 'listen.port', int],
+  ['HEARTH_REQUEST_TIMEOUT_MS', 'listen.requestTimeoutMs', int],
   ['HEARTH_API_TOKEN', 'apiToken', nullable],
   ['HEARTH_BODY_LIMIT', 'bodyLimit', int],
   ['HEARTH_LOG_LEVEL', 'logLevel', str],
