@@ -48,7 +48,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     try {
       const scratchPath = spec.scratchPath ?? path.join(runDir, 'scratch.ext4');
       if (!existsSync(scratchPath)) {
-        await mkdir(path.dirname(scratchPath), { recursive: true });
+        await mkdir(path.dirname(scratchPath), { recursive: true, mode: 0o700 });
         await this.options.scratch.create(scratchPath, this.options.scratchSizeMib);
       }
       const drives: DriveConfig[] = [
