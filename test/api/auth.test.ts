@@ -7,10 +7,11 @@
  * (the HTTP parser in front of the router is Node's there, not light-my-request's).
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { harness, type Harness } from '../containers/harness.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
+import { spellings } from '../helpers/url-spellings.ts';
 
 const TOKEN = 'a-long-enough-secret-token';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -29,39 +30,6 @@ const isOpen = (pattern: string) => pattern === '/health' || pattern === '/opena
 
 /** A concrete path for a route pattern: a short id for parameters (unknown: 404 with the token), a file for a wildcard. */
 const concrete = (pattern: string) => pattern.replace(/:[a-z]+/g, 'Ab1').replace(/\*$/, 'index.css');
-
-const pct = (c: string, lower: boolean) => {
-  const hex = c.charCodeAt(0).toString(16).padStart(2, '0');
-  return '%' + (lower ? hex.toLowerCase() : hex.toUpperCase());
-};
-
-/** The same path spelt many ways. */
-export function spellings(path: string): string[] {
-  const out = new Set<string>([path]);
-  for (const lower of [false, true]) {
-    for (let i = 0; i < path.length; i++) {
-      if (/[a-zA-Z0-9]/.test(path[i]!)) out.add(path.slice(0, i) + pct(path[i]!, lower) + path.slice(i + 1));
-    }
-    out.add(path.replace(/[a-zA-Z0-9]/g, (c) => pct(c, lower)));
-    out.add(path.replace(/(^|\/)([a-zA-Z0-9])/g, (_, s: string, c: string) => s + pct(c, lower)));
-  }
-  const segments = path.split('/').slice(1);
-  for (let i = 0; i <= segments.length; i++) {
-    const before = '/' + segments.slice(0, i).join('/');
-    const rest = segments.slice(i).join('/');
-    const join = (mid: string) => (before === '/' ? '' : before) + mid + rest;
-    out.add(join('//'));
-    out.add(join('/./'));
-    out.add(join('/x/../'));
-    out.add(join('/%2e/'));
-    out.add(join('/%2E%2E/'));
-  }
-  for (const suffix of ['/', '//', ';', ';x=1', '?', '?x=1', '/.', '/..', '%3F', '%23', '%2F', '#x']) out.add(path + suffix);
-  out.add(path.replaceAll('/', '%2F'));
-  out.add(path.toUpperCase());
-  out.add('/' + path);
-  return [...out];
-}
 
 describe('API token', () => {
   let h: Harness;
@@ -144,35 +112,17 @@ describe('API token', () => {
   it('over a real socket, encoded spellings are 401 without the token and routed with it', async () => {
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (h.app.server.address() as AddressInfo).port;
+    const rawStatus = async (method: string, path: string, authorization?: string) =>
+      (await rawRequest(port, method, path, authorization ? { authorization } : {})).status;
     const paths = ['/%761/containers', '/v%31/containers', '/%76%31/containers', '/v1/%63ontainers', '/v1/containers/', '//v1/containers', '/v1/./containers', '/v1/containers;x', '/v1/containers?x=1', '/V1/containers', '/v1/containers/%'];
     for (const path of paths) {
       for (const method of ['GET', 'POST', 'DELETE']) {
-        assert.equal(await rawStatus(port, method, path), 401, `${method} ${path}`);
-        assert.equal(await rawStatus(port, method, path, `Bearer ${TOKEN}x`), 401, `${method} ${path} (wrong token)`);
-        assert.notEqual(await rawStatus(port, method, path, RIGHT), 401, `${method} ${path} (right token)`);
+        assert.equal(await rawStatus(method, path), 401, `${method} ${path}`);
+        assert.equal(await rawStatus(method, path, `Bearer ${TOKEN}x`), 401, `${method} ${path} (wrong token)`);
+        assert.notEqual(await rawStatus(method, path, RIGHT), 401, `${method} ${path} (right token)`);
       }
     }
-    assert.equal(await rawStatus(port, 'GET', '/%761/containers', RIGHT), 200);
-    assert.equal(await rawStatus(port, 'GET', '/health'), 200);
+    assert.equal(await rawStatus('GET', '/%761/containers', RIGHT), 200);
+    assert.equal(await rawStatus('GET', '/health'), 200);
   });
 });
-
-/** Sends a request exactly as written (no client normalises the path) and returns the status. */
-function rawStatus(port: number, method: string, path: string, authorization?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d) => (data += d));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
-      if (m) resolve(Number(m[1]));
-      else reject(new Error(`no HTTP status for ${method} ${path}: ${JSON.stringify(data.slice(0, 200))}`));
-    });
-    const headers = [`${method} ${path} HTTP/1.1`, 'Host: localhost', 'Connection: close'];
-    if (authorization) headers.push(`Authorization: ${authorization}`);
-    if (method !== 'GET') headers.push('Content-Length: 0');
-    socket.end(headers.join('\r\n') + '\r\n\r\n');
-  });
-}
