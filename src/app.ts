@@ -6,7 +6,6 @@
  * the app.
  * @module
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
@@ -14,6 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { containerRoutes } from './api/routes/containers.ts';
 import { vmRoutes } from './api/routes/vms.ts';
@@ -43,17 +43,22 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const logger = deps.logger ?? pino({ level: config.logLevel });
+  const auth = config.apiToken ? bearerAuth(config.apiToken) : undefined;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    ...requestTimeouts(config.listen.requestTimeoutMs),
     schemaErrorFormatter,
+    // URLs the router cannot route (bad percent-encoding, an over-long parameter) get the usual error body.
+    frameworkErrors: auth ? auth.onFrameworkError : errorHandler,
   });
+  recordRoutes(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     errorHandler(new HearthError('NotFound', 'HEARTH_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
   });
-  if (config.apiToken) app.addHook('onRequest', bearerAuth(config.apiToken));
+  if (auth) app.addHook('onRequest', auth.onRequest);
 
   await app.register(swagger, {
     openapi: {
@@ -95,7 +100,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   app.get(
     '/health',
-    { schema: { tags: ['service'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Liveness',
+        security: [], // open even with a token (src/api/auth.ts)
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     () => ({ status: 'ok' as const }),
   );
   containerRoutes(app, manager);
@@ -108,15 +120,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** Requires `Authorization: Bearer <token>` on /v1 (health and the API description stay open). */
-function bearerAuth(token: string) {
-  const expected = Buffer.from(`Bearer ${token}`);
-  return async (req: { url: string; headers: Record<string, string | string[] | undefined> }) => {
-    if (!req.url.startsWith('/v1/') && req.url !== '/v1') return;
-    const got = Buffer.from(String(req.headers.authorization ?? ''));
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      throw new HearthError('Unauthenticated', 'HEARTH_ERR_UNAUTHENTICATED', 'missing or wrong API token (Authorization: Bearer <token>)');
-    }
+/**
+ * A client has `ms` to send a whole request, headers and body; then it gets a 408 and the connection is
+ * closed, so clients that dribble a body cannot hold connections open for ever. Node measures this only
+ * while a request is being received, so a long response (a log follow) is not cut; for the same reason no
+ * idle timeout is set on sockets (`connectionTimeout`): a follow of a quiet container sends nothing for
+ * minutes. Node checks every `connectionsCheckingInterval` (30 s by default), so that is shortened too.
+ */
+function requestTimeouts(ms: number) {
+  return {
+    requestTimeout: ms,
+    http: { requestTimeout: ms, headersTimeout: ms, connectionsCheckingInterval: Math.min(1000, ms) },
   };
 }
 

@@ -23,10 +23,12 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 18080 }),
+        /** Time a client has to send a whole request, headers and body; responses (log follows) are not limited. */
+        requestTimeoutMs: Ms(30_000),
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Required (as `Authorization: Bearer <token>`) on /v1 when set; mandatory on a non-loopback address. */
+    /** Required (as `Authorization: Bearer <token>`) on every route but /health, /openapi.json and /docs when set; mandatory on a non-loopback address. */
     apiToken: Type.Union([Type.String({ minLength: 16 }), Type.Null()], { default: null }),
     /** Largest request body in bytes. */
     bodyLimit: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
@@ -138,6 +140,7 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_CACHE_DIR', 'cacheDir', str],
   ['HEARTH_HOST', 'listen.host', str],
   ['HEARTH_PORT', 'listen.port', int],
+  ['HEARTH_REQUEST_TIMEOUT_MS', 'listen.requestTimeoutMs', int],
   ['HEARTH_API_TOKEN', 'apiToken', nullable],
   ['HEARTH_BODY_LIMIT', 'bodyLimit', int],
   ['HEARTH_LOG_LEVEL', 'logLevel', str],

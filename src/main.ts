@@ -3,12 +3,12 @@
  * Stops cleanly on SIGINT/SIGTERM, leaving running VMs for the next start to adopt.
  * @module
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { loadConfig, type HearthConfig } from './config.ts';
 import type { ContainerDeps } from './containers/deps.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { describeError } from './errors.ts';
 import { HostContainerNetwork } from './containers/host-network-adapter.ts';
 import { ImageStore } from './images/image-store.ts';
@@ -49,7 +49,8 @@ async function realDeps(config: HearthConfig, log: Logger): Promise<ContainerDep
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env);
   const log = pino({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const looser = prepareDataDir(config.dataDir);
+  if (looser !== undefined) log.warn({ dataDir: config.dataDir }, `data directory was mode ${looser.toString(8)}; made it 700`);
   const store = await ContainerStore.openSqlite(join(config.dataDir, 'hearth.db'));
   const app = await buildApp({ config, store, logger: log, ...(await realDeps(config, log)) });
   let stopping = false;

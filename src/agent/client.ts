@@ -5,8 +5,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { OutputChunk, ProcessExit, ProcessSpec } from './process.ts';
-import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, RecordTag, u32, u64 } from './protocol.ts';
-import type { Frame, RecordValue } from './protocol.ts';
+import { decodeRecords, encodeFrame, FrameDecoder, FrameType, RecordTag, u32 } from './protocol.ts';
+import type { Frame } from './protocol.ts';
+import { encodeRun, type RootfsType } from './run-message.ts';
 
 export type AgentState = 'waiting' | 'running' | 'exited';
 
@@ -62,19 +63,9 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     }
   }
 
-  run(spec: ProcessSpec, rootfsType: 'ext4' | 'erofs'): void {
-    const records: Array<[number, RecordValue]> = [
-      ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
-      ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
-      [RecordTag.CWD, spec.cwd],
-      [RecordTag.USER, spec.user],
-      [RecordTag.HOSTNAME, spec.hostname],
-      [RecordTag.HOSTS, spec.hosts],
-      [RecordTag.ROOTFS_TYPE, rootfsType],
-      [RecordTag.CLOCK, u64(BigInt(Date.now()) * 1_000_000n)],
-    ];
-    if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
-    this.send(FrameType.RUN, encodeRecords(records));
+  /** Sends RUN; throws HEARTH_ERR_RUN_TOO_LARGE, having sent nothing, when the process does not fit a frame. */
+  run(spec: ProcessSpec, rootfsType: RootfsType): void {
+    this.send(FrameType.RUN, encodeRun(spec, rootfsType));
   }
 
   signal(signo: number): void {
@@ -122,13 +113,24 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     }
   }
 
-  /** A frame that does not parse ends the connection (the caller may reconnect); it never throws. */
+  /**
+   * A frame that does not parse ends the connection (the caller may reconnect); it never throws. A listener
+   * that throws is the host's failure, not the guest's, and the reason says so.
+   */
   private dispatchSafely(frame: Frame): boolean {
+    const type = `0x${frame.type.toString(16)}`;
+    let deliver: (() => void) | undefined;
     try {
-      this.dispatch(frame.type, frame.payload);
+      deliver = this.parse(frame.type, frame.payload);
+    } catch (e) {
+      this.fail(`guest agent sent a malformed frame ${type}: ${(e as Error).message}`);
+      return false;
+    }
+    try {
+      deliver?.();
       return true;
     } catch (e) {
-      this.fail(`guest agent sent a malformed frame 0x${frame.type.toString(16)}: ${(e as Error).message}`);
+      this.fail(`the host failed while handling the agent's frame ${type} (not a fault of the guest): ${(e as Error).message}`);
       return false;
     }
   }
@@ -138,38 +140,42 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     this.close(reason);
   }
 
-  private dispatch(type: number, p: Buffer): void {
+  /** Parses a frame (throwing if it is malformed) into the delivery of its event; undefined for unknown types. */
+  private parse(type: number, p: Buffer): (() => void) | undefined {
     const need = MIN_PAYLOAD[type] ?? 0;
     if (p.length < need) throw new Error(`${p.length} bytes, at least ${need} expected`);
     switch (type) {
-      case FrameType.HELLO:
-        this.emit('hello', parseHello(p));
-        break;
-      case FrameType.STARTED:
-        this.emit('started', { pid: p.readUInt32LE(0) });
-        break;
+      case FrameType.HELLO: {
+        const hello = parseHello(p);
+        return () => this.emit('hello', hello);
+      }
+      case FrameType.STARTED: {
+        const pid = p.readUInt32LE(0);
+        return () => this.emit('started', { pid });
+      }
       case FrameType.OUTPUT: {
-        const ns = p.readBigUInt64LE(4);
-        this.emit('output', {
+        const chunk: OutputChunk = {
           stream: p.readUInt8(0) === 2 ? 'stderr' : 'stdout',
-          timestamp: new Date(Number(ns / 1_000_000n)),
+          timestamp: new Date(Number(p.readBigUInt64LE(4) / 1_000_000n)),
           data: Buffer.from(p.subarray(12)),
-        });
-        break;
+        };
+        return () => this.emit('output', chunk);
       }
       case FrameType.EXIT: {
         const signal = p.readUInt32LE(4);
-        this.emit('exit', { code: p.readInt32LE(0), signal: signal === 0 ? null : signal });
-        break;
+        const exit: ProcessExit = { code: p.readInt32LE(0), signal: signal === 0 ? null : signal };
+        return () => this.emit('exit', exit);
       }
-      case FrameType.ERROR:
-        this.emit('agentError', { code: p.readUInt32LE(0), message: p.subarray(4).toString('utf8') });
-        break;
-      case FrameType.LOG:
-        this.emit('log', p.toString('utf8'));
-        break;
+      case FrameType.ERROR: {
+        const error = { code: p.readUInt32LE(0), message: p.subarray(4).toString('utf8') };
+        return () => this.emit('agentError', error);
+      }
+      case FrameType.LOG: {
+        const line = p.toString('utf8');
+        return () => this.emit('log', line);
+      }
       default:
-        break;
+        return undefined;
     }
   }
 }

@@ -4,7 +4,10 @@
  */
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 12;
+/** The largest payload of any frame, either way (guest/init/src/protocol.h FRAME_MAX_PAYLOAD). */
 export const MAX_PAYLOAD = 1 << 20;
+/** A record's `u16 tag` and `u32 length`. */
+export const RECORD_HEADER_BYTES = 6;
 
 export const FrameType = {
   RUN: 0x01,
@@ -82,7 +85,7 @@ export function encodeRecords(records: ReadonlyArray<readonly [number, RecordVal
   const parts: Buffer[] = [];
   for (const [tag, value] of records) {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    const head = Buffer.alloc(6);
+    const head = Buffer.alloc(RECORD_HEADER_BYTES);
     head.writeUInt16LE(tag, 0);
     head.writeUInt32LE(bytes.length, 2);
     parts.push(head, bytes);
@@ -90,15 +93,22 @@ export function encodeRecords(records: ReadonlyArray<readonly [number, RecordVal
   return Buffer.concat(parts);
 }
 
+/** The bytes `encodeRecords` makes of records holding `values`, whatever their tags: without encoding them. */
+export function recordListBytes(values: Iterable<RecordValue>): number {
+  let total = 0;
+  for (const v of values) total += RECORD_HEADER_BYTES + (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length);
+  return total;
+}
+
 export function decodeRecords(payload: Buffer): Array<[number, Buffer]> {
   const records: Array<[number, Buffer]> = [];
   let offset = 0;
-  while (offset + 6 <= payload.length) {
+  while (offset + RECORD_HEADER_BYTES <= payload.length) {
     const tag = payload.readUInt16LE(offset);
     const length = payload.readUInt32LE(offset + 2);
-    const end = offset + 6 + length;
+    const end = offset + RECORD_HEADER_BYTES + length;
     if (end > payload.length) throw new Error('guest agent sent a truncated record');
-    records.push([tag, payload.subarray(offset + 6, end)]);
+    records.push([tag, payload.subarray(offset + RECORD_HEADER_BYTES, end)]);
     offset = end;
   }
   return records;

@@ -20,6 +20,7 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
 /** Codes for Fastify's own client errors, by status. */
 const CLIENT_ERROR_CODES: Record<number, `HEARTH_ERR_${string}`> = {
   413: 'HEARTH_ERR_PAYLOAD_TOO_LARGE',
+  414: 'HEARTH_ERR_URI_TOO_LONG',
   415: 'HEARTH_ERR_UNSUPPORTED_MEDIA_TYPE',
 };
 

@@ -74,9 +74,11 @@ const settings = {
     maxItems: 1024,
     description: "Replaces the image's Cmd (the Entrypoint stays), as `docker run IMAGE ARGS...`.",
   }),
-  env_vars: Type.Record(Type.String({ maxLength: 1024 }), NoNul(32768), {
+  // A record's key schema is not checked (TypeBox matches keys by pattern only): src/containers/validate.ts
+  // checks the names.
+  env_vars: Type.Record(Type.String(), NoNul(32768), {
     maxProperties: 1024,
-    description: "Environment variables; they override the image's.",
+    description: 'Environment variables (names of 1 to 1024 characters, without "=" or NUL); they override the image\'s.',
   }),
   volumes: Type.Array(VolumeIn, { maxItems: 64 }),
   port_mappings: Type.Array(PortMappingIn, { maxItems: 256 }),

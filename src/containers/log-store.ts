@@ -153,8 +153,9 @@ export class LogStore {
   private open(containerId: string): OpenFile {
     let f = this.files.get(containerId);
     if (!f) {
-      mkdirSync(join(this.dir, containerId), { recursive: true });
-      const fd = openSync(join(this.dir, containerId, FILE), 'a');
+      // A container's output is its own business, whatever the umask.
+      mkdirSync(join(this.dir, containerId), { recursive: true, mode: 0o700 });
+      const fd = openSync(join(this.dir, containerId, FILE), 'a', 0o600);
       f = { fd, size: fstatSync(fd).size };
       this.files.set(containerId, f);
     }

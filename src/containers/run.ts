@@ -219,6 +219,7 @@ export class Run {
         sandbox.once('agentError', (e) =>
           reject(new HearthError('FailedPrecondition', 'HEARTH_ERR_PROCESS_START', `the process could not start: ${e.message}`)),
         );
+        sandbox.once('failed', ({ error }) => reject(error));
         void sandbox.wait().then(
           (exit) => reject(vmEndedEarly(exit)),
           (e) => reject(vmEndedEarly(null, e)),

@@ -1,10 +1,13 @@
 /**
  * The checks on a container's settings that a JSON schema cannot express: environment variable names,
- * the pairing of `restart_max_retries` with `on-failure`, and host ports (unique within the request, and
- * not mapped by another container). Shapes, types and sizes are the API schema's job.
+ * the pairing of `restart_max_retries` with `on-failure`, host ports (unique within the request, and not
+ * mapped by another container), volume paths (cleaned), and the room args and env_vars take in the
+ * guest's RUN message. Shapes, types and the sizes of single values are the API schema's job.
  * @module
  */
+import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
+import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from '../sandbox/process-spec.ts';
 import type { ContainerRecord, ContainerSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../store/records.ts';
 
 /** A request's settings as received: optional fields may be absent. */
@@ -20,6 +23,8 @@ export interface SpecInput {
 }
 
 const ENV_NAME = /^[^=\0]+$/;
+/** Counted as the schema counts string lengths (UTF-16 units); a record's keys escape the schema's checks. */
+const ENV_NAME_MAX = 1024;
 
 /**
  * Applies `input` over `base` (defaults for a create, the current settings for an update) and checks the
@@ -31,7 +36,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     image: input.image ?? base.image,
     args: input.args ?? base.args,
     env_vars: input.env_vars ?? base.env_vars,
-    volumes: input.volumes?.map((v) => ({ ...v, readonly: v.readonly ?? false })) ?? base.volumes,
+    volumes: input.volumes?.map((v, i) => cleanVolume({ ...v, readonly: v.readonly ?? false }, i)) ?? base.volumes,
     port_mappings: input.port_mappings?.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) ?? base.port_mappings,
     restart_policy: input.restart_policy ?? base.restart_policy,
     restart_max_retries: base.restart_max_retries,
@@ -58,7 +63,15 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
         'body/env_vars',
       );
     }
+    if (key.length > ENV_NAME_MAX) {
+      throw invalidArgument(
+        'HEARTH_ERR_INVALID_ARGUMENT',
+        `body/env_vars has a variable name of ${key.length} characters (${JSON.stringify(key.slice(0, 20))}...): at most ${ENV_NAME_MAX}`,
+        'body/env_vars',
+      );
+    }
   }
+  checkRunRoom(spec, input);
   const seen = new Set<string>();
   spec.port_mappings.forEach((p, i) => {
     const key = `${p.host_port}/${p.protocol}`;
@@ -72,6 +85,48 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     seen.add(key);
   });
   return spec;
+}
+
+/**
+ * Paths are cleaned as Docker cleans bind mounts (Go's path.Clean of source and destination): `..` and `.`
+ * resolved, `//` and a trailing `/` dropped, so `/../../root/.ssh` is stored as the `/root/.ssh` it names.
+ * Refusing `..` would turn away paths Docker accepts; keeping them raw would let what is stored differ from
+ * what is mounted, and any check made on the stored string be fooled. A destination of `/` is refused, as
+ * Docker does: it would hide the container's root filesystem.
+ */
+function cleanVolume<V extends { host_path: string; container_path: string }>(v: V, i: number): V {
+  const clean = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
+  const cleaned = { ...v, host_path: clean(v.host_path), container_path: clean(v.container_path) };
+  if (cleaned.container_path === '/') {
+    throw invalidArgument(
+      'HEARTH_ERR_INVALID_ARGUMENT',
+      `body/volumes/${i}/container_path ${JSON.stringify(v.container_path)} is the container's root: mount somewhere below /`,
+      `body/volumes/${i}/container_path`,
+    );
+  }
+  return cleaned;
+}
+
+/**
+ * The process goes to the guest in one RUN message of at most 1 MiB; args and env_vars may take all of it
+ * but what is kept for the image and the manager. A create or update that could never start is refused
+ * here rather than failing in the guest. The field named is the larger of the two the request gave.
+ */
+function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
+  const size = requestRunBytes(spec.args, spec.env_vars);
+  const total = size.args + size.env;
+  if (total <= REQUEST_RUN_BYTES_MAX) return;
+  const given = (['args', 'env_vars'] as const).filter((f) => input[f] !== undefined);
+  const bytes = { args: size.args, env_vars: size.env };
+  const field = given.length === 0 ? 'args' : given.reduce((a, b) => (bytes[b] > bytes[a] ? b : a));
+  throw invalidArgument(
+    'HEARTH_ERR_INVALID_ARGUMENT',
+    `body/${field} is too large for the guest: args (${size.args} bytes) and env_vars (${size.env} bytes) take ` +
+      `${total} bytes of the guest's RUN message, counting 6 bytes more than its UTF-8 text for each arg and each ` +
+      `NAME=value; a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
+      `kept for the image and the manager): use fewer or shorter args or env_vars`,
+    `body/${field}`,
+  );
 }
 
 /** Fails with AlreadyExists if another container maps one of the same host ports. */

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { encodeRun } from '../agent/run-message.ts';
 import { HearthError } from '../errors.ts';
 import type { VmmDriver, DriveConfig } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
@@ -34,6 +35,9 @@ export class MicroVmLauncher implements SandboxLauncher {
   constructor(private readonly options: MicroVmLauncherOptions) {}
 
   async launch(spec: SandboxSpec): Promise<Sandbox> {
+    // Encoded now, before anything is made, only to be checked: the agent client encodes it again with the
+    // clock of the moment it is sent.
+    encodeRun(spec.process, spec.rootfs.fsType);
     const runDir = this.runDir(spec.id);
     await mkdir(this.options.vmsDir, { recursive: true });
     try {
@@ -44,7 +48,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     try {
       const scratchPath = spec.scratchPath ?? path.join(runDir, 'scratch.ext4');
       if (!existsSync(scratchPath)) {
-        await mkdir(path.dirname(scratchPath), { recursive: true });
+        await mkdir(path.dirname(scratchPath), { recursive: true, mode: 0o700 });
         await this.options.scratch.create(scratchPath, this.options.scratchSizeMib);
       }
       const drives: DriveConfig[] = [

@@ -155,9 +155,23 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
       this.announcedReady = true;
       this.emit('ready');
     }
-    if (hello.state === 'waiting' && this.process) agent.run(this.process.spec, this.process.rootfsType);
+    if (hello.state === 'waiting' && this.process) this.sendRun(agent, this.process);
     if (hello.state === 'running' && hello.pid !== null) this.onStarted(hello.pid);
     // 'exited': the agent sends EXIT right after its greeting, with the signal too.
+  }
+
+  /**
+   * The launcher encoded this RUN before the VM booted, so it fits; a process recorded by an earlier version
+   * may not. Then the VM can never run it: it is ended, and the failure is the host's, not the guest's.
+   */
+  private sendRun(agent: AgentClient, process: LaunchedProcess): void {
+    try {
+      agent.run(process.spec, process.rootfsType);
+    } catch (e) {
+      this.emit('failed', { error: e as Error });
+      // `gone` reports the end; if ending fails here, the owner's kill or release tries again.
+      this.vm.terminate().catch(() => undefined);
+    }
   }
 
   private onStarted(pid: number): void {

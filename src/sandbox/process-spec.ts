@@ -6,10 +6,31 @@
  *   none; HOSTNAME is the container's hostname. HOME is set in the guest from /etc/passwd (agent's job).
  * - cwd = WorkingDir or "/"; user = User or root.
  */
+import { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 import { HearthError } from '../errors.ts';
 import type { ProcessSpec } from './sandbox.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The process travels to the guest in one RUN message of at most MAX_PAYLOAD bytes (1 MiB). This much of it
+ * is kept for what the image and the manager add to a request's args and env_vars: the image's Entrypoint,
+ * its Cmd when no args are given, its Env, WorkingDir and User; the manager's PATH and HOSTNAME variables,
+ * hostname, /etc/hosts, resolv.conf, clock and root filesystem type (a few hundred bytes of these). 32 KiB
+ * holds the config of any common image and still lets a request of about 1 MB (1000 args of 1000 bytes)
+ * run. An image whose own part is larger fails when it is launched (HEARTH_ERR_RUN_TOO_LARGE).
+ */
+export const RUN_RESERVE_BYTES = 32 * 1024;
+
+/** The most a request's args and env_vars may take in the RUN message. */
+export const REQUEST_RUN_BYTES_MAX = MAX_PAYLOAD - RUN_RESERVE_BYTES;
+
+/** What a request's args and env_vars take in the RUN message, counted as the agent client encodes them. */
+export function requestRunBytes(args: readonly string[], env: Readonly<Record<string, string>>): { args: number; env: number } {
+  return { args: recordListBytes(args), env: recordListBytes(Object.entries(env).map(([k, v]) => envEntry(k, v))) };
+}
+
+const envEntry = (key: string, value: string) => `${key}=${value}`;
 
 /** The parts of an OCI image config that decide the process. */
 export interface ImageProcessConfig {
@@ -61,7 +82,7 @@ function mergeEnv(imageEnv: string[], requestEnv: Record<string, string>, hostna
   if (!merged.has('PATH')) merged.set('PATH', DEFAULT_PATH);
   merged.set('HOSTNAME', hostname);
   for (const [key, value] of Object.entries(requestEnv)) merged.set(key, value);
-  return [...merged].map(([key, value]) => `${key}=${value}`);
+  return [...merged].map(([key, value]) => envEntry(key, value));
 }
 
 function hostsFile(hostname: string, extra: string[]): string {

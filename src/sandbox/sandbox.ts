@@ -44,6 +44,8 @@ export interface SandboxEvents {
   exit: [ProcessExit];
   /** The agent reported a failure before or while starting the process (bad user, exec failed, ...). */
   agentError: [{ code: number; message: string }];
+  /** The host could not send the process to the agent (a HearthError says why); the VM is being ended. */
+  failed: [{ error: Error }];
   /** The VMM process is gone; `exit` came before it unless the VM died abnormally. */
   gone: [{ reason: string }];
 }
@@ -75,7 +77,10 @@ export interface Sandbox extends EventEmitter<SandboxEvents> {
 }
 
 export interface SandboxLauncher {
-  /** Boots the VM and sends the process; resolves once the VMM runs and the agent channel is connected. */
+  /**
+   * Boots the VM and sends the process; resolves once the VMM runs and the agent channel is connected. A
+   * process that the guest protocol cannot carry fails before anything is made (HEARTH_ERR_RUN_TOO_LARGE).
+   */
   launch(spec: SandboxSpec): Promise<Sandbox>;
   /** Reconnects to a VM that is still running, from its run directory; undefined if it is gone. */
   adopt(id: string): Promise<Sandbox | undefined>;

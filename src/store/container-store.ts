@@ -5,6 +5,7 @@
  * through `ContainerStore.fromKysely`.
  * @module
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Insertable, type Selectable, type Transaction } from 'kysely';
 import { HearthError } from '../errors.ts';
@@ -58,6 +59,14 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
 
 const nowIso = () => new Date().toISOString();
 
+function chmodIfExists(file: string, mode: number): void {
+  try {
+    chmodSync(file, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
 /** A state change and the event recording it, written together. */
 export interface Transition {
   to: ContainerState;
@@ -72,8 +81,14 @@ export class ContainerStore {
     readonly dialect: Dialect,
   ) {}
 
-  /** Opens (creating if needed) the SQLite file at `path` and brings its schema up to date. */
+  /**
+   * Opens (creating if needed) the SQLite file at `path` and brings its schema up to date. The file is the
+   * owner's only (0600): it holds every container's settings, env_vars included. SQLite gives the -wal and
+   * -shm files it creates the database's mode; ones left by an older version are tightened too.
+   */
   static async openSqlite(path: string): Promise<ContainerStore> {
+    closeSync(openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) chmodIfExists(file, 0o600);
     const sqlite = new Database(path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');

@@ -1,9 +1,13 @@
-/** The agent client against a scripted peer: held frames, malformed frames, and no throw into the caller. */
+/**
+ * The agent client against a scripted peer: held frames, malformed frames, no throw into the caller, and the
+ * host's own failures never taken for the guest's.
+ */
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
 import { AgentClient } from '../../src/agent/client.ts';
-import { encodeFrame, encodeRecords, FrameType, RecordTag } from '../../src/agent/protocol.ts';
+import { encodeFrame, encodeRecords, FrameType, MAX_PAYLOAD, RecordTag } from '../../src/agent/protocol.ts';
+import { isHearthError } from '../../src/errors.ts';
 
 /** A stream whose reads are what the test pushes; writes are collected. */
 function peer(): { stream: Duplex; written: Buffer[] } {
@@ -62,5 +66,29 @@ describe('AgentClient', () => {
     const closed = new Promise<string>((resolve) => client.on('closed', ({ reason }) => resolve(reason)));
     stream.push(hello('dancing'));
     assert.match(await closed, /unknown agent state "dancing"/);
+  });
+
+  it('a listener that throws is reported as the host failing, not as a malformed guest frame', async () => {
+    const { stream } = peer();
+    const client = new AgentClient(stream);
+    const closed = new Promise<string>((resolve) => client.on('closed', ({ reason }) => resolve(reason)));
+    client.on('hello', () => {
+      throw new Error('boom');
+    });
+    stream.push(hello('waiting'));
+    const reason = await closed;
+    assert.match(reason, /the host failed while handling the agent's frame 0x81 \(not a fault of the guest\): boom/);
+    assert.doesNotMatch(reason, /malformed/);
+  });
+
+  it('refuses to send a RUN over the frame limit, and sends nothing', () => {
+    const { stream, written } = peer();
+    const client = new AgentClient(stream);
+    const spec = { argv: ['/x', 'a'.repeat(MAX_PAYLOAD)], env: [], cwd: '/', user: '', hostname: 'h', hosts: '' };
+    assert.throws(() => client.run(spec, 'ext4'), (e) => isHearthError(e, 'HEARTH_ERR_RUN_TOO_LARGE'));
+    assert.deepEqual(written, []);
+    client.run({ ...spec, argv: ['/x'] }, 'ext4');
+    assert.equal(written.length, 1, 'a RUN that fits is sent');
+    assert.equal(written[0]![1], FrameType.RUN);
   });
 });

@@ -1,7 +1,9 @@
 /** The frame and record codec of docs/guest-protocol.md, byte for byte. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType } from '../../src/agent/protocol.ts';
+import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, MAX_PAYLOAD, RECORD_HEADER_BYTES } from '../../src/agent/protocol.ts';
 
 describe('guest protocol codec', () => {
   it('lays out the 12-byte little-endian header', () => {
@@ -34,5 +36,16 @@ describe('guest protocol codec', () => {
       [[1, [97]], [2, [...Buffer.from('K=V')]], [1, [98]], [3, [0, 255]]],
     );
     assert.throws(() => decodeRecords(encoded.subarray(0, encoded.length - 1)), /truncated/);
+  });
+
+  it('has the limits of the guest side (guest/init/src/protocol.h)', () => {
+    const header = readFileSync(join(import.meta.dirname, '..', '..', 'guest', 'init', 'src', 'protocol.h'), 'utf8');
+    const define = (name: string) => {
+      const m = new RegExp(`#define ${name} (.+)`).exec(header);
+      assert.ok(m, name);
+      return Function(`return ${m[1]!.replace(/(\d+)u\b/g, '$1')}`)() as number;
+    };
+    assert.equal(define('FRAME_MAX_PAYLOAD'), MAX_PAYLOAD);
+    assert.equal(define('RECORD_HEADER_SIZE'), RECORD_HEADER_BYTES);
   });
 });

@@ -11,7 +11,7 @@ describe('configuration', () => {
   it('has the documented defaults', () => {
     const c = resolveConfig();
     assert.equal(c.dataDir, '/var/lib/hearth');
-    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 18080 });
+    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 18080, requestTimeoutMs: 30_000 });
     assert.equal(c.apiToken, null);
     assert.deepEqual(c.network, { bridge: 'fcbr0', subnet: '10.213.0.0/22', nat: true, portHostIp: '0.0.0.0', dns: [] });
     assert.deepEqual(c.vm, {

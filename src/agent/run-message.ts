@@ -1,0 +1,48 @@
+/**
+ * The RUN message (docs/guest-protocol.md): the process to start, as one record list in one frame, so it
+ * must fit the protocol's frame limit (MAX_PAYLOAD). Built in one place for the two who need it: the agent
+ * client sends it, and the launcher encodes it before a VM boots, so a process that cannot be sent fails
+ * at once as the host's error instead of as a guest that never starts.
+ */
+import { HearthError } from '../errors.ts';
+import type { ProcessSpec } from './process.ts';
+import { encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes, u64 } from './protocol.ts';
+import type { RecordValue } from './protocol.ts';
+
+export type RootfsType = 'ext4' | 'erofs';
+
+function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint): Array<[number, RecordValue]> {
+  const records: Array<[number, RecordValue]> = [
+    ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
+    ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
+    [RecordTag.CWD, spec.cwd],
+    [RecordTag.USER, spec.user],
+    [RecordTag.HOSTNAME, spec.hostname],
+    [RecordTag.HOSTS, spec.hosts],
+    [RecordTag.ROOTFS_TYPE, rootfsType],
+    [RecordTag.CLOCK, u64(clockNs)],
+  ];
+  if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
+  return records;
+}
+
+/**
+ * The RUN payload for `spec`, with the host's clock now. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
+ * much the argv and the environment take, when it is over the frame limit.
+ */
+export function encodeRun(spec: ProcessSpec, rootfsType: RootfsType, clockNs = BigInt(Date.now()) * 1_000_000n): Buffer {
+  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs));
+  if (payload.length > MAX_PAYLOAD) {
+    const argv = recordListBytes(spec.argv);
+    const env = recordListBytes(spec.env);
+    throw new HearthError(
+      'FailedPrecondition',
+      'HEARTH_ERR_RUN_TOO_LARGE',
+      `the process cannot be sent to the guest: its RUN message would be ${payload.length} bytes, over the guest ` +
+        `protocol's limit of ${MAX_PAYLOAD} (argv ${argv} bytes in ${spec.argv.length} items, environment ${env} ` +
+        `bytes in ${spec.env.length} entries; each item takes 6 bytes more than its text): shorten the image's ` +
+        `Entrypoint, Cmd or Env, or the container's args or env_vars`,
+    );
+  }
+  return payload;
+}

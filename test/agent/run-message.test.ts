@@ -1,0 +1,62 @@
+/**
+ * The RUN message and its size: the size functions give what the real encoder makes, byte for byte, and a
+ * process over the frame limit is refused before anything is sent.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeRun } from '../../src/agent/run-message.ts';
+import { decodeRecords, encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes } from '../../src/agent/protocol.ts';
+import { isHearthError } from '../../src/errors.ts';
+import { buildProcessSpec, REQUEST_RUN_BYTES_MAX, requestRunBytes } from '../../src/sandbox/process-spec.ts';
+
+/** Strings whose UTF-8 length differs from their JS length, and the empty string. */
+const awkward = ['', 'a', 'é', '日本語', '🙂🙂', 'x'.repeat(1000), 'NAME=va=lue', 'tab\tand\nnewline'];
+
+describe('RUN message size', () => {
+  it('recordListBytes is the length encodeRecords gives, strings and buffers alike', () => {
+    const values = [...awkward, Buffer.from([0, 1, 2]), Buffer.alloc(0)];
+    assert.equal(recordListBytes(values), encodeRecords(values.map((v) => [RecordTag.ARG, v])).length);
+    assert.equal(recordListBytes([]), 0);
+  });
+
+  it("requestRunBytes is exactly what a request's args and env_vars add to the encoded RUN payload", () => {
+    const image = { entrypoint: ['/entry'], env: ['FROM_IMAGE=1', 'PATH=/bin'], workingDir: '/w', user: 'app' };
+    const base = { hostname: 'abcdef012345', extraHosts: ['10.0.0.2\tabcdef012345'], resolvConf: 'nameserver 10.0.0.1\n' };
+    const args = [...awkward, 'last'];
+    const env = { A: 'é', '日本': '語', EMPTY: '', WITH_EQ: 'a=b', LONG: 'y'.repeat(5000) };
+    const clock = 1_700_000_000_000_000_000n;
+    const without = encodeRun(buildProcessSpec(image, { ...base, args: [], env: {} }), 'erofs', clock);
+    const withRequest = encodeRun(buildProcessSpec(image, { ...base, args, env }), 'erofs', clock);
+    const size = requestRunBytes(args, env);
+    assert.equal(size.args, recordListBytes(args));
+    assert.equal(withRequest.length - without.length, size.args + size.env);
+    // And the payload is the records the guest reads: argv then env as given, merged the Docker way.
+    const sent = decodeRecords(withRequest);
+    assert.deepEqual(sent.filter(([t]) => t === RecordTag.ARG).map(([, v]) => v.toString()), ['/entry', ...args]);
+    assert.ok(sent.some(([t, v]) => t === RecordTag.ENV && v.toString() === `LONG=${'y'.repeat(5000)}`));
+  });
+
+  it('a request using all the room it is given still fits beside a modest image', () => {
+    const image = { entrypoint: ['/bin/sh', '-c'], env: Array.from({ length: 40 }, (_, i) => `IMAGE_VAR_${i}=${'v'.repeat(200)}`) };
+    // 1000 args of 1000 bytes: about a 1 MB body, as the API documentation promises room for.
+    const args = Array.from({ length: 1000 }, (_, i) => String(i).padEnd(1000, 'a'));
+    assert.ok(recordListBytes(args) <= REQUEST_RUN_BYTES_MAX);
+    const fill = REQUEST_RUN_BYTES_MAX - recordListBytes(args) - (6 + 'FILL='.length);
+    const env = { FILL: 'f'.repeat(fill) };
+    const size = requestRunBytes(args, env);
+    assert.equal(size.args + size.env, REQUEST_RUN_BYTES_MAX);
+    const spec = buildProcessSpec(image, { args, env, hostname: 'abcdef012345', extraHosts: ['10.213.0.2\tabcdef012345'], resolvConf: 'nameserver 10.213.0.1\n' });
+    assert.ok(encodeRun(spec, 'erofs').length <= MAX_PAYLOAD);
+  });
+
+  it('refuses a process over the frame limit with HEARTH_ERR_RUN_TOO_LARGE, naming the sizes', () => {
+    const spec = buildProcessSpec({ env: [`BIG=${'b'.repeat(MAX_PAYLOAD)}`] }, { args: ['/x'], env: {}, hostname: 'h' });
+    assert.throws(
+      () => encodeRun(spec, 'ext4'),
+      (e) =>
+        isHearthError(e, 'HEARTH_ERR_RUN_TOO_LARGE') &&
+        /RUN message would be \d+ bytes, over the guest protocol's limit of 1048576/.test(e.message) &&
+        /environment \d+ bytes in 3 entries/.test(e.message),
+    );
+  });
+});
