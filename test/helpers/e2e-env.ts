@@ -124,7 +124,10 @@ export async function assertNoLeaks(world: E2eEnv): Promise<void> {
   const taps = (await listLinks()).filter((l) => l.name.startsWith('hth'));
   assert.deepEqual(taps.map((t) => t.name), [], 'no tap');
   assert.deepEqual(await listTapSenders(), [], 'no entry in the anti-spoofing table');
-  assert.deepEqual(await VmCgroups.detect(jailInstance(path.join(world.dataDir, 'vms')))?.list(), [], 'no VMM cgroup');
+  // Inside a test's network namespace `ip netns exec` remounts /sys without the cgroup hierarchies, so the
+  // manager there runs its VMMs without cgroups; test/vmm/jail.test.ts checks them where they exist.
+  const cgroups = VmCgroups.detect(jailInstance(path.join(world.dataDir, 'vms')));
+  assert.deepEqual((await cgroups?.list()) ?? [], [], 'no VMM cgroup');
   for (const dir of ['vms', 'containers']) {
     const left = await readdir(path.join(world.dataDir, dir)).catch(() => []);
     assert.deepEqual(left, [], `nothing in ${dir}/`);

@@ -32,6 +32,7 @@ describe('a RUN message over the protocol limit', () => {
       },
       adopt: async () => undefined,
       destroy: async () => {},
+      findAll: async () => [],
     };
     const scratch = { create: async () => void calls.push('scratch') } as unknown as ScratchDisks;
     const launcher = new MicroVmLauncher({
@@ -82,7 +83,7 @@ describe('a RUN message over the protocol limit', () => {
       detach: () => {},
     };
     const info = { id: 'vm1', vmm: 'qemu' as const, pid: 1, accel: 'tcg' as const, vcpus: 1, memoryMib: 256, guestIp: null };
-    const sandbox = new MicroVmSandbox(info, vm, '/nonexistent', { spec: tooBig, rootfsType: 'ext4' });
+    const sandbox = new MicroVmSandbox(info, vm, '/nonexistent', { spec: tooBig, rootfsType: 'ext4' }, async () => {});
     const failed = new Promise<Error>((resolve) => sandbox.once('failed', ({ error }) => resolve(error)));
     const agentErrors: unknown[] = [];
     sandbox.on('agentError', (e) => agentErrors.push(e));
