@@ -51,7 +51,12 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
   const jail = settings.jail.enabled
     ? await VmmJail.create({ cacheDir: settings.cacheDir, vmsDir: settings.vmsDir, accel: accel.accel, ...settings.jail }, await locateQemu())
     : undefined;
-  const driver = new QemuDriver({ accel: accel.accel, baseKernelArgs: await qemuKernelArgs(accel.accel), ...(jail ? { jail } : {}) });
+  const driver = new QemuDriver({
+    accel: accel.accel,
+    baseKernelArgs: await qemuKernelArgs(accel.accel),
+    jailUids: { base: settings.jail.uidBase, count: settings.jail.uidCount },
+    ...(jail ? { jail } : {}),
+  });
   const launcher = new MicroVmLauncher({
     vmsDir: settings.vmsDir,
     driver,

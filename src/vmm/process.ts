@@ -97,6 +97,16 @@ export async function processesTagged(name: string, prefix: string): Promise<Arr
   return found;
 }
 
+/** The real uid of a process, or null when it is gone. */
+export async function processUid(pid: number): Promise<number | null> {
+  try {
+    const uid = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return uid === undefined ? null : Number(uid);
+  } catch {
+    return null;
+  }
+}
+
 /** The real uids of every process, for choosing one no process has. */
 export async function uidsInUse(): Promise<Set<number>> {
   const uids = new Set<number>();

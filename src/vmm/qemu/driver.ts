@@ -22,7 +22,7 @@ import { spawnQemu } from '../../tools/qemu.ts';
 import type { QemuMicrovm, QemuSpawnOptions } from '../../tools/qemu.ts';
 import type { Accel, VmConfig, VmmDriver, VmProcess, VmmFound } from '../driver.ts';
 import type { VmmJail } from '../jail/vmm-jail.ts';
-import { environmentValue, isAlive, processesTagged, processState, waitUntilGone } from '../process.ts';
+import { environmentValue, isAlive, processesTagged, processState, processUid, waitUntilGone } from '../process.ts';
 import { QmpClient } from './qmp.ts';
 
 export const CONTROL_PORT_NAME = 'hearth.control';
@@ -37,6 +37,11 @@ export interface QemuDriverOptions {
   startTimeoutMs?: number;
   /** Confines every VMM (see jail/vmm-jail.ts); without it QEMU runs as root, unconfined. */
   jail?: VmmJail;
+  /**
+   * The uids jailed VMMs run as, also when jailing is off: VMMs a jailing manager started are still found
+   * after a restart with jailing turned off.
+   */
+  jailUids?: { base: number; count: number };
 }
 
 interface VmmRecord {
@@ -125,7 +130,7 @@ export class QemuDriver implements VmmDriver {
       const log = await readFile(files.qemuLog, 'utf8').catch(() => '');
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
-    return new QemuVm(config.id, record, pid, files, qmp);
+    return new QemuVm(config.id, record, pid, files, qmp, this.isVmmUid);
   }
 
   async adopt(runDir: string): Promise<VmProcess | undefined> {
@@ -151,20 +156,31 @@ export class QemuDriver implements VmmDriver {
       const code = state === 'paused' ? 'HEARTH_ERR_VMM_PAUSED' : 'HEARTH_ERR_VMM_UNRESPONSIVE';
       throw new HearthError('Unavailable', code, `VM ${id}: its VMM (pid ${pid}) reports the guest ${state ?? 'in no state it will tell'}`);
     }
-    return new QemuVm(id, record, pid, files, qmp);
+    return new QemuVm(id, record, pid, files, qmp, this.isVmmUid);
   }
 
   async destroy(runDir: string): Promise<void> {
     const resolved = path.resolve(runDir);
     const found = await this.findVmm(runFiles(resolved));
-    const pids = found ? [found.pid] : (await processesTagged(RUN_DIR_TAG, resolved)).filter((p) => p.value === resolved).map((p) => p.pid);
-    for (const pid of pids) await killTagged(pid, resolved);
+    const pids = found ? [found.pid] : (await this.tagged(resolved)).filter((p) => p.value === resolved).map((p) => p.pid);
+    for (const pid of pids) await killTagged(pid, resolved, this.isVmmUid);
     await this.releaseHost(path.basename(resolved));
   }
 
   async findAll(vmsDir: string): Promise<VmmFound[]> {
-    const prefix = path.resolve(vmsDir) + path.sep;
-    return (await processesTagged(RUN_DIR_TAG, prefix)).map((p) => ({ runDir: p.value, pid: p.pid }));
+    return (await this.tagged(path.resolve(vmsDir) + path.sep)).map((p) => ({ runDir: p.value, pid: p.pid }));
+  }
+
+  private readonly isVmmUid = (uid: number): boolean => {
+    const range = this.options.jailUids;
+    return uid === 0 || (range !== undefined && uid >= range.base && uid < range.base + range.count);
+  };
+
+  /** VMMs tagged with a run directory starting with `prefix`. */
+  private async tagged(prefix: string): Promise<Array<{ pid: number; value: string }>> {
+    const found = await processesTagged(RUN_DIR_TAG, prefix);
+    const uids = await Promise.all(found.map((p) => processUid(p.pid)));
+    return found.filter((_, i) => uids[i] !== null && this.isVmmUid(uids[i]!));
   }
 
   /** The VMM of a run directory: from its record when that has a pid, else by its tag in /proc. */
@@ -175,8 +191,8 @@ export class QemuDriver implements VmmDriver {
     } catch {
       record = undefined;
     }
-    if (record?.pid && (await isTagged(record.pid, files.runDir))) return { record, pid: record.pid };
-    const tagged = (await processesTagged(RUN_DIR_TAG, files.runDir)).find((p) => p.value === files.runDir);
+    if (record?.pid && (await isTagged(record.pid, files.runDir, this.isVmmUid))) return { record, pid: record.pid };
+    const tagged = (await this.tagged(files.runDir)).find((p) => p.value === files.runDir);
     if (!tagged) return undefined;
     const fallback: VmmRecord = record ?? { name: `hearth-${path.basename(files.runDir)}`, accel: this.options.accel, runDir: files.runDir, jailed: this.jailed, pid: null };
     return { record: { ...fallback, pid: tagged.pid }, pid: tagged.pid };
@@ -193,13 +209,14 @@ const QMP = 'qmp.sock';
 const CONTROL = 'control.sock';
 const CONSOLE = 'console.log';
 
-async function isTagged(pid: number, runDir: string): Promise<boolean> {
-  return (await isAlive(pid)) && (await environmentValue(pid, RUN_DIR_TAG)) === runDir;
+async function isTagged(pid: number, runDir: string, isVmmUid: (uid: number) => boolean): Promise<boolean> {
+  const uid = await processUid(pid);
+  return uid !== null && isVmmUid(uid) && (await isAlive(pid)) && (await environmentValue(pid, RUN_DIR_TAG)) === runDir;
 }
 
 /** SIGKILL, if the pid is still the VMM of that run directory (not a recycled pid). */
-async function killTagged(pid: number, runDir: string): Promise<void> {
-  if (!(await isTagged(pid, runDir))) return;
+async function killTagged(pid: number, runDir: string, isVmmUid: (uid: number) => boolean): Promise<void> {
+  if (!(await isTagged(pid, runDir, isVmmUid))) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -256,6 +273,7 @@ class QemuVm implements VmProcess {
     readonly pid: number,
     private readonly files: RunFiles,
     private readonly qmp: QmpClient,
+    private readonly isVmmUid: (uid: number) => boolean,
   ) {
     this.accel = record.accel;
     this.exited = new Promise((resolve) => {
@@ -286,7 +304,7 @@ class QemuVm implements VmProcess {
       await Promise.race([this.qmp.execute('quit').catch(() => undefined), delay(QMP_TIMEOUT_MS)]);
       gone = await waitUntilGone(this.pid, 2_000);
     }
-    if (!gone) await killTagged(this.pid, this.record.runDir);
+    if (!gone) await killTagged(this.pid, this.record.runDir, this.isVmmUid);
     await this.exited;
   }
 
