@@ -5,7 +5,7 @@
  * @module
  */
 import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
-import { CONTAINER_STATES, RESTART_POLICIES } from '../store/records.ts';
+import { CONTAINER_STATES, EVENT_TYPES, RESTART_POLICIES, VM_STATES } from '../model/index.ts';
 
 /** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
 TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof value === 'string' && schema.enum.includes(value));
@@ -143,7 +143,7 @@ export const ContainerItem = Type.Object({
 export const VmItem = Type.Object({
   id: Type.String({ format: 'uuid' }),
   container_id: Type.String({ format: 'uuid' }),
-  state: StringEnum(['allocated', 'booting', 'running', 'stopping'] as const),
+  state: StringEnum(VM_STATES),
   guest_ip: Nullable(Type.String()),
   vcpus: Type.Integer(),
   memory_mib: Type.Integer(),
@@ -157,7 +157,7 @@ export const VmItem = Type.Object({
 
 export const EventItem = Type.Object({
   time: Time,
-  type: Type.String(),
+  type: StringEnum(EVENT_TYPES),
   from_state: Nullable(State),
   to_state: Nullable(State),
   message: Nullable(Type.String()),

@@ -5,7 +5,7 @@
  */
 import type { ImageProcessConfig } from '../sandbox/process-spec.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
-import type { Protocol } from '../store/records.ts';
+import type { Protocol } from '../model/index.ts';
 
 export type { SandboxLauncher } from '../sandbox/sandbox.ts';
 

@@ -23,7 +23,7 @@ import {
   type ContainerSpec,
   type EventRecord,
   type VmRecord,
-} from '../store/records.ts';
+} from '../model/index.ts';
 import type { ContainerDeps } from './deps.ts';
 import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
 import { buildProcessSpec } from '../sandbox/process-spec.ts';

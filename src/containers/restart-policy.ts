@@ -7,7 +7,7 @@
  * `backoffMaxMs`; a run that lasted `backoffResetMs` or more starts the doubling over.
  * @module
  */
-import type { RestartPolicy } from '../store/records.ts';
+import type { RestartPolicy } from '../model/index.ts';
 
 export interface BackoffSettings {
   backoffInitialMs: number;

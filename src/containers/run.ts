@@ -11,7 +11,7 @@ import type { BaseLogger } from 'pino';
 import { HearthError, describeError, isHearthError } from '../errors.ts';
 import type { ProcessExit, ProcessSpec, Sandbox } from '../sandbox/sandbox.ts';
 import type { ContainerStore } from '../store/container-store.ts';
-import type { PortMapping, VmRecord } from '../store/records.ts';
+import type { PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
 

@@ -14,10 +14,11 @@ import type {
   ContainerRecord,
   ContainerState,
   EventRecord,
+  EventType,
   PortMapping,
   VmRecord,
   VolumeMount,
-} from './records.ts';
+} from '../model/index.ts';
 
 const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
@@ -198,7 +199,12 @@ export class ContainerStore {
       .where('container_id', '=', containerId)
       .orderBy('id')
       .execute();
-    return rows.map((r) => ({ ...r, from_state: r.from_state as ContainerState | null, to_state: r.to_state as ContainerState | null }));
+    return rows.map((r) => ({
+      ...r,
+      type: r.type as EventType,
+      from_state: r.from_state as ContainerState | null,
+      to_state: r.to_state as ContainerState | null,
+    }));
   }
 
   // --- vms (and the addresses and taps they hold) -------------------------------------------------------

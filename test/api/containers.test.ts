@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertNothingHeld, create, getItem, harness, waitFor, type Harness } from '../containers/harness.ts';
 import { check, conforms, responseSchema } from './openapi-check.ts';
-import { CONTAINER_STATES } from '../../src/store/records.ts';
+import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
   'args', 'container_id', 'container_runtime_id', 'created_at', 'env_vars', 'error_message', 'exit_code',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ContainerStore } from '../../src/store/container-store.ts';
-import type { ContainerRecord } from '../../src/store/records.ts';
+import type { ContainerRecord } from '../../src/model/index.ts';
 import { isHearthError } from '../../src/errors.ts';
 
 function record(name: string): ContainerRecord {
@@ -64,7 +64,7 @@ describe('ContainerStore (SQLite)', () => {
         /UNIQUE/,
         'an address cannot be allocated twice',
       );
-      await assert.rejects(s.addEvent({ container_id: 'nope', type: 'x', from_state: null, to_state: null, message: null }), /FOREIGN KEY/);
+      await assert.rejects(s.addEvent({ container_id: 'nope', type: 'updated', from_state: null, to_state: null, message: null }), /FOREIGN KEY/);
       await s.deleteContainer(c.id);
       assert.equal(await s.getVm(c.vm_id), undefined);
       assert.deepEqual(await s.listEvents(c.id), []);

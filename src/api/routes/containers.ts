@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ContainerManager } from '../../containers/manager.ts';
 import type { LogEntry, LogQuery } from '../../containers/log-store.ts';
 import { invalidArgument } from '../../errors.ts';
-import type { ContainerRecord, ContainerState } from '../../store/records.ts';
+import type { ContainerRecord, ContainerState } from '../../model/index.ts';
 import {
   ContainerCreate,
   ContainerItem,

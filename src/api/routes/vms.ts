@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ContainerManager } from '../../containers/manager.ts';
-import type { VmRecord } from '../../store/records.ts';
+import type { VmRecord } from '../../model/index.ts';
 import { IdParams, VmItem, errors } from '../schemas.ts';
 
 export function vmItem(vm: VmRecord) {

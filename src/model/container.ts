@@ -1,6 +1,7 @@
 /**
- * What the store keeps, as plain values. Field names follow the API document (snake_case), so a container
- * record maps onto the HTTP item with almost no renaming.
+ * A container as Hearth knows it: its states, what a user chooses about it (`ContainerSpec`) and the whole
+ * record. Field names follow the API document (snake_case), so a record maps onto the HTTP item with
+ * almost no renaming. The store keeps these; the API's schemas take their enums from here.
  * @module
  */
 
@@ -88,36 +89,4 @@ export interface ContainerRecord extends ContainerSpec {
    * restart is stopped the way the image asks. Null: SIGTERM.
    */
   stop_signal: string | null;
-}
-
-/** allocated: address and tap taken; booting: VMM launched; running: process started; stopping. */
-export type VmState = 'allocated' | 'booting' | 'running' | 'stopping';
-
-export interface VmRecord {
-  id: string;
-  container_id: string;
-  state: VmState;
-  pid: number | null;
-  vcpus: number;
-  memory_mib: number;
-  vmm: string;
-  accel: string;
-  guest_ip: string | null;
-  prefix_length: number | null;
-  gateway: string | null;
-  tap: string | null;
-  mac: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface EventRecord {
-  id: number;
-  container_id: string;
-  time: string;
-  /** `state` for a transition; otherwise e.g. `restart-scheduled`, `recovered`. */
-  type: string;
-  from_state: ContainerState | null;
-  to_state: ContainerState | null;
-  message: string | null;
 }

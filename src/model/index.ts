@@ -1,0 +1,8 @@
+/**
+ * The domain model: containers, VMs and events, as plain values. Every layer that speaks of them (api,
+ * containers, store) imports them from here; this module imports nothing of Hearth's.
+ * @module
+ */
+export * from './container.ts';
+export * from './event.ts';
+export * from './vm.ts';
