@@ -1,6 +1,6 @@
 /**
- * What the containers layer needs from the layers below it, as small interfaces. The lead wires the real
- * image store, host network and sandbox launcher in main.ts; tests pass fakes (test/containers/fakes.ts).
+ * What the containers layer needs from the layers below it, as small interfaces. src/assemble/host-deps.ts
+ * wires the real image store, host network and sandbox launcher; tests pass fakes (test/containers/fakes.ts).
  * @module
  */
 import type { ImageProcessConfig } from '../sandbox/process-spec.ts';

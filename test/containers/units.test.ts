@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HostContainerNetwork } from '../../src/containers/host-network-adapter.ts';
+import { HostContainerNetwork } from '../../src/assemble/container-network.ts';
 import { LogStore } from '../../src/containers/log-store.ts';
 import { AddressPool, type HostNetwork, type PortForwarder } from '../../src/network/index.ts';
 import { nextDelay, shouldRestart } from '../../src/containers/restart-policy.ts';

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import { createMicroVmLauncher } from '../../src/sandbox/create-launcher.ts';
+import { createMicroVmLauncher } from '../../src/assemble/launcher.ts';
 import { DEFAULT_CACHE_DIR } from '../../src/sandbox/guest-artifacts.ts';
 import type { MicroVmLauncher } from '../../src/sandbox/microvm-launcher.ts';
 import type { OutputChunk, Sandbox } from '../../src/sandbox/sandbox.ts';

@@ -12,9 +12,9 @@ import type { AccelChoice } from '../vmm/qemu/accel-probe.ts';
 import { QemuDriver } from '../vmm/qemu/driver.ts';
 import { qemuKernelArgs } from '../vmm/qemu/kernel-args.ts';
 import { locateQemu } from '../tools/qemu.ts';
-import { locateGuestArtifacts } from './guest-artifacts.ts';
-import { MicroVmLauncher } from './microvm-launcher.ts';
-import { ScratchDisks } from './scratch-disk.ts';
+import { locateGuestArtifacts } from '../sandbox/guest-artifacts.ts';
+import { MicroVmLauncher } from '../sandbox/microvm-launcher.ts';
+import { ScratchDisks } from '../sandbox/scratch-disk.ts';
 
 export interface LauncherSettings {
   /** Where guest/build.sh put the kernel and initramfs, and where scratch templates are kept. */

@@ -2,12 +2,12 @@
  * `ContainerNetwork` on the real host, from src/network's parts: addresses from the AddressPool (the set in
  * use is kept here and re-filled by `reserve` after a manager restart), one tap per VM on the bridge
  * (HostNetwork, named by `tapNameFor`) that may send only as the VM's address, and port forwards
- * (PortForwarder). The bridge, its anti-spoofing table and NAT are set up once at start by main.ts
+ * (PortForwarder). The bridge, its anti-spoofing table and NAT are set up once at start by ./host-deps.ts
  * (`ensureBridge`, `enableNat`).
  * @module
  */
 import { tapNameFor, type HostNetwork, type PortForwarder } from '../network/index.ts';
-import type { ContainerNetwork, NetworkAttachment, PortHandle, PortRule } from './deps.ts';
+import type { ContainerNetwork, NetworkAttachment, PortHandle, PortRule } from '../containers/deps.ts';
 
 export class HostContainerNetwork implements ContainerNetwork {
   /** guest address -> VM id */
