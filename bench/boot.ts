@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildProcessSpec } from '../src/sandbox/process-spec.ts';
+import { buildProcessSpec } from '../src/containers/process-spec.ts';
 import { locateGuestArtifacts } from '../src/sandbox/guest-artifacts.ts';
 import { qemuKernelArgs } from '../src/vmm/qemu/kernel-args.ts';
 import { QemuDriver } from '../src/vmm/qemu/driver.ts';

@@ -3,7 +3,7 @@
  * reports back (OUTPUT, EXIT). The sandbox layer above passes these through unchanged.
  */
 
-/** The process to run, already merged the Docker way (see src/sandbox/process-spec.ts). */
+/** The process to run, already merged the Docker way (see src/containers/process-spec.ts). */
 export interface ProcessSpec {
   argv: string[];
   env: string[];

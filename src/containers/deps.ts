@@ -3,7 +3,7 @@
  * wires the real image store, host network and sandbox launcher; tests pass fakes (test/containers/fakes.ts).
  * @module
  */
-import type { ImageProcessConfig } from '../sandbox/process-spec.ts';
+import type { ImageProcessConfig } from './process-spec.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
 

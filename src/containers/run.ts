@@ -8,10 +8,11 @@
  */
 import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
-import { HearthError, describeError, isHearthError } from '../errors.ts';
+import { HearthError, describeError } from '../errors.ts';
+import { cancelled, runStep, withTimeout } from './deadlines.ts';
 import type { ProcessExit, ProcessSpec, Sandbox } from '../sandbox/sandbox.ts';
 import type { ContainerStore } from '../store/container-store.ts';
-import type { PortMapping, VmRecord } from '../model/index.ts';
+import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
 
@@ -44,7 +45,39 @@ export function attachmentOf(vm: VmRecord): NetworkAttachment | undefined {
 /** Why a run was aborted; the command that aborted it decides the container's next state. */
 export type AbortReason = 'stop' | 'delete' | 'shutdown';
 
+/** What a run works with; the containers layer's context is one. */
+export interface RunContext {
+  readonly deps: ContainerDeps;
+  readonly store: ContainerStore;
+  readonly logs: LogStore;
+  readonly settings: RunSettings;
+  readonly log: BaseLogger;
+}
+
 export class Run {
+  /** A new attempt at running the container: provisioning starts from nothing. */
+  static attempt(ctx: RunContext, c: Pick<ContainerRecord, 'id' | 'vm_id'>): Run {
+    return new Run(ctx, c.id, c.vm_id);
+  }
+
+  /**
+   * What an earlier manager process recorded for the container's VM (its row, its attachment, already
+   * reserved) and, if the VM still runs, its sandbox: `release` gives all of it back.
+   */
+  static recorded(ctx: RunContext, c: Pick<ContainerRecord, 'id' | 'vm_id'>, attachment: NetworkAttachment | undefined, sandbox?: Sandbox): Run {
+    const run = new Run(ctx, c.id, c.vm_id);
+    run.vmRow = true;
+    run.launchTried = true;
+    run.attachment = attachment;
+    if (sandbox) run.attachSandbox(sandbox);
+    return run;
+  }
+
+  /** Nothing yet: only for `releaseRemains`, which gives back whatever earlier runs of the VM id left. */
+  static remains(ctx: RunContext, c: Pick<ContainerRecord, 'id' | 'vm_id'>): Run {
+    return new Run(ctx, c.id, c.vm_id);
+  }
+
   readonly abort = new AbortController();
   image?: ResolvedImage;
   attachment?: NetworkAttachment;
@@ -62,15 +95,19 @@ export class Run {
   /** Set once `release` has run; the exit is then accounted for. */
   finished = false;
 
-  constructor(
+  private readonly deps: ContainerDeps;
+  private readonly store: ContainerStore;
+  private readonly logs: LogStore;
+  private readonly settings: RunSettings;
+  private readonly log: BaseLogger;
+
+  private constructor(
+    private readonly ctx: RunContext,
     readonly containerId: string,
     readonly vmId: string,
-    private readonly deps: ContainerDeps,
-    private readonly store: ContainerStore,
-    private readonly logs: LogStore,
-    private readonly settings: RunSettings,
-    private readonly log: BaseLogger,
-  ) {}
+  ) {
+    ({ deps: this.deps, store: this.store, logs: this.logs, settings: this.settings, log: this.log } = ctx);
+  }
 
   get aborted(): boolean {
     return this.abort.signal.aborted;
@@ -142,15 +179,8 @@ export class Run {
     this.log.warn({ vm: this.vmId, container: this.containerId }, 'releasing what an earlier run of this VM left behind');
     const attachment = attachmentOf(stale);
     if (attachment) await this.deps.network.reserve(this.vmId, attachment);
-    let sandbox: Sandbox | undefined;
-    try {
-      sandbox = await this.deps.sandboxes.adopt(this.vmId);
-    } catch (e) {
-      this.log.error({ err: e, vm: this.vmId }, `could not reattach to the earlier VM: ${describeError(e)}`);
-    }
-    const earlier = new Run(this.containerId, this.vmId, this.deps, this.store, this.logs, this.settings, this.log);
-    earlier.takeOver(attachment, sandbox);
-    await earlier.release();
+    // Its VMM, if it still runs, is ended by the purge in `release`, whatever records of it are left.
+    await Run.recorded(this.ctx, { id: this.containerId, vm_id: this.vmId }, attachment).release();
   }
 
   /** Step 3 (booting): the VM, with the process to run. Output is logged from here on. */
@@ -181,17 +211,6 @@ export class Run {
       accel: sandbox.info.accel,
     });
     return sandbox;
-  }
-
-  /**
-   * Takes over what an earlier manager process recorded for this VM: its row, its attachment (already
-   * reserved) and, if the VM still runs, its sandbox. `release` then gives all of it back.
-   */
-  takeOver(attachment: NetworkAttachment | undefined, sandbox: Sandbox | undefined): void {
-    this.vmRow = true;
-    this.launchTried = true;
-    this.attachment = attachment;
-    if (sandbox) this.attachSandbox(sandbox);
   }
 
   /** Makes `sandbox` this run's VM and listens to its output and agent errors. */
@@ -320,78 +339,12 @@ export class Run {
     }
   }
 
-  /**
-   * Runs one step with a deadline; the run's abort also ends the wait. If the step gives up while the
-   * operation is still under way and `undo` is given, the operation's late result is waited for (at most
-   * the step's time again) and undone, so nothing it took is left behind; past that wait it is undone
-   * whenever it ends.
-   */
-  private async step<T>(
-    what: string,
-    ms: number,
-    start: (signal: AbortSignal) => Promise<T>,
-    undo?: (late: T) => Promise<void>,
-  ): Promise<T> {
-    if (this.aborted) throw cancelled();
-    const deadline = AbortSignal.timeout(ms);
-    const signal = AbortSignal.any([this.abort.signal, deadline]);
-    const op = start(signal);
-    try {
-      return await raceSignal(op, signal, () =>
-        this.aborted
-          ? cancelled()
-          : new HearthError('Unavailable', 'HEARTH_ERR_TIMEOUT', `${what} timed out after ${formatMs(ms)}`),
-      );
-    } catch (e) {
-      if (undo && signal.aborted) {
-        const late = await withTimeout(op, ms, what).then(
-          (v) => ({ v }),
-          () => undefined,
-        );
-        if (late) await this.safely(`undoing ${what}`, () => undo(late.v));
-        // Still under way: undo it whenever it ends.
-        else void op.then((v) => this.safely(`undoing ${what}`, () => undo(v)), () => {});
-      }
-      throw e;
-    }
+  private step<T>(what: string, ms: number, start: (signal: AbortSignal) => Promise<T>, undo?: (late: T) => Promise<void>): Promise<T> {
+    return runStep({ what, ms, abort: this.abort.signal, start, ...(undo ? { undo } : {}), safely: (w, f) => this.safely(w, f) });
   }
 }
-
-export function cancelled(): HearthError {
-  return new HearthError('FailedPrecondition', 'HEARTH_ERR_CANCELLED', 'cancelled');
-}
-
-export const isCancelled = (e: unknown) => isHearthError(e, 'HEARTH_ERR_CANCELLED');
 
 function vmEndedEarly(exit: ProcessExit | null, cause?: unknown): HearthError {
   const how = exit ? `the process exited with code ${exit.code} before it was reported started` : 'the VM stopped before the process started';
   return new HearthError('Unavailable', 'HEARTH_ERR_VM_GONE', how, { cause });
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
-function raceSignal<T>(op: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
-  if (signal.aborted) return Promise.reject(reason());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(reason());
-    signal.addEventListener('abort', onAbort, { once: true });
-    op.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-export function withTimeout<T>(op: Promise<T>, ms: number, what: string): Promise<T> {
-  return raceSignal(op, AbortSignal.timeout(ms), () =>
-    new HearthError('Unavailable', 'HEARTH_ERR_TIMEOUT', `${what} timed out after ${formatMs(ms)}`),
-  );
 }

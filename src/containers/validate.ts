@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
-import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from '../sandbox/process-spec.ts';
+import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
 import type { ContainerRecord, ContainerSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */

@@ -10,6 +10,8 @@ import type { EventEmitter } from 'node:events';
 import type { OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
 
 export type { OutputChunk, OutputStream, ProcessExit, ProcessSpec } from '../agent/process.ts';
+/** The guest protocol's message limit and record sizes: what a process description may take. */
+export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 
 export interface GuestNetwork {
   /** Host tap device the VM's NIC is backed by; it must exist. */

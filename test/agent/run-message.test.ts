@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { encodeRun } from '../../src/agent/run-message.ts';
 import { decodeRecords, encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes } from '../../src/agent/protocol.ts';
 import { isHearthError } from '../../src/errors.ts';
-import { buildProcessSpec, REQUEST_RUN_BYTES_MAX, requestRunBytes } from '../../src/sandbox/process-spec.ts';
+import { buildProcessSpec, REQUEST_RUN_BYTES_MAX, requestRunBytes } from '../../src/containers/process-spec.ts';
 
 /** Strings whose UTF-8 length differs from their JS length, and the empty string. */
 const awkward = ['', 'a', 'é', '日本語', '🙂🙂', 'x'.repeat(1000), 'NAME=va=lue', 'tab\tand\nnewline'];

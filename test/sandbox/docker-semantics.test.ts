@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ImageProcessConfig } from '../../src/sandbox/process-spec.ts';
+import type { ImageProcessConfig } from '../../src/containers/process-spec.ts';
 import { vmSuite } from '../helpers/vm-env.ts';
 import { runToExit } from '../helpers/run-vm.ts';
 

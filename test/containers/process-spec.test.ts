@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isHearthError } from '../../src/errors.ts';
-import { buildProcessSpec, DEFAULT_PATH } from '../../src/sandbox/process-spec.ts';
+import { buildProcessSpec, DEFAULT_PATH } from '../../src/containers/process-spec.ts';
 
 const request = { args: [] as string[], env: {} as Record<string, string>, hostname: 'box' };
 

@@ -6,9 +6,8 @@
  *   none; HOSTNAME is the container's hostname. HOME is set in the guest from /etc/passwd (agent's job).
  * - cwd = WorkingDir or "/"; user = User or root.
  */
-import { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 import { HearthError } from '../errors.ts';
-import type { ProcessSpec } from './sandbox.ts';
+import { MAX_PAYLOAD, recordListBytes, type ProcessSpec } from '../sandbox/sandbox.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

@@ -1,0 +1,82 @@
+/**
+ * What every part of the containers layer works with: the store, the layers below, the logs, the settings,
+ * one serial queue per container, the table of live runs, and the manager's phase (open, closing,
+ * detaching). Also the two record patches every part writes: the end of a run, and a fresh start.
+ * @module
+ */
+import type { BaseLogger } from 'pino';
+import { describeError, failedPrecondition, HearthError, notFound } from '../errors.ts';
+import type { ContainerRecord } from '../model/index.ts';
+import type { ContainerStore, Transition } from '../store/container-store.ts';
+import type { ContainerDeps } from './deps.ts';
+import { LiveRuns } from './live-runs.ts';
+import type { LogStore } from './log-store.ts';
+import type { BackoffSettings } from './restart-policy.ts';
+import type { RunContext, RunSettings } from './run.ts';
+import { KeyedQueue } from './serial-queue.ts';
+
+export interface ManagerSettings extends RunSettings {
+  restart: BackoffSettings & { onFailureMaxRetries: number };
+  stopGraceMs: number;
+  /** How often a paused or silent VM is tried again after a manager restart. */
+  recoveryRetryMs: number;
+  /** Name servers written to each guest's resolv.conf. */
+  dnsServers: string[];
+}
+
+export class ContainerContext implements RunContext {
+  /** Every change to a container is a task on its queue (serial-queue.ts). */
+  readonly queue = new KeyedQueue();
+  readonly runs = new LiveRuns();
+  /** Shutdown has begun: no new commands, no new restarts, provisioning is aborted. */
+  closing = false;
+  /** Shutdown is leaving the VMs that run to the next manager process: their ends are its to account for. */
+  detaching = false;
+
+  constructor(
+    readonly store: ContainerStore,
+    readonly deps: ContainerDeps,
+    readonly logs: LogStore,
+    readonly settings: ManagerSettings,
+    readonly log: BaseLogger,
+  ) {}
+
+  async get(id: string): Promise<ContainerRecord> {
+    const c = await this.store.getContainer(id);
+    if (!c) throw containerNotFound(id);
+    return c;
+  }
+
+  transition(id: string, t: Transition): Promise<ContainerRecord> {
+    return this.store.transition(id, t);
+  }
+
+  /** Queues background work for a container; a failure is logged, there is nobody to answer. */
+  enqueue(id: string, task: () => Promise<unknown>): void {
+    void this.queue.run(id, task).catch((e) => this.taskFailed(id, e));
+  }
+
+  taskFailed(id: string, e: unknown): void {
+    this.log.error({ err: e, container: id }, `container task failed: ${describeError(e)}`);
+  }
+}
+
+/** The patch for a run that ended: its exit code, when, and no address any more. */
+export function ended(exitCode: number | null = null): Pick<ContainerRecord, 'exit_code' | 'finished_at' | 'guest_ip'> {
+  return { exit_code: exitCode, finished_at: new Date().toISOString(), guest_ip: null };
+}
+
+/** The patch that clears the outcome of the last run before a new one. */
+export const CLEARED = { exit_code: null, error_message: null, started_at: null, finished_at: null, guest_ip: null } as const;
+
+export function containerNotFound(id: string): HearthError {
+  return notFound('HEARTH_ERR_CONTAINER_NOT_FOUND', `no container with id ${id}`);
+}
+
+export function stateConflict(message: string): HearthError {
+  return failedPrecondition('HEARTH_ERR_CONTAINER_STATE', message);
+}
+
+export function shuttingDown(message: string): HearthError {
+  return new HearthError('Unavailable', 'HEARTH_ERR_SHUTTING_DOWN', message);
+}

@@ -1,0 +1,99 @@
+/**
+ * The table of live runs: for each container the manager is looking after, the run in progress (if any)
+ * and its pending timers: a policy restart, or another try at a paused or silent VM.
+ * @module
+ */
+import type { Run } from './run.ts';
+
+interface Slot {
+  run?: Run;
+  restartTimer?: NodeJS.Timeout;
+  retryTimer?: NodeJS.Timeout;
+  /** The last restart delay, for the doubling. */
+  lastDelayMs: number;
+}
+
+export class LiveRuns {
+  private readonly slots = new Map<string, Slot>();
+
+  run(id: string): Run | undefined {
+    return this.slots.get(id)?.run;
+  }
+
+  setRun(id: string, run: Run): void {
+    this.slot(id).run = run;
+  }
+
+  /** Forgets `run` if it is still the container's current one. */
+  clearRun(id: string, run: Run): void {
+    const slot = this.slots.get(id);
+    if (slot?.run === run) slot.run = undefined;
+  }
+
+  hasRestartPending(id: string): boolean {
+    return this.slots.get(id)?.restartTimer !== undefined;
+  }
+
+  lastDelayMs(id: string): number {
+    return this.slots.get(id)?.lastDelayMs ?? 0;
+  }
+
+  setLastDelayMs(id: string, ms: number): void {
+    this.slot(id).lastDelayMs = ms;
+  }
+
+  /** Arms the policy restart; `fire` runs when it is due unless cancelled first. */
+  scheduleRestart(id: string, delayMs: number, fire: () => void): void {
+    const slot = this.slot(id);
+    clearTimeout(slot.restartTimer);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      fire();
+    }, delayMs);
+  }
+
+  /** Arms another try at a paused or silent VM. */
+  scheduleRetry(id: string, delayMs: number, fire: () => void): void {
+    const slot = this.slot(id);
+    clearTimeout(slot.retryTimer);
+    slot.retryTimer = setTimeout(() => {
+      slot.retryTimer = undefined;
+      fire();
+    }, delayMs);
+  }
+
+  /** Cancels both timers; says whether a policy restart was pending. */
+  cancelTimers(id: string): boolean {
+    const slot = this.slots.get(id);
+    if (!slot) return false;
+    clearTimeout(slot.retryTimer);
+    slot.retryTimer = undefined;
+    const hadRestart = slot.restartTimer !== undefined;
+    clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
+    return hadRestart;
+  }
+
+  delete(id: string): void {
+    this.cancelTimers(id);
+    this.slots.delete(id);
+  }
+
+  ids(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  runs(): Run[] {
+    return [...this.slots.values()].flatMap((s) => (s.run ? [s.run] : []));
+  }
+
+  clear(): void {
+    for (const id of this.ids()) this.delete(id);
+  }
+
+  private slot(id: string): Slot {
+    let s = this.slots.get(id);
+    if (!s) this.slots.set(id, (s = { lastDelayMs: 0 }));
+    return s;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Provisioning: a new run for a container, then its steps creating -> booting -> initializing -> running.
+ * On failure everything the run took is released and the container goes to `error`; when the run is
+ * aborted (stop, delete, shutdown), the command that aborted it decides the state.
+ * @module
+ */
+import { describeError } from '../errors.ts';
+import type { ContainerRecord } from '../model/index.ts';
+import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
+import { isCancelled } from './deadlines.ts';
+import { buildProcessSpec } from './process-spec.ts';
+import { Run, type AbortReason } from './run.ts';
+
+export class Provisioner {
+  constructor(
+    private readonly ctx: ContainerContext,
+    /** Told of each run that reached `running`: supervision takes it from there. */
+    private readonly onRunning: (run: Run) => void,
+  ) {}
+
+  /** A new attempt for the container, registered as its live run. */
+  newRun(c: ContainerRecord): Run {
+    const run = Run.attempt(this.ctx, c);
+    this.ctx.runs.setRun(c.id, run);
+    // A task that reached its turn after shutdown began: it provisions nothing now, the next manager does.
+    if (this.ctx.closing) run.abort.abort('shutdown' satisfies AbortReason);
+    return run;
+  }
+
+  /** Inside the queue: clears the last run's outcome and provisions (a start by the user). */
+  async startNow(cur: ContainerRecord, message: string): Promise<void> {
+    this.ctx.runs.setLastDelayMs(cur.id, 0);
+    await this.ctx.transition(cur.id, {
+      to: 'creating',
+      patch: { desired_state: 'running', restart_count: 0, ...CLEARED },
+      message,
+    });
+    await this.provision(cur.id, this.newRun(cur));
+  }
+
+  /** Inside the queue: the steps, from whatever state the container was put in for them. */
+  async provision(id: string, run: Run): Promise<void> {
+    const { ctx } = this;
+    try {
+      const c = await ctx.store.getContainer(id);
+      if (!c) throw containerNotFound(id);
+      const image = await run.resolveImage(c.image);
+      const attachment = await run.attachNetwork();
+      await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
+      const hostname = c.container_id.slice(0, 12); // as Docker
+      const process = buildProcessSpec(image.config, {
+        args: c.args,
+        env: c.env_vars,
+        hostname,
+        extraHosts: [`${attachment.guestIp}\t${hostname}`],
+        resolvConf: ctx.settings.dnsServers.map((s) => `nameserver ${s}\n`).join(''),
+      });
+      await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
+      await run.launch(process);
+      await ctx.transition(id, { to: 'initializing', message: 'VM booted; starting the process' });
+      await run.waitStarted();
+      await run.openPorts(c.port_mappings);
+      await ctx.transition(id, { to: 'running', patch: { started_at: new Date().toISOString() }, message: 'process started' });
+      this.onRunning(run);
+    } catch (e) {
+      await run.release();
+      ctx.runs.clearRun(id, run);
+      if (run.aborted || isCancelled(e)) return;
+      ctx.log.warn({ container: id, err: e }, `provisioning failed: ${describeError(e)}`);
+      await ctx.transition(id, { to: 'error', patch: { ...ended(), error_message: describeError(e) }, message: describeError(e) });
+      ctx.logs.end(id);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Recovery after a manager restart: every container's VM is accounted for while the API already serves.
+ * A VM whose process runs is reattached; one that ended is recorded (exit or error, then the restart
+ * policy); one still booting is ended and provisioned again; a paused or silent one is reported `paused`
+ * or `unresponsive` and tried again until it answers. What no record owns is removed first.
+ * @module
+ */
+import { describeError, isHearthError } from '../errors.ts';
+import { ACTIVE_STATES, STARTED_STATES, type ContainerRecord } from '../model/index.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import { CLEARED, ended, type ContainerContext } from './context.ts';
+import { sweepOrphans } from './orphan-sweep.ts';
+import type { Provisioner } from './provisioning.ts';
+import { attachmentOf, Run } from './run.ts';
+import { ConcurrencyLimit } from './serial-queue.ts';
+import type { Supervisor } from './supervision.ts';
+
+/** Containers reattached at once; each waits at most a few seconds (driver and agent bounds). */
+const RECOVERY_CONCURRENCY = 8;
+
+/** What reattaching to a VM found. */
+type Adoption =
+  | { kind: 'adopted'; sandbox: Sandbox }
+  | { kind: 'gone' }
+  | { kind: 'paused' | 'unresponsive'; message: string };
+
+type Outcome = 'provision' | 'restart' | 'done';
+
+export class Recovery {
+  /** Resolves once the sweep is done and every container's recovery is queued: commands wait for it. */
+  queued: Promise<void> = Promise.resolve();
+  /** Resolves when every container's VM is accounted for (interrupted provisioning then resumes on its queue). */
+  done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: ContainerContext,
+    private readonly provisioner: Provisioner,
+    private readonly supervisor: Supervisor,
+  ) {}
+
+  /**
+   * Marks every started container `recovering` (quick: the store only) and returns; the rest goes on in the
+   * background: the orphan sweep, then every container's recovery at once, each as a task on its own queue
+   * (at most RECOVERY_CONCURRENCY reattachments in flight). Call once, before serving.
+   */
+  async begin(): Promise<void> {
+    let queued!: () => void;
+    this.queued = new Promise((resolve) => (queued = resolve));
+    let containers: ContainerRecord[];
+    try {
+      containers = await this.ctx.store.listContainers();
+      for (const c of containers) {
+        if (STARTED_STATES.has(c.state) && c.state !== 'recovering') {
+          await this.ctx.transition(c.id, { to: 'recovering', message: 'the manager restarted; reattaching to the VM' });
+        }
+      }
+    } catch (e) {
+      queued();
+      throw e;
+    }
+    this.done = this.recoverAll(containers, queued);
+  }
+
+  private async recoverAll(containers: readonly ContainerRecord[], queued: () => void): Promise<void> {
+    const { ctx } = this;
+    const tasks: Promise<void>[] = [];
+    try {
+      await sweepOrphans(ctx.store, ctx.deps, ctx.logs, ctx.settings.stateDir, ctx.log);
+      const limit = new ConcurrencyLimit(RECOVERY_CONCURRENCY);
+      for (const c of containers) {
+        const task = async () => {
+          const outcome = await limit.run(() => this.recoverOne(c.id));
+          // Queued behind this task rather than awaited: recovery is over once every VM is accounted for.
+          if (outcome === 'provision') ctx.enqueue(c.id, () => this.resumeProvisioning(c.id));
+          if (outcome === 'restart') {
+            const now = await ctx.get(c.id);
+            await this.supervisor.maybeRestart(now, now.exit_code, 0);
+          }
+        };
+        tasks.push(ctx.queue.run(c.id, task).catch((e) => ctx.taskFailed(c.id, e)));
+      }
+    } catch (e) {
+      ctx.log.error({ err: e }, `recovery failed: ${describeError(e)}`);
+    } finally {
+      queued();
+    }
+    await Promise.all(tasks);
+  }
+
+  private async resumeProvisioning(id: string): Promise<void> {
+    const c = await this.ctx.get(id);
+    await this.ctx.transition(id, { to: 'creating', patch: CLEARED, message: 'provisioning resumed after a manager restart' });
+    await this.provisioner.provision(id, this.provisioner.newRun(c));
+  }
+
+  /** Inside the queue: what the container's VM, if any, has become; provisioning and restarts are the caller's. */
+  private async recoverOne(id: string): Promise<Outcome> {
+    const { ctx } = this;
+    const c = await ctx.store.getContainer(id);
+    if (!c) return 'done';
+    const vm = await ctx.store.getVm(c.vm_id);
+    // A VM row in `stopping` is a user stop that was under way; whatever the container row says, it is done.
+    const wanted = c.desired_state === 'running' && vm?.state !== 'stopping';
+    if (!vm) {
+      if (ACTIVE_STATES.has(c.state)) return wanted ? 'provision' : this.markStopped(c);
+      return wanted && (await this.restartWasPending(c)) ? 'restart' : 'done';
+    }
+    const attachment = attachmentOf(vm);
+    if (attachment) await ctx.deps.network.reserve(vm.id, attachment);
+    const run = Run.recorded(ctx, c, attachment);
+    // Only a VM whose process was reported started is reattached; one still booting waits for the process
+    // to run, which nobody will send it, so it is ended and provisioned again.
+    if (wanted && STARTED_STATES.has(c.state) && vm.state === 'running') {
+      const adoption = await this.adopt(vm.id);
+      if (adoption.kind !== 'gone') return this.reattach(c, run, adoption);
+    }
+    // The VM is gone, or it should not run: end it and give everything back.
+    const exit = await ctx.deps.sandboxes.exitOf(vm.id);
+    await run.release();
+    if (!wanted) return this.markStopped(c);
+    if (STARTED_STATES.has(c.state)) {
+      if (exit) {
+        await ctx.transition(c.id, { to: 'exited', patch: ended(exit.code), message: `process exited with code ${exit.code} while the manager was not running` });
+      } else {
+        const message = 'the VM ended while the manager was not running';
+        await ctx.transition(c.id, { to: 'error', patch: { ...ended(), error_message: message }, message });
+      }
+      return 'restart';
+    }
+    if (ACTIVE_STATES.has(c.state)) return 'provision';
+    return (await this.restartWasPending(c)) ? 'restart' : 'done';
+  }
+
+  /** Inside the queue: the container's VM still runs; it becomes the container's live run again. */
+  private async reattach(c: ContainerRecord, run: Run, adoption: Exclude<Adoption, { kind: 'gone' }>): Promise<'done'> {
+    const { ctx } = this;
+    ctx.runs.setRun(c.id, run);
+    run.started = true;
+    run.startedAt = Date.now();
+    try {
+      await run.openPorts(c.port_mappings);
+    } catch (e) {
+      await run.release();
+      ctx.runs.clearRun(c.id, run);
+      await ctx.transition(c.id, { to: 'error', patch: { ...ended(), error_message: describeError(e) }, message: describeError(e) });
+      return 'done';
+    }
+    await this.apply(c.id, run, adoption);
+    return 'done';
+  }
+
+  /** Reattached, the container is `running` again; paused or silent, it says so and is tried again later. */
+  private async apply(id: string, run: Run, adoption: Exclude<Adoption, { kind: 'gone' }>): Promise<void> {
+    const { ctx } = this;
+    const current = (await ctx.get(id)).state;
+    if (adoption.kind === 'adopted') {
+      run.attachSandbox(adoption.sandbox);
+      const message = current === 'recovering' ? 'reattached to the running VM after a manager restart' : 'the VM answers again';
+      await ctx.transition(id, { to: 'running', message });
+      this.supervisor.watch(run);
+      return;
+    }
+    const every = ctx.settings.recoveryRetryMs;
+    if (current !== adoption.kind) {
+      ctx.log.warn({ container: id }, adoption.message);
+      await ctx.transition(id, { to: adoption.kind, message: `${adoption.message}; retrying every ${every / 1000} s` });
+    }
+    ctx.runs.scheduleRetry(id, every, () => ctx.enqueue(id, () => this.retry(id, run)));
+  }
+
+  /** Inside the queue: one more try at a paused or silent VM, unless something else ended the run meanwhile. */
+  private async retry(id: string, run: Run): Promise<void> {
+    if (this.ctx.runs.run(id) !== run || run.finished || this.ctx.closing) return;
+    const adoption = await this.adopt(run.vmId);
+    if (adoption.kind === 'gone') {
+      await this.supervisor.finishRun(run, await this.ctx.deps.sandboxes.exitOf(run.vmId));
+      return;
+    }
+    await this.apply(id, run, adoption);
+  }
+
+  /** Reconnects to a VM, saying what it found instead of throwing. */
+  private async adopt(vmId: string): Promise<Adoption> {
+    try {
+      const sandbox = await this.ctx.deps.sandboxes.adopt(vmId);
+      return sandbox ? { kind: 'adopted', sandbox } : { kind: 'gone' };
+    } catch (e) {
+      const paused = isHearthError(e, 'HEARTH_ERR_VMM_PAUSED');
+      return { kind: paused ? 'paused' : 'unresponsive', message: describeError(e) };
+    }
+  }
+
+  /** The container ended by itself and the policy scheduled a restart that has not happened yet. */
+  private async restartWasPending(c: ContainerRecord): Promise<boolean> {
+    if (c.state !== 'exited' && c.state !== 'error') return false;
+    return (await this.ctx.store.listEvents(c.id)).at(-1)?.type === 'restart-scheduled';
+  }
+
+  private async markStopped(c: ContainerRecord): Promise<'done'> {
+    if (c.state !== 'stopped') {
+      await this.ctx.transition(c.id, {
+        to: 'stopped',
+        patch: { ...ended(c.exit_code), desired_state: 'stopped' },
+        message: 'stopped (found after a manager restart)',
+      });
+    }
+    return 'done';
+  }
+}
