@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { HearthError } from '../errors.ts';
 import type { Accel } from '../vmm/driver.ts';
+import { VmCgroups, cgroupInstance } from '../vmm/jail/cgroups.ts';
 import { VmmJail } from '../vmm/jail/vmm-jail.ts';
 import { chooseAccel } from '../vmm/qemu/accel-probe.ts';
 import type { AccelChoice } from '../vmm/qemu/accel-probe.ts';
@@ -48,14 +49,16 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     baseKernelArgs: await qemuKernelArgs('kvm'),
     cacheFile: settings.probeCacheFile,
   });
+  const cgroups = VmCgroups.detect(cgroupInstance(settings.vmsDir));
   const jail = settings.jail.enabled
-    ? await VmmJail.create({ cacheDir: settings.cacheDir, vmsDir: settings.vmsDir, accel: accel.accel, ...settings.jail }, await locateQemu())
+    ? await VmmJail.create({ cacheDir: settings.cacheDir, vmsDir: settings.vmsDir, accel: accel.accel, ...settings.jail }, await locateQemu(), cgroups)
     : undefined;
   const driver = new QemuDriver({
     accel: accel.accel,
     baseKernelArgs: await qemuKernelArgs(accel.accel),
     jailUids: { base: settings.jail.uidBase, count: settings.jail.uidCount },
     ...(jail ? { jail } : {}),
+    ...(cgroups ? { cgroups } : {}),
   });
   const launcher = new MicroVmLauncher({
     vmsDir: settings.vmsDir,

@@ -35,6 +35,8 @@ export interface QemuMicrovm {
    * fork/exec, no scheduler or resource-limit changes.
    */
   seccomp: boolean;
+  /** Start with the vCPUs stopped (`-S`): the guest runs from QMP `cont`. */
+  paused?: boolean;
 }
 
 const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
@@ -56,6 +58,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
     '-serial', `file:${vm.consoleLog}`,
   ];
   if (vm.seccomp) argv.push('-sandbox', SECCOMP);
+  if (vm.paused) argv.push('-S');
   if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
   for (const d of vm.drives) {
     argv.push(
@@ -86,7 +89,10 @@ export async function locateQemu(): Promise<string> {
 }
 
 export interface QemuSpawnOptions {
-  /** QEMU's whole environment: a tag here is how a VMM is found again in /proc whatever became of its records. */
+  /**
+   * QEMU's whole environment: a tag here is how a VMM is found again in /proc whatever became of its
+   * records. Jailed, the jailer has it too, so the VMM is tagged from its first instant as root.
+   */
   env: Record<string, string>;
   /** Run QEMU through hearth-jailer (at `jailer`, with `spec`); QEMU's paths in `vm` are then inside the jail. */
   jail?: { jailer: string; qemu: string; spec: JailSpec };
@@ -99,7 +105,7 @@ export interface QemuSpawnOptions {
  */
 export function spawnQemu(vm: QemuMicrovm, logFd: number, options: QemuSpawnOptions): ChildProcess {
   const [program, args, env] = options.jail
-    ? [options.jail.jailer, jailerArgs({ ...options.jail.spec, env: { ...options.jail.spec.env, ...options.env } }, options.jail.qemu, qemuArgv(vm)), {}]
+    ? [options.jail.jailer, jailerArgs({ ...options.jail.spec, env: { ...options.jail.spec.env, ...options.env } }, options.jail.qemu, qemuArgv(vm)), options.env]
     : [QEMU_BINARY, qemuArgv(vm), { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env }];
   const child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
   child.unref();

@@ -54,10 +54,10 @@ export interface VmProcess {
   detach(): void;
 }
 
-/** A VMM process found on the host, with the run directory it was started for. */
+/** A VM the driver has something of on the host: its VMM process, or (pid null) only host state such as a cgroup. */
 export interface VmmFound {
   runDir: string;
-  pid: number;
+  pid: number | null;
 }
 
 export interface VmmDriver {
@@ -75,6 +75,9 @@ export interface VmmDriver {
    * back what the driver took on the host for it (cgroups). The run directory itself is the caller's.
    */
   destroy(runDir: string): Promise<void>;
-  /** Every VMM this driver started for a run directory under `vmsDir`, whether or not that directory still exists. */
+  /**
+   * Every VM under `vmsDir` this driver has something of on the host (a VMM, a cgroup), whether or not its
+   * run directory still exists.
+   */
   findAll(vmsDir: string): Promise<VmmFound[]>;
 }

@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listTapSenders } from '../../src/network/tap-guard.ts';
 import { listLinks } from '../../src/tools/ip.ts';
-import { VmCgroups } from '../../src/vmm/jail/cgroups.ts';
-import { jailInstance } from '../../src/vmm/jail/vmm-jail.ts';
+import { VmCgroups, cgroupInstance } from '../../src/vmm/jail/cgroups.ts';
 import { killVmmsUnder, vmmsUnder } from './vmm-processes.ts';
 import { pushAppImages } from './app-images.ts';
 import { startManager } from './manager-process.ts';
@@ -126,7 +125,7 @@ export async function assertNoLeaks(world: E2eEnv): Promise<void> {
   assert.deepEqual(await listTapSenders(), [], 'no entry in the anti-spoofing table');
   // Inside a test's network namespace `ip netns exec` remounts /sys without the cgroup hierarchies, so the
   // manager there runs its VMMs without cgroups; test/vmm/jail.test.ts checks them where they exist.
-  const cgroups = VmCgroups.detect(jailInstance(path.join(world.dataDir, 'vms')));
+  const cgroups = VmCgroups.detect(cgroupInstance(path.join(world.dataDir, 'vms')));
   assert.deepEqual((await cgroups?.list()) ?? [], [], 'no VMM cgroup');
   for (const dir of ['vms', 'containers']) {
     const left = await readdir(path.join(world.dataDir, dir)).catch(() => []);

@@ -1,5 +1,5 @@
 /** VMM processes a test started, found by the run-directory tag every VMM carries in its environment. */
-import { RUN_DIR_TAG } from '../../src/vmm/qemu/driver.ts';
+import { RUN_DIR_TAG } from '../../src/vmm/qemu/vmm-identity.ts';
 import { processesTagged, waitUntilGone } from '../../src/vmm/process.ts';
 
 export async function vmmsUnder(dir: string): Promise<number[]> {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { jailerArgs } from '../../src/tools/jailer.ts';
 import { locateQemu } from '../../src/tools/qemu.ts';
+import { VmCgroups, cgroupInstance } from '../../src/vmm/jail/cgroups.ts';
 import { VmmJail } from '../../src/vmm/jail/vmm-jail.ts';
 import { locateGuestArtifacts } from '../../src/sandbox/guest-artifacts.ts';
 import { sandboxSpec } from '../helpers/run-vm.ts';
@@ -72,7 +73,9 @@ describe('VMM jail', () => {
     const secret = path.join(suite.env.dir, 'secret');
     await writeFile(secret, 'host secret');
     try {
-      const jail = await VmmJail.create({ cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg', uidBase: 1_900_000_000, uidCount: 1_000_000 }, await locateQemu());
+      const cgroups = VmCgroups.detect(cgroupInstance(suite.env.vmsDir));
+      const settings = { cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg' as const, uidBase: 1_900_000_000, uidCount: 1_000_000 };
+      const jail = await VmmJail.create(settings, await locateQemu(), cgroups);
       const guest = await locateGuestArtifacts(CACHE_DIR);
       const id = randomUUID();
       const runDir = path.join(suite.env.vmsDir, id);
@@ -88,7 +91,8 @@ describe('VMM jail', () => {
         'echo own > /vm/own && echo vm-writable',
       ].join('; ');
       const r = spawnSync(prepared.jailer, jailerArgs(spec, '/bin/busybox', ['sh', '-c', script]), { encoding: 'utf8', timeout: 30_000 });
-      await jail.release(id);
+      jail.release(id);
+      await cgroups?.remove(id);
       assert.equal(r.status, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.equal(Number(lines[0]), spec.uid);
@@ -97,7 +101,7 @@ describe('VMM jail', () => {
       assert.ok(lines.includes('no-network') && !r.stdout.includes('reached'), r.stdout);
       assert.ok(lines.includes('jail-read-only'), r.stdout);
       assert.ok(lines.includes('vm-writable'), r.stdout);
-      assert.deepEqual(await jail.cgroups?.list().then((ids) => ids.filter((i) => i === id)), [], 'the cgroup is gone');
+      assert.deepEqual(((await cgroups?.list()) ?? []).filter((i) => i === id), [], 'the cgroup is gone');
       await rm(runDir, { recursive: true, force: true });
     } finally {
       server.close();

@@ -7,6 +7,7 @@
  * Leaves are named `<instance>-<vm id>`, the instance being a hash of the manager's VM directory, so that
  * managers sharing a host (tests do) never touch each other's leaves.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,6 +25,11 @@ const V1_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 const V2_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 
 export type CgroupVersion = 1 | 2;
+
+/** Names one manager's cgroups apart from another's on the same host: a hash of its VM directory. */
+export function cgroupInstance(vmsDir: string): string {
+  return createHash('sha256').update(path.resolve(vmsDir)).digest('hex').slice(0, 8);
+}
 
 export class VmCgroups {
   private constructor(

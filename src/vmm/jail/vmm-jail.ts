@@ -20,7 +20,7 @@ import { JAILER_RELATIVE_PATH, type JailBind, type JailSpec } from '../../tools/
 import { sharedObjects } from '../../tools/ldd.ts';
 import type { Accel } from '../driver.ts';
 import { uidsInUse } from '../process.ts';
-import { VmCgroups, type VmLimits } from './cgroups.ts';
+import type { VmCgroups, VmLimits } from './cgroups.ts';
 
 export interface JailSettings {
   /** Where jailer/build.sh installed hearth-jailer (`<cacheDir>/jailer/`). */
@@ -77,7 +77,7 @@ export class VmmJail {
   ) {}
 
   /** Finds the jailer and what QEMU loads; FailedPrecondition when the jailer was not built. */
-  static async create(settings: JailSettings, qemuBinary: string): Promise<VmmJail> {
+  static async create(settings: JailSettings, qemuBinary: string, cgroups: VmCgroups | undefined): Promise<VmmJail> {
     const jailer = path.join(settings.cacheDir, JAILER_RELATIVE_PATH);
     try {
       await access(jailer);
@@ -94,7 +94,7 @@ export class VmmJail {
     for (const dir of [path.join(prefix, 'lib', 'x86_64-linux-gnu', 'qemu'), path.join(prefix, 'lib', 'qemu'), path.join(prefix, 'share', 'qemu')]) {
       if (await exists(dir)) runtime.push({ source: dir, target: dir, readOnly: true });
     }
-    return new VmmJail(settings, jailer, qemuBinary, runtime, VmCgroups.detect(jailInstance(settings.vmsDir)));
+    return new VmmJail(settings, jailer, qemuBinary, runtime, cgroups);
   }
 
   get qemuPath(): string {
@@ -146,10 +146,9 @@ export class VmmJail {
     };
   }
 
-  /** Gives back what `prepare` took on the host (the VMM must be gone): its cgroup and its uid. */
-  async release(vmId: string): Promise<void> {
+  /** The VM's uid may go to another VM once its VMM is gone (its cgroup is the driver's to remove). */
+  release(vmId: string): void {
     this.reserved.delete(vmId);
-    await this.cgroups?.remove(vmId);
   }
 
   /**
@@ -170,11 +169,6 @@ export class VmmJail {
     }
     throw new HearthError('Unavailable', 'HEARTH_ERR_JAIL_UIDS', `every VMM uid in ${uidBase}-${uidBase + uidCount - 1} is in use; widen the range (HEARTH_JAIL_UID_COUNT)`);
   }
-}
-
-/** Names one manager's cgroups apart from another's on the same host: a hash of its VM directory. */
-export function jailInstance(vmsDir: string): string {
-  return createHash('sha256').update(path.resolve(vmsDir)).digest('hex').slice(0, 8);
 }
 
 function limitsFor(vm: JailedVm): VmLimits {

@@ -1,33 +1,32 @@
 /**
  * The QEMU `microvm` driver. Per VM, its run directory holds:
- *   vmm.json      the VMM's identity (name, accel, jail, then pid): written before QEMU is spawned
+ *   vmm.json      the VMM's identity (name, accel, jail uid, then pid): written before QEMU is spawned
  *   qemu.log      QEMU's own messages
- *   vmm/          what the VMM itself may write (owned by its uid when jailed):
+ *   vmm/          the VMM's sockets and console; jailed, the VMM creates them as its own uid, then the
+ *                 directory is handed back to root before the guest runs, so a VMM taken over by its guest
+ *                 cannot swap them for links to other sockets the manager would then talk to
  *     qmp.sock      QMP (control of the VMM); its closing tells us QEMU is gone
  *     control.sock  the guest agent's virtio-serial port
  *     console.log   the guest's serial console
  *   root/         where the jail is mounted, in the VMM's own mount namespace (empty from the host)
- *
- * Every VMM is spawned with `HEARTH_VMM_RUN_DIR=<run dir>` in its environment, so it can be found in /proc
- * whatever happened to its records: a manager killed between the spawn and writing the pid, or a run
- * directory deleted while its VMM ran, never leaves a VMM nobody can end.
+ * How a VMM is found again whatever happened to these records: ./vmm-identity.ts.
  */
-import { openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { closeSync, openSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import { HearthError } from '../../errors.ts';
 import { spawnQemu } from '../../tools/qemu.ts';
 import type { QemuMicrovm, QemuSpawnOptions } from '../../tools/qemu.ts';
-import type { Accel, VmConfig, VmmDriver, VmProcess, VmmFound } from '../driver.ts';
+import type { Accel, VmConfig, VmmDriver, VmmFound, VmProcess } from '../driver.ts';
+import type { VmCgroups } from '../jail/cgroups.ts';
 import type { VmmJail } from '../jail/vmm-jail.ts';
-import { environmentValue, isAlive, processesTagged, processState, processUid, waitUntilGone } from '../process.ts';
+import { killAndWait, processState } from '../process.ts';
+import { QemuVm, QMP_TIMEOUT_MS, delay } from './qemu-vm.ts';
 import { QmpClient } from './qmp.ts';
+import { RUN_DIR_TAG, VmmIdentity, runFiles, type VmmRecord } from './vmm-identity.ts';
 
 export const CONTROL_PORT_NAME = 'hearth.control';
-/** The environment variable that tags a VMM with its run directory. */
-export const RUN_DIR_TAG = 'HEARTH_VMM_RUN_DIR';
+export { RUN_DIR_TAG } from './vmm-identity.ts';
 
 export interface QemuDriverOptions {
   accel: Accel;
@@ -42,24 +41,16 @@ export interface QemuDriverOptions {
    * after a restart with jailing turned off.
    */
   jailUids?: { base: number; count: number };
-}
-
-interface VmmRecord {
-  name: string;
-  accel: Accel;
-  runDir: string;
-  jailed: boolean;
-  /** Null from just before the spawn until the spawn returned. */
-  pid: number | null;
+  /** The host's per-VM cgroups, removed with each VM (and found for the sweep) even when jailing is off. */
+  cgroups?: VmCgroups;
 }
 
 export class QemuDriver implements VmmDriver {
   readonly name = 'qemu' as const;
+  private readonly identity: VmmIdentity;
 
-  constructor(private readonly options: QemuDriverOptions) {}
-
-  get jailed(): boolean {
-    return this.options.jail !== undefined;
+  constructor(private readonly options: QemuDriverOptions) {
+    this.identity = new VmmIdentity(options.jailUids);
   }
 
   async start(config: VmConfig): Promise<VmProcess> {
@@ -80,7 +71,7 @@ export class QemuDriver implements VmmDriver {
         })
       : undefined;
     // Paths as QEMU sees them: inside the jail, or the host's.
-    const inVmm = (file: string) => path.join(prepared?.vmmDir ?? files.vmmDir, file);
+    const inVmm = (file: string) => path.join(prepared?.vmmDir ?? files.vmmDir, path.basename(file));
     const vm: QemuMicrovm = {
       name: `hearth-${config.id}`,
       accel: this.options.accel,
@@ -89,18 +80,20 @@ export class QemuDriver implements VmmDriver {
       kernel: prepared?.kernel ?? config.kernelPath,
       initrd: prepared?.initrd ?? config.initrdPath,
       append: [...this.options.baseKernelArgs, ...config.kernelArgs].join(' '),
-      consoleLog: inVmm(CONSOLE),
-      qmpSocket: inVmm(QMP),
+      consoleLog: inVmm(files.console),
+      qmpSocket: inVmm(files.qmp),
       drives: config.drives.map((d) => ({ ...d, path: prepared?.drivePath(d.id) ?? d.path })),
       nics: config.nics.map((n) => (prepared ? { ...n, fd: prepared.tapFd(n.tap) } : n)),
-      serialPorts: [{ id: 'control', name: CONTROL_PORT_NAME, socket: inVmm(CONTROL) }],
+      serialPorts: [{ id: 'control', name: CONTROL_PORT_NAME, socket: inVmm(files.control) }],
       seccomp: prepared !== undefined,
+      // Jailed, the guest waits until the socket directory is handed back to root (see the top of this file).
+      paused: prepared !== undefined,
     };
     const spawnOptions: QemuSpawnOptions = {
       env: { [RUN_DIR_TAG]: runDir },
       ...(prepared && jail ? { jail: { jailer: prepared.jailer, qemu: jail.qemuPath, spec: prepared.spec } } : {}),
     };
-    const record: VmmRecord = { name: vm.name, accel: this.options.accel, runDir, jailed: !!prepared, pid: null };
+    const record: VmmRecord = { name: vm.name, accel: this.options.accel, runDir, jailed: !!prepared, uid: prepared?.spec.uid ?? null, pid: null };
     await writeFile(files.vmm, JSON.stringify(record));
     const logFd = openSync(files.qemuLog, 'a');
     let child;
@@ -123,22 +116,27 @@ export class QemuDriver implements VmmDriver {
     try {
       await writeFile(files.vmm, JSON.stringify(record));
       qmp = await connectWhileRunning(files.qmp, childExit, this.options.startTimeoutMs ?? 10_000);
+      if (prepared) {
+        await chown(files.vmmDir, 0, 0);
+        await chmod(files.vmmDir, 0o755);
+        await withDeadline(qmp.execute('cont'), QMP_TIMEOUT_MS);
+      }
     } catch (e) {
-      child.kill('SIGKILL');
-      await waitUntilGone(pid, 5_000);
+      await killAndWait(pid);
       await this.releaseHost(config.id);
       const log = await readFile(files.qemuLog, 'utf8').catch(() => '');
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
-    return new QemuVm(config.id, record, pid, files, qmp, this.isVmmUid);
+    return new QemuVm(config.id, record, pid, files, qmp, this.identity);
   }
 
   async adopt(runDir: string): Promise<VmProcess | undefined> {
-    const files = runFiles(path.resolve(runDir));
-    const found = await this.findVmm(files);
+    const resolved = path.resolve(runDir);
+    const found = await this.identity.find(resolved);
     if (!found) return undefined;
-    const { record, pid } = found;
-    const id = path.basename(runDir);
+    const { record, pid, legacy } = found;
+    const files = runFiles(resolved, legacy);
+    const id = path.basename(resolved);
     // A stopped process (SIGSTOP) accepts a connection but never answers it.
     if ((await processState(pid)) === 'T') {
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_PAUSED', `VM ${id}: its VMM (pid ${pid}) is stopped by a signal`);
@@ -156,96 +154,36 @@ export class QemuDriver implements VmmDriver {
       const code = state === 'paused' ? 'HEARTH_ERR_VMM_PAUSED' : 'HEARTH_ERR_VMM_UNRESPONSIVE';
       throw new HearthError('Unavailable', code, `VM ${id}: its VMM (pid ${pid}) reports the guest ${state ?? 'in no state it will tell'}`);
     }
-    return new QemuVm(id, record, pid, files, qmp, this.isVmmUid);
+    return new QemuVm(id, record, pid, files, qmp, this.identity);
   }
 
   async destroy(runDir: string): Promise<void> {
     const resolved = path.resolve(runDir);
-    const found = await this.findVmm(runFiles(resolved));
-    const pids = found ? [found.pid] : (await this.tagged(resolved)).filter((p) => p.value === resolved).map((p) => p.pid);
-    for (const pid of pids) await killTagged(pid, resolved, this.isVmmUid);
+    const record = (await this.identity.find(resolved))?.record;
+    for (const pid of await this.identity.pidsOf(resolved, record)) {
+      if (!(await killAndWait(pid))) {
+        throw new HearthError('Internal', 'HEARTH_ERR_VMM_STUCK', `VM ${path.basename(resolved)}: its VMM (pid ${pid}) outlived SIGKILL`);
+      }
+    }
     await this.releaseHost(path.basename(resolved));
   }
 
   async findAll(vmsDir: string): Promise<VmmFound[]> {
-    return (await this.tagged(path.resolve(vmsDir) + path.sep)).map((p) => ({ runDir: p.value, pid: p.pid }));
-  }
-
-  private readonly isVmmUid = (uid: number): boolean => {
-    const range = this.options.jailUids;
-    return uid === 0 || (range !== undefined && uid >= range.base && uid < range.base + range.count);
-  };
-
-  /** VMMs tagged with a run directory starting with `prefix`. */
-  private async tagged(prefix: string): Promise<Array<{ pid: number; value: string }>> {
-    const found = await processesTagged(RUN_DIR_TAG, prefix);
-    const uids = await Promise.all(found.map((p) => processUid(p.pid)));
-    return found.filter((_, i) => uids[i] !== null && this.isVmmUid(uids[i]!));
-  }
-
-  /** The VMM of a run directory: from its record when that has a pid, else by its tag in /proc. */
-  private async findVmm(files: RunFiles): Promise<{ record: VmmRecord; pid: number } | undefined> {
-    let record: VmmRecord | undefined;
-    try {
-      record = JSON.parse(await readFile(files.vmm, 'utf8')) as VmmRecord;
-    } catch {
-      record = undefined;
-    }
-    if (record?.pid && (await isTagged(record.pid, files.runDir, this.isVmmUid))) return { record, pid: record.pid };
-    const tagged = (await this.tagged(files.runDir)).find((p) => p.value === files.runDir);
-    if (!tagged) return undefined;
-    const fallback: VmmRecord = record ?? { name: `hearth-${path.basename(files.runDir)}`, accel: this.options.accel, runDir: files.runDir, jailed: this.jailed, pid: null };
-    return { record: { ...fallback, pid: tagged.pid }, pid: tagged.pid };
+    const running = await this.identity.all(vmsDir);
+    const known = new Set(running.map((r) => path.basename(r.runDir)));
+    // A cgroup whose VMM is gone (a kill -9 between the two) is a VM to purge as well.
+    const leftover = ((await this.options.cgroups?.list()) ?? []).filter((id) => !known.has(id));
+    return [...running, ...leftover.map((id) => ({ runDir: path.join(path.resolve(vmsDir), id), pid: null }))];
   }
 
   private async releaseHost(vmId: string): Promise<void> {
-    await this.options.jail?.release(vmId);
+    this.options.jail?.release(vmId);
+    await this.options.cgroups?.remove(vmId);
   }
-}
-
-/** QEMU answers QMP in milliseconds; one that does not within this is stuck (or stopped). */
-const QMP_TIMEOUT_MS = 2_000;
-const QMP = 'qmp.sock';
-const CONTROL = 'control.sock';
-const CONSOLE = 'console.log';
-
-async function isTagged(pid: number, runDir: string, isVmmUid: (uid: number) => boolean): Promise<boolean> {
-  const uid = await processUid(pid);
-  return uid !== null && isVmmUid(uid) && (await isAlive(pid)) && (await environmentValue(pid, RUN_DIR_TAG)) === runDir;
-}
-
-/** SIGKILL, if the pid is still the VMM of that run directory (not a recycled pid). */
-async function killTagged(pid: number, runDir: string, isVmmUid: (uid: number) => boolean): Promise<void> {
-  if (!(await isTagged(pid, runDir, isVmmUid))) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Gone between the check and the kill.
-  }
-  await waitUntilGone(pid, 5_000);
-}
-
-type RunFiles = ReturnType<typeof runFiles>;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, delay(ms).then(() => Promise.reject(new Error(`no answer within ${ms} ms`)))]);
-}
-
-function runFiles(runDir: string) {
-  const vmmDir = path.join(runDir, 'vmm');
-  return {
-    runDir,
-    vmm: path.join(runDir, 'vmm.json'),
-    qemuLog: path.join(runDir, 'qemu.log'),
-    vmmDir,
-    qmp: path.join(vmmDir, QMP),
-    control: path.join(vmmDir, CONTROL),
-    console: path.join(vmmDir, CONSOLE),
-  };
 }
 
 async function connectWhileRunning(socketPath: string, exited: Promise<string>, timeoutMs: number): Promise<QmpClient> {
@@ -260,56 +198,5 @@ async function connectWhileRunning(socketPath: string, exited: Promise<string>, 
       if (Date.now() > deadline) throw new Error(`no QMP socket after ${timeoutMs} ms`, { cause: e });
       await new Promise((r) => setTimeout(r, 5));
     }
-  }
-}
-
-class QemuVm implements VmProcess {
-  readonly exited: Promise<{ reason: string }>;
-  readonly accel: Accel;
-
-  constructor(
-    readonly id: string,
-    private readonly record: VmmRecord,
-    readonly pid: number,
-    private readonly files: RunFiles,
-    private readonly qmp: QmpClient,
-    private readonly isVmmUid: (uid: number) => boolean,
-  ) {
-    this.accel = record.accel;
-    this.exited = new Promise((resolve) => {
-      qmp.once('close', () => {
-        // QMP closes a moment before the process is fully gone; wait for that so callers can clean up.
-        void waitUntilGone(this.pid, 5_000).then(() => resolve({ reason: 'the VMM exited' }));
-      });
-    });
-  }
-
-  connectControl(): Promise<Duplex> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(this.files.control);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(socket);
-      });
-      socket.once('error', (e) =>
-        reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', `cannot reach the guest agent of VM ${this.id}: ${e.message}`, { cause: e })),
-      );
-    });
-  }
-
-  /** A polite QMP quit first; a QEMU that does not answer or does not go is killed (if the pid is still its). */
-  async terminate(): Promise<void> {
-    let gone = false;
-    if (!this.qmp.closed) {
-      await Promise.race([this.qmp.execute('quit').catch(() => undefined), delay(QMP_TIMEOUT_MS)]);
-      gone = await waitUntilGone(this.pid, 2_000);
-    }
-    if (!gone) await killTagged(this.pid, this.record.runDir, this.isVmmUid);
-    await this.exited;
-  }
-
-  detach(): void {
-    this.qmp.removeAllListeners('close');
-    this.qmp.close();
   }
 }

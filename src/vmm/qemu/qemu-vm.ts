@@ -1,0 +1,84 @@
+/**
+ * One running QEMU seen through the driver's `VmProcess`: its QMP connection (whose closing says the VMM is
+ * gone), the guest agent's control socket, and the way to end it.
+ * @module
+ */
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { HearthError } from '../../errors.ts';
+import type { Accel, VmProcess } from '../driver.ts';
+import { killAndWait, waitUntilGone } from '../process.ts';
+import type { QmpClient } from './qmp.ts';
+import type { RunFiles, VmmIdentity, VmmRecord } from './vmm-identity.ts';
+
+/** QEMU answers QMP in milliseconds; one that does not within this is stuck (or stopped). */
+export const QMP_TIMEOUT_MS = 2_000;
+/** After SIGKILL the kernel ends a process in milliseconds; one still there after this is stuck in the kernel. */
+const KILL_WAIT_MS = 10_000;
+
+export class QemuVm implements VmProcess {
+  readonly exited: Promise<{ reason: string }>;
+  readonly accel: Accel;
+
+  constructor(
+    readonly id: string,
+    private readonly record: VmmRecord,
+    readonly pid: number,
+    private readonly files: RunFiles,
+    private readonly qmp: QmpClient,
+    private readonly identity: VmmIdentity,
+  ) {
+    this.accel = record.accel;
+    this.exited = new Promise((resolve) => {
+      qmp.once('close', () => {
+        // QMP closes a moment before the process is fully gone; wait for that so callers can clean up.
+        void waitUntilGone(this.pid, 5_000).then(() => resolve({ reason: 'the VMM exited' }));
+      });
+    });
+  }
+
+  connectControl(): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.files.control);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', (e) =>
+        reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', `cannot reach the guest agent of VM ${this.id}: ${e.message}`, { cause: e })),
+      );
+    });
+  }
+
+  /**
+   * A polite QMP quit first; a QEMU that does not answer or does not go is killed, with every process that
+   * is still this VM's VMM (by its tag, or jailed, by its uid). Bounded: a VMM that outlives SIGKILL is
+   * HEARTH_ERR_VMM_STUCK rather than a wait forever.
+   */
+  async terminate(): Promise<void> {
+    let gone = false;
+    if (!this.qmp.closed) {
+      await Promise.race([this.qmp.execute('quit').catch(() => undefined), delay(QMP_TIMEOUT_MS)]);
+      gone = await waitUntilGone(this.pid, 2_000);
+    }
+    if (!gone) {
+      const runDir = this.record.runDir ?? this.files.runDir;
+      for (const pid of new Set([this.pid, ...(await this.identity.pidsOf(runDir, this.record))])) {
+        if (await this.identity.isVmmOf(pid, runDir, this.record)) await killAndWait(pid);
+      }
+    }
+    const ended = await Promise.race([this.exited.then(() => true), delay(KILL_WAIT_MS).then(() => false)]);
+    if (!ended && !(await waitUntilGone(this.pid, 0))) {
+      throw new HearthError('Internal', 'HEARTH_ERR_VMM_STUCK', `VM ${this.id}: its VMM (pid ${this.pid}) is still there ${KILL_WAIT_MS / 1000} s after SIGKILL`);
+    }
+  }
+
+  detach(): void {
+    this.qmp.removeAllListeners('close');
+    this.qmp.close();
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
