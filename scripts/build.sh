@@ -25,7 +25,7 @@ if [ ! -x node_modules/.bin/tsc ]; then
 fi
 
 # start.sh and test.sh may build at the same time: one at a time, on a lock held on this script.
-exec 9<"$0"
+exec 9<scripts/build.sh
 flock 9
 
 # What the output is made from, and what the output is.
