@@ -33,12 +33,16 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   await app.listen({ host: config.listen.host, port: config.listen.port });
 }
 
+/** Why the manager could not start, for `hearth: <why>` on stderr. */
+export function startFailureMessage(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code === 'EADDRINUSE' ? `the address is already in use: ${err.message}` : describeError(e);
+}
+
+// Run directly (`node --import tsx src/main.ts`, as the e2e tests do); `hearth serve` imports `main` instead.
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((e: unknown) => {
-    const err = e as NodeJS.ErrnoException;
-    const message =
-      err.code === 'EADDRINUSE' ? `the address is already in use: ${err.message}` : describeError(e);
-    process.stderr.write(`hearth: ${message}\n`);
+    process.stderr.write(`hearth: ${startFailureMessage(e)}\n`);
     process.exit(1);
   });
 }
