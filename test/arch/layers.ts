@@ -17,7 +17,7 @@ export interface Layer {
 /** Top to bottom. */
 export const TIERS: Layer[][] = [
   // The process: configuration and real implementations wired together, the command line.
-  [{ name: 'wiring', paths: ['main.ts', 'data-dir.ts', 'cli/'] }],
+  [{ name: 'wiring', paths: ['main.ts', 'data-dir.ts', 'cli/', 'assemble/'] }],
   // HTTP: routes, schemas, auth, the error handler; `buildApp`.
   [{ name: 'api', paths: ['api/', 'app.ts'] }],
   // The lifecycle of containers, through the doors of the tier below.
