@@ -6,14 +6,16 @@
  *
  *   1. open_taps       open each --tap (TUNSETIFF needs CAP_NET_ADMIN) at the fd number the VMM is told
  *   2. join_cgroups    move itself into each --cgroup directory (limits were written by the manager)
- *   3. new_namespaces  a private mount namespace; with --empty-netns, a network namespace with nothing in it
+ *   3. new_namespaces  private mount, IPC, UTS and cgroup namespaces; with --empty-netns, a network
+ *                      namespace with nothing in it
  *   4. build_jail      a tmpfs on --root holding only the --bind, --bind-ro and --dev entries, then pivot_root
  *   5. drop_privileges --uid/--gid, no supplementary groups, an empty capability bounding set (the rest go
- *                      with uid 0), no_new_privs
+ *                      with uid 0), no_new_privs, and with --max-file-bytes a cap on the size of any file it
+ *                      writes (its disks are fixed-size; its console log must not fill the host's disk)
  *   6. exec            the VMM, a path inside the jail, with only the --env variables and no fds but stdio
  *                      and the taps
  *
- * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--empty-netns]
+ * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--empty-netns] [--max-file-bytes N]
  *          [--bind SRC DST]... [--bind-ro SRC DST]... [--dev PATH]... [--env K=V]... -- VMM [ARG]...
  */
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -43,6 +46,7 @@ struct plan {
   uid_t uid;
   gid_t gid;
   int empty_netns;
+  long max_file_bytes;
   const char *cgroups[MAX_ITEMS]; int n_cgroups;
   struct pair taps[MAX_ITEMS]; int n_taps;          /* name, fd */
   struct pair binds[MAX_ITEMS]; int n_binds;        /* src, dst */
@@ -90,6 +94,7 @@ static void parse(int argc, char **argv, struct plan *p) {
     else if (!strcmp(f, "--uid")) { need(1, argc, i, f); p->uid = (uid_t)number(argv[++i], f); }
     else if (!strcmp(f, "--gid")) { need(1, argc, i, f); p->gid = (gid_t)number(argv[++i], f); }
     else if (!strcmp(f, "--empty-netns")) p->empty_netns = 1;
+    else if (!strcmp(f, "--max-file-bytes")) { need(1, argc, i, f); p->max_file_bytes = number(argv[++i], f); }
     else if (!strcmp(f, "--cgroup")) { need(1, argc, i, f); check_room(p->n_cgroups, f); p->cgroups[p->n_cgroups++] = argv[++i]; }
     else if (!strcmp(f, "--tap")) {
       need(2, argc, i, f); check_room(p->n_taps, f);
@@ -152,7 +157,8 @@ static void join_cgroups(const struct plan *p) {
 
 /* 3. */
 static void new_namespaces(const struct plan *p) {
-  if (unshare(CLONE_NEWNS | (p->empty_netns ? CLONE_NEWNET : 0)) < 0) die("unshare: %s", strerror(errno));
+  int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | (p->empty_netns ? CLONE_NEWNET : 0);
+  if (unshare(flags) < 0) die("unshare: %s", strerror(errno));
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private: %s", strerror(errno));
 }
 
@@ -238,6 +244,10 @@ static void drop_privileges(const struct plan *p) {
   if (setresgid(p->gid, p->gid, p->gid) < 0) die("setresgid: %s", strerror(errno));
   if (setresuid(p->uid, p->uid, p->uid) < 0) die("setresuid: %s", strerror(errno));
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
+  if (p->max_file_bytes > 0) {
+    struct rlimit limit = { (rlim_t)p->max_file_bytes, (rlim_t)p->max_file_bytes };
+    if (setrlimit(RLIMIT_FSIZE, &limit) < 0) die("setrlimit RLIMIT_FSIZE: %s", strerror(errno));
+  }
 }
 
 /* Whatever the manager let slip into the child (it marks its own fds close-on-exec) does not reach the VMM. */

@@ -52,14 +52,23 @@ export class LiveRuns {
     }, delayMs);
   }
 
-  /** Arms another try at a paused or silent VM. */
+  /** Arms another try at a paused or silent VM; it does not keep a closing process alive. */
   scheduleRetry(id: string, delayMs: number, fire: () => void): void {
     const slot = this.slot(id);
     clearTimeout(slot.retryTimer);
     slot.retryTimer = setTimeout(() => {
       slot.retryTimer = undefined;
       fire();
-    }, delayMs);
+    }, delayMs).unref();
+  }
+
+  /** Cancels a pending policy restart; says whether there was one. */
+  cancelRestart(id: string): boolean {
+    const slot = this.slots.get(id);
+    const had = slot?.restartTimer !== undefined;
+    clearTimeout(slot?.restartTimer);
+    if (slot) slot.restartTimer = undefined;
+    return had;
   }
 
   /** Cancels both timers; says whether a policy restart was pending. */

@@ -178,10 +178,11 @@ export class ContainerManager {
   async start(id: string): Promise<ContainerRecord> {
     await this.ready();
     const { ctx } = this;
-    ctx.runs.cancelTimers(id);
+    // Only a policy restart: a paused or silent VM's next try stays armed if this start is refused.
+    ctx.runs.cancelRestart(id);
     return ctx.queue.run(id, async () => {
       // Again here: a self-exit accounted for while this task waited may have scheduled one.
-      ctx.runs.cancelTimers(id);
+      ctx.runs.cancelRestart(id);
       const cur = await this.get(id);
       if (ctx.runs.run(id) || ACTIVE_STATES.has(cur.state)) throw stateConflict(`container ${cur.name} is already ${cur.state}`);
       await this.provisioner.startNow(cur, 'started by user');
@@ -271,7 +272,9 @@ export class ContainerManager {
       return true;
     }
     if (!hadRestart && !ACTIVE_STATES.has(cur.state)) return false;
-    // Provisioning was interrupted (its task released everything), or a restart was pending.
+    // Provisioning was interrupted (its task released everything), or a restart was pending, or recovery
+    // could not take the VM back: whatever of it is left goes now, so `stopped` is true.
+    await Run.remains(ctx, cur).releaseRemains();
     await ctx.transition(cur.id, {
       to: 'stopped',
       patch: { ...ended(cur.exit_code), desired_state: 'stopped' },

@@ -65,26 +65,41 @@ export class Recovery {
     const { ctx } = this;
     const tasks: Promise<void>[] = [];
     try {
-      await sweepOrphans(ctx.store, ctx.deps, ctx.logs, ctx.settings.stateDir, ctx.log);
+      // A sweep that fails part-way (an `ip` or `nft` hiccup) is logged; recovery goes on without it.
+      await sweepOrphans(ctx.store, ctx.deps, ctx.logs, ctx.settings.stateDir, ctx.log).catch((e) =>
+        ctx.log.error({ err: e }, `the orphan sweep failed: ${describeError(e)}`),
+      );
       const limit = new ConcurrencyLimit(RECOVERY_CONCURRENCY);
-      for (const c of containers) {
-        const task = async () => {
-          const outcome = await limit.run(() => this.recoverOne(c.id));
-          // Queued behind this task rather than awaited: recovery is over once every VM is accounted for.
-          if (outcome === 'provision') ctx.enqueue(c.id, () => this.resumeProvisioning(c.id));
-          if (outcome === 'restart') {
-            const now = await ctx.get(c.id);
-            await this.supervisor.maybeRestart(now, now.exit_code, 0);
-          }
-        };
-        tasks.push(ctx.queue.run(c.id, task).catch((e) => ctx.taskFailed(c.id, e)));
-      }
-    } catch (e) {
-      ctx.log.error({ err: e }, `recovery failed: ${describeError(e)}`);
+      for (const c of containers) tasks.push(ctx.queue.run(c.id, () => this.recoverTask(c.id, limit)));
     } finally {
       queued();
     }
     await Promise.all(tasks);
+  }
+
+  /**
+   * Inside the queue: one container's recovery. One that fails (the store, `nft` for its tap) leaves the
+   * container `unresponsive` and is tried again, never `recovering` for good.
+   */
+  private async recoverTask(id: string, limit?: ConcurrencyLimit): Promise<void> {
+    const { ctx } = this;
+    try {
+      const outcome = await (limit ? limit.run(() => this.recoverOne(id)) : this.recoverOne(id));
+      // Queued behind this task rather than awaited: recovery is over once every VM is accounted for.
+      if (outcome === 'provision') ctx.enqueue(id, () => this.resumeProvisioning(id));
+      if (outcome === 'restart') {
+        const now = await ctx.get(id);
+        await this.supervisor.maybeRestart(now, now.exit_code, 0);
+      }
+    } catch (e) {
+      const message = `recovery failed: ${describeError(e)}`;
+      ctx.log.error({ err: e, container: id }, message);
+      if (ctx.closing || !(await ctx.store.getContainer(id).catch(() => undefined))) return;
+      await ctx
+        .transition(id, { to: 'unresponsive', message: `${message}; retrying every ${ctx.settings.recoveryRetryMs / 1000} s` })
+        .catch((err) => ctx.taskFailed(id, err));
+      ctx.runs.scheduleRetry(id, ctx.settings.recoveryRetryMs, () => ctx.enqueue(id, () => this.recoverTask(id)));
+    }
   }
 
   private async resumeProvisioning(id: string): Promise<void> {
@@ -161,6 +176,7 @@ export class Recovery {
       return;
     }
     const every = ctx.settings.recoveryRetryMs;
+    if (ctx.closing) return; // the next manager process tries again
     if (current !== adoption.kind) {
       ctx.log.warn({ container: id }, adoption.message);
       await ctx.transition(id, { to: adoption.kind, message: `${adoption.message}; retrying every ${every / 1000} s` });

@@ -178,7 +178,8 @@ export class Run {
     if (!stale) return;
     this.log.warn({ vm: this.vmId, container: this.containerId }, 'releasing what an earlier run of this VM left behind');
     const attachment = attachmentOf(stale);
-    if (attachment) await this.deps.network.reserve(this.vmId, attachment);
+    // Reserved (its tap allowed to send again) only to be released: a failure here must not keep it.
+    if (attachment) await this.safely('reserving the network', () => this.deps.network.reserve(this.vmId, attachment));
     // Its VMM, if it still runs, is ended by the purge in `release`, whatever records of it are left.
     await Run.recorded(this.ctx, { id: this.containerId, vm_id: this.vmId }, attachment).release();
   }

@@ -26,6 +26,8 @@ export interface JailSpec {
   taps: Array<{ name: string; fd: number }>;
   /** Puts the VMM in a network namespace of its own with no interfaces: it reaches the network only through its taps. */
   emptyNetns: boolean;
+  /** No file the VMM writes may grow past this (RLIMIT_FSIZE). */
+  maxFileBytes?: number;
   binds: JailBind[];
   /** Character devices recreated inside the jail, owned by the VMM's uid (e.g. /dev/kvm). */
   devices: string[];
@@ -39,6 +41,7 @@ export function jailerArgs(spec: JailSpec, program: string, args: readonly strin
   for (const dir of spec.cgroups) argv.push('--cgroup', dir);
   for (const tap of spec.taps) argv.push('--tap', tap.name, String(tap.fd));
   if (spec.emptyNetns) argv.push('--empty-netns');
+  if (spec.maxFileBytes !== undefined) argv.push('--max-file-bytes', String(spec.maxFileBytes));
   for (const b of spec.binds) argv.push(b.readOnly ? '--bind-ro' : '--bind', b.source, b.target);
   for (const d of spec.devices) argv.push('--dev', d);
   for (const [k, v] of Object.entries(spec.env)) argv.push('--env', `${k}=${v}`);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -47,7 +47,12 @@ describe('VMM jail', () => {
       }
       const cgroups = await readFile(`/proc/${pid}/cgroup`, 'utf8');
       assert.match(cgroups, new RegExp(`hearth/[0-9a-f]{8}-${spec.id}`), 'the VMM is in its own cgroup');
-      assert.notEqual(await readlink(`/proc/${pid}/ns/net`), await readlink('/proc/self/ns/net'), 'the VMM has a network namespace of its own');
+      for (const ns of ['net', 'mnt', 'ipc', 'uts', 'cgroup']) {
+        assert.notEqual(await readlink(`/proc/${pid}/ns/${ns}`), await readlink(`/proc/self/ns/${ns}`), `the VMM has a ${ns} namespace of its own`);
+      }
+      assert.match(await readFile(`/proc/${pid}/limits`, 'utf8'), /^Max file size\s+\d+\s+\d+\s+bytes/m, 'the files it writes are capped');
+      const sockets = await stat(path.join(suite.env.vmsDir, spec.id, 'vmm'));
+      assert.deepEqual([sockets.uid, sockets.mode & 0o777], [0, 0o755], 'its socket directory is root\'s again once the guest runs');
     } finally {
       await sandbox.kill();
       await sandbox.release();

@@ -7,13 +7,15 @@
  *     kernel, initrd, disks and sockets, in a mount namespace of its own;
  *   - gets its tap as an open file descriptor and lives in an empty network namespace, so it can reach no
  *     network but its guest's;
- *   - is capped in CPU, memory and pids by a cgroup of its own (./cgroups.ts).
+ *   - is capped in CPU, memory and pids by a cgroup of its own (./cgroups.ts), and in the size of any file
+ *     it writes (its disks are fixed-size, its console log must not fill the host's disk);
+ *   - has mount, IPC, UTS and cgroup namespaces of its own.
  * Disks are bind-mounted rather than handed over as descriptors: QEMU reopens a drive with other flags
  * during start-up, which a single descriptor cannot serve, and a file owned by the VM's uid gives the VMM
  * no more than the descriptor would.
  */
 import { createHash } from 'node:crypto';
-import { access, chmod, chown, mkdir } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../../errors.ts';
 import { JAILER_RELATIVE_PATH, type JailBind, type JailSpec } from '../../tools/jailer.ts';
@@ -60,8 +62,10 @@ export interface PreparedJail {
 
 /** QEMU's own memory beside guest RAM (TCG's translation cache is bounded at 128 MiB; see tools/qemu.ts). */
 const VMM_OVERHEAD_MIB = 384;
-/** QEMU's threads: vCPUs, the main loop, RCU, and a pool of up to 64 I/O workers. */
-const VMM_PIDS = 128;
+/** QEMU's threads: one per vCPU, the main loop, RCU, a pool of up to 64 I/O workers, and some slack. */
+const VMM_PIDS_BASE = 96;
+/** The console log of a VM without a writable disk may still grow this much. */
+const MIN_FILE_LIMIT_BYTES = 64 * 2 ** 20;
 const FIRST_TAP_FD = 3;
 
 export class VmmJail {
@@ -108,6 +112,7 @@ export class VmmJail {
     await mkdir(vmmDir, { recursive: true, mode: 0o700 });
     await mkdir(root, { recursive: true, mode: 0o755 });
     await chown(vmmDir, uid, uid);
+    let largestDisk = 0;
     const binds: JailBind[] = [
       ...this.runtime,
       { source: vm.kernel, target: '/boot/vmlinux', readOnly: true },
@@ -119,6 +124,7 @@ export class VmmJail {
       if (!d.readOnly) {
         await chown(d.path, uid, uid);
         await chmod(d.path, 0o600);
+        largestDisk = Math.max(largestDisk, (await stat(d.path)).size);
       }
       binds.push({ source: d.path, target: `/disks/${d.id}`, readOnly: d.readOnly });
     }
@@ -131,6 +137,8 @@ export class VmmJail {
       cgroups,
       taps,
       emptyNetns: true,
+      // Its writable disks are fixed-size files: nothing it writes needs to grow beyond the largest.
+      maxFileBytes: Math.max(largestDisk, MIN_FILE_LIMIT_BYTES),
       binds,
       devices: this.settings.accel === 'kvm' ? ['/dev/kvm'] : [],
       env: {},
@@ -172,7 +180,7 @@ export class VmmJail {
 }
 
 function limitsFor(vm: JailedVm): VmLimits {
-  return { memoryBytes: (vm.memoryMib + VMM_OVERHEAD_MIB) * 1024 * 1024, pids: VMM_PIDS, cpus: vm.vcpus + 0.5 };
+  return { memoryBytes: (vm.memoryMib + VMM_OVERHEAD_MIB) * 1024 * 1024, pids: VMM_PIDS_BASE + 2 * vm.vcpus, cpus: vm.vcpus + 0.5 };
 }
 
 async function exists(p: string): Promise<boolean> {
