@@ -36,7 +36,8 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     image: input.image ?? base.image,
     args: input.args ?? base.args,
     env_vars: input.env_vars ?? base.env_vars,
-    volumes: input.volumes?.map((v, i) => cleanVolume({ ...v, readonly: v.readonly ?? false }, i)) ?? base.volumes,
+    // Volumes stored before paths were cleaned are cleaned on the way through too.
+    volumes: input.volumes?.map((v, i) => cleanVolume({ ...v, readonly: v.readonly ?? false }, i)) ?? base.volumes.map(cleanPaths),
     port_mappings: input.port_mappings?.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) ?? base.port_mappings,
     restart_policy: input.restart_policy ?? base.restart_policy,
     restart_max_retries: base.restart_max_retries,
@@ -87,6 +88,11 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
   return spec;
 }
 
+function cleanPaths<V extends { host_path: string; container_path: string }>(v: V): V {
+  const clean = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
+  return { ...v, host_path: clean(v.host_path), container_path: clean(v.container_path) };
+}
+
 /**
  * Paths are cleaned as Docker cleans bind mounts (Go's path.Clean of source and destination): `..` and `.`
  * resolved, `//` and a trailing `/` dropped, so `/../../root/.ssh` is stored as the `/root/.ssh` it names.
@@ -95,8 +101,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
  * Docker does: it would hide the container's root filesystem.
  */
 function cleanVolume<V extends { host_path: string; container_path: string }>(v: V, i: number): V {
-  const clean = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
-  const cleaned = { ...v, host_path: clean(v.host_path), container_path: clean(v.container_path) };
+  const cleaned = cleanPaths(v);
   if (cleaned.container_path === '/') {
     throw invalidArgument(
       'HEARTH_ERR_INVALID_ARGUMENT',

@@ -2,7 +2,8 @@
  * Each VM's writable layer is an ext4 disk. Formatting one per VM would cost a mkfs run each time;
  * instead one empty, sparse template per size is made once and copied sparsely (a few ms).
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { isAlive } from '../vmm/process.ts';
 import path from 'node:path';
 import { copySparse } from '../tools/cp.ts';
 import { formatEmptyExt4 } from '../tools/mkfs-ext4.ts';
@@ -38,6 +39,7 @@ export class ScratchDisks {
     const exists = await stat(file).then(() => true, () => false);
     if (exists) return file;
     await mkdir(this.templateDir, { recursive: true });
+    await this.removeAbandoned();
     // Built under a temporary name and renamed, so a crash never leaves a half-made template in use.
     const partial = `${file}.${process.pid}.partial`;
     try {
@@ -47,5 +49,16 @@ export class ScratchDisks {
       await rm(partial, { force: true });
     }
     return file;
+  }
+
+  /**
+   * Templates half-made by a process that died (their names carry its pid): the directory is shared by
+   * every manager on the host, so only a dead process's are removed.
+   */
+  private async removeAbandoned(): Promise<void> {
+    for (const name of await readdir(this.templateDir).catch(() => [] as string[])) {
+      const pid = /\.(\d+)\.partial$/.exec(name)?.[1];
+      if (pid !== undefined && !(await isAlive(Number(pid)))) await rm(path.join(this.templateDir, name), { force: true });
+    }
   }
 }

@@ -7,8 +7,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addNetns, deleteNetns, netnsExecArgv, setLink } from '../../src/tools/ip.ts';
+import { addNetns, deleteNetns, setLink } from '../../src/tools/ip.ts';
+
+/** Where `ip netns add` binds its namespaces. */
+const NETNS_DIR = '/run/netns';
 
 const MARK = 'HEARTH_TEST_NETNS';
 
@@ -20,8 +24,10 @@ export async function enterTestNetns(fileUrl: string): Promise<string> {
   let status = 1;
   try {
     await setLink('lo', { up: true }, { netns: ns });
-    const [program, args] = netnsExecArgv(ns, [process.execPath, ...process.execArgv, fileURLToPath(fileUrl)]);
-    const result = spawnSync(program, args, { stdio: 'inherit', env: { ...process.env, [MARK]: ns } });
+    // nsenter switches only the network namespace. `ip netns exec` would also remount /sys, and with it
+    // lose the cgroup hierarchies, so the manager under test would run its VMMs without cgroups.
+    const argv = ['--net=' + path.join(NETNS_DIR, ns), '--', process.execPath, ...process.execArgv, fileURLToPath(fileUrl)];
+    const result = spawnSync('nsenter', argv, { stdio: 'inherit', env: { ...process.env, [MARK]: ns } });
     status = result.status ?? 1;
   } finally {
     await deleteNetns(ns);
