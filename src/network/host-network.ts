@@ -193,7 +193,8 @@ export class HostNetwork {
     this.#assertTapName(name);
     await allowTapSender({ tap: name, mac: guest.mac, ip: guest.guestIp });
     if ((await ipTool.getLink(name))?.master !== this.bridge) return;
-    await this.#ignoreMissing(isolatePort(this.bridge, name, guest.mac)); // a tap deleted meanwhile has nothing to isolate
+    // A tap deleted meanwhile has nothing left to isolate.
+    await this.#ignoreMissing(isolatePort(this.bridge, name, guest.mac));
   }
 
   /**

@@ -97,7 +97,11 @@ export async function getBridgePort(name: string, target?: IpTarget): Promise<Br
 const onOff = (v: boolean): string => (v ? 'on' : 'off');
 
 /** `bridge link set dev NAME [learning on|off] [flood on|off] [mcast_flood on|off] [bcast_flood on|off]`. */
-export async function setBridgePortFlags(name: string, flags: Partial<BridgePortFlags>, target?: IpTarget): Promise<void> {
+export async function setBridgePortFlags(
+  name: string,
+  flags: Partial<BridgePortFlags>,
+  target?: IpTarget,
+): Promise<void> {
   assertInterfaceName(name);
   const args = ['link', 'set', 'dev', name];
   if (flags.learning !== undefined) args.push('learning', onOff(flags.learning));
@@ -137,7 +141,11 @@ export async function listFdb(name: string, target?: IpTarget): Promise<FdbEntry
  * would make MAC one of the host's own addresses. `master` because without it the entry goes to DEV's own
  * address filter, not to the bridge.
  */
-export async function replaceStaticFdbEntry(mac: string, dev: string, options: { sticky?: boolean } & IpTarget = {}): Promise<void> {
+export async function replaceStaticFdbEntry(
+  mac: string,
+  dev: string,
+  options: { sticky?: boolean } & IpTarget = {},
+): Promise<void> {
   assertMac(mac);
   assertInterfaceName(dev);
   const args = ['fdb', 'replace', mac, 'dev', dev, 'master', 'static'];
