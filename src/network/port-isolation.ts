@@ -1,10 +1,10 @@
 /**
  * Traffic to a guest goes out of its own port and no other. A Linux bridge floods a unicast frame whose
  * destination MAC its forwarding database (FDB) does not hold out of every port, and it only holds a MAC it
- * has learnt from a frame sent by it within the last 300 s. So the traffic of a guest that keeps quiet (a
- * server behind a UDP port forward, a TCP server before it answers the first packets) would reach every
- * neighbour, whose NIC in promiscuous mode takes it. The anti-spoofing table (./tap-guard.ts) only judges
- * what a port sends; this is the receiving side. Each Hearth port gets:
+ * has learnt from a frame sent by it within the ageing time (300 s by default). So the traffic of a guest
+ * that keeps quiet (a server behind a UDP port forward, a TCP server before it answers the first packets)
+ * would reach every neighbour, whose NIC in promiscuous mode takes it. The anti-spoofing table
+ * (./tap-guard.ts) only judges what a port sends; this is the receiving side. Each Hearth port gets:
  *
  *   bridge link set dev TAP learning off flood off          no unicast flood goes out of it, and the bridge
  *                                                           learns nothing from it
