@@ -1,9 +1,9 @@
 /**
  * `ContainerNetwork` on the real host, from src/network's parts: addresses from the AddressPool (the set in
  * use is kept here and re-filled by `reserve` after a manager restart), one tap per VM on the bridge
- * (HostNetwork, named by `tapNameFor`) that may send only as the VM's address, and port forwards
- * (PortForwarder). The bridge, its anti-spoofing table and NAT are set up once at start by ./host-deps.ts
- * (`ensureBridge`, `enableNat`).
+ * (HostNetwork, named by `tapNameFor`) that may send only as the VM's address and receives only the VM's
+ * traffic, and port forwards (PortForwarder). The bridge, its anti-spoofing table and NAT are set up once at
+ * start by ./host-deps.ts (`ensureBridge`, `enableNat`).
  * @module
  */
 import { tapNameFor, type HostNetwork, type PortForwarder } from '../network/index.ts';
@@ -32,8 +32,9 @@ export class HostContainerNetwork implements ContainerNetwork {
   }
 
   /**
-   * Also lets the tap send as its address again: start-up keeps the entries of existing taps, but after an
-   * upgrade from a version without them, or a flushed nft ruleset, the store is the only record left.
+   * Also binds the tap to its address again (`allowGuest`: what it may send, and that only frames to its
+   * guest reach it): start-up keeps the entries and port settings of existing taps, but after an upgrade
+   * from a version without them, or a flushed nft ruleset, the store is the only record left.
    */
   async reserve(vmId: string, a: NetworkAttachment): Promise<void> {
     this.inUse.set(a.guestIp, vmId);

@@ -54,11 +54,14 @@ export interface PortHandle {
  * taps on the bridge, PortForwarder for mappings.
  */
 export interface ContainerNetwork {
-  /** Takes an address and creates the VM's tap on the bridge, able to send only as that address. */
+  /**
+   * Takes an address and creates the VM's tap on the bridge, able to send only as that address and reached
+   * only by the VM's own traffic (and broadcast).
+   */
   attach(vmId: string): Promise<NetworkAttachment>;
   /**
-   * Marks an attachment read back from the store as taken again (after a manager restart) and lets its tap
-   * send as its address; creates no tap.
+   * Marks an attachment read back from the store as taken again (after a manager restart) and binds its tap
+   * to its address again (sending and receiving, as `attach` does); creates no tap.
    */
   reserve(vmId: string, attachment: NetworkAttachment): Promise<void>;
   /** Deletes the tap (if it exists) and returns the address. Safe to call twice. */

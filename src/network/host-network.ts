@@ -5,6 +5,7 @@
  *     ├── hth<12 hex>   tap of VM 1 (QEMU opens it by name)
  *     └── hth<12 hex>   tap of VM 2
  *   nft `table bridge hearth`  each tap may send only from its guest's MAC and IP (tap-guard.ts)
+ *   each tap: no learning, no unicast flood, its guest's MAC pinned to it in the FDB (port-isolation.ts)
  *   nft `table ip hearth`  masquerade for the pool's subnet leaving through any other interface (when NAT is on)
  *
  * Everything is idempotent, so the reconciler can re-run it after a restart. Nothing else on the host is
@@ -20,6 +21,7 @@ import { HearthError, isHearthError } from '../errors.ts';
 import * as ipTool from '../tools/ip.ts';
 import { nftDeleteTable, nftListTable, nftReplaceTable, type NftTableRef } from '../tools/nft.ts';
 import { AddressPool, macForIp, type GuestAddress } from './address-pool.ts';
+import { isolatePort } from './port-isolation.ts';
 import { allowTapSender, ensureTapGuard, forgetTaps, listTapSenders, removeTapGuard } from './tap-guard.ts';
 
 /** Every tap Hearth creates starts with this; nothing else on the host should. */
@@ -140,9 +142,9 @@ export class HostNetwork {
   }
 
   /**
-   * Creates a persistent tap `name` (owned by root, single queue), attaches it to the bridge, lets it send as
-   * `guest` only (`allowGuest`) and sets it up. Idempotent: an existing tap of that name is attached, allowed
-   * and brought up. The bridge must exist (`ensureBridge`), else FailedPrecondition (HEARTH_ERR_NET_NO_BRIDGE).
+   * Creates a persistent tap `name` (owned by root, single queue), attaches it to the bridge, binds it to
+   * `guest` (`allowGuest`) and sets it up. Idempotent: an existing tap of that name is attached, bound and
+   * brought up. The bridge must exist (`ensureBridge`), else FailedPrecondition (HEARTH_ERR_NET_NO_BRIDGE).
    * A non-tap interface of that name is AlreadyExists (HEARTH_ERR_NET_LINK_EXISTS).
    */
   async createTap(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
@@ -180,18 +182,25 @@ export class HostNetwork {
   }
 
   /**
-   * Lets tap `name` send only from `guest`'s MAC and IP, replacing what it was let send before (one nft
-   * transaction). The tap need not exist yet. FailedPrecondition (HEARTH_ERR_NET_NO_GUARD) when the
-   * anti-spoofing table is not loaded.
+   * Binds tap `name` to `guest`, replacing the guest it was bound to before: it may send only from the
+   * guest's MAC and IP (tap-guard.ts, one nft transaction), and, while it is a port of the bridge, it receives
+   * only frames to the guest's MAC, broadcast and multicast (port-isolation.ts). Idempotent, so a restarted
+   * manager calls it again for every VM it keeps. The tap need not exist yet (then only the first part is
+   * done; `createTap` does the second when it attaches the tap). FailedPrecondition
+   * (HEARTH_ERR_NET_NO_GUARD) when the anti-spoofing table is not loaded.
    */
   async allowGuest(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
     this.#assertTapName(name);
     await allowTapSender({ tap: name, mac: guest.mac, ip: guest.guestIp });
+    if ((await ipTool.getLink(name))?.master !== this.bridge) return;
+    // A tap deleted meanwhile has nothing left to isolate.
+    await this.#ignoreMissing(isolatePort(this.bridge, name, guest.mac));
   }
 
   /**
    * Deletes the tap and its anti-spoofing entry; succeeds when either does not exist. Only names with the tap
-   * prefix are accepted. The entry goes first: a failure in between leaves a tap that can send nothing.
+   * prefix are accepted. The entry goes first: a failure in between leaves a tap that can send nothing. The
+   * port's flags and FDB pin go with the tap (the kernel drops them as the port leaves the bridge).
    */
   async deleteTap(name: string): Promise<void> {
     this.#assertTapName(name);

@@ -1,7 +1,7 @@
 /**
  * @module
  * Guest networking on the host: `AddressPool` (addresses and MACs, pure), `HostNetwork` (bridge, taps, the
- * taps' anti-spoofing entries, NAT; the only code that changes host network configuration) and
+ * taps' anti-spoofing entries and isolation, NAT; the only code that changes host network configuration) and
  * `PortForwarder` (host ports relayed to guests).
  */
 export { AddressPool, DEFAULT_POOL_CIDR, macForIp, type GuestAddress } from './address-pool.ts';

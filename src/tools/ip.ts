@@ -62,7 +62,8 @@ export function assertInterfaceName(name: string): void {
   }
 }
 
-function assertNetnsName(name: string): void {
+/** Refuses a namespace name `ip netns` would refuse (or read as an option). */
+export function assertNetnsName(name: string): void {
   if (!NETNS_NAME.test(name)) {
     throw new HearthError('InvalidArgument', 'HEARTH_ERR_NET_INVALID_NAME', `"${name}" is not a valid netns name`);
   }

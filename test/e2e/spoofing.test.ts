@@ -4,12 +4,14 @@
  * host, through A's port mapping and from a third container, must still reach A; B's own address and every
  * honest path keep working; deleting the containers leaves no anti-spoofing entry (assertNoLeaks). And a
  * manager that restarts over a lost anti-spoofing table (an upgrade from a version without it, a flushed
- * ruleset) gives the VMs it reattaches their entries back, so they keep their network.
+ * ruleset) gives the VMs it reattaches their entries back, so they keep their network; so it does the
+ * taps' isolation (port flags and MAC pin, src/network/port-isolation.ts), lost the same way.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { listTapSenders, removeTapGuard } from '../../src/network/tap-guard.ts';
+import { deleteFdbEntry, getBridgePort, listFdb, setBridgePortFlags } from '../../src/tools/bridge.ts';
 import { getNeighbour } from '../../src/tools/ip.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
 import { assertNoLeaks, e2eEnv } from '../helpers/e2e-env.ts';
@@ -50,7 +52,7 @@ async function getWhenUp(url: string): Promise<string> {
   }
 }
 
-async function vmOf(api: Api, id: string): Promise<{ guest_ip: string; mac: string }> {
+async function vmOf(api: Api, id: string): Promise<{ guest_ip: string; mac: string; tap: string }> {
   const item = await api.get(id);
   const vm = await api.call('GET', `/v1/vms/${(item.container_runtime_id as string).replace(/^vm-/, '')}`);
   assert.equal(vm.status, 200, vm.text);
@@ -126,7 +128,7 @@ describe('a container cannot take another container\'s address', () => {
     await assertNoLeaks(world);
   });
 
-  it('a manager restarted over a lost table gives reattached VMs their entries back', async () => {
+  it('a manager restarted over a lost table and lost port isolation gives reattached VMs both back', async () => {
     const { api } = world;
     const hostPort = await freePort();
     const id = await api.create({
@@ -142,11 +144,21 @@ describe('a container cannot take another container\'s address', () => {
     assert.equal(entries.length, 1);
     assert.deepEqual({ mac: entries[0]!.mac, ip: entries[0]!.ip }, { mac: vm.mac, ip: vm.guest_ip });
 
+    const isolation = async () => {
+      const port = await getBridgePort(vm.tap);
+      const pins = (await listFdb('fcbr0')).filter((e) => e.dev === vm.tap && e.state !== 'permanent');
+      return { learning: port?.learning, flood: port?.flood, pins: pins.map((e) => `${e.mac} ${e.state}`) };
+    };
+    assert.deepEqual(await isolation(), { learning: false, flood: false, pins: [`${vm.mac} static`] });
+
     await world.manager.kill9();
     await removeTapGuard();
+    await setBridgePortFlags(vm.tap, { learning: true, flood: true });
+    await deleteFdbEntry(vm.mac, vm.tap);
     await world.restart();
     assert.equal((await api.waitFor(id, ['running', 'error', 'exited'])).state, 'running', 'reattached');
     assert.deepEqual(await listTapSenders(), entries, 'the entry is back');
+    assert.deepEqual(await isolation(), { learning: false, flood: false, pins: [`${vm.mac} static`] }, 'so is isolation');
     assert.equal(await get(`http://${vm.guest_ip}/`), 'S\n');
     assert.equal(await get(`http://127.0.0.1:${hostPort}/`), 'S\n');
 

@@ -1,15 +1,18 @@
 /**
  * Ethernet frames built byte by byte, sent from inside a namespace by test/fixtures/programs/send-frames.c:
  * the tests of the bridge's anti-spoofing need frames whose source MAC, source IP or ARP sender fields are
- * whatever the test says, which no kernel would send.
+ * whatever the test says, which no kernel would send. And frames received, as a guest in promiscuous mode
+ * would take them in, by test/fixtures/programs/capture-frames.c: the tests of port isolation need to see
+ * every frame the bridge sends a guest, whoever it was meant for.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { netnsExecArgv } from '../../src/tools/ip.ts';
 
-const SOURCE = path.resolve(import.meta.dirname, '../fixtures/programs/send-frames.c');
+const PROGRAMS = path.resolve(import.meta.dirname, '../fixtures/programs');
 export const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
 const mac = (m: string): Buffer => Buffer.from(m.split(':').map((b) => parseInt(b, 16)));
@@ -83,15 +86,72 @@ export function gratuitousArp(f: ArpFrame): Buffer {
   return ethernet(BROADCAST, f.ethSrc, 0x0806, arp);
 }
 
+/** Compiles test/fixtures/programs/NAME.c into a static binary in the OS tmpdir; returns its path. */
+export function compileProgram(name: string): string {
+  const binary = path.join(os.tmpdir(), `hearth-${name}-${process.pid}`);
+  execFileSync('musl-gcc', ['-static', '-Os', '-o', binary, path.join(PROGRAMS, `${name}.c`)]);
+  return binary;
+}
+
 /** Compiles send-frames once per process; returns `send(netns, ifname, frames)`. */
 export function frameSender(): { send(netns: string, ifname: string, frames: Buffer[]): void; dispose(): void } {
-  const binary = path.join(os.tmpdir(), `hearth-send-frames-${process.pid}`);
-  execFileSync('musl-gcc', ['-static', '-Os', '-o', binary, SOURCE]);
+  const binary = compileProgram('send-frames');
   return {
     send(netns, ifname, frames) {
       const [program, args] = netnsExecArgv(netns, [binary, ifname, ...frames.map((f) => f.toString('hex'))]);
       execFileSync(program, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     },
     dispose: () => rmSync(binary, { force: true }),
+  };
+}
+
+/** The destination MAC of a frame, as `aa:bb:cc:dd:ee:ff`. */
+export function destinationOf(frame: Buffer): string {
+  return [...frame.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Whether a MAC is a group address (broadcast or multicast): the I/G bit of its first byte. */
+export const isGroupMac = (m: string): boolean => (parseInt(m.slice(0, 2), 16) & 1) === 1;
+
+export interface Capture {
+  /** Every frame received so far that held the marker, in order. */
+  frames(): Buffer[];
+  /** Ends the capture (and its promiscuous mode). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Compiles capture-frames once per process; `start(netns, ifname, marker?)` resolves once the interface is
+ * captured in promiscuous mode.
+ */
+export function frameCapturer(): { start(netns: string, ifname: string, marker?: string): Promise<Capture>; dispose(): void } {
+  const binary = compileProgram('capture-frames');
+  const running = new Set<Capture>();
+  return {
+    async start(netns, ifname, marker) {
+      const [program, args] = netnsExecArgv(netns, [binary, ifname, ...(marker === undefined ? [] : [marker])]);
+      const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const frames: Buffer[] = [];
+      const lines = createInterface({ input: child.stdout });
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`capture-frames ${ifname} in ${netns} exited (${code})`)));
+        lines.on('line', (line) => (line.startsWith('capturing ') ? resolve() : frames.push(Buffer.from(line, 'hex'))));
+      });
+      const capture: Capture = {
+        frames: () => [...frames],
+        async stop() {
+          running.delete(capture);
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+      running.add(capture);
+      return capture;
+    },
+    dispose() {
+      for (const c of running) void c.stop();
+      rmSync(binary, { force: true });
+    },
   };
 }
