@@ -31,6 +31,8 @@ export class Recovery {
   queued: Promise<void> = Promise.resolve();
   /** Resolves when every container's VM is accounted for (interrupted provisioning then resumes on its queue). */
   done: Promise<void> = Promise.resolve();
+  /** VMs whose recorded network was taken back at the start of recovery. */
+  private readonly reserved = new Set<string>();
 
   constructor(
     private readonly ctx: ContainerContext,
@@ -69,12 +71,32 @@ export class Recovery {
       await sweepOrphans(ctx.store, ctx.deps, ctx.logs, ctx.settings.stateDir, ctx.log).catch((e) =>
         ctx.log.error({ err: e }, `the orphan sweep failed: ${describeError(e)}`),
       );
+      await this.reserveRecordedAddresses();
       const limit = new ConcurrencyLimit(RECOVERY_CONCURRENCY);
       for (const c of containers) tasks.push(ctx.queue.run(c.id, () => this.recoverTask(c.id, limit)));
     } finally {
       queued();
     }
     await Promise.all(tasks);
+  }
+
+  /**
+   * Every address a VM row records is taken again before any container is provisioned: containers are
+   * recovered in parallel, and one resumed early must not be given an address a VM recovered later holds.
+   */
+  private async reserveRecordedAddresses(): Promise<void> {
+    const { ctx } = this;
+    for (const vm of await ctx.store.listVms()) {
+      const attachment = attachmentOf(vm);
+      if (!attachment) continue;
+      try {
+        await ctx.deps.network.reserve(vm.id, attachment);
+        this.reserved.add(vm.id);
+      } catch (e) {
+        // Tried again by the VM's own recovery, which fails and is retried if it still cannot.
+        ctx.log.warn({ err: e, vm: vm.id }, `could not take back the VM's network: ${describeError(e)}`);
+      }
+    }
   }
 
   /**
@@ -121,7 +143,10 @@ export class Recovery {
       return wanted && (await this.restartWasPending(c)) ? 'restart' : 'done';
     }
     const attachment = attachmentOf(vm);
-    if (attachment) await ctx.deps.network.reserve(vm.id, attachment);
+    if (attachment && !this.reserved.has(vm.id)) {
+      await ctx.deps.network.reserve(vm.id, attachment);
+      this.reserved.add(vm.id);
+    }
     const run = Run.recorded(ctx, c, attachment);
     // Only a VM whose process was reported started is reattached; one still booting waits for the process
     // to run, which nobody will send it, so it is ended and provisioned again.

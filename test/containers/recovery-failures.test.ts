@@ -36,7 +36,7 @@ describe('recovery when things fail', () => {
     const h1 = await harness();
     const id = await create(h1.app, { name: 'reserve-fails', image: 'sleeper:1' });
     const before = await waitFor(h1.app, id, 'running');
-    let failures = 1;
+    let failures = 2; // the start of recovery, then the container's own recovery
     const h2 = await restartWith(
       h1,
       (h) => {
