@@ -2,7 +2,7 @@
  * The host side of guest networking, and the only code that changes the host's network configuration:
  *
  *   bridge (default `fcbr0`, address = pool gateway/prefix)
- *     ├── hth<12 hex>   tap of VM 1 (QEMU opens it by name)
+ *     ├── hth<12 hex>   tap of VM 1 (hearth-jailer opens it and hands it to QEMU)
  *     └── hth<12 hex>   tap of VM 2
  *   nft `table bridge hearth`  each tap may send only from its guest's MAC and IP (tap-guard.ts)
  *   each tap: no learning, no unicast flood, its guest's MAC pinned to it in the FDB (port-isolation.ts)
