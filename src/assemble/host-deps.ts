@@ -38,6 +38,9 @@ export async function hostDeps(config: HearthConfig, log: Logger): Promise<Conta
     insecure: config.registry.insecure,
     ...(config.registry.authFile ? { authFile: config.registry.authFile } : {}),
   });
-  const forwarder = new PortForwarder({ defaultHostIp: config.network.portHostIp });
+  const forwarder = new PortForwarder({
+    defaultHostIp: config.network.portHostIp,
+    onError: (e, m) => log.warn({ err: e, hostPort: m.hostPort, protocol: m.protocol, target: `${m.targetIp}:${m.targetPort}` }, `port forward: ${e.message}`),
+  });
   return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher };
 }

@@ -224,6 +224,7 @@ export class Run {
         this.log.error({ err: e, container: this.containerId }, 'could not write container output');
       }
     });
+    sandbox.on('log', (line) => this.log.info({ container: this.containerId, vm: this.vmId }, `guest agent: ${line}`));
     sandbox.on('agentError', (e) => {
       this.agentError = `the process could not start: ${e.message}`;
     });

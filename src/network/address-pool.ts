@@ -1,6 +1,6 @@
 /**
- * The manager's own IPv4 address pool: pure arithmetic, no state of its own. The caller (the store) keeps the
- * set of addresses in use; `allocate(inUse)` returns the lowest free one, so the same inputs always give the
+ * The manager's own IPv4 address pool: pure arithmetic, no state of its own. The caller keeps the set of
+ * addresses in use (src/assemble/container-network.ts, refilled from the VM rows after a restart); `allocate(inUse)` returns the lowest free one, so the same inputs always give the
  * same address.
  *
  * Layout of a pool `N/p`: N is the network, N+1 the gateway (the bridge's address, what guests route through),
@@ -134,7 +134,7 @@ export class AddressPool {
   }
 
   /**
-   * `inUse` without `ip`: what the store keeps after a VM's address is given back.
+   * `inUse` without `ip`: what the caller keeps after a VM's address is given back.
    * @throws HearthError InvalidArgument (HEARTH_ERR_NET_INVALID_ADDRESS) when `ip` is not a guest address here.
    */
   release(inUse: Iterable<string>, ip: string): Set<string> {
@@ -145,7 +145,7 @@ export class AddressPool {
   }
 
   /**
-   * The full guest configuration for an address already allocated (e.g. read back from the store).
+   * The full guest configuration for an address already allocated (e.g. read back from a VM row).
    * @throws HearthError InvalidArgument (HEARTH_ERR_NET_INVALID_ADDRESS) when `ip` is not a guest address here.
    */
   addressOf(ip: string): GuestAddress {

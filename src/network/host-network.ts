@@ -8,7 +8,7 @@
  *   each tap: no learning, no unicast flood, its guest's MAC pinned to it in the FDB (port-isolation.ts)
  *   nft `table ip hearth`  masquerade for the pool's subnet leaving through any other interface (when NAT is on)
  *
- * Everything is idempotent, so the reconciler can re-run it after a restart. Nothing else on the host is
+ * Everything is idempotent, so a restarted manager runs it again at start. Nothing else on the host is
  * touched: only the bridge of our name, interfaces with our tap prefix, and our own nft tables. The one
  * exception is `net.ipv4.ip_forward`, a setting of the whole network namespace, which `enableNat` turns on.
  *

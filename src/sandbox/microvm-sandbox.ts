@@ -140,6 +140,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     agent.on('hello', (hello) => this.onHello(agent, hello));
     agent.on('started', ({ pid }) => this.onStarted(pid));
     agent.on('output', (chunk) => this.emit('output', chunk));
+    agent.on('log', (line) => this.emit('log', line));
     agent.on('agentError', (e) => {
       // After the start, a bad request can only be a refused SIGNAL or STOP, not a failure of the process.
       if (!(e.code === ERROR_BAD_REQUEST && this.startedPid !== null)) this.emit('agentError', e);

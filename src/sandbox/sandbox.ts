@@ -48,6 +48,8 @@ export interface SandboxEvents {
   agentError: [{ code: number; message: string }];
   /** The host could not send the process to the agent (a HearthError says why); the VM is being ended. */
   failed: [{ error: Error }];
+  /** A diagnostic line from the guest agent (not the process's output). */
+  log: [string];
   /** The VMM process is gone; `exit` came before it unless the VM died abnormally. */
   gone: [{ reason: string }];
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
@@ -39,6 +39,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   dir?: string;
+  /** Default: silent. */
+  logger?: Logger;
   config?: Record<string, unknown>;
   images?: FakeImages;
   network?: FakeNetwork;
@@ -63,7 +65,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     images,
     network,
     sandboxes: launcher,
-    logger: pino({ level: 'silent' }),
+    logger: o.logger ?? pino({ level: 'silent' }),
     dnsServers: ['10.9.0.1'],
   });
   await app.containers.recovered;

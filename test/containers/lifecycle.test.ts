@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { FakeImages, Gate } from './fakes.ts';
 import { IMAGES, assertNothingHeld, create, getItem, harness, states, waitFor, type Harness } from './harness.ts';
 
@@ -267,5 +268,23 @@ describe('delete and stop from every state', () => {
     assert.equal((await h.app.inject({ url: `/v1/containers/${id}/logs` })).statusCode, 404);
     const again = await create(h.app, { name: 'bye', image: 'ok:1' });
     assert.deepEqual((await h.app.inject({ url: `/v1/containers/${again}/logs` })).json().items, [], 'the name is free and no old logs show');
+  });
+});
+
+describe('guest diagnostics', () => {
+  it("the guest agent's log lines reach the manager's log with the container and VM ids", async () => {
+    const lines: string[] = [];
+    const h = await harness({ logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }) });
+    try {
+      const id = await create(h.app, { name: 'chatty-agent', image: 'sleeper:1' });
+      const item = await waitFor(h.app, id, 'running');
+      const vmId = item.container_runtime_id.slice(3);
+      h.launcher.vms.get(vmId)!.emit('log', 'control channel reopened');
+      const entry = lines.map((l) => JSON.parse(l)).find((e) => e.msg === 'guest agent: control channel reopened');
+      assert.ok(entry, lines.join(''));
+      assert.deepEqual([entry.container, entry.vm], [id, vmId]);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -155,6 +155,8 @@ netTest('NAT: guests reach beyond the host masqueraded; rules replace idempotent
   const request = (): Promise<{ data: string; error?: string }> =>
     net.guest.call('tcpRequest', '198.51.100.2', server.port, ['out'], { timeoutMs: 1_500 });
 
+  // Whatever the host's own setting (a new namespace inherits it once anything on the host turned it on).
+  await net.host.call('setIpForward', '0');
   assert.equal(await net.host.call('ipForward'), '0');
   assert.ok((await request()).error !== undefined, 'no egress before NAT');
   assert.equal(await net.host.call('net', {}, 'natEnabled'), false);

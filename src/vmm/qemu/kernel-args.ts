@@ -1,5 +1,5 @@
 /**
- * Kernel arguments every QEMU microVM gets. Measured here (shared/notes/environment.md): the guest's TSC
+ * Kernel arguments every QEMU microVM gets. Measured under TCG on 2-core hosts: the guest's TSC
  * calibration sometimes hangs under TCG unless it is told the TSC rate, and `no_timer_check
  * nolapic_timer` save ~0.3 s. `reboot=t` (triple fault) is the reset microvm has; with -no-reboot
  * it ends QEMU. `panic=-1` turns a guest panic into the same.
