@@ -7,9 +7,9 @@
  * broadcast, and unicast for a MAC on no port once its tap is let have floods again.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { getBridgePort, listFdb, setBridgePortFlags } from '../../src/tools/bridge.ts';
 import { setNeighbour } from '../../src/tools/ip.ts';
@@ -98,7 +98,8 @@ describe('a container cannot receive another container\'s traffic', () => {
   it('a promiscuous neighbour takes in none of a silent container\'s port-forwarded datagrams', async () => {
     const { api } = world;
     // Learnt entries now age out in 1 s (the unit is 1/100 s); Hearth's pins never age.
-    await writeFile('/sys/class/net/fcbr0/bridge/ageing_time', '100');
+    // Through netlink: /sys shows the host's interfaces, not this namespace's.
+    execFileSync('ip', ['link', 'set', 'dev', 'fcbr0', 'type', 'bridge', 'ageing_time', '100']);
 
     const b = await api.create({ name: 'eavesdropper', image: 'netlab:latest', args: ['/capture-frames', 'eth0', MARKER] });
     assert.equal((await api.waitFor(b, ['running', 'error', 'exited'])).state, 'running');
