@@ -11,13 +11,14 @@ import type { ContainerDeps } from './containers/deps.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { describeError } from './errors.ts';
 import { HostContainerNetwork } from './containers/host-network-adapter.ts';
+import { imageUsers } from './containers/image-users.ts';
 import { ImageStore } from './images/image-store.ts';
 import { AddressPool, HostNetwork, PortForwarder } from './network/index.ts';
 import { createMicroVmLauncher } from './sandbox/create-launcher.ts';
 import { ContainerStore } from './store/container-store.ts';
 
 /** The real image store, host network (bridge, NAT, port forwards) and microVM launcher. */
-async function realDeps(config: HearthConfig, log: Logger): Promise<ContainerDeps> {
+async function realDeps(config: HearthConfig, log: Logger, store: ContainerStore): Promise<ContainerDeps & { images: ImageStore }> {
   const { launcher, accel, jail } = await createMicroVmLauncher({
     cacheDir: config.cacheDir,
     vmsDir: join(config.dataDir, 'vms'),
@@ -41,6 +42,9 @@ async function realDeps(config: HearthConfig, log: Logger): Promise<ContainerDep
     mirrors: config.registry.mirrors,
     insecure: config.registry.insecure,
     ...(config.registry.authFile ? { authFile: config.registry.authFile } : {}),
+    usage: imageUsers(store),
+    ...config.images,
+    log: log.child({ part: 'images' }),
   });
   const forwarder = new PortForwarder({ defaultHostIp: config.network.portHostIp });
   return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher };
@@ -52,13 +56,17 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const looser = prepareDataDir(config.dataDir);
   if (looser !== undefined) log.warn({ dataDir: config.dataDir }, `data directory was mode ${looser.toString(8)}; made it 700`);
   const store = await ContainerStore.openSqlite(join(config.dataDir, 'hearth.db'));
-  const app = await buildApp({ config, store, logger: log, ...(await realDeps(config, log)) });
+  const deps = await realDeps(config, log, store);
+  const app = await buildApp({ config, store, logger: log, ...deps });
+  // collects once now (finishing what a collection killed half-way left), then on its timer
+  deps.images.start();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down; running containers keep running');
     await app.close();
+    await deps.images.close();
     await store.close();
     process.exit(0);
   };

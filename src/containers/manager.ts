@@ -281,6 +281,7 @@ export class ContainerManager {
       this.slots.delete(id);
       await this.store.deleteContainer(id);
       this.logs.remove(id);
+      this.deps.images.release(id); // its image may now be collected
     });
   }
 

@@ -14,6 +14,7 @@ import type { ContainerStore } from '../store/container-store.ts';
 import type { PortMapping, VmRecord } from '../store/records.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
+import { pullEvents } from './pull-events.ts';
 
 export interface RunSettings {
   vcpus: number;
@@ -78,7 +79,10 @@ export class Run {
 
   /** Step 1 (creating): the image's root filesystem, pulled if needed. Nothing to give back. */
   async resolveImage(ref: string): Promise<ResolvedImage> {
-    this.image = await this.step('pulling the image', this.settings.timeouts.imageMs, () => this.deps.images.ensureRootfs(ref));
+    this.image = await this.step('pulling the image', this.settings.timeouts.imageMs, (signal) =>
+      // the image is kept for this container (user); its pull's progress goes to the container's events
+      this.deps.images.ensureRootfs(ref, { user: this.containerId, onProgress: pullEvents(this.store, this.containerId, signal, this.log) }),
+    );
     return this.image;
   }
 
