@@ -20,7 +20,7 @@ export function pullEvents(store: ContainerStore, containerId: string, signal: A
   };
 }
 
-export function describePull(p: PullProgress): string {
+function describePull(p: PullProgress): string {
   switch (p.type) {
     case 'resolving':
       return `resolving ${p.ref}`;

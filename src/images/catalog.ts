@@ -96,7 +96,9 @@ export class Catalog {
     const t = ref.trim();
     if (isDigest(t)) {
       const names = this.refs.naming(t).sort();
-      return { digest: (names[0] && this.refs.get(names[0])?.manifestDigest) ?? t, names };
+      // named by its index digest, the image is the manifest its references chose
+      const first = names[0] === undefined ? undefined : this.refs.get(names[0]);
+      return { digest: first?.manifestDigest ?? t, names };
     }
     const key = formatReference(parseReference(t));
     const e = this.refs.get(key);

@@ -135,7 +135,7 @@ export class Collector {
       for (const d of disks) n += diskBytes.get(d) ?? 0;
       return n;
     };
-    for (const img of [...unused].reverse()) {
+    for (const img of unused.filter((i) => !removed.has(i)).reverse()) {
       if (bytesLeft() <= maxBytes) return;
       removed.add(img);
     }

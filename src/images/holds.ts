@@ -24,10 +24,6 @@ export class Holds {
     return next;
   }
 
-  isPinned(digest: string): boolean {
-    return this.pinned.has(digest);
-  }
-
   pinnedDigests(): string[] {
     return [...this.pinned.keys()];
   }

@@ -80,16 +80,16 @@ export class Puller {
     const flightKey = opts.refresh ? `refresh ${key}` : key;
     const joined = this.flights.get(flightKey);
     const flight = joined ?? new Flight();
-    // listen before the flight starts: for an image already here it emits `building` before its first await
+    // listen before the flight starts: a pull emits `resolving` before its first await
     if (opts.onProgress) flight.listeners.add(opts.onProgress);
     if (opts.user) flight.users.add(opts.user);
     if (!joined) {
       this.flights.set(flightKey, flight);
-      flight.promise = this.fly(r, key, flight, opts.refresh === true)
+      flight.promise = this.fly(r, key, flight, () => this.land(flightKey, flight), opts.refresh === true)
         .catch((e: unknown) => {
           throw namingImage(e, ref, r.repository);
         })
-        .finally(() => this.flights.delete(flightKey));
+        .finally(() => this.land(flightKey, flight));
     }
     try {
       return await flight.promise;
@@ -108,7 +108,12 @@ export class Puller {
     }
   }
 
-  private async fly(r: ImageReference, key: string, f: Flight, refresh: boolean): Promise<Rootfs> {
+  /** No one joins the flight from now on: a later caller starts its own. */
+  private land(flightKey: string, f: Flight): void {
+    if (this.flights.get(flightKey) === f) this.flights.delete(flightKey);
+  }
+
+  private async fly(r: ImageReference, key: string, f: Flight, land: () => void, refresh: boolean): Promise<Rootfs> {
     // held from resolving until the disk is built, so the collector cannot take the layers in between
     const pins = this.p.holds.pins();
     const emit = sampled(f.emit);
@@ -116,7 +121,9 @@ export class Puller {
       const local = refresh ? undefined : await this.resolveLocal(r, pins);
       const resolved = local ?? (await this.pullResolved(r, emit, pins));
       const rootfs = await this.buildOnce(resolved.manifestDigest, key, emit);
-      // recorded while still pinned: the image is never unheld between the pull and its users' runs
+      // Recorded while still pinned, so the image is never unheld between the pull and its users' runs, and
+      // for every user: the flight takes no more once it has landed.
+      land();
       for (const u of f.users) this.p.holds.runs.set(u, rootfs.manifestDigest);
       if (f.users.size > 0) this.p.refs.touch(key, new Date().toISOString());
       emit({ type: 'ready', ref: key, manifestDigest: rootfs.manifestDigest, diskPath: rootfs.diskPath });

@@ -18,7 +18,10 @@ export interface RefEntry {
   indexDigest?: string;
   /** ISO time of the pull that set it. */
   pulledAt: string;
-  /** ISO time a container last had this reference resolved; orders unused images for the collector. */
+  /**
+   * ISO time a container last had this reference resolved, or a collection found a container using it;
+   * orders unused images for the collector.
+   */
   usedAt?: string;
 }
 

@@ -40,7 +40,7 @@ export function usersOf(image: ImageIdentity, users: readonly ImageUser[], runs:
 }
 
 /** A reference in the refs index's form; undefined for one that does not parse (it names no image here). */
-export function canonical(ref: string): { key: string; digest?: string } | undefined {
+function canonical(ref: string): { key: string; digest?: string } | undefined {
   try {
     const r = parseReference(ref);
     return { key: formatReference(r), ...(r.digest ? { digest: r.digest } : {}) };
