@@ -16,16 +16,19 @@ import { pino, type Logger } from 'pino';
 import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { containerRoutes } from './api/routes/containers.ts';
+import { imageRoutes } from './api/routes/images.ts';
 import { vmRoutes } from './api/routes/vms.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
-import type { ContainerDeps } from './containers/deps.ts';
+import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
 import { LogStore } from './containers/log-store.ts';
 import { ContainerManager } from './containers/manager.ts';
 import { HearthError } from './errors.ts';
 import type { ContainerStore } from './store/container-store.ts';
 
 export interface AppDeps extends ContainerDeps {
+  /** The image store: containers resolve their images through it, the image API reaches it as this. */
+  images: ImageLibrary;
   config: HearthConfig;
   store: ContainerStore;
   /** Default: pino at `config.logLevel`. */
@@ -112,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   containerRoutes(app, manager);
   vmRoutes(app, manager);
+  imageRoutes(app, deps.images);
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).

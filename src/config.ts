@@ -62,6 +62,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    images: Type.Object(
+      {
+        /** Images no container uses that the collector keeps, the most recently used or pulled first. */
+        keepUnused: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10 }),
+        /** Unused images are collected, oldest first, while images take more bytes than this; 0: no limit. */
+        maxBytes: Type.Integer({ minimum: 0, default: 0 }),
+        /** The collector runs this often, after every container deletion and when the manager starts. */
+        collectIntervalMs: Ms(600_000),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     vm: Type.Object(
       {
         vcpus: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
@@ -152,6 +163,9 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_REGISTRY_MIRRORS', 'registry.mirrors', mirrors],
   ['HEARTH_REGISTRY_INSECURE', 'registry.insecure', list],
   ['HEARTH_REGISTRY_AUTH_FILE', 'registry.authFile', nullable],
+  ['HEARTH_IMAGE_KEEP_UNUSED', 'images.keepUnused', int],
+  ['HEARTH_IMAGE_MAX_BYTES', 'images.maxBytes', int],
+  ['HEARTH_IMAGE_COLLECT_INTERVAL_MS', 'images.collectIntervalMs', int],
   ['HEARTH_VCPUS', 'vm.vcpus', int],
   ['HEARTH_MEMORY_MIB', 'vm.memoryMib', int],
   ['HEARTH_VMM', 'vm.vmm', str],

@@ -18,13 +18,17 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const looser = prepareDataDir(config.dataDir);
   if (looser !== undefined) log.warn({ dataDir: config.dataDir }, `data directory was mode ${looser.toString(8)}; made it 700`);
   const store = await ContainerStore.openSqlite(join(config.dataDir, 'hearth.db'));
-  const app = await buildApp({ config, store, logger: log, ...(await hostDeps(config, log)) });
+  const deps = await hostDeps(config, log, store);
+  const app = await buildApp({ config, store, logger: log, ...deps });
+  // collects once now (finishing what a collection killed half-way left), then on its timer
+  deps.images.start();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down; running containers keep running');
     await app.close();
+    await deps.images.close();
     await store.close();
     process.exit(0);
   };

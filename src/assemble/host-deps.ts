@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HearthConfig } from '../config.ts';
 import type { ContainerDeps } from '../containers/deps.ts';
+import { imageUsers } from '../containers/image-users.ts';
 import { ImageStore } from '../images/image-store.ts';
 import { AddressPool, HostNetwork, PortForwarder } from '../network/index.ts';
+import type { ContainerStore } from '../store/container-store.ts';
 import { HostContainerNetwork } from './container-network.ts';
 import { createMicroVmLauncher } from './launcher.ts';
 
-export async function hostDeps(config: HearthConfig, log: Logger): Promise<ContainerDeps> {
+export async function hostDeps(config: HearthConfig, log: Logger, store: ContainerStore): Promise<ContainerDeps & { images: ImageStore }> {
   const { launcher, accel, jail } = await createMicroVmLauncher({
     cacheDir: config.cacheDir,
     vmsDir: join(config.dataDir, 'vms'),
@@ -37,6 +39,9 @@ export async function hostDeps(config: HearthConfig, log: Logger): Promise<Conta
     mirrors: config.registry.mirrors,
     insecure: config.registry.insecure,
     ...(config.registry.authFile ? { authFile: config.registry.authFile } : {}),
+    usage: imageUsers(store),
+    ...config.images,
+    log: log.child({ part: 'images' }),
   });
   const forwarder = new PortForwarder({
     defaultHostIp: config.network.portHostIp,

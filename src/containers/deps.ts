@@ -3,11 +3,13 @@
  * wires the real image store, host network and sandbox launcher; tests pass fakes (test/containers/fakes.ts).
  * @module
  */
+import type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
 import type { ImageProcessConfig } from './process-spec.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
 
 export type { SandboxLauncher } from '../sandbox/sandbox.ts';
+export type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
 
 /** The parts of an image config a run needs (src/images ImageConfig has these and more). */
 export interface ImageConfig extends ImageProcessConfig {
@@ -24,14 +26,31 @@ export interface ResolvedImage {
   manifestDigest: string;
 }
 
-/** Satisfied by src/images ImageStore as it is. */
+/** Satisfied by src/images ImageStore. */
 export interface ImageResolver {
   /**
    * Pulls `ref` if needed and returns its root filesystem disk. Fails with a HearthError whose message names
    * the image (NotFound for an unknown image, Unavailable for a registry that does not answer). The caller
    * stops waiting at its timeout or on stop/delete; the pull itself may go on (its result is shared).
+   * `user` (a container id) keeps the image it resolves to for that container, even if its tag moves;
+   * `onProgress` hears the pull's progress.
    */
-  ensureRootfs(ref: string): Promise<ResolvedImage>;
+  ensureRootfs(ref: string, opts?: { user?: string; onProgress?: (p: PullProgress) => void }): Promise<ResolvedImage>;
+  /** The container is deleted: its image is no longer kept for it (and may be collected). */
+  release(containerId: string): void;
+}
+
+/**
+ * What the image API needs, satisfied by src/images ImageStore. Which containers use an image comes from
+ * the `Usage` function the store was built with (image-users.ts).
+ */
+export interface ImageLibrary extends ImageResolver {
+  list(): Promise<ImageSummary[]>;
+  inspect(refOrDigest: string): Promise<ImageDetails>;
+  /** Pulls from the registry even if the image is here, and builds its disk when `build`. */
+  pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void }): Promise<string>;
+  remove(refOrDigest: string, opts: { force?: boolean }): Promise<RemoveResult>;
+  prune(): Promise<CollectResult>;
 }
 
 /** An address, a MAC and a host tap taken for one VM (what the sandbox calls GuestNetwork). */

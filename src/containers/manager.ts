@@ -246,6 +246,7 @@ export class ContainerManager {
       ctx.runs.delete(id);
       await ctx.store.deleteContainer(id);
       ctx.logs.remove(id);
+      ctx.deps.images.release(id); // its image may now be collected
     });
   }
 

@@ -15,6 +15,7 @@ import type { ContainerStore } from '../store/container-store.ts';
 import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
+import { pullEvents } from './pull-events.ts';
 
 export interface RunSettings {
   vcpus: number;
@@ -115,7 +116,10 @@ export class Run {
 
   /** Step 1 (creating): the image's root filesystem, pulled if needed. Nothing to give back. */
   async resolveImage(ref: string): Promise<ResolvedImage> {
-    this.image = await this.step('pulling the image', this.settings.timeouts.imageMs, () => this.deps.images.ensureRootfs(ref));
+    this.image = await this.step('pulling the image', this.settings.timeouts.imageMs, (signal) =>
+      // the image is kept for this container (user); its pull's progress goes to the container's events
+      this.deps.images.ensureRootfs(ref, { user: this.containerId, onProgress: pullEvents(this.store, this.containerId, signal, this.log) }),
+    );
     return this.image;
   }
 

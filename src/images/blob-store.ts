@@ -5,7 +5,8 @@
  *  - Provider: `has`, `path`, `readBytes` read committed blobs.
  *  - Ingester: `writer(digest, size)` opens a `BlobWriter` in `tmp/`; bytes are hashed as they are written,
  *    and `commit()` checks size and digest, fsyncs and renames into `blobs/sha256/<hex>`. Until then nothing
- *    under `blobs/` changes, so a crash mid-download leaves only a file in `tmp/`, which `open` clears.
+ *    under `blobs/` changes, so a crash mid-download leaves only a file in `tmp/`, which the image store
+ *    empties when it opens.
  *  - Manager: `list`, `delete`.
  *
  * Lifecycle of one blob: writer -> write()... -> commit() (or abort()) -> readable by path().
@@ -13,7 +14,6 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HearthError } from '../errors.ts';
 
@@ -109,8 +109,11 @@ export class BlobStore {
     readonly tmpDir: string,
   ) {
     this.blobDir = path.join(root, 'sha256');
-    fs.mkdirSync(this.blobDir, { recursive: true });
-    fs.mkdirSync(tmpDir, { recursive: true });
+  }
+
+  async open(): Promise<void> {
+    await fsp.mkdir(this.blobDir, { recursive: true });
+    await fsp.mkdir(this.tmpDir, { recursive: true });
   }
 
   path(digest: string): string {
@@ -121,12 +124,22 @@ export class BlobStore {
     return path.join(this.blobDir, hex);
   }
 
-  has(digest: string): boolean {
-    return fs.existsSync(this.path(digest));
+  async has(digest: string): Promise<boolean> {
+    return (await this.size(digest)) !== undefined;
   }
 
-  readBytes(digest: string): Buffer {
-    return fs.readFileSync(this.path(digest));
+  /** Bytes the blob takes, or undefined if it is not here. */
+  async size(digest: string): Promise<number | undefined> {
+    try {
+      return (await fsp.stat(this.path(digest))).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  readBytes(digest: string): Promise<Buffer> {
+    return fsp.readFile(this.path(digest));
   }
 
   async writer(digest: string, size: number | undefined, what: string): Promise<BlobWriter> {
@@ -137,28 +150,21 @@ export class BlobStore {
 
   /** Store bytes already in memory (manifests, configs). */
   async putBytes(digest: string, bytes: Buffer, what: string): Promise<void> {
-    if (this.has(digest)) return;
+    if (await this.has(digest)) return;
     const w = await this.writer(digest, bytes.length, what);
     await w.write(bytes);
     await w.commit();
   }
 
-  list(): string[] {
-    return fs
-      .readdirSync(this.blobDir)
-      .filter((n) => /^[a-f0-9]{64}$/.test(n))
-      .map((n) => `sha256:${n}`);
+  async list(): Promise<string[]> {
+    return (await fsp.readdir(this.blobDir)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
   }
 
   /** Remove a blob; returns the bytes freed. */
-  delete(digest: string): number {
-    const p = this.path(digest);
-    try {
-      const size = fs.statSync(p).size;
-      fs.rmSync(p);
-      return size;
-    } catch {
-      return 0;
-    }
+  async delete(digest: string): Promise<number> {
+    const size = await this.size(digest);
+    if (size === undefined) return 0;
+    await fsp.rm(this.path(digest), { force: true });
+    return size;
   }
 }

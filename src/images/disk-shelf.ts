@@ -2,10 +2,13 @@
  * The image disks: one directory per manifest digest under `disks/`, holding the disk (`disk.ext4` or
  * `disk.erofs`) and `image.json` (the ImageConfig and what the disk was built from). A disk is built from
  * the layers in a private work tree, synced, and renamed into place whole, so a directory there is complete;
- * one a crash left torn is rebuilt.
+ * one a crash left torn is rebuilt. Removal renames the directory out to `tmp/` first, so `disks/` never
+ * holds a half-deleted one either.
+ * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { HearthError } from '../errors.ts';
@@ -54,12 +57,16 @@ export class DiskShelf {
     ({ blobs: this.blobs, disksDir: this.disksDir, tmpDir: this.tmpDir, scratchDir: this.scratchDir, fsType: this.fsType } = options);
   }
 
+  async open(): Promise<void> {
+    await fsp.mkdir(this.disksDir, { recursive: true });
+  }
+
   /** The disk built for a manifest digest, if a complete one is here. */
-  read(manifestDigest: string): BuiltDisk | undefined {
+  async read(manifestDigest: string): Promise<BuiltDisk | undefined> {
     const dir = path.join(this.disksDir, manifestDigest.slice(7));
     let rec: Partial<DiskRecord> | null;
     try {
-      rec = JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')) as Partial<DiskRecord> | null;
+      rec = JSON.parse(await fsp.readFile(path.join(dir, 'image.json'), 'utf8')) as Partial<DiskRecord> | null;
     } catch {
       return undefined;
     }
@@ -67,19 +74,55 @@ export class DiskShelf {
     if (typeof rec !== 'object' || rec === null || typeof rec.disk !== 'string' || (rec.fsType !== 'ext4' && rec.fsType !== 'erofs')) return undefined;
     if (typeof rec.config !== 'object' || rec.config === null) return undefined;
     const diskPath = path.join(dir, rec.disk);
-    if (!fs.existsSync(diskPath)) return undefined;
+    if (!(await exists(diskPath))) return undefined;
     return { manifestDigest, diskPath, fsType: rec.fsType, config: rec.config };
+  }
+
+  /** Manifest digests that have a directory here, complete or not. */
+  async list(): Promise<string[]> {
+    return (await fsp.readdir(this.disksDir)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
+  }
+
+  /** Bytes allocated to a digest's directory (0 if there is none). */
+  async bytes(manifestDigest: string): Promise<number> {
+    const dir = path.join(this.disksDir, manifestDigest.slice(7));
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const f of names) n += ((await fsp.lstat(path.join(dir, f)).catch(() => undefined))?.blocks ?? 0) * 512;
+    return n;
+  }
+
+  /**
+   * Removes a digest's directory; returns the bytes freed. Renamed into `tmp/` first (one atomic step, so a
+   * crash leaves the directory either whole in `disks/` or in `tmp/`, which is emptied at the next start).
+   */
+  async remove(manifestDigest: string): Promise<number> {
+    const bytes = await this.bytes(manifestDigest);
+    const trash = path.join(this.tmpDir, `trash-${randomBytes(6).toString('hex')}`);
+    try {
+      await fsp.rename(path.join(this.disksDir, manifestDigest.slice(7)), trash);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
+    }
+    await fsp.rm(trash, { recursive: true, force: true });
+    return bytes;
   }
 
   /** Applies the manifest's layers in order into a private work tree and builds its disk. */
   async build(manifestDigest: string, man: ImageManifest, ref: string): Promise<BuiltDisk> {
     const configDigest = man.config.digest;
-    const config = parseImageConfig(this.blobs.readBytes(configDigest));
+    const config = parseImageConfig(await this.blobs.readBytes(configDigest));
     const id = randomBytes(6).toString('hex');
     // the tree holds the image's setuid programs and device nodes, and the scratch directory may be shared
     // (/dev/shm): only root may enter the work directory, so nothing under it is reachable by anyone else
-    const work = fs.mkdtempSync(path.join(this.scratchDir, 'hearth-build-'));
-    fs.chmodSync(work, 0o700);
+    const work = await fsp.mkdtemp(path.join(this.scratchDir, 'hearth-build-'));
+    await fsp.chmod(work, 0o700);
     const out = path.join(this.tmpDir, `disk-${id}`);
     try {
       const builder = new RootfsBuilder(path.join(work, 'rootfs'));
@@ -88,28 +131,28 @@ export class DiskShelf {
         await this.applyLayer(builder, layer.digest, path.join(work, `layer-${i}.tar`), want, ref);
       }
       builder.finish();
-      fs.mkdirSync(out);
+      await fsp.mkdir(out);
       const diskName = `disk.${this.fsType}`;
       await buildDisk(path.join(out, diskName), builder.root, builder.stats, this.fsType);
       const record: DiskRecord = { manifestDigest, configDigest, fsType: this.fsType, disk: diskName, builtAt: new Date().toISOString(), config };
-      const fd = fs.openSync(path.join(out, 'image.json'), 'w', 0o644);
+      const fh = await fsp.open(path.join(out, 'image.json'), 'w', 0o644);
       try {
-        fs.writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-        fs.fsyncSync(fd);
+        await fh.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+        await fh.sync();
       } finally {
-        fs.closeSync(fd);
+        await fh.close();
       }
-      fs.rmSync(builder.root, { recursive: true, force: true });
+      await fsp.rm(builder.root, { recursive: true, force: true });
       // on disk before the rename publishes it: a crash must not leave a complete-looking directory torn
-      fsyncPath(path.join(out, diskName));
-      fsyncPath(out);
-      this.publish(out, manifestDigest);
-      const done = this.read(manifestDigest);
+      await fsyncPath(path.join(out, diskName));
+      await fsyncPath(out);
+      await this.publish(out, manifestDigest);
+      const done = await this.read(manifestDigest);
       if (!done) throw new HearthError('Internal', 'HEARTH_ERR_IMAGE_BUILD_FAILED', `disk for ${manifestDigest} vanished after it was built`);
       return done;
     } finally {
-      fs.rmSync(work, { recursive: true, force: true });
-      fs.rmSync(out, { recursive: true, force: true });
+      await fsp.rm(work, { recursive: true, force: true });
+      await fsp.rm(out, { recursive: true, force: true });
     }
   }
 
@@ -118,38 +161,37 @@ export class DiskShelf {
    * another process that finished first, and is as good as ours; one that does not is what a crash left
    * (before disks were synced), and is replaced.
    */
-  private publish(out: string, manifestDigest: string): void {
+  private async publish(out: string, manifestDigest: string): Promise<void> {
     const dest = path.join(this.disksDir, manifestDigest.slice(7));
     for (let attempt = 0; ; attempt++) {
       try {
-        fs.renameSync(out, dest);
+        await fsp.rename(out, dest);
         break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-        if (this.read(manifestDigest)) return;
+        if (await this.read(manifestDigest)) return;
         if (attempt >= 2) throw e;
-        fs.rmSync(dest, { recursive: true, force: true });
+        await fsp.rm(dest, { recursive: true, force: true });
       }
     }
-    fsyncPath(this.disksDir);
+    await fsyncPath(this.disksDir);
   }
 
   /** Decompress (gzip via zlib, zstd via the zstd binary, or none), check the diff ID, apply. */
   private async applyLayer(b: RootfsBuilder, digest: string, scratch: string, diffId: string | undefined, ref: string): Promise<void> {
     const blob = this.blobs.path(digest);
     const magic = Buffer.alloc(4);
-    const fd = fs.openSync(blob, 'r');
-    const got = fs.readSync(fd, magic, 0, 4, 0);
-    fs.closeSync(fd);
+    const fh = await fsp.open(blob, 'r');
+    const { bytesRead: got } = await fh.read(magic, 0, 4, 0).finally(() => fh.close());
     let src: AsyncIterable<Buffer>;
-    let cleanup = (): void => {};
+    let cleanup = async (): Promise<void> => {};
     if (got >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
       src = fs.createReadStream(blob, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 256 * 1024 }));
     } else if (got === 4 && magic.readUInt32LE(0) === 0xfd2fb528) {
       await zstdDecompressToFile(blob, scratch);
       src = fs.createReadStream(scratch, { highWaterMark: 1 << 20 });
-      cleanup = () => fs.rmSync(scratch, { force: true });
+      cleanup = () => fsp.rm(scratch, { force: true });
     } else {
       src = fs.createReadStream(blob, { highWaterMark: 1 << 20 });
     }
@@ -172,7 +214,7 @@ export class DiskShelf {
       }
       throw e;
     } finally {
-      cleanup();
+      await cleanup();
     }
     const actual = `sha256:${hash.digest('hex')}`;
     if (diffId !== undefined && actual !== diffId) {
@@ -185,12 +227,21 @@ export class DiskShelf {
   }
 }
 
-/** fsync a file or a directory (its entries) by path. */
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
+async function exists(p: string): Promise<boolean> {
   try {
-    fs.fsyncSync(fd);
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** fsync a file or a directory (its entries) by path. */
+async function fsyncPath(p: string): Promise<void> {
+  const fh = await fsp.open(p, 'r');
+  try {
+    await fh.sync();
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
 }

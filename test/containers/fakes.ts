@@ -13,7 +13,19 @@
  */
 import { EventEmitter } from 'node:events';
 import { HearthError } from '../../src/errors.ts';
-import type { ContainerNetwork, ImageConfig, ImageResolver, NetworkAttachment, PortHandle, PortRule, ResolvedImage } from '../../src/containers/deps.ts';
+import type {
+  CollectResult,
+  ContainerNetwork,
+  ImageConfig,
+  ImageDetails,
+  ImageLibrary,
+  ImageSummary,
+  NetworkAttachment,
+  PortHandle,
+  PortRule,
+  RemoveResult,
+  ResolvedImage,
+} from '../../src/containers/deps.ts';
 import type { ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
 
 /** A promise to hold an operation until the test lets it go. */
@@ -31,8 +43,14 @@ export class Gate {
   }
 }
 
-export class FakeImages implements ImageResolver {
+/**
+ * Images from a table of configs. The image API's calls answer as an empty local store would: the routes
+ * exist for the tests that sweep every route (test/api/auth.test.ts); the image API itself is tested against
+ * the real image store and a real registry (test/images/api.test.ts).
+ */
+export class FakeImages implements ImageLibrary {
   readonly calls: string[] = [];
+  readonly released: string[] = [];
   gate?: Gate;
   constructor(readonly images: Record<string, ImageConfig> = {}) {}
 
@@ -45,6 +63,28 @@ export class FakeImages implements ImageResolver {
     }
     return { diskPath: `/images/${ref}.ext4`, fsType: 'ext4', config, manifestDigest: 'sha256:' + '0'.repeat(64) };
   }
+  release(containerId: string): void {
+    this.released.push(containerId);
+  }
+  async list(): Promise<ImageSummary[]> {
+    return [];
+  }
+  async inspect(ref: string): Promise<ImageDetails> {
+    throw notLocal(ref);
+  }
+  async pull(ref: string): Promise<string> {
+    return (await this.ensureRootfs(ref)).manifestDigest;
+  }
+  async remove(ref: string): Promise<RemoveResult> {
+    throw notLocal(ref);
+  }
+  async prune(): Promise<CollectResult> {
+    return { images: [], disks: 0, blobs: 0, freedBytes: 0 };
+  }
+}
+
+function notLocal(ref: string): HearthError {
+  return new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image ${ref} is not in the local store: pull it first`);
 }
 
 export class FakeNetwork implements ContainerNetwork {

@@ -43,7 +43,7 @@ for (const kind of ['basic', 'token'] as const) {
         () => store.ensureRootfs(`${reg.host}/private/app:v1`),
         (e) => isHearthError(e, 'HEARTH_ERR_REGISTRY_UNAUTHORIZED') && /refused the credentials for user "hearth"/.test(e.message),
       );
-      assert.deepEqual(store.list(), []);
+      assert.deepEqual(await store.list(), []);
     });
 
     it('asks for credentials when there are none', async () => {

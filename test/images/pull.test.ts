@@ -1,7 +1,7 @@
 /**
  * Pulling from an open docker-registry on 127.0.0.1: the fixture image byte-for-byte in the disk, an index
  * with two platforms, gzip/zstd/plain layers, one download for concurrent pulls, mirrors, list/inspect/
- * remove/gc, and clear errors that leave nothing half-made.
+ * remove/collect, and clear errors that leave nothing half-made.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isHearthError } from '../../src/errors.ts';
-import { ImageStore, type PullProgress } from '../../src/images/image-store.ts';
+import { ImageStore, type ImageUser, type PullProgress } from '../../src/images/image-store.ts';
 import { readDiskTree } from '../helpers/disk-tree.ts';
 import { diffTree, FIXTURE_LAYERS } from '../helpers/image-fixtures.ts';
 import { startProxy, type TestProxy } from '../helpers/registry-proxy.ts';
@@ -108,7 +108,7 @@ describe('image pull from an open registry', () => {
     const r = await store.ensureRootfs(`${reg.host}/team/app:1.0`);
     assert.equal(r.manifestDigest, arm.manifestDigest);
     const d = await store.ensureRootfs(`${reg.host}/team/docker-style`);
-    assert.equal(store.inspect(`${reg.host}/team/docker-style:latest`).mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+    assert.equal((await store.inspect(`${reg.host}/team/docker-style:latest`)).mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
     assert.ok(fs.existsSync(d.diskPath));
   });
 
@@ -118,37 +118,43 @@ describe('image pull from an open registry', () => {
     const store = new ImageStore({ dataDir: dataDir(), mirrors: { 'docker.io': [reg.url] }, retries: 0 });
     const r = await store.ensureRootfs('busyboxish:stable');
     assert.equal(r.ref, 'docker.io/library/busyboxish:stable');
-    assert.deepEqual(store.list().map((i) => i.refs), [['docker.io/library/busyboxish:stable']]);
+    assert.deepEqual((await store.list()).map((i) => i.refs), [['docker.io/library/busyboxish:stable']]);
   });
 
   it('lists, inspects, removes and garbage-collects', async () => {
-    const store = new ImageStore({ dataDir: dataDir() });
-    const a = await store.ensureRootfs(`${reg.host}/team/app:1.0`);
+    const appRef = `${reg.host}/team/app:1.0`;
+    let users: ImageUser[] = [{ id: 'c1', name: 'web', ref: appRef }];
+    const store = new ImageStore({ dataDir: dataDir(), usage: async () => users });
+    const a = await store.ensureRootfs(appRef, { user: 'c1' });
     const b = await store.ensureRootfs(`${reg.host}/team/docker-style:latest`);
-    assert.equal(store.list().length, 2);
-    const info = store.inspect(`${reg.host}/team/app:1.0`);
+    assert.equal((await store.list()).length, 2);
+    const info = await store.inspect(appRef);
     assert.equal(info.indexDigest, indexDigest);
     assert.equal(info.layers.length, 3);
     assert.equal(info.disk?.path, a.diskPath);
-    assert.deepEqual(await store.remove(`${reg.host}/team/app:1.0`), [`${reg.host}/team/app:1.0`]);
-    // still used by a container: kept
-    let res = await store.gc(new Set([a.manifestDigest]));
-    assert.equal(res.removedDisks, 0);
+    assert.deepEqual(info.users.map((u) => u.name), ['web']);
+    await assert.rejects(store.remove(appRef), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_IN_USE') && /container web \(c1\)/.test(e.message));
+    // forced: forgotten, but still used by the container's run: kept
+    const forced = await store.remove(appRef, { force: true });
+    assert.deepEqual(forced.refs, [appRef]);
+    assert.equal(forced.collected.disks, 0);
     assert.ok(fs.existsSync(a.diskPath));
-    res = await store.gc(new Set());
-    assert.equal(res.removedDisks, 1);
-    assert.ok(res.removedBlobs >= 5, `removed ${res.removedBlobs} blobs`); // index, manifest, config, 3 layers
+    users = [];
+    store.release('c1');
+    const res = await store.collect();
+    assert.equal(res.disks, 1);
+    assert.ok(res.blobs >= 5, `removed ${res.blobs} blobs`); // index, manifest, config, 3 layers
     assert.ok(!fs.existsSync(a.diskPath));
     assert.ok(fs.existsSync(b.diskPath));
-    assert.deepEqual(store.list().map((i) => i.manifestDigest), [b.manifestDigest]);
-    await assert.rejects(() => store.remove(`${reg.host}/team/app:1.0`), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND'));
+    assert.deepEqual((await store.list()).map((i) => i.manifestDigest), [b.manifestDigest]);
+    await assert.rejects(() => store.remove(appRef), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND'));
   });
 
   describe('errors leave nothing half-made', () => {
-    const nothingLeft = (store: ImageStore): void => {
+    const nothingLeft = async (store: ImageStore): Promise<void> => {
       assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')), []);
       assert.deepEqual(fs.readdirSync(path.join(store.root, 'disks')), []);
-      assert.deepEqual(store.list(), []);
+      assert.deepEqual(await store.list(), []);
     };
     const cases: [string, () => string, string, RegExp][] = [
       ['unknown repository', () => `${reg.host}/team/nope:1`, 'HEARTH_ERR_IMAGE_NOT_FOUND', /repository .*team\/nope does not exist/],
@@ -164,7 +170,7 @@ describe('image pull from an open registry', () => {
           () => store.ensureRootfs(ref()),
           (e) => isHearthError(e, code) && msg.test(e.message) && /team\/(nope|app|chart)|Team\/App/.test(e.message),
         );
-        nothingLeft(store);
+        await nothingLeft(store);
       });
     }
 
@@ -177,7 +183,7 @@ describe('image pull from an open registry', () => {
           () => store.ensureRootfs(`${proxy.host}/team/app:1.0`),
           (e) => isHearthError(e, 'HEARTH_ERR_BLOB_DIGEST_MISMATCH') && e.message.includes(target),
         );
-        nothingLeft(store);
+        await nothingLeft(store);
         assert.ok(!fs.existsSync(path.join(store.root, 'blobs/sha256', target.slice(7))));
       } finally {
         await proxy.stop();

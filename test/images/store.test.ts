@@ -65,13 +65,13 @@ describe('image store builds', () => {
     const store = new ImageStore({ dataDir: tempDir() });
     await store.pull(ref);
     const r = await duringBuild(store, path.join(store.root, 'tmp'), async () => {
-      await store.remove(ref);
-      assert.equal((await store.gc()).removedBlobs, 0, 'gc removed blobs the build was using');
+      assert.equal((await store.remove(ref)).collected.blobs, 0, 'the removal freed blobs the build was using');
+      assert.equal((await store.collect()).blobs, 0, 'gc removed blobs the build was using');
     });
     assert.ok(fs.existsSync(r.diskPath));
-    const g = await store.gc();
-    assert.equal(g.removedBlobs, 4, 'manifest, config and two layers, no longer pinned');
-    assert.equal(g.removedDisks, 1);
+    const g = await store.collect();
+    assert.equal(g.blobs, 4, 'manifest, config and two layers, no longer pinned');
+    assert.equal(g.disks, 1);
   });
 
   it('builds in a work directory only root can enter, even in a shared scratch directory', async () => {
@@ -115,7 +115,7 @@ describe('image store builds', () => {
         (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_MANIFEST_INVALID') && /config .* larger than/.test(e.message) && e.message.includes('store/fat-config'),
       );
       assert.equal(proxy.blobGets(fat.configDigest), 0);
-      assert.deepEqual(store.list(), []);
+      assert.deepEqual(await store.list(), []);
     } finally {
       await proxy.stop();
     }

@@ -1,0 +1,50 @@
+/**
+ * Which containers use which image. The images layer does not know containers: the layer above hands it a
+ * `Usage` function (every container's id, name and image reference), and this file matches those against
+ * an image's references and digests, and against the digest each container's provisioning last resolved.
+ * @module
+ */
+import { formatReference, parseReference } from './reference.ts';
+
+/** A container, as far as images care. */
+export interface ImageUser {
+  id: string;
+  name: string;
+  /** The image reference as the container names it (`nginx:alpine`). */
+  ref: string;
+}
+
+/** Every container that exists now, in any state (a stopped one starts again from its image). */
+export type Usage = () => Promise<ImageUser[]>;
+
+export interface ImageIdentity {
+  manifestDigest: string;
+  indexDigests: string[];
+  /** Canonical references naming it. */
+  refs: string[];
+}
+
+/**
+ * The users of one image: a container whose reference is one of the image's (canonically: `nginx` is
+ * `docker.io/library/nginx:latest`), pins one of its digests, or whose provisioning resolved to it (its
+ * tag may have moved since; `runs` maps container ids to manifest digests).
+ */
+export function usersOf(image: ImageIdentity, users: readonly ImageUser[], runs: ReadonlyMap<string, string>): ImageUser[] {
+  const digests = new Set([image.manifestDigest, ...image.indexDigests]);
+  const refs = new Set(image.refs);
+  return users.filter((u) => {
+    if (runs.get(u.id) === image.manifestDigest) return true;
+    const r = canonical(u.ref);
+    return r !== undefined && (refs.has(r.key) || (r.digest !== undefined && digests.has(r.digest)));
+  });
+}
+
+/** A reference in the refs index's form; undefined for one that does not parse (it names no image here). */
+function canonical(ref: string): { key: string; digest?: string } | undefined {
+  try {
+    const r = parseReference(ref);
+    return { key: formatReference(r), ...(r.digest ? { digest: r.digest } : {}) };
+  } catch {
+    return undefined;
+  }
+}
