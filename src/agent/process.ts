@@ -31,3 +31,58 @@ export interface ProcessExit {
   code: number;
   signal: number | null;
 }
+
+/**
+ * A command run in a running container beside its main process (`docker exec`): the same root filesystem,
+ * with its argv, env, cwd and user already merged the Docker way by the host.
+ */
+export interface ExecSpec {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  /** As ProcessSpec.user; empty means the container's user. */
+  user: string;
+  /** A pseudo-terminal: stdout and stderr are one stream, the window size is set and can change. */
+  tty: boolean;
+  /** Keep stdin open for `write`; without it the command's stdin is /dev/null. */
+  stdin: boolean;
+  /** Initial window size, with `tty`. */
+  size?: { rows: number; cols: number };
+}
+
+export interface ExecSessionEvents {
+  started: [{ pid: number }];
+  /** With a tty, all output is `stdout`. */
+  output: [OutputChunk];
+  /** The command could not start (then `exit` follows with 126 or 127, as Docker's). */
+  error: [{ code: number; message: string }];
+  exit: [ProcessExit];
+}
+
+/** One exec inside a guest, as the sandbox layer hands it out. */
+export interface ExecSession {
+  /** The guest protocol's session id (non-zero). */
+  readonly id: number;
+  on<K extends keyof ExecSessionEvents>(event: K, listener: (...args: ExecSessionEvents[K]) => void): this;
+  once<K extends keyof ExecSessionEvents>(event: K, listener: (...args: ExecSessionEvents[K]) => void): this;
+  /** Bytes for the command's stdin (with `stdin`). */
+  write(data: Buffer): void;
+  /** End of stdin: the command reads EOF. */
+  end(): void;
+  resize(rows: number, cols: number): void;
+  /** A signal to the command (its process group with a tty, as a terminal would). */
+  signal(signo: number): void;
+  /** Resolves with the exit, or null if the VM ended (or the channel was lost) first. */
+  wait(): Promise<ProcessExit | null>;
+}
+
+/** One process in the guest, as `docker top` lists it. */
+export interface GuestProcess {
+  pid: number;
+  ppid: number;
+  user: string;
+  /** The command line, arguments joined by spaces. */
+  command: string;
+  cpuTimeMs: number;
+  rssBytes: number;
+}

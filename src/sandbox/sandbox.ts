@@ -9,7 +9,16 @@
 import type { EventEmitter } from 'node:events';
 import type { OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
 
-export type { OutputChunk, OutputStream, ProcessExit, ProcessSpec } from '../agent/process.ts';
+export type {
+  ExecSession,
+  ExecSessionEvents,
+  ExecSpec,
+  GuestProcess,
+  OutputChunk,
+  OutputStream,
+  ProcessExit,
+  ProcessSpec,
+} from '../agent/process.ts';
 /** The guest protocol's message limit and record sizes: what a process description may take. */
 export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 
