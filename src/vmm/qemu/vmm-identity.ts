@@ -70,8 +70,10 @@ export class VmmIdentity {
     if (!(await isAlive(pid))) return false;
     const uid = await processUid(pid);
     if (uid === null || !this.isVmmUid(uid)) return false;
+    const tag = await environmentValue(pid, RUN_DIR_TAG);
+    if (tag !== undefined) return tag === runDir;
+    // No tag: erased by a VMM taken over by its guest (its uid says whose it is), or a VMM from before tags.
     if (record?.uid != null && uid === record.uid) return true;
-    if ((await environmentValue(pid, RUN_DIR_TAG)) === runDir) return true;
     return record !== undefined && record.runDir === undefined && uid === 0 && (await commandLine(pid)).includes(record.name);
   }
 
@@ -94,7 +96,9 @@ export class VmmIdentity {
     const pids = new Set<number>();
     if (record?.pid && (await this.isVmmOf(record.pid, runDir, record))) pids.add(record.pid);
     for (const p of await this.tagged(runDir)) if (p.value === runDir) pids.add(p.pid);
-    if (record?.uid != null && this.isVmmUid(record.uid) && record.uid !== 0) for (const pid of await processesOfUid(record.uid)) pids.add(pid);
+    if (record?.uid != null && this.isVmmUid(record.uid) && record.uid !== 0) {
+      for (const pid of await processesOfUid(record.uid)) if (await this.isVmmOf(pid, runDir, record)) pids.add(pid);
+    }
     for (const v of await legacyVmms(path.dirname(runDir))) if (v.runDir === runDir) pids.add(v.pid);
     return [...pids];
   }
