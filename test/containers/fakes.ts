@@ -5,6 +5,7 @@
  * The fake VM's behaviour comes from the process argv (see FakeSandbox.run):
  *   ["echo", ...words]       prints the words, exits 0
  *   ["exit", "3"]            exits 3
+ *   ["print-exit", o, e, "3"] prints line o to stdout and line e to stderr, exits 3
  *   ["sleep"]                runs until stopped (exit 128+signal)
  *   ["print-sleep", ...ls]   prints each line, then runs until stopped
  *   ["crash"]                the VM dies without an exit status
@@ -139,6 +140,13 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
           start();
           later(() => this.finish({ code: Number(rest[0]), signal: null }));
         });
+      case 'print-exit':
+        return later(() => {
+          start();
+          print(`${rest[0]}\n`);
+          print(`${rest[1]}\n`, 'stderr');
+          later(() => this.finish({ code: Number(rest[2]), signal: null }));
+        });
       case 'sleep':
         return later(start);
       case 'print-sleep':
@@ -177,7 +185,10 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     this.launcher.stops.push({ id: this.spec.id, ...o });
     if (this.alive) this.finish(this.started ? { code: 128 + o.signal, signal: o.signal } : null);
   }
-  async signal(): Promise<void> {}
+  /** No fake process handles a signal: it dies of it, reported a moment later, as the agent would. */
+  async signal(signal: number): Promise<void> {
+    if (this.started) setImmediate(() => this.alive && !this.detached && this.finish({ code: 128 + signal, signal }));
+  }
   async kill(): Promise<void> {
     if (this.alive) this.finish(this.started ? { code: 137, signal: 9 } : null);
   }
