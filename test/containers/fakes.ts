@@ -55,15 +55,27 @@ export class FakeNetwork implements ContainerNetwork {
   readonly addresses = new Map<string, string>();
   /** "port/proto" -> rule */
   readonly ports = new Map<string, PortRule>();
+  /** Host ports something else holds. */
   readonly busyPorts = new Set<number>();
   readonly log: string[] = [];
   attachGate?: Gate;
-  private next = 2;
+  /** Guest addresses 10.9.0.2 .. 10.9.0.(1 + capacity), the lowest free one first, as the real pool. */
+  readonly capacity: number;
+  /** Tap names are never reused (the real ones are named after the VM). */
+  private nextTap = 2;
+
+  constructor(options: { capacity?: number } = {}) {
+    this.capacity = options.capacity ?? 253;
+  }
 
   async attach(vmId: string): Promise<NetworkAttachment> {
     await this.attachGate?.pass();
-    const n = this.next++;
-    const a = { tap: `hth${n}`, mac: `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`, guestIp: `10.9.0.${n}`, prefixLength: 24, gateway: '10.9.0.1' };
+    let n = 2;
+    while (this.addresses.has(`10.9.0.${n}`)) n++;
+    if (n - 2 >= this.capacity) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_NET_POOL_EXHAUSTED', `all ${this.capacity} addresses of the network pool 10.9.0.0/24 are in use`);
+    }
+    const a = { tap: `hth${this.nextTap++}`, mac: `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`, guestIp: `10.9.0.${n}`, prefixLength: 24, gateway: '10.9.0.1' };
     this.taps.set(a.tap, vmId);
     this.addresses.set(a.guestIp, vmId);
     this.log.push(`attach ${vmId} ${a.tap}`);
@@ -73,9 +85,10 @@ export class FakeNetwork implements ContainerNetwork {
     this.addresses.set(a.guestIp, vmId);
     this.log.push(`reserve ${vmId}`);
   }
+  /** The address is given back only if this VM still holds it: a second detach frees nothing taken since. */
   async detach(vmId: string, a: NetworkAttachment): Promise<void> {
     this.taps.delete(a.tap);
-    this.addresses.delete(a.guestIp);
+    if (this.addresses.get(a.guestIp) === vmId) this.addresses.delete(a.guestIp);
     this.log.push(`detach ${vmId} ${a.tap}`);
   }
   async listTaps(): Promise<string[]> {
@@ -85,13 +98,16 @@ export class FakeNetwork implements ContainerNetwork {
     this.taps.delete(name);
     this.log.push(`deleteTap ${name}`);
   }
+  /** Refused as the real PortForwarder refuses a port bound by anyone; `close` gives back only its own. */
   async openPort(rule: PortRule): Promise<PortHandle> {
     const key = `${rule.hostPort}/${rule.protocol}`;
     if (this.busyPorts.has(rule.hostPort) || this.ports.has(key)) {
-      throw new HearthError('Unavailable', 'HEARTH_ERR_PORT_BUSY', `address already in use: ${rule.hostIp}:${rule.hostPort}`);
+      const where = `${rule.hostIp}:${rule.hostPort}/${rule.protocol}`;
+      throw new HearthError('AlreadyExists', 'HEARTH_ERR_PORT_IN_USE', `host port ${rule.hostPort} (${where}) is already in use`, { field: 'hostPort' });
     }
-    this.ports.set(key, rule);
-    return { close: () => void this.ports.delete(key) };
+    const held = { ...rule };
+    this.ports.set(key, held);
+    return { close: () => void (this.ports.get(key) === held && this.ports.delete(key)) };
   }
   /** Forget the in-memory pool, as a new manager process would (taps stay on the "host"). */
   restartProcess(): void {
