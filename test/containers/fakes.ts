@@ -12,7 +12,11 @@
  *   ["badexec"]              the agent reports exec failed (exit 127)
  *   ["hang"]                 never reports started
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HearthError } from '../../src/errors.ts';
 import type { ContainerNetwork, ImageConfig, ImageResolver, NetworkAttachment, PortHandle, PortRule, ResolvedImage } from '../../src/containers/deps.ts';
 import type { ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
@@ -32,19 +36,40 @@ export class Gate {
   }
 }
 
+/** Where FakeImages keeps its (empty) disk files unless given a directory: one file per reference, reused. */
+const FAKE_IMAGE_DIR = join(tmpdir(), 'hearth-fake-images');
+
 export class FakeImages implements ImageResolver {
   readonly calls: string[] = [];
   gate?: Gate;
-  constructor(readonly images: Record<string, ImageConfig> = {}) {}
+  /** References whose registry "does not answer" (Unavailable). */
+  readonly unreachable = new Set<string>();
+  private readonly dir: string;
 
+  constructor(
+    readonly images: Record<string, ImageConfig> = {},
+    options: { dir?: string } = {},
+  ) {
+    this.dir = options.dir ?? FAKE_IMAGE_DIR;
+  }
+
+  /** As the image store: a disk file that exists, and a manifest digest of this image's own. */
   async ensureRootfs(ref: string): Promise<ResolvedImage> {
     this.calls.push(ref);
     await this.gate?.pass();
+    if (this.unreachable.has(ref)) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `image ${ref}: its registry does not answer`);
+    }
     const config = this.images[ref];
     if (!config) {
       throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${ref}" not found in the registry`);
     }
-    return { diskPath: `/images/${ref}.ext4`, fsType: 'ext4', config, manifestDigest: 'sha256:' + '0'.repeat(64) };
+    const diskPath = join(this.dir, `${encodeURIComponent(ref)}.ext4`);
+    // Synchronously, so that resolving takes no more turns of the event loop than it did.
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(diskPath, '', { flag: 'a' });
+    const manifestDigest = 'sha256:' + createHash('sha256').update(JSON.stringify([ref, config])).digest('hex');
+    return { diskPath, fsType: 'ext4', config, manifestDigest };
   }
 }
 
