@@ -5,13 +5,18 @@
  * The fake VM's behaviour comes from the process argv (see FakeSandbox.run):
  *   ["echo", ...words]       prints the words, exits 0
  *   ["exit", "3"]            exits 3
+ *   ["print-exit", o, e, "3"] prints line o to stdout and line e to stderr, exits 3
  *   ["sleep"]                runs until stopped (exit 128+signal)
  *   ["print-sleep", ...ls]   prints each line, then runs until stopped
  *   ["crash"]                the VM dies without an exit status
  *   ["badexec"]              the agent reports exec failed (exit 127)
  *   ["hang"]                 never reports started
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HearthError } from '../../src/errors.ts';
 import type {
   CollectResult,
@@ -43,6 +48,9 @@ export class Gate {
   }
 }
 
+/** Where FakeImages keeps its (empty) disk files unless given a directory: one file per reference, reused. */
+const FAKE_IMAGE_DIR = join(tmpdir(), 'hearth-fake-images');
+
 /**
  * Images from a table of configs. The image API's calls answer as an empty local store would: the routes
  * exist for the tests that sweep every route (test/api/auth.test.ts); the image API itself is tested against
@@ -52,16 +60,34 @@ export class FakeImages implements ImageLibrary {
   readonly calls: string[] = [];
   readonly released: string[] = [];
   gate?: Gate;
-  constructor(readonly images: Record<string, ImageConfig> = {}) {}
+  /** References whose registry "does not answer" (Unavailable). */
+  readonly unreachable = new Set<string>();
+  private readonly dir: string;
 
+  constructor(
+    readonly images: Record<string, ImageConfig> = {},
+    options: { dir?: string } = {},
+  ) {
+    this.dir = options.dir ?? FAKE_IMAGE_DIR;
+  }
+
+  /** As the image store: a disk file that exists, and a manifest digest of this image's own. */
   async ensureRootfs(ref: string): Promise<ResolvedImage> {
     this.calls.push(ref);
     await this.gate?.pass();
+    if (this.unreachable.has(ref)) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `image ${ref}: its registry does not answer`);
+    }
     const config = this.images[ref];
     if (!config) {
       throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${ref}" not found in the registry`);
     }
-    return { diskPath: `/images/${ref}.ext4`, fsType: 'ext4', config, manifestDigest: 'sha256:' + '0'.repeat(64) };
+    const diskPath = join(this.dir, `${encodeURIComponent(ref)}.ext4`);
+    // Synchronously, so that resolving takes no more turns of the event loop than it did.
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(diskPath, '', { flag: 'a' });
+    const manifestDigest = 'sha256:' + createHash('sha256').update(JSON.stringify([ref, config])).digest('hex');
+    return { diskPath, fsType: 'ext4', config, manifestDigest };
   }
   release(containerId: string): void {
     this.released.push(containerId);
@@ -94,15 +120,27 @@ export class FakeNetwork implements ContainerNetwork {
   readonly addresses = new Map<string, string>();
   /** "port/proto" -> rule */
   readonly ports = new Map<string, PortRule>();
+  /** Host ports something else holds. */
   readonly busyPorts = new Set<number>();
   readonly log: string[] = [];
   attachGate?: Gate;
-  private next = 2;
+  /** Guest addresses 10.9.0.2 .. 10.9.0.(1 + capacity), the lowest free one first, as the real pool. */
+  readonly capacity: number;
+  /** Tap names are never reused (the real ones are named after the VM). */
+  private nextTap = 2;
+
+  constructor(options: { capacity?: number } = {}) {
+    this.capacity = options.capacity ?? 253;
+  }
 
   async attach(vmId: string): Promise<NetworkAttachment> {
     await this.attachGate?.pass();
-    const n = this.next++;
-    const a = { tap: `hth${n}`, mac: `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`, guestIp: `10.9.0.${n}`, prefixLength: 24, gateway: '10.9.0.1' };
+    let n = 2;
+    while (this.addresses.has(`10.9.0.${n}`)) n++;
+    if (n - 2 >= this.capacity) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_NET_POOL_EXHAUSTED', `all ${this.capacity} addresses of the network pool 10.9.0.0/24 are in use`);
+    }
+    const a = { tap: `hth${this.nextTap++}`, mac: `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`, guestIp: `10.9.0.${n}`, prefixLength: 24, gateway: '10.9.0.1' };
     this.taps.set(a.tap, vmId);
     this.addresses.set(a.guestIp, vmId);
     this.log.push(`attach ${vmId} ${a.tap}`);
@@ -112,9 +150,10 @@ export class FakeNetwork implements ContainerNetwork {
     this.addresses.set(a.guestIp, vmId);
     this.log.push(`reserve ${vmId}`);
   }
+  /** The address is given back only if this VM still holds it: a second detach frees nothing taken since. */
   async detach(vmId: string, a: NetworkAttachment): Promise<void> {
     this.taps.delete(a.tap);
-    this.addresses.delete(a.guestIp);
+    if (this.addresses.get(a.guestIp) === vmId) this.addresses.delete(a.guestIp);
     this.log.push(`detach ${vmId} ${a.tap}`);
   }
   async listTaps(): Promise<string[]> {
@@ -124,13 +163,16 @@ export class FakeNetwork implements ContainerNetwork {
     this.taps.delete(name);
     this.log.push(`deleteTap ${name}`);
   }
+  /** Refused as the real PortForwarder refuses a port bound by anyone; `close` gives back only its own. */
   async openPort(rule: PortRule): Promise<PortHandle> {
     const key = `${rule.hostPort}/${rule.protocol}`;
     if (this.busyPorts.has(rule.hostPort) || this.ports.has(key)) {
-      throw new HearthError('Unavailable', 'HEARTH_ERR_PORT_BUSY', `address already in use: ${rule.hostIp}:${rule.hostPort}`);
+      const where = `${rule.hostIp}:${rule.hostPort}/${rule.protocol}`;
+      throw new HearthError('AlreadyExists', 'HEARTH_ERR_PORT_IN_USE', `host port ${rule.hostPort} (${where}) is already in use`, { field: 'hostPort' });
     }
-    this.ports.set(key, rule);
-    return { close: () => void this.ports.delete(key) };
+    const held = { ...rule };
+    this.ports.set(key, held);
+    return { close: () => void (this.ports.get(key) === held && this.ports.delete(key)) };
   }
   /** Forget the in-memory pool, as a new manager process would (taps stay on the "host"). */
   restartProcess(): void {
@@ -179,6 +221,13 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
           start();
           later(() => this.finish({ code: Number(rest[0]), signal: null }));
         });
+      case 'print-exit':
+        return later(() => {
+          start();
+          print(`${rest[0]}\n`);
+          print(`${rest[1]}\n`, 'stderr');
+          later(() => this.finish({ code: Number(rest[2]), signal: null }));
+        });
       case 'sleep':
         return later(start);
       case 'print-sleep':
@@ -217,7 +266,10 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     this.launcher.stops.push({ id: this.spec.id, ...o });
     if (this.alive) this.finish(this.started ? { code: 128 + o.signal, signal: o.signal } : null);
   }
-  async signal(): Promise<void> {}
+  /** No fake process handles a signal: it dies of it, reported a moment later, as the agent would. */
+  async signal(signal: number): Promise<void> {
+    if (this.started) setImmediate(() => this.alive && !this.detached && this.finish({ code: 128 + signal, signal }));
+  }
   async kill(): Promise<void> {
     if (this.alive) this.finish(this.started ? { code: 137, signal: 9 } : null);
   }

@@ -177,7 +177,7 @@ describe('provisioning steps', () => {
     h.network.busyPorts.add(9999);
     const id = await create(h.app, { name: 'busy', image: 'sleeper:1', port_mappings: [{ container_port: 1, host_port: 9998 }, { container_port: 2, host_port: 9999 }] });
     const item = await waitFor(h.app, id, 'error');
-    assert.match(item.error_message, /cannot forward host port 9999\/tcp: address already in use/);
+    assert.match(item.error_message, /cannot forward host port 9999\/tcp: host port 9999 \(.+:9999\/tcp\) is already in use/);
     assertNothingHeld(h);
   });
 
