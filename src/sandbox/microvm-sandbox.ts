@@ -77,6 +77,8 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   }
 
   async stop(options: { signal: number; graceMs: number }): Promise<void> {
+    // An adopted guest's greeting may still be held for listeners: the state it tells is needed now.
+    this.releaseNow();
     if (this.agentState === 'exited') {
       // The process is over and the guest is syncing its disks: give it the time to power off.
       if (await this.goneWithin(POWER_OFF_WAIT_MS)) return;
@@ -213,6 +215,11 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     this.releaseScheduled = true;
     // On the next turn, so that every listener the caller adds in the same turn hears the backlog.
     setImmediate(() => this.agent?.release());
+  }
+
+  private releaseNow(): void {
+    this.releaseScheduled = true;
+    this.agent?.release();
   }
 
   private goneWithin(ms: number): Promise<boolean> {

@@ -77,13 +77,8 @@ function record(sandbox: Sandbox): Recorded {
   return r;
 }
 
-/** Cases an implementation is known to fail, by id, with the reason: they run and report as TODO. */
-export interface KnownDefects {
-  'stop-after-adopt'?: string;
-}
-
-export function sandboxLauncherContract(name: string, makeSubject: () => Promise<SandboxSubject>, known: KnownDefects = {}): void {
-  const options = (id?: keyof KnownDefects) => ({ timeout: CASE_TIMEOUT_MS, ...(id && known[id] ? { todo: `known defect: ${known[id]}` } : {}) });
+export function sandboxLauncherContract(name: string, makeSubject: () => Promise<SandboxSubject>): void {
+  const options = () => ({ timeout: CASE_TIMEOUT_MS });
   describe(`SandboxLauncher contract: ${name}`, () => {
     let s: SandboxSubject;
     before(async () => {
@@ -199,7 +194,7 @@ export function sandboxLauncherContract(name: string, makeSubject: () => Promise
       }
     });
 
-    it('stop() called as soon as adopt resolves still gives the process its signal', options('stop-after-adopt'), async () => {
+    it('stop() called as soon as adopt resolves still gives the process its signal', options(), async () => {
       const spec = s.spec({ kind: 'sleep' });
       const first = await s.launcher.launch(spec);
       try {

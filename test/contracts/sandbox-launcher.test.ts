@@ -66,11 +66,6 @@ sandboxLauncherContract('MicroVmLauncher', async () => {
       }
     },
   };
-}, {
-  // MicroVmSandbox.stop decides from `agentState`, which an adopted sandbox learns from the agent's greeting;
-  // adopt holds that greeting until a listener is added and releases it a turn later, so a stop in between
-  // finds the state 'unknown' and kills the VMM: no signal, no grace, no exit.
-  'stop-after-adopt': 'an adopted MicroVmSandbox kills the VM instead of signalling when stopped before its held greeting is released',
 });
 
 function spec(image: string, process: ProcessSpec): SandboxSpec {
