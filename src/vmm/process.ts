@@ -124,14 +124,6 @@ export async function uidsInUse(): Promise<Set<number>> {
   return uids;
 }
 
-/** Every live process whose real uid is `uid`. */
-export async function processesOfUid(uid: number): Promise<number[]> {
-  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
-  const uids = await Promise.all(pids.map((pid) => processUid(pid)));
-  const alive = await Promise.all(pids.map((pid, i) => (uids[i] === uid ? isAlive(pid) : false)));
-  return pids.filter((_, i) => alive[i]);
-}
-
 /** Sends SIGKILL (a pid already gone is fine) and waits until the process is gone. */
 export async function killAndWait(pid: number, timeoutMs = 5_000): Promise<boolean> {
   try {

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Accel } from '../driver.ts';
-import { commandLine, environmentValue, isAlive, processesOfUid, processesTagged, processUid } from '../process.ts';
+import { commandLine, environmentValue, isAlive, processesTagged, processUid } from '../process.ts';
 
 /** The environment variable that tags a VMM with its run directory. */
 export const RUN_DIR_TAG = 'HEARTH_VMM_RUN_DIR';
@@ -90,17 +90,27 @@ export class VmmIdentity {
 
   /**
    * Every process that is (or, jailed, may have become) the VMM of `runDir`: by its tag, by its uid, or as
-   * an old VMM by its command line. Ending them all ends the VM, whatever it did to its records.
+   * an old VMM by its command line. Ending them all ends the VM, whatever it did to its records. One pass
+   * over /proc: this runs on every release of a VM.
    */
   async pidsOf(runDir: string, record = undefined as VmmRecord | undefined): Promise<number[]> {
-    const pids = new Set<number>();
-    if (record?.pid && (await this.isVmmOf(record.pid, runDir, record))) pids.add(record.pid);
-    for (const p of await this.tagged(runDir)) if (p.value === runDir) pids.add(p.pid);
-    if (record?.uid != null && this.isVmmUid(record.uid) && record.uid !== 0) {
-      for (const pid of await processesOfUid(record.uid)) if (await this.isVmmOf(pid, runDir, record)) pids.add(pid);
-    }
-    for (const v of await legacyVmms(path.dirname(runDir))) if (v.runDir === runDir) pids.add(v.pid);
-    return [...pids];
+    const legacyQmp = `unix:${path.join(runDir, 'qmp.sock')}`;
+    const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
+    const matches = await Promise.all(
+      pids.map(async (pid) => {
+        const uid = await processUid(pid);
+        if (uid === null || !this.isVmmUid(uid)) return false;
+        const tag = await environmentValue(pid, RUN_DIR_TAG);
+        if (tag !== undefined) return tag === runDir;
+        if (record?.uid != null && uid === record.uid) return true;
+        if (uid !== 0) return false;
+        const argv = await commandLine(pid);
+        return argv[0]?.includes('qemu') === true && argv.some((a) => a.startsWith(legacyQmp));
+      }),
+    );
+    const found = pids.filter((_, i) => matches[i]);
+    const alive = await Promise.all(found.map((pid) => isAlive(pid)));
+    return found.filter((_, i) => alive[i]);
   }
 
   /** Every VMM started for a run directory under `vmsDir`. */
