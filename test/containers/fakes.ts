@@ -26,7 +26,7 @@ import type {
   RemoveResult,
   ResolvedImage,
 } from '../../src/containers/deps.ts';
-import type { ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+import type { ExecSession, GuestProcess, ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
 
 /** A promise to hold an operation until the test lets it go. */
 export class Gate {
@@ -218,6 +218,18 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     if (this.alive) this.finish(this.started ? { code: 128 + o.signal, signal: o.signal } : null);
   }
   async signal(): Promise<void> {}
+  async exec(): Promise<ExecSession> {
+    throw new Error('exec is not supported by this fake');
+  }
+  async top(): Promise<GuestProcess[]> {
+    throw new Error('top is not supported by this fake');
+  }
+  async pause(): Promise<void> {
+    throw new Error('pause is not supported by this fake');
+  }
+  async resume(): Promise<void> {
+    throw new Error('resume is not supported by this fake');
+  }
   async kill(): Promise<void> {
     if (this.alive) this.finish(this.started ? { code: 137, signal: 9 } : null);
   }
