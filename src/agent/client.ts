@@ -4,8 +4,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { OutputChunk, ProcessExit, ProcessSpec } from './process.ts';
-import { decodeRecords, encodeFrame, FrameDecoder, FrameType, RecordTag, u32 } from './protocol.ts';
+import { decodeProcesses, encodeExec, encodeResize } from './exec-message.ts';
+import type { ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } from './process.ts';
+import { decodeRecords, encodeFrame, FrameDecoder, FrameType, MAX_PAYLOAD, RecordTag, u32, u64 } from './protocol.ts';
 import type { Frame } from './protocol.ts';
 import { encodeRun, type RootfsType } from './run-message.ts';
 
@@ -25,6 +26,13 @@ export interface AgentClientEvents {
   exit: [ProcessExit];
   agentError: [{ code: number; message: string }];
   log: [string];
+  /** The answer to `top()` (answers come in the order of the requests). */
+  processes: [GuestProcess[]];
+  /** An exec session's frames (`session` is never 0). */
+  sessionStarted: [{ session: number; pid: number }];
+  sessionOutput: [{ session: number; chunk: OutputChunk }];
+  sessionError: [{ session: number; code: number; message: string }];
+  sessionExit: [{ session: number; exit: ProcessExit }];
   /** The stream ended or broke; `reason` says how. */
   closed: [{ reason: string }];
 }
@@ -80,15 +88,53 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     this.send(FrameType.EXIT_ACK);
   }
 
+  /** Starts an exec under `session` (non-zero, not live); throws HEARTH_ERR_EXEC_TOO_LARGE having sent nothing. */
+  exec(session: number, spec: ExecSpec): void {
+    this.send(FrameType.EXEC, encodeExec(spec), session);
+  }
+
+  /** Stdin for a session, in frames of at most 1 MiB. */
+  stdin(session: number, data: Buffer): void {
+    for (let off = 0; off < data.length; off += MAX_PAYLOAD) this.send(FrameType.STDIN, data.subarray(off, off + MAX_PAYLOAD), session);
+  }
+
+  stdinEof(session: number): void {
+    this.send(FrameType.STDIN_EOF, undefined, session);
+  }
+
+  resize(session: number, rows: number, cols: number): void {
+    this.send(FrameType.RESIZE, encodeResize(rows, cols), session);
+  }
+
+  /** SIGNAL to a session's command (its foreground process group with a tty). */
+  signalSession(session: number, signo: number): void {
+    this.send(FrameType.SIGNAL, u32(signo), session);
+  }
+
+  /** Asks for the guest's processes; `processes` answers. */
+  top(): void {
+    this.send(FrameType.TOP);
+  }
+
+  /** Sets the guest clock to the host's (after a resume). */
+  clock(nowNs = BigInt(Date.now()) * 1_000_000n): void {
+    this.send(FrameType.CLOCK, u64(nowNs));
+  }
+
+  /** Whether frames can still be sent. */
+  get open(): boolean {
+    return !this.closed && !this.stream.destroyed;
+  }
+
   /** Stops listening without telling the guest anything (it keeps running and waits for the next host). */
   detach(): void {
     this.closed = true;
     this.stream.destroy();
   }
 
-  private send(type: number, payload?: Buffer): void {
+  private send(type: number, payload?: Buffer, session = 0): void {
     if (this.closed || this.stream.destroyed) return;
-    this.stream.write(encodeFrame(type, payload));
+    this.stream.write(encodeFrame(type, payload, session));
   }
 
   private close(reason: string): void {
@@ -106,7 +152,6 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
       return;
     }
     for (const frame of frames) {
-      if (frame.session !== 0) continue;
       if (frame.type === FrameType.HELLO) this.greet();
       if (this.held) this.held.push(frame);
       else if (!this.dispatchSafely(frame)) return;
@@ -121,7 +166,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     const type = `0x${frame.type.toString(16)}`;
     let deliver: (() => void) | undefined;
     try {
-      deliver = this.parse(frame.type, frame.payload);
+      deliver = frame.session === 0 ? this.parse(frame.type, frame.payload) : this.parseSession(frame.session, frame.type, frame.payload);
     } catch (e) {
       this.fail(`guest agent sent a malformed frame ${type}: ${(e as Error).message}`);
       return false;
@@ -154,16 +199,11 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
         return () => this.emit('started', { pid });
       }
       case FrameType.OUTPUT: {
-        const chunk: OutputChunk = {
-          stream: p.readUInt8(0) === 2 ? 'stderr' : 'stdout',
-          timestamp: new Date(Number(p.readBigUInt64LE(4) / 1_000_000n)),
-          data: Buffer.from(p.subarray(12)),
-        };
+        const chunk = parseOutput(p);
         return () => this.emit('output', chunk);
       }
       case FrameType.EXIT: {
-        const signal = p.readUInt32LE(4);
-        const exit: ProcessExit = { code: p.readInt32LE(0), signal: signal === 0 ? null : signal };
+        const exit = parseExit(p);
         return () => this.emit('exit', exit);
       }
       case FrameType.ERROR: {
@@ -174,10 +214,53 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
         const line = p.toString('utf8');
         return () => this.emit('log', line);
       }
+      case FrameType.PROCESSES: {
+        const list = decodeProcesses(p);
+        return () => this.emit('processes', list);
+      }
       default:
         return undefined;
     }
   }
+
+  /** The same for an exec session's frames. */
+  private parseSession(session: number, type: number, p: Buffer): (() => void) | undefined {
+    const need = MIN_PAYLOAD[type] ?? 0;
+    if (p.length < need) throw new Error(`${p.length} bytes, at least ${need} expected`);
+    switch (type) {
+      case FrameType.STARTED: {
+        const pid = p.readUInt32LE(0);
+        return () => this.emit('sessionStarted', { session, pid });
+      }
+      case FrameType.OUTPUT: {
+        const chunk = parseOutput(p);
+        return () => this.emit('sessionOutput', { session, chunk });
+      }
+      case FrameType.EXIT: {
+        const exit = parseExit(p);
+        return () => this.emit('sessionExit', { session, exit });
+      }
+      case FrameType.ERROR: {
+        const error = { session, code: p.readUInt32LE(0), message: p.subarray(4).toString('utf8') };
+        return () => this.emit('sessionError', error);
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+function parseOutput(p: Buffer): OutputChunk {
+  return {
+    stream: p.readUInt8(0) === 2 ? 'stderr' : 'stdout',
+    timestamp: new Date(Number(p.readBigUInt64LE(4) / 1_000_000n)),
+    data: Buffer.from(p.subarray(12)),
+  };
+}
+
+function parseExit(p: Buffer): ProcessExit {
+  const signal = p.readUInt32LE(4);
+  return { code: p.readInt32LE(0), signal: signal === 0 ? null : signal };
 }
 
 /** Fixed parts of each payload; shorter frames are malformed. */

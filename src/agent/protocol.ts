@@ -14,12 +14,19 @@ export const FrameType = {
   SIGNAL: 0x02,
   STOP: 0x03,
   EXIT_ACK: 0x04,
+  EXEC: 0x05,
+  STDIN: 0x06,
+  STDIN_EOF: 0x07,
+  RESIZE: 0x08,
+  TOP: 0x09,
+  CLOCK: 0x0a,
   HELLO: 0x81,
   STARTED: 0x82,
   OUTPUT: 0x83,
   EXIT: 0x84,
   ERROR: 0x85,
   LOG: 0x86,
+  PROCESSES: 0x87,
 } as const;
 
 export const RecordTag = {
@@ -36,6 +43,16 @@ export const RecordTag = {
   STATE: 17,
   PID: 18,
   EXIT_CODE: 19,
+  TTY: 20,
+  STDIN: 21,
+  ROWS: 22,
+  COLS: 23,
+  PROCESS: 24,
+  PPID: 25,
+  PROC_USER: 26,
+  CMDLINE: 27,
+  CPU_MS: 28,
+  RSS: 29,
 } as const;
 
 export interface Frame {
@@ -123,5 +140,11 @@ export function u64(value: bigint): Buffer {
 export function u32(value: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(value >>> 0, 0);
+  return b;
+}
+
+export function u16(value: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(value & 0xffff, 0);
   return b;
 }

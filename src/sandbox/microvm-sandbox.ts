@@ -8,10 +8,12 @@ import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AgentClient } from '../agent/client.ts';
+import { randomInt } from 'node:crypto';
 import { HearthError } from '../errors.ts';
+import { AgentExecSession } from './exec-session.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
 import type { VmProcess } from '../vmm/driver.ts';
-import type { ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
+import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
 
 /** Time the guest gets after the grace period to report the exit and power off before the VMM is ended. */
 const POWER_OFF_MARGIN_MS = 10_000;
@@ -23,6 +25,8 @@ const HELLO_TIMEOUT_MS = 1_000;
 const HELLO_ATTEMPTS = 3;
 const CONNECT_ATTEMPTS = 5;
 const ERROR_BAD_REQUEST = 1;
+/** The guest answers TOP in milliseconds (a /proc walk); a silent one is not listening. */
+const TOP_TIMEOUT_MS = 10_000;
 
 /** What the agent is told to run, kept in the run directory so that an adopter can still send it. */
 export interface LaunchedProcess {
@@ -42,6 +46,10 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   private isGone = false;
   private releaseScheduled = false;
   private readonly gone: Promise<void>;
+  private readonly execs = new Map<number, AgentExecSession>();
+  /** Session ids start at a random point: a manager that adopted the VM must not pick a live one of its predecessor. */
+  private nextSession = randomInt(1, 0x7fff_ffff);
+  private readonly topWaiters: Array<{ resolve: (list: GuestProcess[]) => void; reject: (e: Error) => void }> = [];
 
   constructor(
     readonly info: SandboxInfo,
@@ -55,6 +63,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     this.gone = vm.exited.then(({ reason }) => {
       this.isGone = true;
       this.agent?.detach();
+      this.endSessions(`VM ${info.id} is gone`);
       this.emit('gone', { reason: this.exit ? reason : `${reason} before the process reported an exit` });
     });
   }
@@ -91,6 +100,49 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
 
   async signal(signal: number): Promise<void> {
     this.agent?.signal(signal);
+  }
+
+  async exec(spec: ExecSpec): Promise<ExecSession> {
+    const agent = this.agent;
+    if (!agent || !agent.open || this.isGone || this.agentState !== 'running') {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', `VM ${this.info.id}: cannot exec, its process is not running`);
+    }
+    const id = this.allocateSession();
+    const session = new AgentExecSession(id, agent);
+    // The container's user and working directory unless the exec names its own, as Docker's exec does.
+    const filled: ExecSpec = { ...spec, user: spec.user || this.process?.spec.user || '', cwd: spec.cwd || this.process?.spec.cwd || '/' };
+    agent.exec(id, filled);
+    this.execs.set(id, session);
+    return session;
+  }
+
+  async top(): Promise<GuestProcess[]> {
+    const agent = this.agent;
+    if (!agent || !agent.open || this.isGone || this.agentState !== 'running') {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', `VM ${this.info.id}: cannot list processes, its process is not running`);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.topWaiters.indexOf(waiter);
+        if (i >= 0) this.topWaiters.splice(i, 1);
+        reject(new HearthError('Unavailable', 'HEARTH_ERR_AGENT_UNRESPONSIVE', `VM ${this.info.id}: the guest agent did not list its processes within ${TOP_TIMEOUT_MS} ms`));
+      }, TOP_TIMEOUT_MS);
+      const waiter = {
+        resolve: (list: GuestProcess[]) => (clearTimeout(timer), resolve(list)),
+        reject: (e: Error) => (clearTimeout(timer), reject(e)),
+      };
+      this.topWaiters.push(waiter);
+      agent.top();
+    });
+  }
+
+  async pause(): Promise<void> {
+    await this.vm.pause();
+  }
+
+  async resume(): Promise<void> {
+    await this.vm.resume();
+    this.agent?.clock();
   }
 
   async kill(): Promise<void> {
@@ -148,7 +200,22 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
       if (!(e.code === ERROR_BAD_REQUEST && this.startedPid !== null)) this.emit('agentError', e);
     });
     agent.on('exit', (exit) => this.onExit(agent, exit));
-    agent.on('closed', () => void this.reconnect(agent));
+    agent.on('processes', (list) => this.topWaiters.shift()?.resolve(list));
+    agent.on('sessionStarted', ({ session, pid }) => this.execs.get(session)?.onStarted(pid));
+    agent.on('sessionOutput', ({ session, chunk }) => this.execs.get(session)?.onOutput(chunk));
+    agent.on('sessionError', ({ session, code, message }) => {
+      const exec = this.execs.get(session);
+      exec?.onError({ code, message });
+      if (exec?.done) this.execs.delete(session);
+    });
+    agent.on('sessionExit', ({ session, exit }) => {
+      this.execs.get(session)?.close(exit);
+      this.execs.delete(session);
+    });
+    agent.on('closed', ({ reason }) => {
+      if (agent === this.agent) this.endSessions(`the control channel of VM ${this.info.id} was lost: ${reason}`);
+      void this.reconnect(agent);
+    });
     return agent;
   }
 
@@ -208,6 +275,20 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
         // The VMM may be on its way out; `gone` will say so.
       }
     }
+  }
+
+  private allocateSession(): number {
+    do {
+      this.nextSession = this.nextSession >= 0x7fff_ffff ? 1 : this.nextSession + 1;
+    } while (this.execs.has(this.nextSession));
+    return this.nextSession;
+  }
+
+  /** Sessions and TOP requests on a lost channel end: their frames went with it. */
+  private endSessions(reason: string): void {
+    for (const session of this.execs.values()) session.close(null);
+    this.execs.clear();
+    for (const waiter of this.topWaiters.splice(0)) waiter.reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
   }
 
   private scheduleRelease(): void {

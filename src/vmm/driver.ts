@@ -52,6 +52,10 @@ export interface VmProcess {
   terminate(): Promise<void>;
   /** Lets go of the VMM without stopping it. */
   detach(): void;
+  /** Stops the vCPUs (the guest uses no CPU and its clock stands still); resolves once they are stopped. */
+  pause(): Promise<void>;
+  /** Runs the vCPUs again. The guest's clock is behind by the pause: the caller sets it. */
+  resume(): Promise<void>;
 }
 
 /** A VM the driver has something of on the host: its VMM process, or (pid null) only host state such as a cgroup. */

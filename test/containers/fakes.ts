@@ -31,7 +31,7 @@ import type {
   RemoveResult,
   ResolvedImage,
 } from '../../src/containers/deps.ts';
-import type { ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+import type { ExecSession, GuestProcess, ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
 
 /** A promise to hold an operation until the test lets it go. */
 export class Gate {
@@ -269,6 +269,18 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
   /** No fake process handles a signal: it dies of it, reported a moment later, as the agent would. */
   async signal(signal: number): Promise<void> {
     if (this.started) setImmediate(() => this.alive && !this.detached && this.finish({ code: 128 + signal, signal }));
+  }
+  async exec(): Promise<ExecSession> {
+    throw new Error('exec is not supported by this fake');
+  }
+  async top(): Promise<GuestProcess[]> {
+    throw new Error('top is not supported by this fake');
+  }
+  async pause(): Promise<void> {
+    throw new Error('pause is not supported by this fake');
+  }
+  async resume(): Promise<void> {
+    throw new Error('resume is not supported by this fake');
   }
   async kill(): Promise<void> {
     if (this.alive) this.finish(this.started ? { code: 137, signal: 9 } : null);

@@ -81,6 +81,8 @@ describe('a RUN message over the protocol limit', () => {
         end();
       },
       detach: () => {},
+      pause: () => Promise.reject(new Error('not used')),
+      resume: () => Promise.reject(new Error('not used')),
     };
     const info = { id: 'vm1', vmm: 'qemu' as const, pid: 1, accel: 'tcg' as const, vcpus: 1, memoryMib: 256, guestIp: null };
     const sandbox = new MicroVmSandbox(info, vm, '/nonexistent', { spec: tooBig, rootfsType: 'ext4' }, async () => {});

@@ -6,6 +6,7 @@
 #include "protocol.h"
 #include "run.h"
 #include "system.h"
+#include "top.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -189,12 +190,57 @@ static int valid_signal(uint32_t signo)
 	return signo >= 1 && signo < (uint32_t)NSIG;
 }
 
+/* PROCESSES, in answer to TOP. */
+static void send_processes(struct agent *a)
+{
+	struct bytes list = {0};
+	if (top_collect("/proc", ROOT_DIR "/etc/passwd", &list) != 0)
+		PRINT_WARN("TOP: listing the processes failed; the list may be short");
+	channel_send(&a->ch, FRAME_PROCESSES, list.data, list.len, NULL, 0);
+	bytes_free(&list);
+}
+
+/* A frame for an exec session: EXEC, STDIN, STDIN_EOF, RESIZE, SIGNAL. */
+static void on_session_frame(struct agent *a, const struct frame_header *h, const uint8_t *payload)
+{
+	switch (h->type) {
+	case FRAME_EXEC:
+		if (a->phase != PHASE_RUNNING)
+			exec_send_error(&a->ch, h->session, ERR_BAD_REQUEST,
+					"EXEC: the container is not running");
+		else
+			exec_start(&a->execs, h->session, payload, h->length, ROOT_DIR);
+		return;
+	case FRAME_STDIN:
+		exec_stdin(&a->execs, h->session, payload, h->length);
+		a->ch.hold_input = exec_stdin_pending(&a->execs) > EXEC_STDIN_HIGH_WATER;
+		return;
+	case FRAME_STDIN_EOF:
+		exec_stdin_eof(&a->execs, h->session);
+		return;
+	case FRAME_RESIZE:
+		exec_resize(&a->execs, h->session, payload, h->length);
+		return;
+	case FRAME_SIGNAL: {
+		uint32_t signo = h->length >= 4 ? get_u32(payload) : 0;
+		if (!valid_signal(signo))
+			exec_send_error(&a->ch, h->session, ERR_BAD_REQUEST, "SIGNAL: bad payload");
+		else
+			exec_signal(&a->execs, h->session, (int)signo);
+		return;
+	}
+	default:
+		PRINT_DEBUG("ignoring frame 0x%02x for session %u", h->type, h->session);
+		return;
+	}
+}
+
 /* channel_ops.frame */
 static void on_frame(void *ctx, const struct frame_header *h, const uint8_t *payload)
 {
 	struct agent *a = ctx;
 	if (h->session != 0) {
-		PRINT_DEBUG("ignoring frame 0x%02x for session %u", h->type, h->session);
+		on_session_frame(a, h, payload);
 		return;
 	}
 	switch (h->type) {
@@ -232,6 +278,13 @@ static void on_frame(void *ctx, const struct frame_header *h, const uint8_t *pay
 	case FRAME_EXIT_ACK:
 		if (a->phase == PHASE_EXITED)
 			a->acked = 1;
+		return;
+	case FRAME_TOP:
+		send_processes(a);
+		return;
+	case FRAME_CLOCK:
+		if (h->length >= 8)
+			set_clock(get_u64(payload));
 		return;
 	default:
 		return; /* unknown types are ignored */
@@ -282,6 +335,7 @@ int agent_init(struct agent *a)
 int agent_open_channel(struct agent *a, const char *path)
 {
 	log_agent = a;
+	exec_table_init(&a->execs, &a->ch);
 	if (channel_open(&a->ch, path, &agent_channel_ops, a) != 0)
 		return 1;
 	log_set_sink(send_log);
@@ -313,7 +367,7 @@ static void reap(struct agent *a)
 			return;
 		if (pid == a->main_pid && a->phase == PHASE_RUNNING)
 			main_exited(a, status);
-		else
+		else if (!exec_reaped(&a->execs, pid, status))
 			PRINT_DEBUG("reaped pid %d", (int)pid);
 	}
 }
@@ -383,7 +437,7 @@ static int finished(const struct agent *a)
 
 void agent_run(struct agent *a)
 {
-	enum { P_SIG, P_STOP, P_CHANNEL, P_OUT, P_ERR, P_COUNT };
+	enum { P_SIG, P_STOP, P_CHANNEL, P_OUT, P_ERR, P_EXEC, P_COUNT = P_EXEC + EXEC_POLL_FDS };
 	while (!finished(a)) {
 		struct pollfd p[P_COUNT];
 		short ch_events = channel_poll_events(&a->ch);
@@ -394,6 +448,7 @@ void agent_run(struct agent *a)
 		for (int i = 0; i < 2; i++)
 			p[P_OUT + i] = (struct pollfd){
 				.fd = reading ? a->out[i].fd : -1, .events = POLLIN};
+		exec_poll_fill(&a->execs, p + P_EXEC, reading);
 
 		int64_t deadline = channel_deadline(&a->ch);
 		for (int i = 0; i < 2; i++)
@@ -419,6 +474,8 @@ void agent_run(struct agent *a)
 		for (int i = 0; i < 2; i++)
 			if (p[P_OUT + i].revents)
 				output_read(&a->out[i], emit_output, a);
+		exec_poll_handle(&a->execs, p + P_EXEC);
+		a->ch.hold_input = exec_stdin_pending(&a->execs) > EXEC_STDIN_HIGH_WATER;
 
 		int64_t now = monotonic_ms();
 		if (channel_deadline(&a->ch) >= 0 && now >= channel_deadline(&a->ch))

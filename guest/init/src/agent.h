@@ -11,6 +11,7 @@
 #define HEARTH_AGENT_H
 
 #include "channel.h"
+#include "exec.h"
 #include "output.h"
 
 #include <stdint.h>
@@ -43,6 +44,7 @@ struct agent {
 	int acked;
 	int shutdown; /* a shutdown signal arrived */
 	int64_t ack_deadline_ms; /* -1: wait for EXIT_ACK forever */
+	struct exec_table execs;
 };
 
 /* Blocks signals and creates the signalfd and the STOP timer; 0 on success. */

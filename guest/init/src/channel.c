@@ -149,7 +149,8 @@ short channel_poll_events(const struct channel *ch)
 {
 	if (ch->state != CHANNEL_CONNECTED)
 		return 0;
-	return POLLIN | (outq_pending(&ch->out) > 0 ? POLLOUT : 0);
+	short in = ch->hold_input ? 0 : POLLIN; /* POLLHUP is reported anyway */
+	return (short)(in | (outq_pending(&ch->out) > 0 ? POLLOUT : 0));
 }
 
 /* Dispatches the complete frames in the input buffer; -1 on a frame it cannot parse. */
@@ -197,7 +198,7 @@ static int read_input(struct channel *ch)
 		ch->in_len += (size_t)n;
 		if (dispatch_frames(ch) != 0)
 			return -1;
-		if (ch->state != CHANNEL_CONNECTED)
+		if (ch->state != CHANNEL_CONNECTED || ch->hold_input)
 			return 0;
 	}
 }
@@ -270,7 +271,13 @@ int64_t channel_deadline(const struct channel *ch)
 int channel_send(struct channel *ch, uint8_t type, const void *a, size_t alen, const void *b,
 		 size_t blen)
 {
-	if (outq_push(&ch->out, type, 0, a, alen, b, blen) != 0) {
+	return channel_send_session(ch, type, 0, a, alen, b, blen);
+}
+
+int channel_send_session(struct channel *ch, uint8_t type, uint32_t session, const void *a,
+			 size_t alen, const void *b, size_t blen)
+{
+	if (outq_push(&ch->out, type, session, a, alen, b, blen) != 0) {
 		PRINT_ERROR("queueing a frame of type 0x%02x: out of memory", type);
 		return -1;
 	}

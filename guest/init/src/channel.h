@@ -51,6 +51,7 @@ struct channel {
 	uint8_t *in; /* FRAME_HEADER_SIZE + FRAME_MAX_PAYLOAD bytes */
 	size_t in_len;
 	int64_t retry_at_ms;
+	int hold_input; /* set by the owner: do not read frames for now (back-pressure) */
 	const struct channel_ops *ops;
 	void *ctx;
 };
@@ -72,5 +73,9 @@ int64_t channel_deadline(const struct channel *ch);
 /* Queues a frame with payload a||b; 0 on success. */
 int channel_send(struct channel *ch, uint8_t type, const void *a, size_t alen, const void *b,
 		 size_t blen);
+
+/* The same for a session's frame. */
+int channel_send_session(struct channel *ch, uint8_t type, uint32_t session, const void *a,
+			 size_t alen, const void *b, size_t blen);
 
 #endif

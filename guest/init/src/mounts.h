@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #define ROOT_DIR "/run/hearth/root"
+#define ROOT_PTS_DIR ROOT_DIR "/dev/pts"
 #define ROOTFS_DIR "/mnt/rootfs"
 #define SCRATCH_DIR "/mnt/scratch"
 #define DISK_SERIAL_ROOTFS "rootfs"

@@ -58,7 +58,7 @@ int output_read(struct output_stream *s, output_emit_fn emit, void *ctx)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		if (n < 0)
+		if (n < 0 && errno != EIO) /* EIO: a pty whose slave is closed */
 			PRINT_WARN("reading the %s pipe: %s", s->id == 1 ? "stdout" : "stderr",
 				   strerror(errno));
 		output_flush(s, 0, 1, emit, ctx);
@@ -72,7 +72,7 @@ int output_read(struct output_stream *s, output_emit_fn emit, void *ctx)
 		s->since_ms = since;
 	}
 	s->len += (size_t)n;
-	size_t ready = output_split(s->buf, s->len, OUTPUT_LINE_MAX);
+	size_t ready = s->raw ? s->len : output_split(s->buf, s->len, OUTPUT_LINE_MAX);
 	if (ready > 0)
 		emit_front(s, ready, ts, since, emit, ctx);
 	return 0;

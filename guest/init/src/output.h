@@ -5,7 +5,8 @@
  * newline (it may hold several lines), unless the unfinished line reaches
  * OUTPUT_LINE_MAX, has waited OUTPUT_PARTIAL_FLUSH_MS (a prompt or a progress
  * bar without a newline), or the pipe is at EOF. The timestamp of a frame is
- * CLOCK_REALTIME when its first byte was read.
+ * CLOCK_REALTIME when its first byte was read. A raw stream (an exec's)
+ * emits what each read gives at once. A pty master's EIO is its EOF.
  */
 #ifndef HEARTH_OUTPUT_H
 #define HEARTH_OUTPUT_H
@@ -19,6 +20,7 @@
 struct output_stream {
 	int fd; /* -1 after EOF */
 	uint8_t id; /* STREAM_STDOUT or STREAM_STDERR */
+	int raw; /* emit what each read gives, without waiting for a newline (exec sessions) */
 	uint8_t *buf; /* OUTPUT_LINE_MAX bytes */
 	size_t len;
 	uint64_t ts; /* realtime ns when buf[0] was read */

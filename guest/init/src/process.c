@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,15 +158,17 @@ static void restore_signals(void)
 }
 
 static __attribute__((noreturn)) void child(struct run_request *r, const char *root,
-					    int status_fd, int out_fd, int err_fd)
+					    int status_fd, const struct spawn_io *io)
 {
 	log_set_sink(NULL); /* the channel belongs to the parent */
 
 	if (setsid() < 0)
 		child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "setsid: %s", strerror(errno));
-	int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-	    dup2(err_fd, STDERR_FILENO) < 0)
+	if (io->ctty && ioctl(io->in, TIOCSCTTY, 0) != 0)
+		child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "TIOCSCTTY: %s", strerror(errno));
+	int null_fd = io->in < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : io->in;
+	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(io->out, STDOUT_FILENO) < 0 ||
+	    dup2(io->err, STDERR_FILENO) < 0)
 		child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "setting up stdio: %s",
 			   strerror(errno));
 
@@ -220,34 +223,49 @@ static void read_status(int fd, struct spawn_result *res)
 	}
 }
 
-int process_spawn(struct run_request *r, const char *root, struct spawn_result *res)
+int process_fork(struct run_request *r, const char *root, const struct spawn_io *io,
+		 struct spawn_result *res)
 {
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+	int status[2] = {-1, -1};
 	memset(res, 0, sizeof(*res));
 	res->out_fd = res->err_fd = -1;
-
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
-	    pipe2(status, O_CLOEXEC) != 0) {
+	if (pipe2(status, O_CLOEXEC) != 0) {
 		snprintf(res->message, sizeof(res->message), "pipe: %s", strerror(errno));
-		goto fail;
+		return 1;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(res->message, sizeof(res->message), "fork: %s", strerror(errno));
-		goto fail;
+		close(status[0]);
+		close(status[1]);
+		return 1;
 	}
 	if (pid == 0) {
 		close(status[0]);
-		child(r, root, status[1], out[1], err[1]);
+		child(r, root, status[1], io);
 	}
 	close(status[1]);
-	close(out[1]);
-	close(err[1]);
 	read_status(status[0], res);
 	close(status[0]);
+	res->pid = pid;
+	return 0;
+}
+
+int process_spawn(struct run_request *r, const char *root, struct spawn_result *res)
+{
+	int out[2] = {-1, -1}, err[2] = {-1, -1};
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+		memset(res, 0, sizeof(*res));
+		snprintf(res->message, sizeof(res->message), "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	struct spawn_io io = {.in = -1, .out = out[1], .err = err[1]};
+	if (process_fork(r, root, &io, res) != 0)
+		goto fail;
+	close(out[1]);
+	close(err[1]);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	res->pid = pid;
 	res->out_fd = out[0];
 	res->err_fd = err[0];
 	return 0;
@@ -258,8 +276,6 @@ fail:
 			close(out[i]);
 		if (err[i] >= 0)
 			close(err[i]);
-		if (status[i] >= 0)
-			close(status[i]);
 	}
 	return 1;
 }

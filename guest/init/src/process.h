@@ -31,8 +31,23 @@ struct spawn_result {
 	char message[512];
 };
 
+/* The child's stdio: in -1 for /dev/null; with ctty, in is a tty slave made the controlling terminal. */
+struct spawn_io {
+	int in;
+	int out;
+	int err;
+	int ctty;
+};
+
 /*
- * Forks and execs. 0 when a child exists (check error: it may have failed
+ * Forks and execs with the given stdio (the caller closes its copies). 0 when a child exists
+ * (check error); 1 when none could be started (message).
+ */
+int process_fork(struct run_request *r, const char *root, const struct spawn_io *io,
+		 struct spawn_result *res);
+
+/*
+ * Forks and execs the main process: stdin /dev/null, stdout and stderr pipes. 0 when a child exists (check error: it may have failed
  * before its exec and be exiting); 1 when none could be started (message).
  */
 int process_spawn(struct run_request *r, const char *root, struct spawn_result *res);

@@ -104,3 +104,10 @@ int record_put_u32(struct bytes *b, uint16_t tag, uint32_t v)
 	put_u32(p, v);
 	return record_put(b, tag, p, sizeof(p));
 }
+
+int record_put_u64(struct bytes *b, uint16_t tag, uint64_t v)
+{
+	uint8_t p[8];
+	put_u64(p, v);
+	return record_put(b, tag, p, sizeof(p));
+}

@@ -23,6 +23,12 @@ enum frame_type {
 	FRAME_SIGNAL = 0x02,
 	FRAME_STOP = 0x03,
 	FRAME_EXIT_ACK = 0x04,
+	FRAME_EXEC = 0x05,      /* session != 0: a record list */
+	FRAME_STDIN = 0x06,     /* session: bytes */
+	FRAME_STDIN_EOF = 0x07, /* session */
+	FRAME_RESIZE = 0x08,    /* session: u16 rows, u16 cols */
+	FRAME_TOP = 0x09,       /* empty: answered with PROCESSES */
+	FRAME_CLOCK = 0x0a,     /* u64 ns since the epoch: set the guest clock */
 	/* guest -> host */
 	FRAME_HELLO = 0x81,
 	FRAME_STARTED = 0x82,
@@ -30,6 +36,7 @@ enum frame_type {
 	FRAME_EXIT = 0x84,
 	FRAME_ERROR = 0x85,
 	FRAME_LOG = 0x86,
+	FRAME_PROCESSES = 0x87,
 };
 
 enum record_tag {
@@ -46,6 +53,18 @@ enum record_tag {
 	TAG_STATE = 17,
 	TAG_PID = 18,
 	TAG_EXIT_CODE = 19,
+	/* EXEC */
+	TAG_TTY = 20,   /* u8: 1 for a pseudo-terminal */
+	TAG_STDIN = 21, /* u8: 1 for a stdin pipe (else /dev/null) */
+	TAG_ROWS = 22,  /* u16 */
+	TAG_COLS = 23,  /* u16 */
+	/* PROCESSES: one PROCESS per process, its value a record list of the tags after it */
+	TAG_PROCESS = 24,
+	TAG_PPID = 25,     /* u32 (PID is TAG_PID) */
+	TAG_PROC_USER = 26, /* user name, or the uid when passwd has none */
+	TAG_CMDLINE = 27,  /* argv joined by spaces, or [comm] when empty */
+	TAG_CPU_MS = 28,   /* u64: user + system time */
+	TAG_RSS = 29,      /* u64: resident bytes */
 };
 
 enum error_code {
@@ -147,5 +166,6 @@ void bytes_free(struct bytes *b);
 int record_put(struct bytes *b, uint16_t tag, const void *value, uint32_t len);
 int record_put_str(struct bytes *b, uint16_t tag, const char *s);
 int record_put_u32(struct bytes *b, uint16_t tag, uint32_t v);
+int record_put_u64(struct bytes *b, uint16_t tag, uint64_t v);
 
 #endif

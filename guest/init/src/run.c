@@ -55,8 +55,8 @@ static int set_default(char **slot, const char *value)
 	return *slot == NULL ? -1 : 0;
 }
 
-int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r, char *err,
-		      size_t errlen)
+int request_parse(const uint8_t *payload, size_t len, const char *what, struct run_request *r,
+		  char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
 	struct record_iter it;
@@ -73,25 +73,25 @@ int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r,
 			nenv++;
 		if (rec.tag >= TAG_ARG && rec.tag <= TAG_ROOTFS_TYPE && rec.tag != TAG_HOSTS &&
 		    rec.tag != TAG_RESOLV_CONF && !is_string(&rec)) {
-			snprintf(err, errlen, "RUN: %s contains a NUL byte", tag_name(rec.tag));
+			snprintf(err, errlen, "%s: %s contains a NUL byte", what, tag_name(rec.tag));
 			return 1;
 		}
 		if (rec.tag == TAG_ENV && memchr(rec.value, '=', rec.len) == NULL) {
-			snprintf(err, errlen, "RUN: ENV entry without '='");
+			snprintf(err, errlen, "%s: ENV entry without '='", what);
 			return 1;
 		}
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "RUN: truncated record list");
+		snprintf(err, errlen, "%s: truncated record list", what);
 		return 1;
 	}
 	if (nargs == 0) {
-		snprintf(err, errlen, "RUN: no command specified");
+		snprintf(err, errlen, "%s: no command specified", what);
 		return 1;
 	}
 
 	r->argv = calloc(nargs + 1, sizeof(char *));
-	r->envp = calloc(nenv + 2, sizeof(char *));
+	r->envp = calloc(nenv + 3, sizeof(char *)); /* room for HOME and TERM */
 	if (r->argv == NULL || r->envp == NULL)
 		goto nomem;
 
@@ -131,27 +131,33 @@ int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r,
 	}
 
 	if (r->argv[0][0] == '\0') {
-		snprintf(err, errlen, "RUN: empty command");
+		snprintf(err, errlen, "%s: empty command", what);
 		goto fail;
 	}
 	if (set_default(&r->cwd, "/") != 0 || set_default(&r->user, "0") != 0 ||
 	    set_default(&r->rootfs_type, "ext4") != 0)
 		goto nomem;
 	if (r->hostname != NULL && strlen(r->hostname) > HOSTNAME_MAX) {
-		snprintf(err, errlen, "RUN: HOSTNAME is longer than %d characters", HOSTNAME_MAX);
+		snprintf(err, errlen, "%s: HOSTNAME is longer than %d characters", what, HOSTNAME_MAX);
 		goto fail;
 	}
 	if (strcmp(r->rootfs_type, "ext4") != 0 && strcmp(r->rootfs_type, "erofs") != 0) {
-		snprintf(err, errlen, "RUN: unsupported ROOTFS_TYPE \"%s\"", r->rootfs_type);
+		snprintf(err, errlen, "%s: unsupported ROOTFS_TYPE \"%s\"", what, r->rootfs_type);
 		goto fail;
 	}
 	return 0;
 
 nomem:
-	snprintf(err, errlen, "RUN: out of memory");
+	snprintf(err, errlen, "%s: out of memory", what);
 fail:
 	run_request_free(r);
 	return 1;
+}
+
+int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r, char *err,
+		      size_t errlen)
+{
+	return request_parse(payload, len, "RUN", r, err, errlen);
 }
 
 void run_request_free(struct run_request *r)

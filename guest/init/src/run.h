@@ -13,7 +13,7 @@
 struct run_request {
 	char **argv; /* NULL-terminated */
 	size_t argc;
-	char **envp; /* NULL-terminated; room for one more entry (HOME) */
+	char **envp; /* NULL-terminated; room for two more entries (HOME, TERM) */
 	size_t envc;
 	char *cwd;         /* default "/" */
 	char *user;        /* default "0" */
@@ -29,6 +29,9 @@ struct run_request {
 /* 0 on success; 1 with a message in err on a bad request. */
 int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r, char *err,
 		      size_t errlen);
+/* The same for a request named what ("RUN", "EXEC") in messages; RUN-only tags are kept too. */
+int request_parse(const uint8_t *payload, size_t len, const char *what, struct run_request *r,
+		  char *err, size_t errlen);
 void run_request_free(struct run_request *r);
 /* The value of KEY in a NULL-terminated environment, or NULL. */
 const char *env_lookup(char *const *envp, const char *key);

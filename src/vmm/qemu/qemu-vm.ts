@@ -73,6 +73,30 @@ export class QemuVm implements VmProcess {
     }
   }
 
+  /** QMP `stop`: the vCPU threads halt (QEMU's own threads stay, idle). */
+  pause(): Promise<void> {
+    return this.control('stop');
+  }
+
+  /** QMP `cont`. */
+  resume(): Promise<void> {
+    return this.control('cont');
+  }
+
+  private async control(command: 'stop' | 'cont'): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`QMP did not answer \`${command}\` within ${QMP_TIMEOUT_MS} ms`)), QMP_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.qmp.execute(command), timeout]);
+    } catch (e) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_UNRESPONSIVE', `VM ${this.id}: ${command === 'stop' ? 'pausing' : 'resuming'} failed: ${(e as Error).message}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   detach(): void {
     this.qmp.removeAllListeners('close');
     this.qmp.close();
