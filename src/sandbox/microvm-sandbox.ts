@@ -11,7 +11,7 @@ import { AgentClient } from '../agent/client.ts';
 import { HearthError } from '../errors.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
 import type { VmProcess } from '../vmm/driver.ts';
-import type { ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
+import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
 
 /** Time the guest gets after the grace period to report the exit and power off before the VMM is ended. */
 const POWER_OFF_MARGIN_MS = 10_000;
@@ -89,6 +89,22 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
 
   async signal(signal: number): Promise<void> {
     this.agent?.signal(signal);
+  }
+
+  async exec(_spec: ExecSpec): Promise<ExecSession> {
+    throw execUnsupported();
+  }
+
+  async top(): Promise<GuestProcess[]> {
+    throw execUnsupported();
+  }
+
+  async pause(): Promise<void> {
+    throw execUnsupported();
+  }
+
+  async resume(): Promise<void> {
+    throw execUnsupported();
   }
 
   async kill(): Promise<void> {
@@ -222,4 +238,9 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Until the guest agent speaks the exec frames (branch guest-exec), these four are refused. */
+function execUnsupported(): HearthError {
+  return new HearthError('FailedPrecondition', 'HEARTH_ERR_EXEC_UNSUPPORTED', 'this guest agent cannot run execs yet');
 }

@@ -7,7 +7,7 @@
  * A sandbox outlives the process that launched it; `adopt` reconnects to one from what is on disk.
  */
 import type { EventEmitter } from 'node:events';
-import type { OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
+import type { ExecSession, ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
 
 export type {
   ExecSession,
@@ -79,6 +79,14 @@ export interface Sandbox extends EventEmitter<SandboxEvents> {
   stop(options: { signal: number; graceMs: number }): Promise<void>;
   /** Send a signal to the process without waiting. */
   signal(signal: number): Promise<void>;
+  /** Runs a command beside the main process; FailedPrecondition (HEARTH_ERR_CONTAINER_STATE) unless it runs. */
+  exec(spec: ExecSpec): Promise<ExecSession>;
+  /** The guest's processes, as `docker top` lists them. */
+  top(): Promise<GuestProcess[]>;
+  /** Stops the VM's vCPUs (QMP `stop`): the guest uses no CPU until `resume`. */
+  pause(): Promise<void>;
+  /** Resumes the vCPUs (QMP `cont`) and sets the guest clock from the host's. */
+  resume(): Promise<void>;
   /** End the VMM at once (the process gets no chance to clean up). Resolves when it is gone. */
   kill(): Promise<void>;
   /** Resolves when the VMM is gone, with the process's exit if the agent reported one. */
@@ -95,8 +103,11 @@ export interface SandboxLauncher {
    * process that the guest protocol cannot carry fails before anything is made (HEARTH_ERR_RUN_TOO_LARGE).
    */
   launch(spec: SandboxSpec): Promise<Sandbox>;
-  /** Reconnects to a VM that is still running, from its run directory; undefined if it is gone. */
-  adopt(id: string): Promise<Sandbox | undefined>;
+  /**
+   * Reconnects to a VM that is still running, from its run directory; undefined if it is gone. A paused
+   * guest is refused (HEARTH_ERR_VMM_PAUSED) unless `acceptPaused`: the user paused it, and it stays paused.
+   */
+  adopt(id: string, options?: { acceptPaused?: boolean }): Promise<Sandbox | undefined>;
   /**
    * The exit the VM's agent reported, kept in its run directory until `purge`: a manager that was not
    * running when the process ended still learns how it ended.
