@@ -4,7 +4,7 @@
  * could not), and the `exec-start` / `exec-end` events that record them.
  * @module
  */
-import { describeError } from '../errors.ts';
+import { describeError, invalidArgument } from '../errors.ts';
 import { signalName } from './signal-name.ts';
 import { stateConflict, type ContainerContext } from './context.ts';
 import { execState, type Exec } from './execs.ts';
@@ -12,6 +12,11 @@ import { buildExecSpec, type ExecRequest } from './process-spec.ts';
 
 /** Creates an exec in a running container (FailedPrecondition otherwise). */
 export async function createExec(ctx: ContainerContext, id: string, request: ExecRequest): Promise<Exec> {
+  for (const key of Object.keys(request.env)) {
+    if (key === '' || /[=\u0000]/.test(key) || key.length > 1024) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/env has an invalid variable name ${JSON.stringify(key.slice(0, 40))}: 1-1024 characters, no "=" or NUL`, 'body/env');
+    }
+  }
   const c = await ctx.get(id);
   const run = ctx.runs.run(id);
   if (c.state !== 'running' || !run?.sandbox || !run.started || run.finished) {

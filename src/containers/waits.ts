@@ -38,7 +38,8 @@ export async function waitFor(ctx: ContainerContext, id: string, condition: Wait
     if (removed === id) settle(last);
   };
   const onClose = () => settle(shuttingDown('the manager is shutting down'));
-  const onAbort = () => settle(new Error('aborted'));
+  // The client went: nobody reads the answer, the subscription just ends.
+  const onAbort = () => settle(last);
   const unsubscribe = ctx.store.onEvent(onEvent);
   ctx.notices.on('removed', onRemoved);
   ctx.closed.signal.addEventListener('abort', onClose);
