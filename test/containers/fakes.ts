@@ -15,6 +15,7 @@
  * An exec (FakeExecSession) plays its argv the same way:
  *   ["echo", ...words]       prints the words, exits 0
  *   ["stderr", ...words]     prints the words to stderr (stdout with a tty), exits 0
+ *   ["bytes", "n"]           prints n bytes ("x") to stdout in 64 KiB chunks, exits 0
  *   ["exit", "3"]            exits 3
  *   ["cat"]                  echoes stdin to stdout until stdin ends, then exits 0
  *   ["sleep"]                runs until signalled (exit 128+signal)
@@ -95,6 +96,11 @@ export class FakeExecSession extends EventEmitter implements ExecSession {
         return run(() => (print(rest.join(' ') + '\n', 'stderr'), done(0)));
       case 'exit':
         return run(() => done(Number(rest[0])));
+      case 'bytes':
+        return run(() => {
+          for (let left = Number(rest[0]); left > 0; left -= 65536) print('x'.repeat(Math.min(left, 65536)));
+          done(0);
+        });
       case 'cat':
         return run(() => {
           this.on('stdin', (d: Buffer) => this.emit('output', { stream: 'stdout', timestamp: new Date(), data: d }));
