@@ -246,3 +246,22 @@ async function waitExec(h: Harness, e: string) {
     await new Promise((r) => setImmediate(r));
   }
 }
+
+describe('execs after a manager restart', () => {
+  it("an adopted container's exec gets its image's settings again (the run was adopted without them)", async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'adopted', image: 'sleeper:1' });
+    await waitFor(h1.app, id, 'running');
+    await h1.close(false);
+    h1.network.restartProcess();
+    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network });
+    try {
+      assert.equal((await h2.app.inject({ url: `/v1/containers/${id}` })).json().item.state, 'running');
+      const pwd = await run(h2, id, { cmd: ['pwd'] });
+      assert.deepEqual([pwd.exit_code, pwd.output.stdout], [0, '/srv\n'], "the image's WorkingDir");
+      assert.match((await run(h2, id, { cmd: ['env'] })).output.stdout, /^PATH=\/custom\/bin$/m);
+    } finally {
+      await h2.close();
+    }
+  });
+});
