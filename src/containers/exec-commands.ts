@@ -52,11 +52,12 @@ export function signalExec(ctx: ContainerContext, exec: Exec, signo: number): vo
   ctx.log.info({ container: exec.containerId, exec: exec.id }, `sent ${signalName(signo)} to the exec`);
 }
 
-/** The exec-start event is written after the command is reported, the exec-end one after it ended: in order. */
-let written: Promise<unknown> = Promise.resolve();
+/** Exec events are written one after another per manager: an exec's start is always before its end. */
+const writes = new WeakMap<ContainerContext, Promise<unknown>>();
 function record(ctx: ContainerContext, exec: Exec, type: 'exec-start' | 'exec-end', exitCode: number | null, message: string): void {
   const event = { container_id: exec.containerId, type, from_state: null, to_state: null, message, exit_code: exitCode };
-  written = written
+  const written = (writes.get(ctx) ?? Promise.resolve())
     .then(() => ctx.store.addEvent(event))
     .catch((e: unknown) => ctx.log.warn({ err: e, container: exec.containerId }, `could not record an exec event: ${describeError(e)}`));
+  writes.set(ctx, written);
 }
