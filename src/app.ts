@@ -10,12 +10,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { containerRoutes } from './api/routes/containers.ts';
+import { eventRoutes } from './api/routes/events.ts';
+import { execRoutes } from './api/routes/execs.ts';
 import { imageRoutes } from './api/routes/images.ts';
 import { vmRoutes } from './api/routes/vms.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
@@ -77,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // WebSocket routes (exec attach); a message is at most 1 MiB, as a guest protocol frame.
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   const stateDir = join(config.dataDir, 'containers');
   const manager = new ContainerManager(
@@ -114,6 +119,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     () => ({ status: 'ok' as const }),
   );
   containerRoutes(app, manager);
+  execRoutes(app, manager);
+  eventRoutes(app, manager);
   vmRoutes(app, manager);
   imageRoutes(app, deps.images);
 

@@ -1,14 +1,16 @@
 /**
  * What every part of the containers layer works with: the store, the layers below, the logs, the settings,
- * one serial queue per container, the table of live runs, and the manager's phase (open, closing,
- * detaching). Also the two record patches every part writes: the end of a run, and a fresh start.
+ * one serial queue per container, the table of live runs and their execs, notices of deletions, and the
+ * manager's phase (open, closing, detaching). Also the two record patches every part writes: the end of a run, and a fresh start.
  * @module
  */
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { BaseLogger } from 'pino';
 import { describeError, failedPrecondition, HearthError, notFound } from '../errors.ts';
 import type { ContainerRecord } from '../model/index.ts';
 import type { ContainerStore, Transition } from '../store/container-store.ts';
 import type { ContainerDeps } from './deps.ts';
+import { ExecTable } from './execs.ts';
 import { LiveRuns } from './live-runs.ts';
 import type { LogStore } from './log-store.ts';
 import type { BackoffSettings } from './restart-policy.ts';
@@ -28,6 +30,12 @@ export class ContainerContext implements RunContext {
   /** Every change to a container is a task on its queue (serial-queue.ts). */
   readonly queue = new KeyedQueue();
   readonly runs = new LiveRuns();
+  /** The execs of the running containers (execs.ts). */
+  readonly execs = new ExecTable();
+  /** `removed`: a container was deleted (its events go with it, so this is how waiters hear of it). */
+  readonly notices = new EventEmitter<{ removed: [string] }>();
+  /** Aborted when shutdown begins: open waits and event streams end. */
+  readonly closed = new AbortController();
   /** Shutdown has begun: no new commands, no new restarts, provisioning is aborted. */
   closing = false;
   /** Shutdown is leaving the VMs that run to the next manager process: their ends are its to account for. */
@@ -39,7 +47,11 @@ export class ContainerContext implements RunContext {
     readonly logs: LogStore,
     readonly settings: ManagerSettings,
     readonly log: BaseLogger,
-  ) {}
+  ) {
+    // Every open wait and event stream listens to these.
+    this.notices.setMaxListeners(0);
+    setMaxListeners(0, this.closed.signal);
+  }
 
   async get(id: string): Promise<ContainerRecord> {
     const c = await this.store.getContainer(id);

@@ -6,8 +6,10 @@
  * ends its task; then the command's own task runs. Provisioning, supervision and recovery live beside it.
  *
  * States: creating (image, network) -> booting (VM) -> initializing (waiting for the process) -> running,
- * then stopped (the user asked), exited (the process ended; exit_code) or error (error_message); after a
- * manager restart recovering, paused or unresponsive. Every transition is written with an event.
+ * then stopped (the user asked), exited (the process ended; exit_code) or error (error_message); running
+ * <-> paused (the user's pause and unpause); after a manager restart recovering, paused or unresponsive.
+ * Every transition is written with an event. Execs (exec-commands.ts), waits (waits.ts) and the event
+ * feed (event-feed.ts) live beside it.
  * @module
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -23,8 +25,15 @@ import {
   type VmRecord,
 } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
+import type { GuestProcess } from '../sandbox/sandbox.ts';
 import { ContainerContext, ended, shuttingDown, stateConflict, type ManagerSettings } from './context.ts';
 import type { ContainerDeps } from './deps.ts';
+import { followEvents, type EventFeedQuery } from './event-feed.ts';
+import { createExec, signalExec, startExec } from './exec-commands.ts';
+import type { Exec } from './execs.ts';
+import type { ExecRequest } from './process-spec.ts';
+import { signalName } from './signal-name.ts';
+import { waitFor, type WaitCondition, type WaitResult } from './waits.ts';
 import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
 import { Provisioner } from './provisioning.ts';
 import { Recovery } from './recovery.ts';
@@ -76,6 +85,33 @@ export class ContainerManager {
   async events(id: string): Promise<EventRecord[]> {
     await this.get(id);
     return this.ctx.store.listEvents(id);
+  }
+
+  /**
+   * Every container's events that `q` picks: the backlog, then each new one as it is written, until `until`
+   * passes, `signal` aborts or the manager shuts down (then `onEnd`). Resolves once the backlog is delivered.
+   */
+  followEvents(q: EventFeedQuery, onEvent: (e: EventRecord) => void, onEnd: () => void, signal: AbortSignal): Promise<void> {
+    this.checkOpen();
+    return followEvents(this.ctx.store, q, onEvent, onEnd, AbortSignal.any([signal, this.ctx.closed.signal]));
+  }
+
+  /** Answers when the condition holds (waits.ts), with the exit code of the container's last run. */
+  async wait(id: string, condition: WaitCondition, signal?: AbortSignal): Promise<WaitResult> {
+    this.checkOpen();
+    return waitFor(this.ctx, id, condition, signal);
+  }
+
+  /** The guest's processes. FailedPrecondition unless the container runs. */
+  async top(id: string): Promise<GuestProcess[]> {
+    const c = await this.get(id);
+    const run = this.ctx.runs.run(id);
+    if (c.state !== 'running' || !run?.sandbox || run.finished) throw stateConflict(`container ${c.name} is ${c.state}; top needs it running`);
+    return run.sandbox.top();
+  }
+
+  getExec(execId: string): Exec {
+    return this.ctx.execs.get(execId);
   }
 
   listVms(): Promise<VmRecord[]> {
@@ -244,10 +280,104 @@ export class ContainerManager {
       // Whatever no run accounts for: a VM row a failed release left, or a VMM that outlived its records.
       await Run.remains(ctx, c).releaseRemains();
       ctx.runs.delete(id);
+      ctx.execs.drop(id);
       await ctx.store.deleteContainer(id);
+      ctx.notices.emit('removed', id);
       ctx.logs.remove(id);
       ctx.deps.images.release(id); // its image may now be collected
     });
+  }
+
+  /** Creates an exec in a running container (FailedPrecondition otherwise); `startExec` runs it. */
+  async createExec(id: string, request: ExecRequest): Promise<Exec> {
+    await this.ready();
+    return createExec(this.ctx, id, request);
+  }
+
+  /** Runs a created exec; resolves once its command started or could not (exit 126/127). */
+  async startExec(execId: string): Promise<Exec> {
+    await this.ready();
+    const exec = this.ctx.execs.get(execId);
+    await startExec(this.ctx, exec);
+    return exec;
+  }
+
+  /** A signal to an exec's command. */
+  signalExec(execId: string, signo: number): void {
+    signalExec(this.ctx, this.ctx.execs.get(execId), signo);
+  }
+
+  /**
+   * Sends a signal to the process of a running or paused container (FailedPrecondition otherwise). Not a
+   * user stop: the container's state follows from how the process ends, and the restart policy applies.
+   * A paused container is resumed first (its guest, agent included, cannot take a signal while its vCPUs
+   * are stopped). Outside the queue for a running one, so a kill reaches a process during a stop's grace.
+   */
+  async kill(id: string, signo: number): Promise<ContainerRecord> {
+    await this.ready();
+    const { ctx } = this;
+    const send = async () => {
+      const c = await this.get(id);
+      const run = ctx.runs.run(id);
+      if (!run?.sandbox || !run.started || run.finished || (c.state !== 'running' && c.state !== 'paused')) {
+        throw stateConflict(`container ${c.name} is not running (state ${c.state})`);
+      }
+      if (c.state === 'paused') await this.resumeNow(id, run.vmId, run.sandbox, `unpaused to deliver ${signalName(signo)}`);
+      await ctx.store.addEvent({ container_id: id, type: 'kill', from_state: null, to_state: null, message: `sent ${signalName(signo)} (${signo}) to the process` });
+      await run.sandbox.signal(signo);
+      return this.get(id);
+    };
+    return (await this.get(id)).state === 'paused' ? ctx.queue.run(id, send) : send();
+  }
+
+  /** Stops the VM's vCPUs: state `paused`, recorded in the VM's row so a restarted manager keeps it so. */
+  async pause(id: string): Promise<ContainerRecord> {
+    await this.ready();
+    const { ctx } = this;
+    return ctx.queue.run(id, async () => {
+      const c = await this.get(id);
+      const run = ctx.runs.run(id);
+      if (c.state !== 'running' || !run?.sandbox || run.finished) throw stateConflict(`container ${c.name} is ${c.state}; only a running container can be paused`);
+      await run.sandbox.pause();
+      await ctx.store.updateVm(run.vmId, { state: 'paused' });
+      return ctx.transition(id, { to: 'paused', message: 'paused by user' });
+    });
+  }
+
+  /** Resumes a container the user paused (its guest clock is set again): state `running`. */
+  async unpause(id: string): Promise<ContainerRecord> {
+    await this.ready();
+    const { ctx } = this;
+    return ctx.queue.run(id, async () => {
+      const c = await this.get(id);
+      const run = ctx.runs.run(id);
+      if (c.state !== 'paused') throw stateConflict(`container ${c.name} is ${c.state}, not paused`);
+      if (!run?.sandbox || run.finished) {
+        const every = ctx.settings.recoveryRetryMs / 1000;
+        throw stateConflict(`container ${c.name} is paused and not reattached yet (tried again every ${every} s); unpause it then, or stop it`);
+      }
+      return this.resumeNow(id, run.vmId, run.sandbox, 'unpaused by user');
+    });
+  }
+
+  /** Renames a container in any state (AlreadyExists if the name is taken). */
+  async rename(id: string, name: string): Promise<ContainerRecord> {
+    await this.ready();
+    const { ctx } = this;
+    return ctx.queue.run(GLOBAL, async () => {
+      const c = await this.get(id);
+      if (c.name === name) return c;
+      const renamed = await ctx.store.renameContainer(id, name);
+      await ctx.store.addEvent({ container_id: id, type: 'renamed', from_state: null, to_state: null, message: `renamed from ${c.name} to ${name}` });
+      return renamed;
+    });
+  }
+
+  /** Inside the queue: the paused VM's vCPUs run again. */
+  private async resumeNow(id: string, vmId: string, sandbox: { resume(): Promise<void> }, message: string): Promise<ContainerRecord> {
+    await sandbox.resume();
+    await this.ctx.store.updateVm(vmId, { state: 'running' });
+    return this.ctx.transition(id, { to: 'running', message });
   }
 
   /** Inside the queue, after startNow: the record, or Unavailable if shutdown interrupted the provisioning. */
@@ -265,6 +395,9 @@ export class ContainerManager {
     const run = ctx.runs.run(cur.id);
     if (run?.started && !run.finished) {
       run.stopRequested = true;
+      // A paused guest cannot hear its stop signal: its vCPUs run again first, so the process gets the
+      // signal and its grace period as it would running (rather than a pointless wait, then SIGKILL).
+      if (cur.state === 'paused' && run.sandbox) await run.sandbox.resume();
       // Recorded before the VM is signalled: if the manager dies during the grace period, the next one must
       // know the user wanted this container stopped, not treat the VM's end as a crash to restart from.
       await ctx.store.updateContainer(cur.id, { desired_state: 'stopped' });
@@ -314,6 +447,7 @@ export class ContainerManager {
     const { ctx } = this;
     if (ctx.closing) return;
     ctx.closing = true;
+    ctx.closed.abort();
     for (const id of ctx.runs.ids()) ctx.runs.cancelTimers(id);
     for (const run of ctx.runs.runs()) if (!run.started) run.abort.abort('shutdown' satisfies AbortReason);
     ctx.logs.endAll();
@@ -339,6 +473,7 @@ export class ContainerManager {
       ctx.logs.end(id);
     }
     ctx.runs.clear();
+    ctx.execs.clear();
     ctx.logs.close();
   }
 

@@ -7,7 +7,7 @@
  * - cwd = WorkingDir or "/"; user = User or root.
  */
 import { HearthError } from '../errors.ts';
-import { MAX_PAYLOAD, recordListBytes, type ProcessSpec } from '../sandbox/sandbox.ts';
+import { MAX_PAYLOAD, recordListBytes, type ExecSpec, type ProcessSpec } from '../sandbox/sandbox.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -69,6 +69,38 @@ export function buildProcessSpec(image: ImageProcessConfig, request: RunRequest)
     hostname: request.hostname,
     hosts: hostsFile(request.hostname, request.extraHosts ?? []),
     ...(request.resolvConf === undefined ? {} : { resolvConf: request.resolvConf }),
+  };
+}
+
+/** What a user asks of an exec (`docker exec`). */
+export interface ExecRequest {
+  cmd: string[];
+  env: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  tty: boolean;
+  stdin: boolean;
+}
+
+/**
+ * An exec as Docker runs one: the container's environment (the image's Env, PATH's default, HOSTNAME, the
+ * container's env_vars) with the exec's on top, and TERM=xterm with a tty unless given; the exec's user,
+ * else the container's (the image's User, root if none); its working directory, else the image's
+ * WorkingDir, else "/". The command is not looked up here: the guest resolves it on PATH.
+ */
+export function buildExecSpec(
+  image: ImageProcessConfig,
+  container: { env: Record<string, string>; hostname: string },
+  request: ExecRequest,
+): ExecSpec {
+  const extra = request.tty && !('TERM' in request.env) ? { TERM: 'xterm', ...request.env } : request.env;
+  return {
+    argv: [...request.cmd],
+    env: mergeEnv(image.env ?? [], { ...container.env, ...extra }, container.hostname),
+    cwd: request.workingDir || image.workingDir || '/',
+    user: request.user || image.user || '',
+    tty: request.tty,
+    stdin: request.stdin,
   };
 }
 

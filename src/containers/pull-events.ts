@@ -15,7 +15,7 @@ export function pullEvents(store: ContainerStore, containerId: string, signal: A
     if (signal.aborted) return;
     const event = { container_id: containerId, type: 'pull' as const, from_state: null, to_state: null, message: describePull(p) };
     written = written
-      .then(() => (signal.aborted ? undefined : store.addEvent(event)))
+      .then(async () => void (signal.aborted ? undefined : await store.addEvent(event)))
       .catch((e: unknown) => log.warn({ err: e, container: containerId }, `could not record pull progress: ${describeError(e)}`));
   };
 }

@@ -2,7 +2,9 @@
  * Recovery after a manager restart: every container's VM is accounted for while the API already serves.
  * A VM whose process runs is reattached; one that ended is recorded (exit or error, then the restart
  * policy); one still booting is ended and provisioned again; a paused or silent one is reported `paused`
- * or `unresponsive` and tried again until it answers. What no record owns is removed first.
+ * or `unresponsive` and tried again until it answers. A VM the user paused (its row says `paused`) is
+ * reattached paused and stays `paused` until unpaused: that is not a fault to retry. What no record owns
+ * is removed first.
  * @module
  */
 import { describeError, isHearthError } from '../errors.ts';
@@ -150,8 +152,8 @@ export class Recovery {
     const run = Run.recorded(ctx, c, attachment);
     // Only a VM whose process was reported started is reattached; one still booting waits for the process
     // to run, which nobody will send it, so it is ended and provisioned again.
-    if (wanted && STARTED_STATES.has(c.state) && vm.state === 'running') {
-      const adoption = await this.adopt(vm.id);
+    if (wanted && STARTED_STATES.has(c.state) && (vm.state === 'running' || vm.state === 'paused')) {
+      const adoption = await this.adopt(vm.id, vm.state === 'paused');
       if (adoption.kind !== 'gone') return this.reattach(c, run, adoption);
     }
     // The VM is gone, or it should not run: end it and give everything back.
@@ -189,14 +191,19 @@ export class Recovery {
     return 'done';
   }
 
-  /** Reattached, the container is `running` again; paused or silent, it says so and is tried again later. */
+  /**
+   * Reattached, the container is `running` again (`paused` if the user paused it); paused or silent, it
+   * says so and is tried again later.
+   */
   private async apply(id: string, run: Run, adoption: Exclude<Adoption, { kind: 'gone' }>): Promise<void> {
     const { ctx } = this;
     const current = (await ctx.get(id)).state;
+    const userPaused = (await ctx.store.getVm(run.vmId))?.state === 'paused';
     if (adoption.kind === 'adopted') {
       run.attachSandbox(adoption.sandbox);
-      const message = current === 'recovering' ? 'reattached to the running VM after a manager restart' : 'the VM answers again';
-      await ctx.transition(id, { to: 'running', message });
+      const to = userPaused ? 'paused' : 'running';
+      const message = current === 'recovering' ? `reattached to the ${userPaused ? 'paused' : 'running'} VM after a manager restart` : 'the VM answers again';
+      if (current !== to) await ctx.transition(id, { to, message: userPaused ? `${message}; paused by user` : message });
       this.supervisor.watch(run);
       return;
     }
@@ -204,7 +211,9 @@ export class Recovery {
     if (ctx.closing) return; // the next manager process tries again
     if (current !== adoption.kind) {
       ctx.log.warn({ container: id }, adoption.message);
-      await ctx.transition(id, { to: adoption.kind, message: `${adoption.message}; retrying every ${every / 1000} s` });
+      // A VM the user paused is where it should be; it is tried again only to reattach it (to unpause it).
+      const message = userPaused && adoption.kind === 'paused' ? `paused by user; reattaching, tried again every ${every / 1000} s` : `${adoption.message}; retrying every ${every / 1000} s`;
+      await ctx.transition(id, { to: adoption.kind, message });
     }
     ctx.runs.scheduleRetry(id, every, () => ctx.enqueue(id, () => this.retry(id, run)));
   }
@@ -212,7 +221,7 @@ export class Recovery {
   /** Inside the queue: one more try at a paused or silent VM, unless something else ended the run meanwhile. */
   private async retry(id: string, run: Run): Promise<void> {
     if (this.ctx.runs.run(id) !== run || run.finished || this.ctx.closing) return;
-    const adoption = await this.adopt(run.vmId);
+    const adoption = await this.adopt(run.vmId, (await this.ctx.store.getVm(run.vmId))?.state === 'paused');
     if (adoption.kind === 'gone') {
       await this.supervisor.finishRun(run, await this.ctx.deps.sandboxes.exitOf(run.vmId));
       return;
@@ -221,9 +230,9 @@ export class Recovery {
   }
 
   /** Reconnects to a VM, saying what it found instead of throwing. */
-  private async adopt(vmId: string): Promise<Adoption> {
+  private async adopt(vmId: string, acceptPaused: boolean): Promise<Adoption> {
     try {
-      const sandbox = await this.ctx.deps.sandboxes.adopt(vmId);
+      const sandbox = await this.ctx.deps.sandboxes.adopt(vmId, { acceptPaused });
       return sandbox ? { kind: 'adopted', sandbox } : { kind: 'gone' };
     } catch (e) {
       const paused = isHearthError(e, 'HEARTH_ERR_VMM_PAUSED');

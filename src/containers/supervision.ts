@@ -36,6 +36,7 @@ export class Supervisor {
     await run.release();
     const id = run.containerId;
     ctx.runs.clearRun(id, run);
+    ctx.execs.drop(id);
     const c = await ctx.store.getContainer(id);
     if (!c) return;
     const code = exit?.code ?? null;

@@ -7,9 +7,11 @@ import type { ContainerState } from './container.ts';
 /**
  * state: a transition (from_state -> to_state); restart-scheduled: the policy will start the container again
  * (the last event of a container with a restart pending); updated: its settings changed; pull: a step of
- * the pull of its image (resolving, each layer's bytes, building the disk).
+ * the pull of its image (resolving, each layer's bytes, building the disk); renamed: its name changed;
+ * kill: a signal was sent to its process; exec-start / exec-end: a command run beside the process began
+ * or ended (`exit_code`).
  */
-export const EVENT_TYPES = ['state', 'restart-scheduled', 'updated', 'pull'] as const;
+export const EVENT_TYPES = ['state', 'restart-scheduled', 'updated', 'pull', 'renamed', 'kill', 'exec-start', 'exec-end'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRecord {
@@ -20,4 +22,6 @@ export interface EventRecord {
   from_state: ContainerState | null;
   to_state: ContainerState | null;
   message: string | null;
+  /** A transition to exited, stopped or error, and exec-end: the exit code, if there was one. */
+  exit_code: number | null;
 }

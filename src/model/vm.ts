@@ -4,8 +4,11 @@
  * @module
  */
 
-/** allocated: address and tap taken; booting: VMM launched; running: process started; stopping: a user stop under way. */
-export const VM_STATES = ['allocated', 'booting', 'running', 'stopping'] as const;
+/**
+ * allocated: address and tap taken; booting: VMM launched; running: process started; paused: its vCPUs
+ * stopped by the user (recorded so a restarted manager keeps it paused); stopping: a user stop under way.
+ */
+export const VM_STATES = ['allocated', 'booting', 'running', 'paused', 'stopping'] as const;
 export type VmState = (typeof VM_STATES)[number];
 export interface VmRecord {
   id: string;

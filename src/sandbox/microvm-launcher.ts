@@ -92,7 +92,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     }
   }
 
-  async adopt(id: string): Promise<Sandbox | undefined> {
+  async adopt(id: string, options: { acceptPaused?: boolean } = {}): Promise<Sandbox | undefined> {
     const runDir = this.runDir(id);
     let record: SandboxRecord;
     try {
@@ -100,7 +100,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     } catch {
       return undefined;
     }
-    const vm = await this.options.driver.adopt(runDir);
+    const vm = await this.options.driver.adopt(runDir, options);
     if (!vm) return undefined;
     const sandbox = new MicroVmSandbox(record.info, vm, runDir, record.process, () => this.purge(id));
     try {

@@ -79,7 +79,8 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
    * subscribes right after `adopt` resolves.
    */
   async reattach(): Promise<void> {
-    this.agent = await this.connect({ hold: true });
+    // A paused guest cannot greet: it is connected to when it resumes.
+    if (!this.vm.paused) this.agent = await this.connect({ hold: true });
     (this as EventEmitter).on('newListener', (event: string) => {
       if (event !== 'newListener' && event !== 'removeListener') this.scheduleRelease();
     });
@@ -142,7 +143,11 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
 
   async resume(): Promise<void> {
     await this.vm.resume();
-    this.agent?.clock();
+    if (!this.agent) {
+      this.agent = await this.connect({ hold: true });
+      this.releaseNow();
+    }
+    this.agent.clock();
   }
 
   async kill(): Promise<void> {

@@ -103,8 +103,11 @@ export interface SandboxLauncher {
    * process that the guest protocol cannot carry fails before anything is made (HEARTH_ERR_RUN_TOO_LARGE).
    */
   launch(spec: SandboxSpec): Promise<Sandbox>;
-  /** Reconnects to a VM that is still running, from its run directory; undefined if it is gone. */
-  adopt(id: string): Promise<Sandbox | undefined>;
+  /**
+   * Reconnects to a VM that is still running, from its run directory; undefined if it is gone. A paused
+   * guest is refused (HEARTH_ERR_VMM_PAUSED) unless `acceptPaused`: the user paused it, and it stays paused.
+   */
+  adopt(id: string, options?: { acceptPaused?: boolean }): Promise<Sandbox | undefined>;
   /**
    * The exit the VM's agent reported, kept in its run directory until `purge`: a manager that was not
    * running when the process ended still learns how it ended.

@@ -34,6 +34,7 @@ interface EventsTable {
   from_state: string | null;
   to_state: string | null;
   message: string | null;
+  exit_code: number | null;
 }
 
 interface Schema {
@@ -76,7 +77,26 @@ export interface Transition {
   message?: string | null;
 }
 
+/** Which events `listAllEvents` returns, oldest first. */
+export interface EventQuery {
+  /** Only events with a greater id (a cursor: the id of the last event seen). */
+  afterId?: number;
+  /** Only events at or after this time (ISO 8601). */
+  since?: string;
+  /** Only events at or before this time (ISO 8601). */
+  until?: string;
+  containerIds?: readonly string[];
+  types?: readonly EventType[];
+  /** At most this many. */
+  limit?: number;
+}
+
+/** Told of every event once it is written (committed), with its id, in id order. */
+export type EventListener = (e: EventRecord) => void;
+
 export class ContainerStore {
+  private readonly listeners = new Set<EventListener>();
+
   private constructor(
     private readonly db: Kysely<Schema>,
     readonly dialect: Dialect,
@@ -119,7 +139,7 @@ export class ContainerStore {
 
   /** Inserts a container and its first event; a taken name is AlreadyExists. */
   async insertContainer(c: ContainerRecord, message = 'container created'): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    const event = await this.db.transaction().execute(async (tx) => {
       const taken = await tx.selectFrom('containers').select('id').where('name', '=', c.name).executeTakeFirst();
       if (taken) {
         throw new HearthError('AlreadyExists', 'HEARTH_ERR_NAME_IN_USE', `the name "${c.name}" is already used by container ${taken.id}`, {
@@ -127,8 +147,9 @@ export class ContainerStore {
         });
       }
       await tx.insertInto('containers').values(toRow(c) as Insertable<ContainersTable>).execute();
-      await addEvent(tx, { container_id: c.id, type: 'state', from_state: null, to_state: c.state, message });
+      return addEvent(tx, { container_id: c.id, type: 'state', from_state: null, to_state: c.state, message });
     });
+    this.publish(event);
   }
 
   async getContainer(id: string): Promise<ContainerRecord | undefined> {
@@ -155,22 +176,38 @@ export class ContainerStore {
   /** Moves a container to a state and records the event, in one transaction. */
   async transition(id: string, t: Transition): Promise<ContainerRecord> {
     const time = nowIso();
-    await this.db.transaction().execute(async (tx) => {
+    const event = await this.db.transaction().execute(async (tx) => {
       const cur = await tx.selectFrom('containers').select('state').where('id', '=', id).executeTakeFirst();
-      if (!cur) return;
+      if (!cur) return undefined;
       await tx
         .updateTable('containers')
         .set({ ...toRow(t.patch ?? {}), state: t.to, updated_at: time })
         .where('id', '=', id)
         .execute();
-      await addEvent(tx, {
+      return addEvent(tx, {
         container_id: id,
         time,
         type: 'state',
         from_state: cur.state as ContainerState,
         to_state: t.to,
         message: t.message ?? null,
+        exit_code: ENDED_STATES.has(t.to) ? (t.patch?.exit_code ?? null) : null,
       });
+    });
+    if (event) this.publish(event);
+    return this.mustGet(id);
+  }
+
+  /** Renames a container; a taken name is AlreadyExists. Returns the updated record. */
+  async renameContainer(id: string, name: string): Promise<ContainerRecord> {
+    await this.db.transaction().execute(async (tx) => {
+      const taken = await tx.selectFrom('containers').select('id').where('name', '=', name).where('id', '!=', id).executeTakeFirst();
+      if (taken) {
+        throw new HearthError('AlreadyExists', 'HEARTH_ERR_NAME_IN_USE', `the name "${name}" is already used by container ${taken.id}`, {
+          field: 'querystring/name',
+        });
+      }
+      await tx.updateTable('containers').set({ name, updated_at: nowIso() }).where('id', '=', id).execute();
     });
     return this.mustGet(id);
   }
@@ -188,23 +225,41 @@ export class ContainerStore {
 
   // --- events -------------------------------------------------------------------------------------------
 
-  async addEvent(e: NewEvent): Promise<void> {
-    await addEvent(this.db, e);
+  async addEvent(e: NewEvent): Promise<EventRecord> {
+    const event = await addEvent(this.db, e);
+    this.publish(event);
+    return event;
   }
 
   async listEvents(containerId: string): Promise<EventRecord[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('container_id', '=', containerId)
-      .orderBy('id')
-      .execute();
-    return rows.map((r) => ({
-      ...r,
-      type: r.type as EventType,
-      from_state: r.from_state as ContainerState | null,
-      to_state: r.to_state as ContainerState | null,
-    }));
+    return this.listAllEvents({ containerIds: [containerId] });
+  }
+
+  /** Events of every container (or those `q` picks), oldest first (by id: the order they were written). */
+  async listAllEvents(q: EventQuery = {}): Promise<EventRecord[]> {
+    let query = this.db.selectFrom('events').selectAll().orderBy('id');
+    if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
+    if (q.since !== undefined) query = query.where('time', '>=', q.since);
+    if (q.until !== undefined) query = query.where('time', '<=', q.until);
+    if (q.containerIds?.length === 0 || q.types?.length === 0) return [];
+    if (q.containerIds) query = query.where('container_id', 'in', [...q.containerIds]);
+    if (q.types) query = query.where('type', 'in', [...q.types]);
+    if (q.limit !== undefined) query = query.limit(q.limit);
+    return (await query.execute()).map(fromEventRow);
+  }
+
+  /**
+   * Calls `listener` with every event written from now on, after its write is committed. Events are
+   * numbered in the order they are written, and the listener hears them in that order (writes are
+   * serialised by the database; this process is the only writer).
+   */
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private publish(e: EventRecord): void {
+    for (const l of this.listeners) l(e);
   }
 
   // --- vms (and the addresses and taps they hold) -------------------------------------------------------
@@ -230,11 +285,22 @@ export class ContainerStore {
   }
 }
 
-type NewEvent = Omit<EventRecord, 'id' | 'time'> & { time?: string };
+type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code'> & { time?: string; exit_code?: number | null };
 
-async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({ ...e, time: e.time ?? nowIso() })
-    .execute();
+/** The states a run ends in: their transitions carry the exit code. */
+const ENDED_STATES: ReadonlySet<ContainerState> = new Set(['exited', 'stopped', 'error']);
+
+async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<EventRecord> {
+  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null };
+  const { id } = await db.insertInto('events').values(row).returning('id').executeTakeFirstOrThrow();
+  return { ...row, id: Number(id) };
+}
+
+function fromEventRow(r: Selectable<EventsTable>): EventRecord {
+  return {
+    ...r,
+    type: r.type as EventType,
+    from_state: r.from_state as ContainerState | null,
+    to_state: r.to_state as ContainerState | null,
+  };
 }

@@ -82,5 +82,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('stop_signal', 'text').execute();
       },
     },
+    '0003_event_exit_code': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('events').addColumn('exit_code', 'integer').execute();
+      },
+    },
   };
 }

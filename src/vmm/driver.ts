@@ -54,6 +54,8 @@ export interface VmProcess {
   detach(): void;
   /** Stops the vCPUs (the guest uses no CPU and its clock stands still); resolves once they are stopped. */
   pause(): Promise<void>;
+  /** Whether its vCPUs are stopped (by `pause`, or found so when adopted). */
+  readonly paused: boolean;
   /** Runs the vCPUs again. The guest's clock is behind by the pause: the caller sets it. */
   resume(): Promise<void>;
 }
@@ -71,9 +73,10 @@ export interface VmmDriver {
   /**
    * Reconnects to a VM started by an earlier process; undefined if its VMM is gone. Throws if the VMM
    * runs but cannot be controlled: HEARTH_ERR_VMM_PAUSED when its guest is paused or the process stopped,
-   * HEARTH_ERR_VMM_UNRESPONSIVE when it does not answer (the caller may retry later, or `destroy` it).
+   * HEARTH_ERR_VMM_UNRESPONSIVE when it does not answer (the caller may retry later, or `destroy` it). With
+   * `acceptPaused`, a guest paused through the VMM (a user's pause) is adopted as it is, still paused.
    */
-  adopt(runDir: string): Promise<VmProcess | undefined>;
+  adopt(runDir: string, options?: { acceptPaused?: boolean }): Promise<VmProcess | undefined>;
   /**
    * Ends the VM's VMM if it still runs, without needing a connection to it or a record of it, and gives
    * back what the driver took on the host for it (cgroups). The run directory itself is the caller's.

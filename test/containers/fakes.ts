@@ -11,6 +11,20 @@
  *   ["crash"]                the VM dies without an exit status
  *   ["badexec"]              the agent reports exec failed (exit 127)
  *   ["hang"]                 never reports started
+ * A signal (`signal`, as a kill sends) ends a started process with 128+n, but SIGWINCH and SIGCHLD.
+ *
+ * An exec (FakeExecSession) plays its argv the same way:
+ *   ["echo", ...words]       prints the words, exits 0
+ *   ["stderr", ...words]     prints the words to stderr (stdout with a tty), exits 0
+ *   ["bytes", "n"]           prints n bytes ("x") to stdout in 64 KiB chunks, exits 0
+ *   ["exit", "3"]            exits 3
+ *   ["cat"]                  echoes stdin to stdout until stdin ends, then exits 0
+ *   ["sleep"]                runs until signalled (exit 128+signal)
+ *   ["tty"]                  prints /dev/pts/0 with a tty (exit 0), "not a tty" without (exit 1)
+ *   ["stty-size"]            prints the window size ("rows cols"), exits 0
+ *   ["env"] / ["pwd"] / ["whoami"]   print the exec's env (one per line), cwd, user (empty: root)
+ *   anything else            cannot start: error, then exit 127 (Docker's message)
+ * Output travels as the agent's would: asynchronously, in order. A VM that ends ends its execs (wait: null).
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -31,7 +45,130 @@ import type {
   RemoveResult,
   ResolvedImage,
 } from '../../src/containers/deps.ts';
-import type { ExecSession, GuestProcess, ProcessExit, Sandbox, SandboxEvents, SandboxInfo, SandboxLauncher, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+import type {
+  ExecSession,
+  ExecSessionEvents,
+  ExecSpec,
+  GuestProcess,
+  ProcessExit,
+  Sandbox,
+  SandboxEvents,
+  SandboxInfo,
+  SandboxLauncher,
+  SandboxSpec,
+} from '../../src/sandbox/sandbox.ts';
+
+/** Signals a fake process does not die of. */
+const IGNORED_SIGNALS = new Set([0, 17, 28]);
+
+export class FakeExecSession extends EventEmitter implements ExecSession {
+  exit?: ProcessExit | null;
+  pid = 0;
+  readonly signals: number[] = [];
+  readonly resizes: Array<{ rows: number; cols: number }> = [];
+  stdinEnded = false;
+  private size: { rows: number; cols: number };
+  private readonly waiters: Array<(e: ProcessExit | null) => void> = [];
+
+  constructor(
+    readonly id: number,
+    readonly spec: ExecSpec,
+  ) {
+    super();
+    this.size = spec.size ?? { rows: 24, cols: 80 };
+  }
+
+  get running(): boolean {
+    return this.pid !== 0 && this.exit === undefined;
+  }
+
+  /** Plays the script chosen by argv, asynchronously, as the agent's frames would arrive. */
+  play(): void {
+    const [cmd, ...rest] = this.spec.argv;
+    const later = (f: () => void) => void setImmediate(() => this.exit === undefined && f());
+    const print = (text: string, stream: 'stdout' | 'stderr' = 'stdout') =>
+      this.emit('output', { stream: this.spec.tty ? 'stdout' : stream, timestamp: new Date(), data: Buffer.from(text) });
+    const start = () => {
+      this.pid = 100 + this.id;
+      this.emit('started', { pid: this.pid });
+    };
+    const run = (body: () => void) => later(() => (start(), body()));
+    const done = (code: number) => later(() => this.end({ code, signal: null }));
+    switch (cmd) {
+      case 'echo':
+        return run(() => (print(rest.join(' ') + '\n'), done(0)));
+      case 'stderr':
+        return run(() => (print(rest.join(' ') + '\n', 'stderr'), done(0)));
+      case 'exit':
+        return run(() => done(Number(rest[0])));
+      case 'bytes':
+        return run(() => {
+          for (let left = Number(rest[0]); left > 0; left -= 65536) print('x'.repeat(Math.min(left, 65536)));
+          done(0);
+        });
+      case 'cat':
+        return run(() => {
+          this.on('stdin', (d: Buffer) => this.emit('output', { stream: 'stdout', timestamp: new Date(), data: d }));
+          if (!this.spec.stdin || this.stdinEnded) done(0);
+          else this.once('eof', () => done(0));
+        });
+      case 'sleep':
+        return run(() => {});
+      case 'tty':
+        return run(() => (this.spec.tty ? (print('/dev/pts/0\n'), done(0)) : (print('not a tty\n'), done(1))));
+      case 'stty-size':
+        return run(() => (print(`${this.size.rows} ${this.size.cols}\n`), done(0)));
+      case 'env':
+        return run(() => (print(this.spec.env.map((e) => e + '\n').join('')), done(0)));
+      case 'pwd':
+        return run(() => (print(this.spec.cwd + '\n'), done(0)));
+      case 'whoami':
+        return run(() => (print((this.spec.user || 'root') + '\n'), done(0)));
+      default:
+        return later(() => {
+          this.emit('error', { code: 127, message: `exec: "${cmd}": executable file not found in $PATH` });
+          this.end({ code: 127, signal: null });
+        });
+    }
+  }
+
+  write(data: Buffer): void {
+    if (!this.spec.stdin || this.stdinEnded) return;
+    const copy = Buffer.from(data);
+    setImmediate(() => this.exit === undefined && this.emit('stdin', copy));
+  }
+  end(exit?: ProcessExit | null): void {
+    if (exit !== undefined) {
+      if (this.exit !== undefined) return;
+      this.exit = exit;
+      if (exit) this.emit('exit', exit);
+      for (const w of this.waiters.splice(0)) w(exit);
+      return;
+    }
+    if (this.stdinEnded) return;
+    this.stdinEnded = true;
+    setImmediate(() => this.exit === undefined && this.emit('eof'));
+  }
+  resize(rows: number, cols: number): void {
+    this.resizes.push({ rows, cols });
+    this.size = { rows, cols };
+  }
+  signal(signo: number): void {
+    this.signals.push(signo);
+    if (!this.running || IGNORED_SIGNALS.has(signo)) return;
+    setImmediate(() => this.end({ code: 128 + signo, signal: signo }));
+  }
+  wait(): Promise<ProcessExit | null> {
+    if (this.exit !== undefined) return Promise.resolve(this.exit);
+    return new Promise((r) => this.waiters.push(r));
+  }
+  override on<K extends keyof ExecSessionEvents | 'stdin' | 'eof'>(event: K, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+  override once<K extends keyof ExecSessionEvents | 'stdin' | 'eof'>(event: K, listener: (...args: any[]) => void): this {
+    return super.once(event, listener);
+  }
+}
 
 /** A promise to hold an operation until the test lets it go. */
 export class Gate {
@@ -188,6 +325,10 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
   detached = false;
   exit: ProcessExit | null = null;
   started = false;
+  /** vCPUs stopped (pause); a restarted manager's adopt sees it. */
+  paused = false;
+  readonly signals: number[] = [];
+  readonly execs: FakeExecSession[] = [];
   private goneWaiters: Array<(e: ProcessExit | null) => void> = [];
 
   constructor(
@@ -258,6 +399,7 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     this.exit = exit;
     if (exit) this.emit('exit', exit);
     this.alive = false;
+    for (const e of this.execs) e.end(null);
     this.emit('gone', { reason: exit ? 'powered off' : 'crashed' });
     for (const w of this.goneWaiters.splice(0)) w(exit);
   }
@@ -266,21 +408,32 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     this.launcher.stops.push({ id: this.spec.id, ...o });
     if (this.alive) this.finish(this.started ? { code: 128 + o.signal, signal: o.signal } : null);
   }
-  /** No fake process handles a signal: it dies of it, reported a moment later, as the agent would. */
-  async signal(signal: number): Promise<void> {
-    if (this.started) setImmediate(() => this.alive && !this.detached && this.finish({ code: 128 + signal, signal }));
+  async signal(signo: number): Promise<void> {
+    this.signals.push(signo);
+    if (!this.alive || !this.started || IGNORED_SIGNALS.has(signo)) return;
+    // No fake process handles a signal: it dies of it, reported a moment later, as the agent would.
+    setImmediate(() => this.alive && !this.detached && this.finish({ code: 128 + signo, signal: signo }));
   }
-  async exec(): Promise<ExecSession> {
-    throw new Error('exec is not supported by this fake');
+  async exec(spec: ExecSpec): Promise<ExecSession> {
+    if (!this.alive || !this.started || this.paused) {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', 'the process is not running');
+    }
+    const session = new FakeExecSession(this.execs.length + 1, spec);
+    this.execs.push(session);
+    session.play();
+    return session;
   }
   async top(): Promise<GuestProcess[]> {
-    throw new Error('top is not supported by this fake');
+    if (!this.alive || this.paused) throw new HearthError('Unavailable', 'HEARTH_ERR_AGENT_UNRESPONSIVE', 'the guest agent does not answer');
+    const main = { pid: 1, ppid: 0, user: this.spec.process.user || 'root', command: this.spec.process.argv.join(' '), cpuTimeMs: 61_500, rssBytes: 4 << 20 };
+    const execs = this.execs.filter((e) => e.running).map((e) => ({ pid: e.pid, ppid: 1, user: e.spec.user || 'root', command: e.spec.argv.join(' '), cpuTimeMs: 10, rssBytes: 1 << 20 }));
+    return [main, ...execs];
   }
   async pause(): Promise<void> {
-    throw new Error('pause is not supported by this fake');
+    this.paused = true;
   }
   async resume(): Promise<void> {
-    throw new Error('resume is not supported by this fake');
+    this.paused = false;
   }
   async kill(): Promise<void> {
     if (this.alive) this.finish(this.started ? { code: 137, signal: 9 } : null);
@@ -324,11 +477,12 @@ export class FakeLauncher implements SandboxLauncher {
   /** What adopting a VM throws instead (a paused or silent VM), until deleted. */
   readonly adoptFailures = new Map<string, Error>();
 
-  async adopt(id: string): Promise<Sandbox | undefined> {
+  async adopt(id: string, options?: { acceptPaused?: boolean }): Promise<Sandbox | undefined> {
     const failure = this.adoptFailures.get(id);
     if (failure) throw failure;
     const sb = this.vms.get(id);
     if (!sb?.alive) return undefined;
+    if (sb.paused && !options?.acceptPaused) throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_PAUSED', `VM ${id} is paused`);
     sb.detached = false;
     return sb;
   }

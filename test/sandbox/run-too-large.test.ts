@@ -71,6 +71,7 @@ describe('a RUN message over the protocol limit', () => {
       id: 'vm1',
       pid: 1,
       accel: 'tcg',
+      paused: false,
       connectControl: async () => {
         connects++;
         return control;

@@ -37,7 +37,7 @@ describe('ContainerStore (SQLite)', () => {
       await s2.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }]);
+      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }]);
       raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -130,7 +130,7 @@ export class QemuDriver implements VmmDriver {
     return new QemuVm(config.id, record, pid, files, qmp, this.identity);
   }
 
-  async adopt(runDir: string): Promise<VmProcess | undefined> {
+  async adopt(runDir: string, options: { acceptPaused?: boolean } = {}): Promise<VmProcess | undefined> {
     const resolved = path.resolve(runDir);
     const found = await this.identity.find(resolved);
     if (!found) return undefined;
@@ -149,6 +149,7 @@ export class QemuDriver implements VmmDriver {
     }
     const status = await withDeadline(qmp.execute('query-status'), QMP_TIMEOUT_MS).catch(() => undefined);
     const state = (status as { status?: string } | undefined)?.status;
+    if (state === 'paused' && options.acceptPaused) return new QemuVm(id, record, pid, files, qmp, this.identity, { paused: true });
     if (state !== 'running') {
       qmp.close();
       const code = state === 'paused' ? 'HEARTH_ERR_VMM_PAUSED' : 'HEARTH_ERR_VMM_UNRESPONSIVE';

@@ -19,6 +19,7 @@ const KILL_WAIT_MS = 10_000;
 export class QemuVm implements VmProcess {
   readonly exited: Promise<{ reason: string }>;
   readonly accel: Accel;
+  paused: boolean;
 
   constructor(
     readonly id: string,
@@ -27,7 +28,9 @@ export class QemuVm implements VmProcess {
     private readonly files: RunFiles,
     private readonly qmp: QmpClient,
     private readonly identity: VmmIdentity,
+    options: { paused?: boolean } = {},
   ) {
+    this.paused = options.paused ?? false;
     this.accel = record.accel;
     this.exited = new Promise((resolve) => {
       qmp.once('close', () => {
@@ -74,13 +77,15 @@ export class QemuVm implements VmProcess {
   }
 
   /** QMP `stop`: the vCPU threads halt (QEMU's own threads stay, idle). */
-  pause(): Promise<void> {
-    return this.control('stop');
+  async pause(): Promise<void> {
+    await this.control('stop');
+    this.paused = true;
   }
 
   /** QMP `cont`. */
-  resume(): Promise<void> {
-    return this.control('cont');
+  async resume(): Promise<void> {
+    await this.control('cont');
+    this.paused = false;
   }
 
   private async control(command: 'stop' | 'cont'): Promise<void> {
