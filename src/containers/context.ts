@@ -26,6 +26,9 @@ export interface ManagerSettings extends RunSettings {
   dnsServers: string[];
 }
 
+/** A queue key no container id can take: serialises checks that span containers (names, host ports). */
+export const GLOBAL = '*';
+
 export class ContainerContext implements RunContext {
   /** Every change to a container is a task on its queue (serial-queue.ts). */
   readonly queue = new KeyedQueue();

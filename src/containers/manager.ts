@@ -26,19 +26,19 @@ import {
 } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import type { GuestProcess } from '../sandbox/sandbox.ts';
-import { ContainerContext, ended, shuttingDown, stateConflict, type ManagerSettings } from './context.ts';
+import { ContainerContext, GLOBAL, shuttingDown, stateConflict, type ManagerSettings } from './context.ts';
 import type { ContainerDeps } from './deps.ts';
 import { followEvents, type EventFeedQuery } from './event-feed.ts';
 import { createExec, signalExec, startExec } from './exec-commands.ts';
 import type { Exec } from './execs.ts';
 import type { ExecRequest } from './process-spec.ts';
-import { signalName } from './signal-name.ts';
 import { waitFor, type WaitCondition, type WaitResult } from './waits.ts';
 import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
+import { GuestControl } from './control-commands.ts';
 import { Provisioner } from './provisioning.ts';
 import { Recovery } from './recovery.ts';
-import { Run, writableLayerPath, type AbortReason } from './run.ts';
-import { stopSignal } from './stop-signal.ts';
+import { RunCommands } from './run-commands.ts';
+import { writableLayerPath, type AbortReason } from './run.ts';
 import { Supervisor } from './supervision.ts';
 import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
 
@@ -55,14 +55,14 @@ const SPEC_DEFAULTS: ContainerSpec = {
   restart_max_retries: null,
 };
 
-/** A queue key no container id can take: serialises checks that span containers (names, host ports). */
-const GLOBAL = '*';
 
 export class ContainerManager {
   private readonly ctx: ContainerContext;
   private readonly provisioner: Provisioner;
   private readonly supervisor: Supervisor;
   private readonly recovery: Recovery;
+  private readonly control: GuestControl;
+  private readonly runCommands: RunCommands;
   private closed?: Promise<void>;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
@@ -70,6 +70,8 @@ export class ContainerManager {
     this.provisioner = new Provisioner(this.ctx, (run) => this.supervisor.watch(run));
     this.supervisor = new Supervisor(this.ctx, this.provisioner);
     this.recovery = new Recovery(this.ctx, this.provisioner, this.supervisor);
+    this.control = new GuestControl(this.ctx);
+    this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -103,11 +105,8 @@ export class ContainerManager {
   }
 
   /** The guest's processes. FailedPrecondition unless the container runs. */
-  async top(id: string): Promise<GuestProcess[]> {
-    const c = await this.get(id);
-    const run = this.ctx.runs.run(id);
-    if (c.state !== 'running' || !run?.sandbox || run.finished) throw stateConflict(`container ${c.name} is ${c.state}; top needs it running`);
-    return run.sandbox.top();
+  top(id: string): Promise<GuestProcess[]> {
+    return this.control.top(id);
   }
 
   getExec(execId: string): Exec {
@@ -213,17 +212,7 @@ export class ContainerManager {
    */
   async start(id: string): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    // Only a policy restart: a paused or silent VM's next try stays armed if this start is refused.
-    ctx.runs.cancelRestart(id);
-    return ctx.queue.run(id, async () => {
-      // Again here: a self-exit accounted for while this task waited may have scheduled one.
-      ctx.runs.cancelRestart(id);
-      const cur = await this.get(id);
-      if (ctx.runs.run(id) || ACTIVE_STATES.has(cur.state)) throw stateConflict(`container ${cur.name} is already ${cur.state}`);
-      await this.provisioner.startNow(cur, 'started by user');
-      return this.afterStart(id);
-    });
+    return this.runCommands.start(id);
   }
 
   /**
@@ -233,59 +222,19 @@ export class ContainerManager {
    */
   async stop(id: string, graceMs = this.ctx.settings.stopGraceMs): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    let hadRestart = ctx.runs.cancelTimers(id);
-    this.abortProvisioning(id, 'stop');
-    return ctx.queue.run(id, async () => {
-      // Again here: a self-exit accounted for while this task waited may have scheduled a restart, which
-      // this stop must cancel (and count as something stopped).
-      hadRestart ||= ctx.runs.cancelTimers(id);
-      const cur = await this.get(id);
-      if (!(await this.stopNow(cur, graceMs, hadRestart))) {
-        throw stateConflict(`container ${cur.name} is not running (state ${cur.state})`);
-      }
-      return this.get(id);
-    });
+    return this.runCommands.stop(id, graceMs);
   }
 
   /** Stops the container if it runs (as `stop`), then starts it (as `start`). Any state. */
   async restart(id: string, graceMs = this.ctx.settings.stopGraceMs): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    let hadRestart = ctx.runs.cancelTimers(id);
-    this.abortProvisioning(id, 'stop');
-    return ctx.queue.run(id, async () => {
-      hadRestart ||= ctx.runs.cancelTimers(id); // as in stop
-      const cur = await this.get(id);
-      await this.stopNow(cur, graceMs, hadRestart);
-      await this.provisioner.startNow(await this.get(id), 'restarted by user');
-      return this.afterStart(id);
-    });
+    return this.runCommands.restart(id, graceMs);
   }
 
   /** Deletes a container in any state: kills its VM (as `docker rm -f`), releases everything, drops its logs. */
   async remove(id: string): Promise<void> {
     await this.ready();
-    const { ctx } = this;
-    ctx.runs.cancelTimers(id);
-    this.abortProvisioning(id, 'delete');
-    await ctx.queue.run(id, async () => {
-      ctx.runs.cancelTimers(id); // as in stop
-      const c = await this.get(id);
-      const run = ctx.runs.run(id);
-      if (run) {
-        run.stopRequested = true;
-        await run.release();
-      }
-      // Whatever no run accounts for: a VM row a failed release left, or a VMM that outlived its records.
-      await Run.remains(ctx, c).releaseRemains();
-      ctx.runs.delete(id);
-      ctx.execs.drop(id);
-      await ctx.store.deleteContainer(id);
-      ctx.notices.emit('removed', id);
-      ctx.logs.remove(id);
-      ctx.deps.images.release(id); // its image may now be collected
-    });
+    return this.runCommands.remove(id);
   }
 
   /** Creates an exec in a running container (FailedPrecondition otherwise); `startExec` runs it. */
@@ -308,119 +257,30 @@ export class ContainerManager {
   }
 
   /**
-   * Sends a signal to the process of a running or paused container (FailedPrecondition otherwise). Not a
-   * user stop: the container's state follows from how the process ends, and the restart policy applies.
-   * A paused container is resumed first (its guest, agent included, cannot take a signal while its vCPUs
-   * are stopped). Outside the queue for a running one, so a kill reaches a process during a stop's grace.
+   * Sends a signal to the process of a running or paused container (control-commands.ts). Not a user stop:
+   * the state follows from how the process ends, and the restart policy applies.
    */
   async kill(id: string, signo: number): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    const send = async () => {
-      const c = await this.get(id);
-      const run = ctx.runs.run(id);
-      if (!run?.sandbox || !run.started || run.finished || (c.state !== 'running' && c.state !== 'paused')) {
-        throw stateConflict(`container ${c.name} is not running (state ${c.state})`);
-      }
-      if (c.state === 'paused') await this.resumeNow(id, run.vmId, run.sandbox, `unpaused to deliver ${signalName(signo)}`);
-      await ctx.store.addEvent({ container_id: id, type: 'kill', from_state: null, to_state: null, message: `sent ${signalName(signo)} (${signo}) to the process` });
-      await run.sandbox.signal(signo);
-      return this.get(id);
-    };
-    return (await this.get(id)).state === 'paused' ? ctx.queue.run(id, send) : send();
+    return this.control.kill(id, signo);
   }
 
-  /** Stops the VM's vCPUs: state `paused`, recorded in the VM's row so a restarted manager keeps it so. */
+  /** Stops the VM's vCPUs: state `paused`, kept so across a manager restart. */
   async pause(id: string): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    return ctx.queue.run(id, async () => {
-      const c = await this.get(id);
-      const run = ctx.runs.run(id);
-      if (c.state !== 'running' || !run?.sandbox || run.finished) throw stateConflict(`container ${c.name} is ${c.state}; only a running container can be paused`);
-      await run.sandbox.pause();
-      await ctx.store.updateVm(run.vmId, { state: 'paused' });
-      return ctx.transition(id, { to: 'paused', message: 'paused by user' });
-    });
+    return this.control.pause(id);
   }
 
   /** Resumes a container the user paused (its guest clock is set again): state `running`. */
   async unpause(id: string): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    return ctx.queue.run(id, async () => {
-      const c = await this.get(id);
-      const run = ctx.runs.run(id);
-      if (c.state !== 'paused') throw stateConflict(`container ${c.name} is ${c.state}, not paused`);
-      if (!run?.sandbox || run.finished) {
-        const every = ctx.settings.recoveryRetryMs / 1000;
-        throw stateConflict(`container ${c.name} is paused and not reattached yet (tried again every ${every} s); unpause it then, or stop it`);
-      }
-      return this.resumeNow(id, run.vmId, run.sandbox, 'unpaused by user');
-    });
+    return this.control.unpause(id);
   }
 
   /** Renames a container in any state (AlreadyExists if the name is taken). */
   async rename(id: string, name: string): Promise<ContainerRecord> {
     await this.ready();
-    const { ctx } = this;
-    return ctx.queue.run(GLOBAL, async () => {
-      const c = await this.get(id);
-      if (c.name === name) return c;
-      const renamed = await ctx.store.renameContainer(id, name);
-      await ctx.store.addEvent({ container_id: id, type: 'renamed', from_state: null, to_state: null, message: `renamed from ${c.name} to ${name}` });
-      return renamed;
-    });
-  }
-
-  /** Inside the queue: the paused VM's vCPUs run again. */
-  private async resumeNow(id: string, vmId: string, sandbox: { resume(): Promise<void> }, message: string): Promise<ContainerRecord> {
-    await sandbox.resume();
-    await this.ctx.store.updateVm(vmId, { state: 'running' });
-    return this.ctx.transition(id, { to: 'running', message });
-  }
-
-  /** Inside the queue, after startNow: the record, or Unavailable if shutdown interrupted the provisioning. */
-  private async afterStart(id: string): Promise<ContainerRecord> {
-    const c = await this.get(id);
-    if (this.ctx.closing && ACTIVE_STATES.has(c.state) && c.state !== 'running') {
-      throw shuttingDown(`the manager is shutting down; container ${c.name} resumes provisioning when it starts again`);
-    }
-    return c;
-  }
-
-  /** Inside the queue: ends whatever runs or is pending. Returns false if there was nothing to stop. */
-  private async stopNow(cur: ContainerRecord, graceMs: number, hadRestart: boolean): Promise<boolean> {
-    const { ctx } = this;
-    const run = ctx.runs.run(cur.id);
-    if (run?.started && !run.finished) {
-      run.stopRequested = true;
-      // A paused guest cannot hear its stop signal: its vCPUs run again first, so the process gets the
-      // signal and its grace period as it would running (rather than a pointless wait, then SIGKILL).
-      if (cur.state === 'paused' && run.sandbox) await run.sandbox.resume();
-      // Recorded before the VM is signalled: if the manager dies during the grace period, the next one must
-      // know the user wanted this container stopped, not treat the VM's end as a crash to restart from.
-      await ctx.store.updateContainer(cur.id, { desired_state: 'stopped' });
-      const exit = await run.stop(stopSignal(run.image?.config.stopSignal ?? cur.stop_signal ?? undefined), graceMs);
-      await this.supervisor.finishRun(run, exit);
-      return true;
-    }
-    if (!hadRestart && !ACTIVE_STATES.has(cur.state)) return false;
-    // Provisioning was interrupted (its task released everything), or a restart was pending, or recovery
-    // could not take the VM back: whatever of it is left goes now, so `stopped` is true.
-    await Run.remains(ctx, cur).releaseRemains();
-    await ctx.transition(cur.id, {
-      to: 'stopped',
-      patch: { ...ended(cur.exit_code), desired_state: 'stopped' },
-      message: hadRestart ? 'stopped by user; pending restart cancelled' : 'stopped by user during provisioning',
-    });
-    ctx.logs.end(cur.id);
-    return true;
-  }
-
-  private abortProvisioning(id: string, reason: AbortReason): void {
-    const run = this.ctx.runs.run(id);
-    if (run && !run.started) run.abort.abort(reason);
+    return this.control.rename(id, name);
   }
 
   // --- start and shutdown -------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 /**
  * A `Run` is one attempt at running a container's process: the VM booted for it and everything taken on
  * its behalf (the image disk reference, an address and tap, port forwards, the VM's row in the store).
- * The manager calls its steps in order; each step has a timeout and stops waiting when the run is aborted;
- * `release` gives back everything taken so far, whatever step was reached, and may be called more than once.
- * A Run never changes the container's state; the manager does, around the steps.
+ * provisioning.ts calls its steps in order; each step has a timeout and stops waiting when the run is
+ * aborted; `release` gives back everything taken so far, whatever step was reached, and may be called more
+ * than once. A Run never changes the container's state; provisioning, supervision and recovery do.
  * @module
  */
 import { join } from 'node:path';
