@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { hostDeps } from './assemble/host-deps.ts';
 import { loadConfig } from './config.ts';
-import { prepareDataDir } from './data-dir.ts';
+import { lockDataDir, prepareDataDir } from './data-dir.ts';
 import { describeError } from './errors.ts';
 import { ContainerStore } from './store/container-store.ts';
 
@@ -17,6 +17,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const log = pino({ level: config.logLevel });
   const looser = prepareDataDir(config.dataDir);
   if (looser !== undefined) log.warn({ dataDir: config.dataDir }, `data directory was mode ${looser.toString(8)}; made it 700`);
+  const unlock = lockDataDir(config.dataDir);
+  process.once('exit', unlock);
   const store = await ContainerStore.openSqlite(join(config.dataDir, 'hearth.db'));
   const deps = await hostDeps(config, log, store);
   const app = await buildApp({ config, store, logger: log, ...deps });

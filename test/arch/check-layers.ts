@@ -153,15 +153,15 @@ function cycles(files: string[], imports: Import[]): string[][] {
 
 function listTs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listTs(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
+    .flatMap((e) => (e.isDirectory() ? listTs(path.join(dir, e.name)) : /\.[mc]?ts$/.test(e.name) ? [path.join(dir, e.name)] : []))
     .sort();
 }
 
 /** `./x.ts` as written; `./x.js` and extensionless specifiers found as the `.ts` file or `index.ts` they mean. */
 function resolve(dir: string, specifier: string): string {
   const target = path.resolve(dir, specifier);
-  const candidates = [target, target.replace(/\.js$/, '.ts'), `${target}.ts`, path.join(target, 'index.ts')];
-  return candidates.find((c) => c.endsWith('.ts') && existsSync(c)) ?? target;
+  const candidates = [target, target.replace(/\.([mc]?)js$/, '.$1ts'), `${target}.ts`, path.join(target, 'index.ts')];
+  return candidates.find((c) => /\.[mc]?ts$/.test(c) && existsSync(c)) ?? target;
 }
 
 /** The module specifiers of one file: imports, re-exports, `import()` calls and `import('...')` types. */

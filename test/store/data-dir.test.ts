@@ -3,13 +3,15 @@
  * it exists looser), the database with its -wal and -shm files, and each container's output directory.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { LogStore } from '../../src/containers/log-store.ts';
-import { prepareDataDir } from '../../src/data-dir.ts';
+import { lockDataDir, prepareDataDir } from '../../src/data-dir.ts';
+import { isHearthError } from '../../src/errors.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
 
 const mode = (p: string) => statSync(p).mode & 0o7777;
@@ -72,5 +74,31 @@ describe('files of the data directory', () => {
     logs.close();
     assert.equal(mode(join(dir, 'containers', 'c1')).toString(8), '700');
     assert.equal(mode(join(dir, 'containers', 'c1', 'output.ndjson')).toString(8), '600');
+  });
+
+  it('is used by one manager at a time: a live one holds it, a dead one or a stranger does not', async () => {
+    const locked = mkdtempSync(join(tmpdir(), 'hearth-lock-'));
+    const file = join(locked, 'manager.pid');
+    const children: ChildProcess[] = [];
+    try {
+      const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      children.push(other);
+      writeFileSync(file, `${other.pid}\n`);
+      assert.throws(() => lockDataDir(locked), (e: unknown) => isHearthError(e, 'HEARTH_ERR_DATA_DIR_IN_USE') && String(e).includes(String(other.pid)));
+      const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+      children.push(stranger);
+      writeFileSync(file, `${stranger.pid}\n`);
+      const release = lockDataDir(locked);
+      assert.equal(readFileSync(file, 'utf8').trim(), String(process.pid), 'a pid that is no manager is taken over');
+      release();
+      assert.equal(existsSync(file), false);
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+      writeFileSync(file, `${other.pid}\n`);
+      lockDataDir(locked)();
+    } finally {
+      for (const c of children) c.kill('SIGKILL');
+      rmSync(locked, { recursive: true, force: true });
+    }
   });
 });
