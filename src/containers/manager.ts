@@ -53,6 +53,8 @@ const SPEC_DEFAULTS: ContainerSpec = {
   port_mappings: [],
   restart_policy: 'no',
   restart_max_retries: null,
+  tty: false,
+  stdin_open: false,
 };
 
 /** A queue key no container id can take: serialises checks that span containers (names, host ports). */

@@ -21,6 +21,7 @@ export type {
 } from '../agent/process.ts';
 /** The guest protocol's message limit and record sizes: what a process description may take. */
 export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
+export { stdioRunBytes } from '../agent/run-message.ts';
 
 export interface GuestNetwork {
   /** Host tap device the VM's NIC is backed by; it must exist. */
