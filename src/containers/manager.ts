@@ -29,6 +29,7 @@ import type { GuestProcess } from '../sandbox/sandbox.ts';
 import { ContainerContext, ended, shuttingDown, stateConflict, type ManagerSettings } from './context.ts';
 import type { ContainerDeps } from './deps.ts';
 import { followEvents, type EventFeedQuery } from './event-feed.ts';
+import { attachTo, type Attachment } from './attach.ts';
 import { createExec, signalExec, startExec } from './exec-commands.ts';
 import type { Exec } from './execs.ts';
 import type { ExecRequest } from './process-spec.ts';
@@ -302,6 +303,16 @@ export class ContainerManager {
     const exec = this.ctx.execs.get(execId);
     await startExec(this.ctx, exec);
     return exec;
+  }
+
+  /**
+   * Attaches to the main process of a running container (FailedPrecondition otherwise): its output from now
+   * on (and the recent output, on request), its stdin with `stdin_open`, its window size with `tty`, its exit.
+   * Several clients may attach; `detach` leaves the process running.
+   */
+  async attach(id: string): Promise<Attachment> {
+    await this.ready();
+    return attachTo(this.ctx, id);
   }
 
   /** A signal to an exec's command. */
