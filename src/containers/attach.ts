@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import { invalidArgument } from '../errors.ts';
 import type { OutputChunk, Sandbox } from '../sandbox/sandbox.ts';
-import { stateConflict, type ContainerContext } from './context.ts';
 
 /** Output kept per run for a client that attaches with `logs`: the last 64 KiB (a few screens of a terminal). */
 export const ATTACH_REPLAY_BYTES = 64 * 1024;
@@ -128,15 +127,4 @@ export class Attachment {
   detach(): void {
     for (const off of this.listeners.splice(0)) off();
   }
-}
-
-/** Attaches to a running container's main process (FailedPrecondition, 409, otherwise). */
-export async function attachTo(ctx: ContainerContext, id: string): Promise<Attachment> {
-  const c = await ctx.get(id);
-  const run = ctx.runs.run(id);
-  const point = run?.attachPoint;
-  if (c.state !== 'running' || !run?.started || run.finished || !point || point.ended) {
-    throw stateConflict(`container ${c.name} is ${c.state}; attach needs it running`);
-  }
-  return new Attachment(point, c.name, c.tty, c.stdin_open);
 }

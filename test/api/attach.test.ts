@@ -13,7 +13,7 @@ import { create, getItem, harness, waitFor, type Harness } from '../containers/h
 /** A WebSocket client that records every message, in order. */
 function client(url: string) {
   const ws = new WebSocket(url);
-  const frames: Array<{ stream: number; data: string } | Record<string, any>> = [];
+  const frames: Array<Record<string, any>> = [];
   const waiters: Array<() => void> = [];
   ws.on('message', (data: Buffer, isBinary) => {
     frames.push(isBinary ? { stream: data[0]!, data: data.subarray(1).toString('utf8') } : JSON.parse(data.toString('utf8')));
