@@ -18,6 +18,7 @@ import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { containerRoutes } from './api/routes/containers.ts';
 import { eventRoutes } from './api/routes/events.ts';
+import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
 import { imageRoutes } from './api/routes/images.ts';
 import { vmRoutes } from './api/routes/vms.ts';
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   containerRoutes(app, manager);
   execRoutes(app, manager);
+  attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
   imageRoutes(app, deps.images);

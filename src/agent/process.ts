@@ -14,6 +14,12 @@ export interface ProcessSpec {
   /** Complete contents of /etc/hosts and /etc/resolv.conf in the guest. */
   hosts: string;
   resolvConf?: string;
+  /** A pseudo-terminal for the process (`docker run -t`); absent or false: pipes, as before. */
+  tty?: boolean;
+  /** A stdin the host feeds (`docker run -i`); absent or false: /dev/null. */
+  stdin?: boolean;
+  /** Initial window size with `tty` (the guest's default is 24x80). */
+  size?: { rows: number; cols: number };
 }
 
 export type OutputStream = 'stdout' | 'stderr';

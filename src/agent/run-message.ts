@@ -6,7 +6,7 @@
  */
 import { HearthError } from '../errors.ts';
 import type { ProcessSpec } from './process.ts';
-import { encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes, u64 } from './protocol.ts';
+import { encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes, u16, u64 } from './protocol.ts';
 import type { RecordValue } from './protocol.ts';
 
 export type RootfsType = 'ext4' | 'erofs';
@@ -23,7 +23,26 @@ function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint):
     [RecordTag.CLOCK, u64(clockNs)],
   ];
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
+  return [...records, ...stdioRecords(spec)];
+}
+
+const flag = (on: boolean) => Buffer.from([on ? 1 : 0]);
+
+/**
+ * TTY, STDIN, ROWS and COLS, only for an interactive process: a RUN without them is the one sent before they
+ * existed (stdin /dev/null, pipes).
+ */
+export function stdioRecords(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>): Array<[number, RecordValue]> {
+  const records: Array<[number, RecordValue]> = [];
+  if (spec.tty) records.push([RecordTag.TTY, flag(true)]);
+  if (spec.stdin) records.push([RecordTag.STDIN, flag(true)]);
+  if (spec.tty && spec.size) records.push([RecordTag.ROWS, u16(spec.size.rows)], [RecordTag.COLS, u16(spec.size.cols)]);
   return records;
+}
+
+/** What stdioRecords adds to a RUN payload. */
+export function stdioRunBytes(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>): number {
+  return encodeRecords(stdioRecords(spec)).length;
 }
 
 /**

@@ -90,6 +90,14 @@ const settings = {
   restart_max_retries: Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()], {
     description: 'on-failure only: restarts before giving up (0: no limit). Default: the manager setting (5).',
   }),
+  tty: Type.Boolean({
+    default: false,
+    description: 'A pseudo-terminal for the process (`docker run -t`): stdout and stderr are one stream, resizable through attach.',
+  }),
+  stdin_open: Type.Boolean({
+    default: false,
+    description: "Keep the process's stdin open for attached clients (`docker run -i`); without it stdin is /dev/null.",
+  }),
 };
 
 /** What a create may give and an update may change: every setting, each optional. */
@@ -128,6 +136,8 @@ export const ContainerItem = Type.Object({
   port_mappings: Type.Array(PortMappingOut),
   restart_policy: StringEnum(RESTART_POLICIES),
   restart_max_retries: Nullable(Type.Integer()),
+  tty: Type.Boolean(),
+  stdin_open: Type.Boolean(),
   state: State,
   container_runtime_id: Type.String({ description: '`vm-` and the uuid of the VM; query /v1/vms/{uuid}.' }),
   container_id: Type.String({ pattern: '^[0-9a-f]{64}$' }),

@@ -29,6 +29,8 @@ import type { GuestProcess } from '../sandbox/sandbox.ts';
 import { ContainerContext, GLOBAL, shuttingDown, stateConflict, type ManagerSettings } from './context.ts';
 import type { ContainerDeps } from './deps.ts';
 import { followEvents, type EventFeedQuery } from './event-feed.ts';
+import type { Attachment } from './attach.ts';
+import { attachTo } from './attach-commands.ts';
 import { createExec, signalExec, startExec } from './exec-commands.ts';
 import type { Exec } from './execs.ts';
 import type { ExecRequest } from './process-spec.ts';
@@ -53,6 +55,8 @@ const SPEC_DEFAULTS: ContainerSpec = {
   port_mappings: [],
   restart_policy: 'no',
   restart_max_retries: null,
+  tty: false,
+  stdin_open: false,
 };
 
 
@@ -249,6 +253,16 @@ export class ContainerManager {
     const exec = this.ctx.execs.get(execId);
     await startExec(this.ctx, exec);
     return exec;
+  }
+
+  /**
+   * Attaches to the main process of a running container (FailedPrecondition otherwise): its output from now
+   * on (and the recent output, on request), its stdin with `stdin_open`, its window size with `tty`, its exit.
+   * Several clients may attach; `detach` leaves the process running.
+   */
+  async attach(id: string): Promise<Attachment> {
+    await this.ready();
+    return attachTo(this.ctx, id);
   }
 
   /** A signal to an exec's command. */

@@ -7,7 +7,7 @@
  * - cwd = WorkingDir or "/"; user = User or root.
  */
 import { HearthError } from '../errors.ts';
-import { MAX_PAYLOAD, recordListBytes, type ExecSpec, type ProcessSpec } from '../sandbox/sandbox.ts';
+import { MAX_PAYLOAD, recordListBytes, stdioRunBytes, type ExecSpec, type ProcessSpec } from '../sandbox/sandbox.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -15,7 +15,9 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
  * The process travels to the guest in one RUN message of at most MAX_PAYLOAD bytes (1 MiB). This much of it
  * is kept for what the image and the manager add to a request's args and env_vars: the image's Entrypoint,
  * its Cmd when no args are given, its Env, WorkingDir and User; the manager's PATH and HOSTNAME variables,
- * hostname, /etc/hosts, resolv.conf, clock and root filesystem type (a few hundred bytes of these). 32 KiB
+ * hostname, /etc/hosts, resolv.conf, clock and root filesystem type (a few hundred bytes of these). A
+ * request's `tty` and `stdin_open` (their records and the TERM it adds) are counted with its args and env
+ * (requestRunBytes), not taken from the reserve. 32 KiB
  * holds the config of any common image and still lets a request of about 1 MB (1000 args of 1000 bytes)
  * run. An image whose own part is larger fails when it is launched (HEARTH_ERR_RUN_TOO_LARGE).
  */
@@ -24,12 +26,27 @@ export const RUN_RESERVE_BYTES = 32 * 1024;
 /** The most a request's args and env_vars may take in the RUN message. */
 export const REQUEST_RUN_BYTES_MAX = MAX_PAYLOAD - RUN_RESERVE_BYTES;
 
-/** What a request's args and env_vars take in the RUN message, counted as the agent client encodes them. */
-export function requestRunBytes(args: readonly string[], env: Readonly<Record<string, string>>): { args: number; env: number } {
-  return { args: recordListBytes(args), env: recordListBytes(Object.entries(env).map(([k, v]) => envEntry(k, v))) };
+/**
+ * What a request's args, env_vars and interactive flags take in the RUN message, counted as the agent client
+ * encodes them: `stdio` is the TTY and STDIN records and, with a tty, a TERM entry (counted even when the image
+ * or the request has one, so the count never falls short).
+ */
+export function requestRunBytes(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  flags: { tty?: boolean; stdinOpen?: boolean } = {},
+): { args: number; env: number; stdio: number } {
+  const stdio = stdioRunBytes({ tty: flags.tty ?? false, stdin: flags.stdinOpen ?? false });
+  return {
+    args: recordListBytes(args),
+    env: recordListBytes(Object.entries(env).map(([k, v]) => envEntry(k, v))),
+    stdio: stdio + (flags.tty ? recordListBytes([TERM_DEFAULT]) : 0),
+  };
 }
 
 const envEntry = (key: string, value: string) => `${key}=${value}`;
+/** What `docker run -t` puts in the environment when neither the image nor the request sets TERM. */
+const TERM_DEFAULT = 'TERM=xterm';
 
 /** The parts of an OCI image config that decide the process. */
 export interface ImageProcessConfig {
@@ -47,6 +64,10 @@ export interface RunRequest {
   /** Extra lines for /etc/hosts after the standard ones. */
   extraHosts?: string[];
   resolvConf?: string;
+  /** `docker run -t`: a pseudo-terminal, and TERM=xterm unless the image or the request sets TERM. */
+  tty?: boolean;
+  /** `docker run -i`: a stdin fed by attached clients. */
+  stdinOpen?: boolean;
 }
 
 export function buildProcessSpec(image: ImageProcessConfig, request: RunRequest): ProcessSpec {
@@ -61,16 +82,22 @@ export function buildProcessSpec(image: ImageProcessConfig, request: RunRequest)
       { field: 'args' },
     );
   }
+  const term: Record<string, string> = request.tty && !hasTerm(image.env ?? [], request.env) ? { TERM: 'xterm' } : {};
   return {
     argv,
-    env: mergeEnv(image.env ?? [], request.env, request.hostname),
+    env: mergeEnv(image.env ?? [], { ...term, ...request.env }, request.hostname),
     cwd: image.workingDir || '/',
     user: image.user ?? '',
     hostname: request.hostname,
     hosts: hostsFile(request.hostname, request.extraHosts ?? []),
     ...(request.resolvConf === undefined ? {} : { resolvConf: request.resolvConf }),
+    ...(request.tty ? { tty: true } : {}),
+    ...(request.stdinOpen ? { stdin: true } : {}),
   };
 }
+
+const hasTerm = (imageEnv: readonly string[], requestEnv: Readonly<Record<string, string>>) =>
+  'TERM' in requestEnv || imageEnv.some((e) => e.startsWith('TERM='));
 
 /** What a user asks of an exec (`docker exec`). */
 export interface ExecRequest {

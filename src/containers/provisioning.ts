@@ -54,6 +54,8 @@ export class Provisioner {
         hostname,
         extraHosts: [`${attachment.guestIp}\t${hostname}`],
         resolvConf: ctx.settings.dnsServers.map((s) => `nameserver ${s}\n`).join(''),
+        tty: c.tty,
+        stdinOpen: c.stdin_open,
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
       await run.launch(process);

@@ -16,6 +16,7 @@ import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
 import { pullEvents } from './pull-events.ts';
+import { AttachPoint } from './attach.ts';
 
 export interface RunSettings {
   vcpus: number;
@@ -83,6 +84,8 @@ export class Run {
   image?: ResolvedImage;
   attachment?: NetworkAttachment;
   sandbox?: Sandbox;
+  /** Where clients attach to the process's output (attach.ts); made with the sandbox. */
+  attachPoint?: AttachPoint;
   private readonly ports: PortHandle[] = [];
   private vmRow = false;
   private launchTried = false;
@@ -221,6 +224,7 @@ export class Run {
   /** Makes `sandbox` this run's VM and listens to its output and agent errors. */
   attachSandbox(sandbox: Sandbox): void {
     this.sandbox = sandbox;
+    this.attachPoint = new AttachPoint(sandbox);
     sandbox.on('output', (chunk) => {
       try {
         this.logs.append(this.containerId, chunk);

@@ -20,6 +20,8 @@ export interface SpecInput {
   port_mappings?: Array<Omit<PortMapping, 'protocol'> & { protocol?: Protocol }>;
   restart_policy?: RestartPolicy;
   restart_max_retries?: number | null;
+  tty?: boolean;
+  stdin_open?: boolean;
 }
 
 const ENV_NAME = /^[^=\0]+$/;
@@ -41,6 +43,8 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     port_mappings: input.port_mappings?.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) ?? base.port_mappings,
     restart_policy: input.restart_policy ?? base.restart_policy,
     restart_max_retries: base.restart_max_retries,
+    tty: input.tty ?? base.tty,
+    stdin_open: input.stdin_open ?? base.stdin_open,
   };
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
     if (spec.restart_policy !== 'on-failure') {
@@ -118,8 +122,8 @@ function cleanVolume<V extends { host_path: string; container_path: string }>(v:
  * here rather than failing in the guest. The field named is the larger of the two the request gave.
  */
 function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
-  const size = requestRunBytes(spec.args, spec.env_vars);
-  const total = size.args + size.env;
+  const size = requestRunBytes(spec.args, spec.env_vars, { tty: spec.tty, stdinOpen: spec.stdin_open });
+  const total = size.args + size.env + size.stdio;
   if (total <= REQUEST_RUN_BYTES_MAX) return;
   const given = (['args', 'env_vars'] as const).filter((f) => input[f] !== undefined);
   const bytes = { args: size.args, env_vars: size.env };
@@ -127,8 +131,8 @@ function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
   throw invalidArgument(
     'HEARTH_ERR_INVALID_ARGUMENT',
     `body/${field} is too large for the guest: args (${size.args} bytes) and env_vars (${size.env} bytes) take ` +
-      `${total} bytes of the guest's RUN message, counting 6 bytes more than its UTF-8 text for each arg and each ` +
-      `NAME=value; a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
+      `${total} bytes of the guest's RUN message (with ${size.stdio} for tty and stdin_open), counting 6 bytes more ` +
+      `than its UTF-8 text for each arg and each NAME=value; a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
       `kept for the image and the manager): use fewer or shorter args or env_vars`,
     `body/${field}`,
   );

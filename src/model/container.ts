@@ -65,6 +65,10 @@ export interface ContainerSpec {
   restart_policy: RestartPolicy;
   /** on-failure only: restarts allowed before giving up; 0 means no limit. Null for other policies. */
   restart_max_retries: number | null;
+  /** A pseudo-terminal for the main process (`docker run -t`): one output stream, resizable. */
+  tty: boolean;
+  /** Keep the main process's stdin open for attached clients (`docker run -i`); else it is /dev/null. */
+  stdin_open: boolean;
 }
 
 export interface ContainerRecord extends ContainerSpec {

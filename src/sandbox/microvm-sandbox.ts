@@ -25,6 +25,8 @@ const HELLO_TIMEOUT_MS = 1_000;
 const HELLO_ATTEMPTS = 3;
 const CONNECT_ATTEMPTS = 5;
 const ERROR_BAD_REQUEST = 1;
+/** The guest protocol's session of the main process. */
+const MAIN_SESSION = 0;
 /** The guest answers TOP in milliseconds (a /proc walk); a silent one is not listening. */
 const TOP_TIMEOUT_MS = 10_000;
 
@@ -101,6 +103,29 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
 
   async signal(signal: number): Promise<void> {
     this.agent?.signal(signal);
+  }
+
+  writeStdin(data: Buffer): void {
+    const agent = this.mainInput('stdin');
+    if (agent && data.length > 0) agent.stdin(MAIN_SESSION, data);
+  }
+
+  endStdin(): void {
+    this.mainInput('stdin')?.stdinEof(MAIN_SESSION);
+  }
+
+  resize(rows: number, cols: number): void {
+    this.mainInput('tty')?.resize(MAIN_SESSION, rows, cols);
+  }
+
+  /** The agent, when the main process runs and has that input (its spec says so); else undefined. */
+  private mainInput(kind: 'stdin' | 'tty'): AgentClient | undefined {
+    const agent = this.agent;
+    if (!agent || !agent.open || this.isGone || this.agentState !== 'running') return undefined;
+    // An adopted sandbox has no spec: the containers layer knows the process and decides.
+    const spec = this.process?.spec;
+    if (spec && !(kind === 'stdin' ? spec.stdin : spec.tty)) return undefined;
+    return agent;
   }
 
   async exec(spec: ExecSpec): Promise<ExecSession> {

@@ -21,6 +21,7 @@ export type {
 } from '../agent/process.ts';
 /** The guest protocol's message limit and record sizes: what a process description may take. */
 export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
+export { stdioRunBytes } from '../agent/run-message.ts';
 
 export interface GuestNetwork {
   /** Host tap device the VM's NIC is backed by; it must exist. */
@@ -79,6 +80,15 @@ export interface Sandbox extends EventEmitter<SandboxEvents> {
   stop(options: { signal: number; graceMs: number }): Promise<void>;
   /** Send a signal to the process without waiting. */
   signal(signal: number): Promise<void>;
+  /**
+   * Bytes for the process's stdin (session 0), when its spec has `stdin`; dropped otherwise, and when the
+   * process is not running or the channel is down (as bytes typed into a closed terminal).
+   */
+  writeStdin(data: Buffer): void;
+  /** End of the process's stdin (it reads EOF); ignored with a tty (a terminal has none: send ^D). */
+  endStdin(): void;
+  /** The window size of the process's pty (with `tty`; its foreground group gets SIGWINCH). */
+  resize(rows: number, cols: number): void;
   /** Runs a command beside the main process; FailedPrecondition (HEARTH_ERR_CONTAINER_STATE) unless it runs. */
   exec(spec: ExecSpec): Promise<ExecSession>;
   /** The guest's processes, as `docker top` lists them. */

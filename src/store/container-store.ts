@@ -22,9 +22,16 @@ import type {
 
 const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
+const FLAG_COLUMNS = ['tty', 'stdin_open'] as const;
+type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
-/** A container as stored: the record, with its lists and maps as JSON text (portable to PostgreSQL). */
-type ContainersTable = { [K in keyof ContainerRecord]: K extends JsonColumn ? string : ContainerRecord[K] };
+/**
+ * A container as stored: the record, with its lists and maps as JSON text and its flags as 0/1 (portable to
+ * PostgreSQL; SQLite has no boolean).
+ */
+type ContainersTable = {
+  [K in keyof ContainerRecord]: K extends JsonColumn ? string : K extends FlagColumn ? number : ContainerRecord[K];
+};
 
 interface EventsTable {
   id: import('kysely').Generated<number>;
@@ -46,6 +53,7 @@ interface Schema {
 function toRow(c: Partial<ContainerRecord>): Partial<ContainersTable> {
   const row: Record<string, unknown> = { ...c };
   for (const k of JSON_COLUMNS) if (c[k] !== undefined) row[k] = JSON.stringify(c[k]);
+  for (const k of FLAG_COLUMNS) if (c[k] !== undefined) row[k] = c[k] ? 1 : 0;
   return row as Partial<ContainersTable>;
 }
 
@@ -56,6 +64,8 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     env_vars: JSON.parse(r.env_vars) as Record<string, string>,
     volumes: JSON.parse(r.volumes) as VolumeMount[],
     port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
+    tty: Boolean(r.tty),
+    stdin_open: Boolean(r.stdin_open),
   };
 }
 

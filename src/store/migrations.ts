@@ -87,5 +87,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('exit_code', 'integer').execute();
       },
     },
+    // 0 or 1 (SQLite has no boolean; the store converts), so one column type serves both dialects.
+    '0004_tty_stdin_open': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('tty', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('containers').addColumn('stdin_open', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }

@@ -36,6 +36,28 @@ describe('RUN message size', () => {
     assert.ok(sent.some(([t, v]) => t === RecordTag.ENV && v.toString() === `LONG=${'y'.repeat(5000)}`));
   });
 
+  it('tty and stdin_open add their records and TERM, counted in requestRunBytes; without them RUN is unchanged', () => {
+    const image = { entrypoint: ['/bin/sh'], env: ['PATH=/bin'] };
+    const base = { args: ['-i'], env: { A: '1' }, hostname: 'abcdef012345' };
+    const clock = 1_700_000_000_000_000_000n;
+    const plain = encodeRun(buildProcessSpec(image, base), 'ext4', clock);
+    assert.deepEqual(encodeRun(buildProcessSpec(image, { ...base, tty: false, stdinOpen: false }), 'ext4', clock), plain);
+    const plainSize = requestRunBytes(base.args, base.env);
+    assert.equal(plainSize.stdio, 0);
+    for (const flags of [{ tty: true }, { stdinOpen: true }, { tty: true, stdinOpen: true }]) {
+      const run = encodeRun(buildProcessSpec(image, { ...base, ...flags }), 'ext4', clock);
+      const size = requestRunBytes(base.args, base.env, flags);
+      assert.equal(run.length - plain.length, size.stdio, JSON.stringify(flags));
+      const sent = decodeRecords(run);
+      assert.equal(sent.some(([t, v]) => t === RecordTag.TTY && v[0] === 1), flags.tty === true);
+      assert.equal(sent.some(([t, v]) => t === RecordTag.STDIN && v[0] === 1), flags.stdinOpen === true);
+      assert.equal(sent.some(([t, v]) => t === RecordTag.ENV && v.toString() === 'TERM=xterm'), flags.tty === true);
+    }
+    // A TERM of the image's or the request's is kept (the count still includes one, so it never falls short).
+    const own = decodeRecords(encodeRun(buildProcessSpec({ ...image, env: ['TERM=vt100'] }, { ...base, tty: true }), 'ext4', clock));
+    assert.deepEqual(own.filter(([t, v]) => t === RecordTag.ENV && v.toString().startsWith('TERM=')).map(([, v]) => v.toString()), ['TERM=vt100']);
+  });
+
   it('a request using all the room it is given still fits beside a modest image', () => {
     const image = { entrypoint: ['/bin/sh', '-c'], env: Array.from({ length: 40 }, (_, i) => `IMAGE_VAR_${i}=${'v'.repeat(200)}`) };
     // 1000 args of 1000 bytes: about a 1 MB body, as the API documentation promises room for.

@@ -11,6 +11,10 @@
  *   ["crash"]                the VM dies without an exit status
  *   ["badexec"]              the agent reports exec failed (exit 127)
  *   ["hang"]                 never reports started
+ *   ["cat"]                  echoes its stdin to stdout (stdout with a tty too); exits 0 when stdin ends
+ *                            (`endStdin`, ignored with a tty, as a terminal has no end of input)
+ * Its stdin (`writeStdin`) is kept in `stdin` and window sizes (`resize`) in `resizes`, when the spec has
+ * `stdin` / `tty`; otherwise they are dropped, as the agent drops them.
  * A signal (`signal`, as a kill sends) ends a started process with 128+n, but SIGWINCH and SIGCHLD.
  *
  * An exec (FakeExecSession) plays its argv the same way:
@@ -329,6 +333,9 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
   paused = false;
   readonly signals: number[] = [];
   readonly execs: FakeExecSession[] = [];
+  readonly stdin: Buffer[] = [];
+  readonly resizes: Array<{ rows: number; cols: number }> = [];
+  private stdinEnded = false;
   private goneWaiters: Array<(e: ProcessExit | null) => void> = [];
 
   constructor(
@@ -388,6 +395,8 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
         });
       case 'hang':
         return;
+      case 'cat':
+        return later(start);
       default:
         throw new Error(`fake sandbox: unknown command ${cmd}`);
     }
@@ -413,6 +422,21 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     if (!this.alive || !this.started || IGNORED_SIGNALS.has(signo)) return;
     // No fake process handles a signal: it dies of it, reported a moment later, as the agent would.
     setImmediate(() => this.alive && !this.detached && this.finish({ code: 128 + signo, signal: signo }));
+  }
+  writeStdin(data: Buffer): void {
+    if (!this.alive || !this.started || !this.spec.process.stdin || this.stdinEnded) return;
+    this.stdin.push(Buffer.from(data));
+    if (this.spec.process.argv[0] !== 'cat') return;
+    const copy = Buffer.from(data);
+    setImmediate(() => this.alive && !this.detached && this.emit('output', { stream: 'stdout', timestamp: new Date(), data: copy }));
+  }
+  endStdin(): void {
+    if (!this.alive || !this.started || !this.spec.process.stdin || this.spec.process.tty) return;
+    this.stdinEnded = true;
+    if (this.spec.process.argv[0] === 'cat') setImmediate(() => this.alive && !this.detached && this.finish({ code: 0, signal: null }));
+  }
+  resize(rows: number, cols: number): void {
+    if (this.alive && this.started && this.spec.process.tty) this.resizes.push({ rows, cols });
   }
   async exec(spec: ExecSpec): Promise<ExecSession> {
     if (!this.alive || !this.started || this.paused) {

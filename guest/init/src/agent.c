@@ -3,7 +3,9 @@
 #include "log.h"
 #include "mounts.h"
 #include "process.h"
+#include "exec_request.h"
 #include "protocol.h"
+#include "pty.h"
 #include "run.h"
 #include "system.h"
 #include "top.h"
@@ -131,15 +133,19 @@ static void start_container(struct agent *a, struct run_request *r)
 	}
 
 	struct spawn_result res;
-	if (process_spawn(r, ROOT_DIR, &res) != 0) {
+	if (process_spawn(r, ROOT_DIR, ROOT_PTS_DIR, &res) != 0) {
 		agent_fail_setup(a, ERR_MOUNT, res.message);
 		return;
 	}
 	a->main_pid = res.pid;
 	a->phase = PHASE_RUNNING;
+	a->master = res.master;
+	stdin_feed_init(&a->in, res.in_fd, r->tty);
 	if (output_init(&a->out[0], res.out_fd, STREAM_STDOUT) != 0 ||
 	    output_init(&a->out[1], res.err_fd, STREAM_STDERR) != 0)
 		PRINT_ERROR("allocating output buffers: out of memory");
+	/* A terminal's echo must not wait for a newline: its output goes as it is read. */
+	a->out[0].raw = r->tty;
 	if (res.error != 0) {
 		PRINT_WARN("%s", res.message);
 		send_error(a, res.error, res.message);
@@ -200,6 +206,12 @@ static void send_processes(struct agent *a)
 	bytes_free(&list);
 }
 
+/* Bytes of stdin waiting in the agent, the main process's and every exec's. */
+static size_t stdin_pending(const struct agent *a)
+{
+	return stdin_feed_pending(&a->in) + exec_stdin_pending(&a->execs);
+}
+
 /* A frame for an exec session: EXEC, STDIN, STDIN_EOF, RESIZE, SIGNAL. */
 static void on_session_frame(struct agent *a, const struct frame_header *h, const uint8_t *payload)
 {
@@ -213,7 +225,7 @@ static void on_session_frame(struct agent *a, const struct frame_header *h, cons
 		return;
 	case FRAME_STDIN:
 		exec_stdin(&a->execs, h->session, payload, h->length);
-		a->ch.hold_input = exec_stdin_pending(&a->execs) > EXEC_STDIN_HIGH_WATER;
+		a->ch.hold_input = stdin_pending(a) > EXEC_STDIN_HIGH_WATER;
 		return;
 	case FRAME_STDIN_EOF:
 		exec_stdin_eof(&a->execs, h->session);
@@ -231,6 +243,35 @@ static void on_session_frame(struct agent *a, const struct frame_header *h, cons
 	}
 	default:
 		PRINT_DEBUG("ignoring frame 0x%02x for session %u", h->type, h->session);
+		return;
+	}
+}
+
+/* STDIN, STDIN_EOF and RESIZE for the main process (session 0); dropped unless it runs. */
+static void on_main_input(struct agent *a, const struct frame_header *h, const uint8_t *payload)
+{
+	uint16_t rows, cols;
+	if (a->phase == PHASE_WAITING) {
+		send_error(a, ERR_BAD_REQUEST, "STDIN/RESIZE: no process is running");
+		return;
+	}
+	if (a->phase != PHASE_RUNNING)
+		return;
+	switch (h->type) {
+	case FRAME_STDIN:
+		if (stdin_feed_push(&a->in, payload, h->length) != 0)
+			PRINT_ERROR("main stdin: out of memory");
+		return;
+	case FRAME_STDIN_EOF:
+		stdin_feed_eof(&a->in);
+		return;
+	case FRAME_RESIZE:
+		if (resize_parse(payload, h->length, &rows, &cols) != 0)
+			send_error(a, ERR_BAD_REQUEST, "RESIZE: bad payload");
+		else if (a->master >= 0)
+			pty_resize(a->master, rows, cols);
+		return;
+	default:
 		return;
 	}
 }
@@ -275,6 +316,12 @@ static void on_frame(void *ctx, const struct frame_header *h, const uint8_t *pay
 		}
 		return;
 	}
+	case FRAME_STDIN:
+	case FRAME_STDIN_EOF:
+	case FRAME_RESIZE:
+		on_main_input(a, h, payload);
+		a->ch.hold_input = stdin_pending(a) > EXEC_STDIN_HIGH_WATER;
+		return;
 	case FRAME_EXIT_ACK:
 		if (a->phase == PHASE_EXITED)
 			a->acked = 1;
@@ -304,6 +351,8 @@ int agent_init(struct agent *a)
 	a->ack_deadline_ms = -1;
 	a->out[0].fd = a->out[1].fd = -1;
 	a->ch.fd = -1;
+	a->master = -1;
+	stdin_feed_init(&a->in, -1, 0);
 
 	/* Block everything but the synchronous faults, as tini does. */
 	sigset_t all, watched;
@@ -350,6 +399,11 @@ static void main_exited(struct agent *a, int status)
 	a->stop_deadline_ms = -1;
 	timerfd_settime(a->stop_tfd, 0, &(struct itimerspec){0}, NULL);
 	PRINT_INFO("pid %d exited with code %d", (int)a->main_pid, a->exit_code);
+	/* Its stdin goes with it; the pty master stays readable (out[0]) until it reads EOF. */
+	stdin_feed_close(&a->in);
+	if (a->master >= 0)
+		close(a->master);
+	a->master = -1;
 	if (kill(-1, SIGKILL) != 0 && errno != ESRCH)
 		PRINT_WARN("kill -1: %s", strerror(errno));
 }
@@ -437,7 +491,7 @@ static int finished(const struct agent *a)
 
 void agent_run(struct agent *a)
 {
-	enum { P_SIG, P_STOP, P_CHANNEL, P_OUT, P_ERR, P_EXEC, P_COUNT = P_EXEC + EXEC_POLL_FDS };
+	enum { P_SIG, P_STOP, P_CHANNEL, P_OUT, P_ERR, P_IN, P_EXEC, P_COUNT = P_EXEC + EXEC_POLL_FDS };
 	while (!finished(a)) {
 		struct pollfd p[P_COUNT];
 		short ch_events = channel_poll_events(&a->ch);
@@ -448,6 +502,7 @@ void agent_run(struct agent *a)
 		for (int i = 0; i < 2; i++)
 			p[P_OUT + i] = (struct pollfd){
 				.fd = reading ? a->out[i].fd : -1, .events = POLLIN};
+		p[P_IN] = (struct pollfd){.fd = stdin_feed_poll_fd(&a->in), .events = POLLOUT};
 		exec_poll_fill(&a->execs, p + P_EXEC, reading);
 
 		int64_t deadline = channel_deadline(&a->ch);
@@ -474,8 +529,10 @@ void agent_run(struct agent *a)
 		for (int i = 0; i < 2; i++)
 			if (p[P_OUT + i].revents)
 				output_read(&a->out[i], emit_output, a);
+		if (p[P_IN].fd >= 0 && p[P_IN].revents)
+			stdin_feed_write(&a->in);
 		exec_poll_handle(&a->execs, p + P_EXEC);
-		a->ch.hold_input = exec_stdin_pending(&a->execs) > EXEC_STDIN_HIGH_WATER;
+		a->ch.hold_input = stdin_pending(a) > EXEC_STDIN_HIGH_WATER;
 
 		int64_t now = monotonic_ms();
 		if (channel_deadline(&a->ch) >= 0 && now >= channel_deadline(&a->ch))

@@ -13,6 +13,7 @@
 #include "channel.h"
 #include "exec.h"
 #include "output.h"
+#include "stdin_feed.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,7 +41,9 @@ struct agent {
 	pid_t main_pid;
 	int exit_code;
 	uint32_t exit_signal;
-	struct output_stream out[2];
+	struct output_stream out[2]; /* with a tty only out[0], the pty master */
+	struct stdin_feed in; /* the main process's stdin with STDIN (session 0's STDIN frames) */
+	int master; /* the main process's pty master with TTY (RESIZE on session 0), else -1 */
 	int acked;
 	int shutdown; /* a shutdown signal arrived */
 	int64_t ack_deadline_ms; /* -1: wait for EXIT_ACK forever */

@@ -10,10 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EXEC_DEFAULT_TERM "TERM=xterm"
-
 struct exec_request {
-	struct run_request run; /* argv, envp (with TERM for a tty), cwd, user */
+	struct run_request run; /* argv, envp (with TERM for a tty), cwd, user; the fields below */
 	int tty;
 	int stdin_open;
 	uint16_t rows; /* 0: leave the kernel's default */

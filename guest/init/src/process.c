@@ -3,6 +3,7 @@
 #include "log.h"
 #include "mounts.h"
 #include "protocol.h"
+#include "pty.h"
 #include "user.h"
 
 #include <errno.h>
@@ -251,32 +252,85 @@ int process_fork(struct run_request *r, const char *root, const struct spawn_io 
 	return 0;
 }
 
-int process_spawn(struct run_request *r, const char *root, struct spawn_result *res)
+/* A pty for the main process: the parent keeps dups of the master to read and to write. */
+static int spawn_tty(struct run_request *r, const char *root, const char *pts_dir,
+		     struct spawn_result *res)
 {
-	int out[2] = {-1, -1}, err[2] = {-1, -1};
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-		memset(res, 0, sizeof(*res));
+	int master, slave;
+	char err[256];
+	memset(res, 0, sizeof(*res));
+	res->out_fd = res->err_fd = res->in_fd = res->master = -1;
+	if (pty_open(pts_dir, &master, &slave, err, sizeof(err)) != 0) {
+		snprintf(res->message, sizeof(res->message), "%s", err);
+		return 1;
+	}
+	pty_resize(master, r->rows && r->cols ? r->rows : PTY_DEFAULT_ROWS,
+		   r->rows && r->cols ? r->cols : PTY_DEFAULT_COLS);
+	int out = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	int in = r->stdin_open ? fcntl(master, F_DUPFD_CLOEXEC, 3) : -1;
+	if (out < 0 || (r->stdin_open && in < 0)) {
+		snprintf(res->message, sizeof(res->message), "dup: %s", strerror(errno));
+		goto fail;
+	}
+	struct spawn_io io = {.in = slave, .out = slave, .err = slave, .ctty = 1};
+	if (process_fork(r, root, &io, res) != 0)
+		goto fail;
+	close(slave);
+	res->out_fd = out;
+	res->in_fd = in;
+	res->master = master;
+	return 0;
+
+fail:
+	close(slave);
+	close(master);
+	if (out >= 0)
+		close(out);
+	if (in >= 0)
+		close(in);
+	res->out_fd = res->err_fd = res->in_fd = res->master = -1;
+	return 1;
+}
+
+int process_spawn(struct run_request *r, const char *root, const char *pts_dir,
+		  struct spawn_result *res)
+{
+	if (r->tty)
+		return spawn_tty(r, root, pts_dir, res);
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	memset(res, 0, sizeof(*res));
+	if ((r->stdin_open && pipe2(in, O_CLOEXEC) != 0) || pipe2(out, O_CLOEXEC) != 0 ||
+	    pipe2(err, O_CLOEXEC) != 0) {
 		snprintf(res->message, sizeof(res->message), "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	struct spawn_io io = {.in = -1, .out = out[1], .err = err[1]};
+	struct spawn_io io = {.in = in[0], .out = out[1], .err = err[1]};
 	if (process_fork(r, root, &io, res) != 0)
 		goto fail;
+	if (in[0] >= 0)
+		close(in[0]);
 	close(out[1]);
 	close(err[1]);
+	if (in[1] >= 0)
+		fcntl(in[1], F_SETFL, O_NONBLOCK);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	res->out_fd = out[0];
 	res->err_fd = err[0];
+	res->in_fd = in[1];
+	res->master = -1;
 	return 0;
 
 fail:
 	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
 		if (out[i] >= 0)
 			close(out[i]);
 		if (err[i] >= 0)
 			close(err[i]);
 	}
+	res->out_fd = res->err_fd = res->in_fd = res->master = -1;
 	return 1;
 }
 

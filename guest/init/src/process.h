@@ -1,8 +1,9 @@
 /*
  * Starting the container's main process.
  *
- * The child becomes a session leader with stdin on /dev/null and stdout and
- * stderr on two pipes, enters the container root (chroot), creates and enters
+ * The child becomes a session leader with stdin on /dev/null (or a pipe the
+ * host feeds, with STDIN) and stdout and stderr on two pipes; with TTY all
+ * three are a pty slave that is its controlling terminal. It then enters the container root (chroot), creates and enters
  * the working directory, takes the user's ids and groups, restores the
  * default signal mask and dispositions, and execs argv[0] looked up in the
  * PATH of its own environment. When a step fails, it tells the parent why over
@@ -25,8 +26,10 @@
 
 struct spawn_result {
 	pid_t pid;
-	int out_fd; /* read ends, non-blocking */
+	int out_fd; /* read ends, non-blocking; with a tty out_fd reads the pty master, err_fd is -1 */
 	int err_fd;
+	int in_fd;  /* stdin's write end (non-blocking) with STDIN, else -1 */
+	int master; /* the pty master with TTY (for RESIZE), else -1 */
 	uint32_t error; /* 0: the exec succeeded; else an ERR_* code */
 	char message[512];
 };
@@ -47,10 +50,13 @@ int process_fork(struct run_request *r, const char *root, const struct spawn_io 
 		 struct spawn_result *res);
 
 /*
- * Forks and execs the main process: stdin /dev/null, stdout and stderr pipes. 0 when a child exists (check error: it may have failed
- * before its exec and be exiting); 1 when none could be started (message).
+ * Forks and execs the main process: stdin /dev/null (a pipe with r->stdin_open), stdout and stderr
+ * pipes; with r->tty a pty from pts_dir (size r->rows x r->cols, else 24x80) for all three. 0 when a
+ * child exists (check error: it may have failed before its exec and be exiting); 1 when none could
+ * be started (message).
  */
-int process_spawn(struct run_request *r, const char *root, struct spawn_result *res);
+int process_spawn(struct run_request *r, const char *root, const char *pts_dir,
+		  struct spawn_result *res);
 
 /* The exit code of a wait status: its exit status, or 128 + the signal. */
 int process_exit_code(int status, uint32_t *signo);

@@ -55,6 +55,44 @@ static int set_default(char **slot, const char *value)
 	return *slot == NULL ? -1 : 0;
 }
 
+/* Adds TERM=xterm unless the environment has a TERM (envp has room for it). */
+static int add_term(struct run_request *r)
+{
+	if (env_lookup(r->envp, "TERM") != NULL)
+		return 0;
+	char *entry = strdup(DEFAULT_TERM);
+	if (entry == NULL)
+		return -1;
+	r->envp[r->envc++] = entry;
+	r->envp[r->envc] = NULL;
+	return 0;
+}
+
+/* TTY, STDIN (u8 flags), ROWS, COLS (u16): 0, or 1 when the length is wrong. */
+static int set_stdio(struct run_request *r, const struct record *rec)
+{
+	switch (rec->tag) {
+	case TAG_TTY:
+		if (rec->len != 1)
+			return 1;
+		r->tty = rec->value[0] != 0;
+		return 0;
+	case TAG_STDIN:
+		if (rec->len != 1)
+			return 1;
+		r->stdin_open = rec->value[0] != 0;
+		return 0;
+	case TAG_ROWS:
+	case TAG_COLS:
+		if (rec->len != 2)
+			return 1;
+		*(rec->tag == TAG_ROWS ? &r->rows : &r->cols) = get_u16(rec->value);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 int request_parse(const uint8_t *payload, size_t len, const char *what, struct run_request *r,
 		  char *err, size_t errlen)
 {
@@ -123,6 +161,16 @@ int request_parse(const uint8_t *payload, size_t len, const char *what, struct r
 			if (rec.len == 8)
 				r->clock_ns = get_u64(rec.value);
 			break;
+		case TAG_TTY:
+		case TAG_STDIN:
+		case TAG_ROWS:
+		case TAG_COLS:
+			if (set_stdio(r, &rec) != 0) {
+				snprintf(err, errlen, "%s: record %u has a bad length (%u)", what, rec.tag,
+					 rec.len);
+				goto fail;
+			}
+			break;
 		default:
 			break; /* unknown tags are ignored */
 		}
@@ -135,7 +183,7 @@ int request_parse(const uint8_t *payload, size_t len, const char *what, struct r
 		goto fail;
 	}
 	if (set_default(&r->cwd, "/") != 0 || set_default(&r->user, "0") != 0 ||
-	    set_default(&r->rootfs_type, "ext4") != 0)
+	    set_default(&r->rootfs_type, "ext4") != 0 || (r->tty && add_term(r) != 0))
 		goto nomem;
 	if (r->hostname != NULL && strlen(r->hostname) > HOSTNAME_MAX) {
 		snprintf(err, errlen, "%s: HOSTNAME is longer than %d characters", what, HOSTNAME_MAX);

@@ -24,7 +24,14 @@ struct run_request {
 	size_t resolv_conf_len;
 	char *rootfs_type; /* "ext4" (default) or "erofs" */
 	uint64_t clock_ns; /* host time when sent, ns since the epoch; 0: keep the guest's clock */
+	int tty;           /* TTY: a pseudo-terminal for stdin, stdout and stderr (TERM added if absent) */
+	int stdin_open;    /* STDIN: stdin fed by the host (a pipe, or the pty); else /dev/null */
+	uint16_t rows;     /* ROWS, COLS: the initial window size; 0: the default */
+	uint16_t cols;
 };
+
+/* With a tty and no TERM in the environment, TERM is this (as Docker's `-t`). */
+#define DEFAULT_TERM "TERM=xterm"
 
 /* 0 on success; 1 with a message in err on a bad request. */
 int run_request_parse(const uint8_t *payload, size_t len, struct run_request *r, char *err,

@@ -93,6 +93,64 @@ int main(void)
 	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
 	CHECK(r.clock_ns == 0);
 	run_request_free(&r);
+
+	/* Without TTY and STDIN nothing changes: no tty, stdin /dev/null, no TERM added. */
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "x");
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.tty == 0 && r.stdin_open == 0 && r.rows == 0 && r.cols == 0);
+	CHECK(env_lookup(r.envp, "TERM") == NULL && r.envc == 0);
+	run_request_free(&r);
+
+	/* TTY, STDIN, ROWS and COLS (docker run -it): a tty gets TERM=xterm when the env has none. */
+	uint8_t rows[2], cols[2];
+	put_u16(rows, 50);
+	put_u16(cols, 132);
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put_str(&b, TAG_ENV, "PATH=/bin");
+	record_put(&b, TAG_TTY, "\1", 1);
+	record_put(&b, TAG_STDIN, "\1", 1);
+	record_put(&b, TAG_ROWS, rows, 2);
+	record_put(&b, TAG_COLS, cols, 2);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.tty == 1 && r.stdin_open == 1 && r.rows == 50 && r.cols == 132);
+	CHECK_STR(env_lookup(r.envp, "TERM"), "xterm");
+	CHECK(r.envc == 2 && r.envp[2] == NULL);
+	run_request_free(&r);
+
+	/* A TERM given is kept; STDIN alone (docker run -i) has no tty and no TERM; a zero flag is off. */
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put_str(&b, TAG_ENV, "TERM=vt100");
+	record_put(&b, TAG_TTY, "\1", 1);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK_STR(env_lookup(r.envp, "TERM"), "vt100");
+	CHECK(r.envc == 1 && r.stdin_open == 0);
+	run_request_free(&r);
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "cat");
+	record_put(&b, TAG_TTY, "\0", 1);
+	record_put(&b, TAG_STDIN, "\1", 1);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.tty == 0 && r.stdin_open == 1 && env_lookup(r.envp, "TERM") == NULL);
+	run_request_free(&r);
+
+	/* A flag or a size of the wrong length is a bad RUN, named as such. */
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put(&b, TAG_TTY, "\1\0", 2);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
+	CHECK_STR(err, "RUN: record 20 has a bad length (2)");
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put(&b, TAG_COLS, "\1\0\0\0", 4);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
+	CHECK_STR(err, "RUN: record 23 has a bad length (4)");
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put(&b, TAG_STDIN, "", 0);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
 	bytes_free(&b);
 	CHECK_DONE();
 }

@@ -46,6 +46,8 @@ export function containerItem(c: ContainerRecord) {
     port_mappings: c.port_mappings,
     restart_policy: c.restart_policy,
     restart_max_retries: c.restart_max_retries,
+    tty: c.tty,
+    stdin_open: c.stdin_open,
     state: c.state,
     container_runtime_id: `vm-${c.vm_id}`,
     container_id: c.container_id,
