@@ -17,6 +17,7 @@ import { pino, type Logger } from 'pino';
 import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { containerRoutes } from './api/routes/containers.ts';
+import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
 import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     () => ({ status: 'ok' as const }),
   );
   containerRoutes(app, manager);
+  copyRoutes(app, manager);
   execRoutes(app, manager);
   attachRoutes(app, manager);
   eventRoutes(app, manager);

@@ -8,6 +8,7 @@ import { decodeProcesses, encodeExec, encodeResize } from './exec-message.ts';
 import type { ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } from './process.ts';
 import { decodeRecords, encodeFrame, FrameDecoder, FrameType, MAX_PAYLOAD, RecordTag, u32, u64 } from './protocol.ts';
 import type { Frame } from './protocol.ts';
+import { decodeStat, type PathStat } from './copy-message.ts';
 import { encodeRun, type RootfsType } from './run-message.ts';
 
 export type AgentState = 'waiting' | 'running' | 'exited';
@@ -33,6 +34,8 @@ export interface AgentClientEvents {
   sessionOutput: [{ session: number; chunk: OutputChunk }];
   sessionError: [{ session: number; code: number; message: string }];
   sessionExit: [{ session: number; exit: ProcessExit }];
+  /** The answer to `stat()`. */
+  sessionStat: [{ session: number; stat: PathStat }];
   /** The stream ended or broke; `reason` says how. */
   closed: [{ reason: string }];
 }
@@ -109,6 +112,47 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   /** SIGNAL to a session's command (its foreground process group with a tty). */
   signalSession(session: number, signo: number): void {
     this.send(FrameType.SIGNAL, u32(signo), session);
+  }
+
+  /** A tar of `path` as the session's OUTPUT (stream 1), its EXIT an enum copy_status (docs/guest-protocol.md). */
+  copyOut(session: number, path: string): void {
+    this.send(FrameType.COPY_OUT, Buffer.from(path, 'utf8'), session);
+  }
+
+  /** Extracts the tar sent as the session's STDIN (then STDIN_EOF) into the directory `dir`. */
+  copyIn(session: number, dir: string): void {
+    this.send(FrameType.COPY_IN, Buffer.from(dir, 'utf8'), session);
+  }
+
+  /** A path's stat; `sessionStat` or `sessionError` answers. */
+  stat(session: number, path: string): void {
+    this.send(FrameType.STAT, Buffer.from(path, 'utf8'), session);
+  }
+
+  /**
+   * Stdin for a session, paced: resolves once the control stream has room again. The agent stops reading
+   * the channel while its stdin buffers are full, so this is what keeps a large copy from piling up here.
+   */
+  async stdinPaced(session: number, data: Buffer): Promise<void> {
+    for (let off = 0; off < data.length; off += MAX_PAYLOAD) {
+      if (this.closed || this.stream.destroyed) return;
+      if (!this.stream.write(encodeFrame(FrameType.STDIN, data.subarray(off, off + MAX_PAYLOAD), session))) {
+        await new Promise<void>((resolve) => {
+          const done = () => (this.stream.off('drain', done), this.stream.off('close', done), resolve());
+          this.stream.on('drain', done);
+          this.stream.on('close', done);
+        });
+      }
+    }
+  }
+
+  /** Stops reading the control stream (a reader of a copy is slow); the agent's queue then holds its output. */
+  pauseInput(): void {
+    this.stream.pause();
+  }
+
+  resumeInput(): void {
+    if (!this.closed) this.stream.resume();
   }
 
   /** Asks for the guest's processes; `processes` answers. */
@@ -243,6 +287,10 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
       case FrameType.ERROR: {
         const error = { session, code: p.readUInt32LE(0), message: p.subarray(4).toString('utf8') };
         return () => this.emit('sessionError', error);
+      }
+      case FrameType.STAT_RESULT: {
+        const stat = decodeStat(p);
+        return () => this.emit('sessionStat', { session, stat });
       }
       default:
         return undefined;

@@ -20,6 +20,9 @@ export const FrameType = {
   RESIZE: 0x08,
   TOP: 0x09,
   CLOCK: 0x0a,
+  COPY_OUT: 0x0b,
+  COPY_IN: 0x0c,
+  STAT: 0x0d,
   HELLO: 0x81,
   STARTED: 0x82,
   OUTPUT: 0x83,
@@ -27,6 +30,7 @@ export const FrameType = {
   ERROR: 0x85,
   LOG: 0x86,
   PROCESSES: 0x87,
+  STAT_RESULT: 0x88,
 } as const;
 
 export const RecordTag = {
@@ -53,6 +57,11 @@ export const RecordTag = {
   CMDLINE: 27,
   CPU_MS: 28,
   RSS: 29,
+  NAME: 30,
+  SIZE: 31,
+  MODE: 32,
+  MTIME: 33,
+  LINK_TARGET: 34,
 } as const;
 
 export interface Frame {

@@ -25,12 +25,14 @@ import {
   type VmRecord,
 } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
-import type { GuestProcess } from '../sandbox/sandbox.ts';
+import type { Readable } from 'node:stream';
+import type { GuestProcess, PathStat } from '../sandbox/sandbox.ts';
 import { ContainerContext, GLOBAL, shuttingDown, stateConflict, type ManagerSettings } from './context.ts';
 import type { ContainerDeps } from './deps.ts';
 import { followEvents, type EventFeedQuery } from './event-feed.ts';
 import type { Attachment } from './attach.ts';
 import { attachTo } from './attach-commands.ts';
+import { archivePath, extractArchive, statPath } from './copy-commands.ts';
 import { createExec, signalExec, startExec } from './exec-commands.ts';
 import type { Exec } from './execs.ts';
 import type { ExecRequest } from './process-spec.ts';
@@ -111,6 +113,22 @@ export class ContainerManager {
   /** The guest's processes. FailedPrecondition unless the container runs. */
   top(id: string): Promise<GuestProcess[]> {
     return this.control.top(id);
+  }
+
+  /** `docker cp`: a path's stat, a tar of it, a tar extracted into a directory (copy-commands.ts). */
+  async statPath(id: string, path: string): Promise<PathStat> {
+    this.checkOpen();
+    return statPath(this.ctx, id, path);
+  }
+
+  async archive(id: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
+    this.checkOpen();
+    return archivePath(this.ctx, id, path);
+  }
+
+  async extractArchive(id: string, path: string, tar: Readable): Promise<void> {
+    this.checkOpen();
+    return extractArchive(this.ctx, id, path, tar);
   }
 
   getExec(execId: string): Exec {

@@ -11,6 +11,9 @@ import { AgentClient } from '../agent/client.ts';
 import { randomInt } from 'node:crypto';
 import { HearthError } from '../errors.ts';
 import { AgentExecSession } from './exec-session.ts';
+import { copyError, readCopy, writeCopy } from './copy-session.ts';
+import type { Readable } from 'node:stream';
+import type { PathStat } from '../agent/copy-message.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
 import type { VmProcess } from '../vmm/driver.ts';
 import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
@@ -27,6 +30,8 @@ const CONNECT_ATTEMPTS = 5;
 const ERROR_BAD_REQUEST = 1;
 /** The guest protocol's session of the main process. */
 const MAIN_SESSION = 0;
+/** STAT's answer for a path that does not exist (guest ERR_NOT_FOUND). */
+const ERROR_NOT_FOUND = 6;
 /** The guest answers TOP in milliseconds (a /proc walk); a silent one is not listening. */
 const TOP_TIMEOUT_MS = 10_000;
 
@@ -51,6 +56,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   private readonly execs = new Map<number, AgentExecSession>();
   /** Session ids start at a random point: a manager that adopted the VM must not pick a live one of its predecessor. */
   private nextSession = randomInt(1, 0x7fff_ffff);
+  private readonly stats = new Map<number, { resolve: (stat: PathStat) => void; reject: (e: Error) => void }>();
   private readonly topWaiters: Array<{ resolve: (list: GuestProcess[]) => void; reject: (e: Error) => void }> = [];
 
   constructor(
@@ -140,6 +146,44 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     agent.exec(id, filled);
     this.execs.set(id, session);
     return session;
+  }
+
+  async copyOut(path: string): Promise<Readable> {
+    const { agent, session } = this.openSession('copy', (a, id) => a.copyOut(id, path));
+    return readCopy(session, agent, this.info.id);
+  }
+
+  async copyIn(dir: string, tar: Readable): Promise<void> {
+    const { agent, session } = this.openSession('copy', (a, id) => a.copyIn(id, dir));
+    await writeCopy(session, agent, tar, this.info.id);
+  }
+
+  async stat(path: string): Promise<PathStat> {
+    const agent = this.runningAgent('stat');
+    const id = this.allocateSession();
+    return new Promise((resolve, reject) => {
+      this.stats.set(id, { resolve, reject });
+      agent.stat(id, path);
+    });
+  }
+
+  /** The agent of a running process, or FailedPrecondition naming what could not be done. */
+  private runningAgent(what: string): AgentClient {
+    const agent = this.agent;
+    if (!agent || !agent.open || this.isGone || this.agentState !== 'running') {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', `VM ${this.info.id}: cannot ${what}, its process is not running`);
+    }
+    return agent;
+  }
+
+  /** A session the agent's session frames are routed to, started by `start`. */
+  private openSession(what: string, start: (agent: AgentClient, id: number) => void): { agent: AgentClient; session: AgentExecSession } {
+    const agent = this.runningAgent(what);
+    const id = this.allocateSession();
+    const session = new AgentExecSession(id, agent);
+    this.execs.set(id, session);
+    start(agent, id);
+    return { agent, session };
   }
 
   async top(): Promise<GuestProcess[]> {
@@ -233,7 +277,17 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     agent.on('processes', (list) => this.topWaiters.shift()?.resolve(list));
     agent.on('sessionStarted', ({ session, pid }) => this.execs.get(session)?.onStarted(pid));
     agent.on('sessionOutput', ({ session, chunk }) => this.execs.get(session)?.onOutput(chunk));
+    agent.on('sessionStat', ({ session, stat }) => {
+      this.stats.get(session)?.resolve(stat);
+      this.stats.delete(session);
+    });
     agent.on('sessionError', ({ session, code, message }) => {
+      const stat = this.stats.get(session);
+      if (stat) {
+        this.stats.delete(session);
+        stat.reject(copyError(code === ERROR_NOT_FOUND ? 2 : 1, message, this.info.id));
+        return;
+      }
       const exec = this.execs.get(session);
       exec?.onError({ code, message });
       if (exec?.done) this.execs.delete(session);
@@ -310,7 +364,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   private allocateSession(): number {
     do {
       this.nextSession = this.nextSession >= 0x7fff_ffff ? 1 : this.nextSession + 1;
-    } while (this.execs.has(this.nextSession));
+    } while (this.execs.has(this.nextSession) || this.stats.has(this.nextSession));
     return this.nextSession;
   }
 
@@ -318,6 +372,8 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   private endSessions(reason: string): void {
     for (const session of this.execs.values()) session.close(null);
     this.execs.clear();
+    for (const waiter of this.stats.values()) waiter.reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
+    this.stats.clear();
     for (const waiter of this.topWaiters.splice(0)) waiter.reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
   }
 

@@ -7,6 +7,8 @@
  * A sandbox outlives the process that launched it; `adopt` reconnects to one from what is on disk.
  */
 import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { PathStat } from '../agent/copy-message.ts';
 import type { ExecSession, ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
 
 export type {
@@ -19,6 +21,7 @@ export type {
   ProcessExit,
   ProcessSpec,
 } from '../agent/process.ts';
+export type { PathStat } from '../agent/copy-message.ts';
 /** The guest protocol's message limit and record sizes: what a process description may take. */
 export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 export { stdioRunBytes } from '../agent/run-message.ts';
@@ -91,6 +94,15 @@ export interface Sandbox extends EventEmitter<SandboxEvents> {
   resize(rows: number, cols: number): void;
   /** Runs a command beside the main process; FailedPrecondition (HEARTH_ERR_CONTAINER_STATE) unless it runs. */
   exec(spec: ExecSpec): Promise<ExecSession>;
+  /**
+   * `docker cp` out: a tar of `path` inside the container's root (`..` and symlinks cannot leave it), streamed.
+   * NotFound (HEARTH_ERR_PATH_NOT_FOUND) for a missing path; FailedPrecondition unless the process runs.
+   */
+  copyOut(path: string): Promise<Readable>;
+  /** `docker cp` in: extracts `tar` into the directory `dir`; InvalidArgument (HEARTH_ERR_COPY_INVALID) for a bad archive or a non-directory. */
+  copyIn(dir: string, tar: Readable): Promise<void>;
+  /** A path's lstat inside the container's root (what Docker's `X-Docker-Container-Path-Stat` carries). */
+  stat(path: string): Promise<PathStat>;
   /** The guest's processes, as `docker top` lists them. */
   top(): Promise<GuestProcess[]>;
   /** Stops the VM's vCPUs (QMP `stop`): the guest uses no CPU until `resume`. */

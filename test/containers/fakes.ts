@@ -36,6 +36,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HearthError } from '../../src/errors.ts';
+import { Readable } from 'node:stream';
+import { posix } from 'node:path';
+import { readTar } from '../../src/images/tar.ts';
+import { makeTar, type TarSpec } from '../helpers/tar-writer.ts';
+import type { PathStat } from '../../src/sandbox/sandbox.ts';
 import type {
   CollectResult,
   ContainerNetwork,
@@ -446,6 +451,58 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     this.execs.push(session);
     session.play();
     return session;
+  }
+  /** The container's files for copies: absolute path -> a file's bytes, or null for a directory. */
+  readonly files = new Map<string, { content: Buffer | null; mode: number }>([
+    ['/', { content: null, mode: 0o755 }],
+    ['/etc', { content: null, mode: 0o755 }],
+    ['/etc/hostname', { content: Buffer.from('fake\n'), mode: 0o644 }],
+    ['/tmp', { content: null, mode: 0o1777 }],
+  ]);
+  private copyable(): void {
+    if (!this.alive || !this.started || this.paused) throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', 'the process is not running');
+  }
+  private found(path: string): { path: string; content: Buffer | null; mode: number } {
+    const p = posix.resolve('/', path);
+    const f = this.files.get(p);
+    if (!f) throw new HearthError('NotFound', 'HEARTH_ERR_PATH_NOT_FOUND', `Could not find the file ${path} in container`);
+    return { path: p, ...f };
+  }
+  async stat(path: string): Promise<PathStat> {
+    this.copyable();
+    const f = this.found(path);
+    const mode = (f.content ? 0o100000 : 0o040000) | f.mode;
+    return { name: posix.basename(f.path) || '/', size: f.content?.length ?? 4096, mode, mtime: new Date(1_700_000_000_000), linkTarget: '' };
+  }
+  async copyOut(path: string): Promise<Readable> {
+    this.copyable();
+    const f = this.found(path);
+    const base = posix.basename(f.path) || '.';
+    const entries: TarSpec[] = [];
+    for (const [p, e] of this.files) {
+      if (p !== f.path && !p.startsWith(f.path === '/' ? '/' : `${f.path}/`)) continue;
+      const name = posix.join(base, posix.relative(f.path, p));
+      entries.push(e.content ? { path: name, content: e.content, mode: e.mode } : { path: name, type: 'dir', mode: e.mode });
+    }
+    return Readable.from([makeTar(entries)]);
+  }
+  async copyIn(dir: string, tar: Readable): Promise<void> {
+    this.copyable();
+    const d = this.found(dir);
+    if (d.content) throw new HearthError('InvalidArgument', 'HEARTH_ERR_COPY_INVALID', 'extraction point is not a directory');
+    try {
+      await readTar(tar, async (entry, body) => {
+        const p = posix.join(d.path, posix.resolve('/', entry.path));
+        if (entry.type === 'dir') this.files.set(p, { content: null, mode: entry.mode });
+        else if (entry.type === 'file') {
+          const chunks: Buffer[] = [];
+          for await (const c of body.chunks()) chunks.push(c);
+          this.files.set(p, { content: Buffer.concat(chunks), mode: entry.mode });
+        }
+      });
+    } catch (e) {
+      throw new HearthError('InvalidArgument', 'HEARTH_ERR_COPY_INVALID', `the archive is not a tar file: ${(e as Error).message}`);
+    }
   }
   async top(): Promise<GuestProcess[]> {
     if (!this.alive || this.paused) throw new HearthError('Unavailable', 'HEARTH_ERR_AGENT_UNRESPONSIVE', 'the guest agent does not answer');

@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include "copy_session.h"
 #include "log.h"
 #include "mounts.h"
 #include "process.h"
@@ -222,6 +223,15 @@ static void on_session_frame(struct agent *a, const struct frame_header *h, cons
 					"EXEC: the container is not running");
 		else
 			exec_start(&a->execs, h->session, payload, h->length, ROOT_DIR);
+		return;
+	case FRAME_COPY_OUT:
+	case FRAME_COPY_IN:
+	case FRAME_STAT:
+		if (a->phase != PHASE_RUNNING)
+			exec_send_error(&a->ch, h->session, ERR_BAD_REQUEST,
+					"COPY: the container is not running");
+		else
+			copy_session_frame(&a->execs, h, payload, ROOT_DIR);
 		return;
 	case FRAME_STDIN:
 		exec_stdin(&a->execs, h->session, payload, h->length);

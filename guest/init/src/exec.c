@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 void exec_table_init(struct exec_table *t, struct channel *ch)
@@ -140,23 +141,30 @@ static void close_child_ends(const struct spawn_io *io)
 	}
 }
 
+/* A free slot for a new session id, or NULL after telling the host why not. */
+static struct exec_session *claim(struct exec_table *t, uint32_t id, const char *what)
+{
+	char err[96];
+	if (id == 0 || find(t, id) != NULL) {
+		snprintf(err, sizeof(err), "%s: session %u is %s", what, id, id ? "in use" : "reserved");
+		exec_send_error(t->ch, id, ERR_BAD_REQUEST, err);
+		return NULL;
+	}
+	for (int i = 0; i < EXEC_MAX_SESSIONS; i++)
+		if (t->s[i].id == 0)
+			return &t->s[i];
+	snprintf(err, sizeof(err), "%s: too many sessions", what);
+	exec_send_error(t->ch, id, ERR_BAD_REQUEST, err);
+	return NULL;
+}
+
 void exec_start(struct exec_table *t, uint32_t id, const uint8_t *payload, size_t len,
 		const char *root)
 {
 	char err[512];
-	if (id == 0 || find(t, id) != NULL) {
-		snprintf(err, sizeof(err), "EXEC: session %u is %s", id, id ? "in use" : "reserved");
-		exec_send_error(t->ch, id, ERR_BAD_REQUEST, err);
+	struct exec_session *s = claim(t, id, "EXEC");
+	if (s == NULL)
 		return;
-	}
-	struct exec_session *s = find(t, 0);
-	for (int i = 0; s == NULL && i < EXEC_MAX_SESSIONS; i++)
-		if (t->s[i].id == 0)
-			s = &t->s[i];
-	if (s == NULL) {
-		exec_send_error(t->ch, id, ERR_BAD_REQUEST, "EXEC: too many exec sessions");
-		return;
-	}
 	struct exec_request x;
 	if (exec_request_parse(payload, len, &x, err, sizeof(err)) != 0) {
 		PRINT_WARN("%s", err);
@@ -331,4 +339,55 @@ size_t exec_stdin_pending(const struct exec_table *t)
 	for (int i = 0; i < EXEC_MAX_SESSIONS; i++)
 		total += t->s[i].in.len - t->s[i].in_off;
 	return total;
+}
+
+/* The child of exec_start_fn: stdio in place, every other descriptor closed, then fn. */
+static void run_fn(const struct spawn_io *io, exec_fn fn, void *arg)
+{
+	int in = io->in >= 0 ? io->in : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0 || dup2(in, 0) < 0 || dup2(io->out, 1) < 0 || dup2(io->err, 2) < 0)
+		_exit(EXIT_SETUP_FAILED);
+	/* The agent's channel and other sessions' pipes must not stay open in here. */
+	if (syscall(SYS_close_range, 3, ~0u, 0) != 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	_exit(fn(arg, 0, 1, 2));
+}
+
+void exec_start_fn(struct exec_table *t, uint32_t id, int stdin_open, exec_fn fn, void *arg)
+{
+	char err[512];
+	struct exec_session *s = claim(t, id, "COPY");
+	if (s == NULL)
+		return;
+	*s = (struct exec_session){.id = id, .ch = t->ch, .master = -1, .in_fd = -1};
+	s->out[0].fd = s->out[1].fd = -1;
+	struct exec_request x = {.stdin_open = stdin_open};
+	struct spawn_io io;
+	if (output_init(&s->out[0], -1, STREAM_STDOUT) != 0 ||
+	    output_init(&s->out[1], -1, STREAM_STDERR) != 0) {
+		snprintf(err, sizeof(err), "COPY: out of memory");
+		goto fail;
+	}
+	s->out[0].raw = s->out[1].raw = 1;
+	if (make_stdio(s, &x, &io, err, sizeof(err)) != 0)
+		goto fail;
+	pid_t pid = fork();
+	if (pid == 0)
+		run_fn(&io, fn, arg);
+	int saved = errno;
+	close_child_ends(&io);
+	if (pid < 0) {
+		snprintf(err, sizeof(err), "fork: %s", strerror(saved));
+		goto fail;
+	}
+	s->pid = pid;
+	PRINT_DEBUG("copy session %u: pid %d", id, (int)pid);
+	return;
+
+fail:
+	PRINT_WARN("copy session %u: %s", id, err);
+	exec_send_error(t->ch, id, ERR_MOUNT, err);
+	s->exit_code = EXIT_SETUP_FAILED;
+	queue_exit(s);
 }

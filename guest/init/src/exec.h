@@ -52,6 +52,13 @@ void exec_table_init(struct exec_table *t, struct channel *ch);
 /* EXEC for session id: STARTED, or ERROR (then EXIT when the child's exit is reaped). */
 void exec_start(struct exec_table *t, uint32_t id, const uint8_t *payload, size_t len,
 		const char *root);
+/*
+ * A session whose child runs fn (no exec) with stdin (a pipe fed by STDIN
+ * when stdin_open, else /dev/null), stdout and stderr at 0, 1 and 2; its
+ * return value is the session's exit code. Used by COPY_OUT and COPY_IN.
+ */
+typedef int (*exec_fn)(void *arg, int in, int out, int err);
+void exec_start_fn(struct exec_table *t, uint32_t id, int stdin_open, exec_fn fn, void *arg);
 /* The per-session frames; each answers ERROR 1 itself for an unknown session. */
 void exec_stdin(struct exec_table *t, uint32_t id, const uint8_t *data, size_t len);
 void exec_stdin_eof(struct exec_table *t, uint32_t id);

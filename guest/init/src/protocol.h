@@ -29,6 +29,9 @@ enum frame_type {
 	FRAME_RESIZE = 0x08,    /* session: u16 rows, u16 cols */
 	FRAME_TOP = 0x09,       /* empty: answered with PROCESSES */
 	FRAME_CLOCK = 0x0a,     /* u64 ns since the epoch: set the guest clock */
+	FRAME_COPY_OUT = 0x0b,  /* session != 0: a path; a tar of it comes as OUTPUT */
+	FRAME_COPY_IN = 0x0c,   /* session != 0: a directory; a tar follows as STDIN */
+	FRAME_STAT = 0x0d,      /* session != 0: a path; answered with STAT_RESULT or ERROR */
 	/* guest -> host */
 	FRAME_HELLO = 0x81,
 	FRAME_STARTED = 0x82,
@@ -37,6 +40,7 @@ enum frame_type {
 	FRAME_ERROR = 0x85,
 	FRAME_LOG = 0x86,
 	FRAME_PROCESSES = 0x87,
+	FRAME_STAT_RESULT = 0x88, /* a record list: NAME, SIZE, MODE, MTIME, LINK_TARGET */
 };
 
 enum record_tag {
@@ -65,6 +69,12 @@ enum record_tag {
 	TAG_CMDLINE = 27,  /* argv joined by spaces, or [comm] when empty */
 	TAG_CPU_MS = 28,   /* u64: user + system time */
 	TAG_RSS = 29,      /* u64: resident bytes */
+	/* STAT_RESULT */
+	TAG_NAME = 30,        /* the path's last component */
+	TAG_SIZE = 31,        /* u64 */
+	TAG_MODE = 32,        /* u32: st_mode (type and permission bits) */
+	TAG_MTIME = 33,       /* u64: ns since the epoch */
+	TAG_LINK_TARGET = 34, /* a symlink's target as stored */
 };
 
 enum error_code {
@@ -73,6 +83,7 @@ enum error_code {
 	ERR_EXEC = 3,
 	ERR_USER = 4,
 	ERR_CWD = 5,
+	ERR_NOT_FOUND = 6, /* STAT: no such path in the container */
 };
 
 enum stream_id {
