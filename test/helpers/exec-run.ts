@@ -5,8 +5,8 @@ import { sandboxSpec } from './run-vm.ts';
 import type { VmEnv } from './vm-env.ts';
 
 /** Boots busybox running `script` as the main process; resolves once it has started. */
-export async function runningContainer(env: VmEnv, image: string, script: string): Promise<Sandbox> {
-  const sandbox = await env.launcher.launch(sandboxSpec({ image, config: { cmd: ['/bin/sh', '-c', script] } }));
+export async function runningContainer(env: VmEnv, image: string, script: string, memoryMib?: number): Promise<Sandbox> {
+  const sandbox = await env.launcher.launch(sandboxSpec({ image, config: { cmd: ['/bin/sh', '-c', script] }, ...(memoryMib ? { memoryMib } : {}) }));
   await new Promise<void>((resolve, reject) => {
     sandbox.once('started', () => resolve());
     sandbox.once('gone', ({ reason }) => reject(new Error(reason)));
