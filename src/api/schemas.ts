@@ -122,6 +122,9 @@ export const ContainerItem = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   image: Type.String(),
+  image_digest: Nullable(
+    Type.String({ description: 'The manifest digest the image resolved to when first provisioned; every later start boots it. Null until then.' }),
+  ),
   args: Type.Array(Type.String()),
   env_vars: Type.Record(Type.String(), Type.String()),
   volumes: Type.Array(VolumeOut),

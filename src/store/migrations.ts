@@ -87,5 +87,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('exit_code', 'integer').execute();
       },
     },
+    '0004_image_digest': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('image_digest', 'text').execute();
+      },
+    },
   };
 }
