@@ -122,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   execRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
-  imageRoutes(app, deps.images);
+  imageRoutes(app, deps.images, { timeoutMs: config.timeouts.imageMs });
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).
