@@ -16,6 +16,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
+import { IMAGE_REF_MAX_LENGTH } from './api/schemas.ts';
 import { containerRoutes } from './api/routes/containers.ts';
 import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
@@ -48,6 +49,9 @@ declare module 'fastify' {
   }
 }
 
+/** The longest path parameter, decoded: an image reference. */
+export const MAX_PARAM_LENGTH = IMAGE_REF_MAX_LENGTH;
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const logger = deps.logger ?? pino({ level: config.logLevel });
@@ -57,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     ...requestTimeouts(config.listen.requestTimeoutMs),
     schemaErrorFormatter,
+    // A path parameter may be as long as the longest image reference the schemas accept (checked decoded).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // URLs the router cannot route (bad percent-encoding, an over-long parameter) get the usual error body.
     frameworkErrors: auth ? auth.onFrameworkError : errorHandler,
   });
@@ -126,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
-  imageRoutes(app, deps.images);
+  imageRoutes(app, deps.images, { timeoutMs: config.timeouts.imageMs });
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).

@@ -33,9 +33,12 @@ export const ContainerName = Type.String({
   examples: ['hello-world'],
 });
 
+/** The longest image reference accepted, in a body or (decoded) as a path segment (app.ts's router allows it). */
+export const IMAGE_REF_MAX_LENGTH = 512;
+
 export const ImageRef = Type.String({
   minLength: 1,
-  maxLength: 512,
+  maxLength: IMAGE_REF_MAX_LENGTH,
   pattern: IMAGE_REFERENCE,
   'x-error': 'must be an image reference such as nginx:alpine or registry.example.com/team/app@sha256:<digest>',
   description: 'OCI image reference; Docker Hub is the default registry.',
@@ -130,6 +133,9 @@ export const ContainerItem = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   image: Type.String(),
+  image_digest: Nullable(
+    Type.String({ description: 'The manifest digest the image resolved to when first provisioned; every later start boots it. Null until then.' }),
+  ),
   args: Type.Array(Type.String()),
   env_vars: Type.Record(Type.String(), Type.String()),
   volumes: Type.Array(VolumeOut),
@@ -257,7 +263,7 @@ export const ImageRefParams = Type.Object(
   {
     ref: Type.String({
       minLength: 1,
-      maxLength: 512,
+      maxLength: IMAGE_REF_MAX_LENGTH,
       pattern: IMAGE_REFERENCE,
       'x-error': 'must be an image reference (URL-encoded: docker.io%2Flibrary%2Fnginx:alpine) or a digest (sha256:<hex>)',
       description: 'A reference, URL-encoded as one path segment (`/` as `%2F`), or a digest `sha256:<hex>`.',

@@ -33,9 +33,10 @@ export interface ImageResolver {
    * the image (NotFound for an unknown image, Unavailable for a registry that does not answer). The caller
    * stops waiting at its timeout or on stop/delete; the pull itself may go on (its result is shared).
    * `user` (a container id) keeps the image it resolves to for that container, even if its tag moves;
-   * `onProgress` hears the pull's progress.
+   * `onProgress` hears the pull's progress. `digest`, the manifest digest `ref` resolved to before, asks for
+   * that image (here, or from `ref`'s repository by digest) whatever `ref`'s tag names now.
    */
-  ensureRootfs(ref: string, opts?: { user?: string; onProgress?: (p: PullProgress) => void }): Promise<ResolvedImage>;
+  ensureRootfs(ref: string, opts?: { user?: string; digest?: string; onProgress?: (p: PullProgress) => void }): Promise<ResolvedImage>;
   /** The container is deleted: its image is no longer kept for it (and may be collected). */
   release(containerId: string): void;
 }

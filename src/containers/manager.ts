@@ -196,6 +196,7 @@ export class ContainerManager {
         started_at: null,
         finished_at: null,
         stop_signal: null,
+        image_digest: null,
       };
       await ctx.store.insertContainer(c);
       return c;
@@ -221,7 +222,9 @@ export class ContainerManager {
         const { name: _name, ...patch } = spec;
         // A writable layer belongs to one image: another image starts from a clean one.
         if (patch.image !== cur.image) await rm(writableLayerPath(ctx.settings.stateDir, id), { force: true });
-        const updated = await ctx.store.updateContainer(id, patch);
+        const newImage = patch.image !== cur.image; // its next start resolves the new reference; the old image is no longer its
+        const updated = await ctx.store.updateContainer(id, newImage ? { ...patch, image_digest: null } : patch);
+        if (newImage) ctx.deps.images.release(id);
         await ctx.store.addEvent({ container_id: id, type: 'updated', from_state: null, to_state: null, message: 'settings changed' });
         return updated;
       });

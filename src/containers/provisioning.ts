@@ -44,7 +44,9 @@ export class Provisioner {
     try {
       const c = await ctx.store.getContainer(id);
       if (!c) throw containerNotFound(id);
-      const image = await run.resolveImage(c.image);
+      // Once resolved, a container keeps its image (and the writable layer made on it) when its tag moves.
+      const image = await run.resolveImage(c.image, c.image_digest);
+      if (c.image_digest === null) await ctx.store.updateContainer(id, { image_digest: image.manifestDigest });
       const attachment = await run.attachNetwork();
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
       const hostname = c.container_id.slice(0, 12); // as Docker

@@ -117,11 +117,19 @@ export class Run {
     return this.abort.signal.aborted;
   }
 
-  /** Step 1 (creating): the image's root filesystem, pulled if needed. Nothing to give back. */
-  async resolveImage(ref: string): Promise<ResolvedImage> {
+  /**
+   * Step 1 (creating): the image's root filesystem, pulled if needed. Nothing to give back. `digest`: the
+   * manifest digest the container's image resolved to before (its record's `image_digest`): that image,
+   * not whatever `ref`'s tag names now.
+   */
+  async resolveImage(ref: string, digest: string | null = null): Promise<ResolvedImage> {
     this.image = await this.step('pulling the image', this.settings.timeouts.imageMs, (signal) =>
       // the image is kept for this container (user); its pull's progress goes to the container's events
-      this.deps.images.ensureRootfs(ref, { user: this.containerId, onProgress: pullEvents(this.store, this.containerId, signal, this.log) }),
+      this.deps.images.ensureRootfs(ref, {
+        user: this.containerId,
+        ...(digest ? { digest } : {}),
+        onProgress: pullEvents(this.store, this.containerId, signal, this.log),
+      }),
     );
     return this.image;
   }

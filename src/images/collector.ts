@@ -68,7 +68,8 @@ export class Collector {
     // pins first, then runs: a run is recorded before its pins are released (puller.ts), so an image is
     // in one snapshot or the other
     const pinned = new Set(this.holds.pinnedDigests());
-    const runs = new Set(this.holds.runs.values());
+    // ...and the images containers' records say they boot (a moved tag's old image may have no reference)
+    const runs = new Set([...this.holds.runs.values(), ...users.flatMap((u) => (u.digest ? [u.digest] : []))]);
     const now = new Date().toISOString();
     const unused: Image[] = [];
     for (const img of images) {
@@ -86,8 +87,8 @@ export class Collector {
 
     // commit: only references that still name what was decided on (a pull may have moved one meanwhile)
     const gone = [...removed].flatMap((img) => img.refs.filter((r) => this.refs.get(r)?.manifestDigest === img.manifestDigest));
-    await this.refs.delete(gone);
-    await this.refs.flush();
+    // a collection that removes nothing writes nothing (its touches ride along with the next write)
+    if (gone.length > 0) await this.refs.delete(gone);
 
     const kept = images.filter((img) => !removed.has(img));
     const liveBlobs = new Set([...kept.flatMap((img) => img.blobs), ...pinned, ...(await this.closures([...runs]))]);

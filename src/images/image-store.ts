@@ -70,6 +70,11 @@ export interface EnsureOptions {
   onProgress?: (p: PullProgress) => void;
   /** The container the disk is for: its image is kept for it even if its tag moves (until `release`). */
   user?: string;
+  /**
+   * The manifest digest `ref` resolved to before: that image, found here by digest or pulled from `ref`'s
+   * repository by digest, whatever `ref`'s tag names now (a container's later starts).
+   */
+  digest?: string;
 }
 
 export interface PullOptions {
@@ -192,6 +197,7 @@ export class ImageStore {
 
   /** The container is deleted: the image it resolved is no longer kept for it, and may be collected. */
   release(user: string): void {
+    this.puller.release(user);
     this.holds.runs.delete(user);
     if (this.timer) this.collectSoon();
   }
@@ -234,8 +240,12 @@ export class ImageStore {
     })().finally(() => (this.collecting = undefined));
   }
 
+  /** Opens once; a failed open is tried again by the next call, not kept for every call until restart. */
   private open(): Promise<void> {
-    return (this.opened ??= this.openNow());
+    return (this.opened ??= this.openNow().catch((e: unknown) => {
+      this.opened = undefined;
+      throw e;
+    }));
   }
 
   private async openNow(): Promise<void> {

@@ -17,7 +17,7 @@ import type { Holds, Pins } from './holds.ts';
 import { parseImageConfig, type ImageConfig } from './image-config.ts';
 import { formatPlatform, parseManifest, selectPlatform, type Descriptor, type ImageManifest, type Platform } from './manifest.ts';
 import { sampled, type PullProgress } from './progress.ts';
-import { formatReference, parseReference, type ImageReference } from './reference.ts';
+import { formatReference, isDigest, parseReference, type ImageReference } from './reference.ts';
 import type { RefEntry, RefsIndex } from './refs-index.ts';
 import type { RegistryClient } from './registry-client.ts';
 
@@ -34,6 +34,11 @@ export interface EnsureOptions {
   onProgress?: (p: PullProgress) => void;
   /** A container id: the image it resolves to is kept for that container (see Holds.runs). */
   user?: string;
+  /**
+   * The manifest digest `ref` resolved to before (a container's image): that image is resolved, from here
+   * or from `ref`'s repository by digest, whatever `ref`'s tag names now.
+   */
+  digest?: string;
   /** Ask the registry even if the reference is here (a tag may have moved), as `docker pull` does. */
   refresh?: boolean;
 }
@@ -54,8 +59,21 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 class Flight {
   readonly listeners = new Set<(p: PullProgress) => void>();
   readonly users = new Set<string>();
+  /** What it has emitted so far, replayed to a caller that joins late, so every caller hears it all in order. */
+  private readonly history: PullProgress[] = [];
   promise!: Promise<Rootfs>;
+  listen(l: (p: PullProgress) => void): void {
+    for (const p of this.history) {
+      try {
+        l(p);
+      } catch {
+        /* a listener's failure is its own */
+      }
+    }
+    this.listeners.add(l);
+  }
   emit = (p: PullProgress): void => {
+    this.history.push(p);
     for (const l of this.listeners) {
       try {
         l(p);
@@ -70,19 +88,21 @@ export class Puller {
   private readonly flights = new Map<string, Flight>();
   private readonly downloads = new Map<string, Promise<void>>();
   private readonly builds = new Map<string, Promise<BuiltDisk>>();
+  /** Users released while flights were under way (see `release`). */
+  private readonly released = new Set<string>();
 
   constructor(private readonly p: PullerParts) {}
 
   /** A bootable read-only disk for `ref`, pulled if it is not here (or if `refresh`), built once. */
   async ensure(ref: string, opts: EnsureOptions = {}): Promise<Rootfs> {
-    const r = parseReference(ref);
+    const r = pinned(parseReference(ref), opts.digest);
     const key = formatReference(r);
     const flightKey = opts.refresh ? `refresh ${key}` : key;
     const joined = this.flights.get(flightKey);
     const flight = joined ?? new Flight();
     // listen before the flight starts: a pull emits `resolving` before its first await
-    if (opts.onProgress) flight.listeners.add(opts.onProgress);
-    if (opts.user) flight.users.add(opts.user);
+    if (opts.onProgress) flight.listen(opts.onProgress);
+    if (opts.user && !this.released.has(opts.user)) flight.users.add(opts.user);
     if (!joined) {
       this.flights.set(flightKey, flight);
       flight.promise = this.fly(r, key, flight, () => this.land(flightKey, flight), opts.refresh === true)
@@ -108,9 +128,20 @@ export class Puller {
     }
   }
 
+  /**
+   * The container `user` is deleted: no flight under way records the image for it when it lands (its
+   * caller may have stopped waiting, but the flight goes on). Remembered until no flight is under way, for
+   * a caller that was about to join one.
+   */
+  release(user: string): void {
+    for (const f of this.flights.values()) f.users.delete(user);
+    if (this.flights.size > 0) this.released.add(user);
+  }
+
   /** No one joins the flight from now on: a later caller starts its own. */
   private land(flightKey: string, f: Flight): void {
     if (this.flights.get(flightKey) === f) this.flights.delete(flightKey);
+    if (this.flights.size === 0) this.released.clear();
   }
 
   private async fly(r: ImageReference, key: string, f: Flight, land: () => void, refresh: boolean): Promise<Rootfs> {
@@ -293,6 +324,15 @@ export class Puller {
     const doc = parseManifest(await this.p.blobs.readBytes(digest), undefined, digest);
     return doc.kind === 'manifest' ? doc : undefined;
   }
+}
+
+/** `r` pinned at `digest`, when given: its tag, if any, no longer matters. */
+function pinned(r: ImageReference, digest: string | undefined): ImageReference {
+  if (digest === undefined) return r;
+  if (!isDigest(digest)) {
+    throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_REF_INVALID', `invalid image digest "${digest}" for ${formatReference(r)}`);
+  }
+  return { registry: r.registry, repository: r.repository, digest };
 }
 
 /** Every failure says which image it is about, whatever part of the pull it came from. */

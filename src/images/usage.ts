@@ -12,6 +12,8 @@ export interface ImageUser {
   name: string;
   /** The image reference as the container names it (`nginx:alpine`). */
   ref: string;
+  /** The manifest digest its image resolved to when first provisioned (it boots that one), if it has. */
+  digest?: string | null;
 }
 
 /** Every container that exists now, in any state (a stopped one starts again from its image). */
@@ -27,13 +29,14 @@ export interface ImageIdentity {
 /**
  * The users of one image: a container whose reference is one of the image's (canonically: `nginx` is
  * `docker.io/library/nginx:latest`), pins one of its digests, or whose provisioning resolved to it (its
- * tag may have moved since; `runs` maps container ids to manifest digests).
+ * tag may have moved since): as its record says (`digest`), or, before the record says so, as `runs`
+ * (container id -> manifest digest, kept while the manager runs) does.
  */
 export function usersOf(image: ImageIdentity, users: readonly ImageUser[], runs: ReadonlyMap<string, string>): ImageUser[] {
   const digests = new Set([image.manifestDigest, ...image.indexDigests]);
   const refs = new Set(image.refs);
   return users.filter((u) => {
-    if (runs.get(u.id) === image.manifestDigest) return true;
+    if (runs.get(u.id) === image.manifestDigest || u.digest === image.manifestDigest) return true;
     const r = canonical(u.ref);
     return r !== undefined && (refs.has(r.key) || (r.digest !== undefined && digests.has(r.digest)));
   });

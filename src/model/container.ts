@@ -93,4 +93,11 @@ export interface ContainerRecord extends ContainerSpec {
    * restart is stopped the way the image asks. Null: SIGTERM.
    */
   stop_signal: string | null;
+  /**
+   * The manifest digest the container's image resolved to when it was first provisioned: every later start
+   * (by the user, the restart policy, a resumed provisioning) boots that image, whatever its tag names
+   * since, as Docker keeps a container on its image ID; its writable layer was made on it. Null until first
+   * resolved, and again after `PUT` gives the container another image.
+   */
+  image_digest: string | null;
 }

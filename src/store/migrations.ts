@@ -94,5 +94,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('stdin_open', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0005_image_digest': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('image_digest', 'text').execute();
+      },
+    },
   };
 }

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { MAX_PARAM_LENGTH } from '../../src/app.ts';
 import { harness, type Harness } from '../containers/harness.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { spellings } from '../helpers/url-spellings.ts';
@@ -101,8 +102,10 @@ describe('API token', () => {
   it('a URL the router cannot route is 401 without the token, and the usual error body with it', async () => {
     for (const [url, status, code] of [
       ['/v1/containers/%', 400, 'HEARTH_ERR_INVALID_ARGUMENT'],
-      [`/v1/containers/${'a'.repeat(101)}`, 414, 'HEARTH_ERR_URI_TOO_LONG'],
+      [`/v1/containers/${'a'.repeat(MAX_PARAM_LENGTH + 1)}`, 414, 'HEARTH_ERR_URI_TOO_LONG'],
       ['/nothing/here', 404, 'HEARTH_ERR_ROUTE_NOT_FOUND'],
+      // the longest reference the schemas accept, URL-encoded, is routed (414 only beyond it)
+      [`/v1/images/${encodeURIComponent(`registry.example.com/team/${'a'.repeat(MAX_PARAM_LENGTH - 29)}:v1`)}`, 404, 'HEARTH_ERR_IMAGE_NOT_FOUND'],
     ] as const) {
       const none = await h.app.inject({ url });
       assert.equal(none.statusCode, 401, `${url}: ${none.body}`);

@@ -49,6 +49,7 @@ import type {
   ImageLibrary,
   ImageSummary,
   NetworkAttachment,
+  PullProgress,
   PortHandle,
   PortRule,
   RemoveResult,
@@ -208,6 +209,10 @@ export class FakeImages implements ImageLibrary {
   gate?: Gate;
   /** References whose registry "does not answer" (Unavailable). */
   readonly unreachable = new Set<string>();
+  /** container id -> the manifest digest kept for it (given as `user`, until `release`). */
+  readonly kept = new Map<string, string>();
+  /** Every image resolved so far, by manifest digest. */
+  private readonly resolved = new Map<string, { ref: string; config: ImageConfig }>();
   private readonly dir: string;
 
   constructor(
@@ -217,26 +222,45 @@ export class FakeImages implements ImageLibrary {
     this.dir = options.dir ?? FAKE_IMAGE_DIR;
   }
 
-  /** As the image store: a disk file that exists, and a manifest digest of this image's own. */
-  async ensureRootfs(ref: string): Promise<ResolvedImage> {
-    this.calls.push(ref);
+  /**
+   * As the image store: a disk file that exists, and a manifest digest of this image's own (of the reference
+   * and its config, so a reference given another config has "moved"). `digest` asks for an image resolved
+   * before, whatever its reference names now; `user` keeps it for that container (see `kept`) until
+   * `release`; `onProgress` hears `resolving`, `resolved`, `building`, `ready` the first time an image is
+   * resolved, then only `ready` (it is here).
+   */
+  async ensureRootfs(ref: string, opts: { user?: string; digest?: string; onProgress?: (p: PullProgress) => void } = {}): Promise<ResolvedImage> {
+    this.calls.push(opts.digest ? `${ref}@${opts.digest}` : ref);
+    const known = opts.digest ? this.resolved.get(opts.digest) : undefined;
+    const config = opts.digest ? known?.config : this.images[ref];
+    const manifestDigest = config ? fakeDigest(known?.ref ?? ref, config) : undefined;
+    const fresh = manifestDigest !== undefined && !this.resolved.has(manifestDigest);
+    const emit = (p: PullProgress) => opts.onProgress?.(p);
     await this.gate?.pass();
     if (this.unreachable.has(ref)) {
       throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `image ${ref}: its registry does not answer`);
     }
-    const config = this.images[ref];
-    if (!config) {
-      throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${ref}" not found in the registry`);
+    if (!config || !manifestDigest) {
+      const what = opts.digest ? `${ref}@${opts.digest}` : ref;
+      throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${what}" not found in the registry`);
+    }
+    if (fresh) {
+      emit({ type: 'resolving', ref });
+      emit({ type: 'resolved', ref, manifestDigest, layers: [] });
+      emit({ type: 'building', manifestDigest });
     }
     const diskPath = join(this.dir, `${encodeURIComponent(ref)}.ext4`);
     // Synchronously, so that resolving takes no more turns of the event loop than it did.
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(diskPath, '', { flag: 'a' });
-    const manifestDigest = 'sha256:' + createHash('sha256').update(JSON.stringify([ref, config])).digest('hex');
+    this.resolved.set(manifestDigest, { ref: known?.ref ?? ref, config });
+    if (opts.user) this.kept.set(opts.user, manifestDigest);
+    emit({ type: 'ready', ref, manifestDigest, diskPath });
     return { diskPath, fsType: 'ext4', config, manifestDigest };
   }
   release(containerId: string): void {
     this.released.push(containerId);
+    this.kept.delete(containerId);
   }
   async list(): Promise<ImageSummary[]> {
     return [];
@@ -253,6 +277,10 @@ export class FakeImages implements ImageLibrary {
   async prune(): Promise<CollectResult> {
     return { images: [], disks: 0, blobs: 0, freedBytes: 0 };
   }
+}
+
+function fakeDigest(ref: string, config: ImageConfig): string {
+  return 'sha256:' + createHash('sha256').update(JSON.stringify([ref, config])).digest('hex');
 }
 
 function notLocal(ref: string): HearthError {

@@ -13,13 +13,15 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { ImageConfig, ImageResolver } from '../../src/containers/deps.ts';
+import type { ImageConfig, ImageResolver, PullProgress } from '../../src/containers/deps.ts';
 import { HearthError, type ErrorKind } from '../../src/errors.ts';
 
 /** The images the cases use, by name. */
 export const CONTRACT_IMAGES = {
   app: { entrypoint: ['/bin/sh', '-c'], cmd: ['echo app'], env: ['PATH=/bin', 'APP=1'], workingDir: '/srv', user: '1000:1000', stopSignal: 'SIGQUIT' },
   other: { cmd: ['/bin/true'], env: ['PATH=/bin'] },
+  /** Resolved first by the progress case. */
+  progress: { cmd: ['/bin/true'], env: ['PATH=/bin', 'PROGRESS=1'] },
 } satisfies Record<string, ImageConfig>;
 
 export type ContractImage = keyof typeof CONTRACT_IMAGES;
@@ -88,6 +90,31 @@ export function imageResolverContract(name: string, makeSubject: (images: typeof
       assert.match(other.manifestDigest, DIGEST);
       assert.deepEqual(other.config.cmd, CONTRACT_IMAGES.other.cmd);
       assert.ok(!other.config.entrypoint?.length, 'no entrypoint of the other image');
+    });
+
+    it('progress comes in the documented order, to a caller that joins too; an image here reports only ready', async () => {
+      const heard: PullProgress[][] = [[], []];
+      const [a, b] = await Promise.all(heard.map((h) => s.images.ensureRootfs(s.refs.progress, { onProgress: (p) => h.push(p) })));
+      assert.equal(a!.manifestDigest, b!.manifestDigest);
+      for (const h of heard) {
+        assert.match(h.map((p) => p.type).join(' '), /^resolving resolved (layer )*building ready$/);
+        const last = h.at(-1)!;
+        assert.ok(last.type === 'ready' && last.manifestDigest === a!.manifestDigest && last.diskPath === a!.diskPath);
+      }
+      const again: PullProgress[] = [];
+      await s.images.ensureRootfs(s.refs.progress, { onProgress: (p) => again.push(p) });
+      assert.deepEqual(again.map((p) => p.type), ['ready']);
+    });
+
+    it('release lets a container go; the image still resolves, by reference and by digest, and releasing twice or an unknown id is harmless', async () => {
+      const held = await s.images.ensureRootfs(s.refs.other, { user: 'contract-c1' });
+      s.images.release('contract-c1');
+      s.images.release('contract-c1');
+      s.images.release('contract-nobody');
+      assert.deepEqual(await s.images.ensureRootfs(s.refs.other), held);
+      const byDigest = await s.images.ensureRootfs(s.refs.other, { user: 'contract-c2', digest: held.manifestDigest });
+      assert.deepEqual([byDigest.manifestDigest, byDigest.config], [held.manifestDigest, held.config]);
+      s.images.release('contract-c2');
     });
 
     it('an unknown repository fails NotFound, naming it', async () => {

@@ -15,8 +15,8 @@ import { imageResolverContract, type ContractImage } from './image-resolver.case
 
 imageResolverContract('FakeImages', async (images) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-contract-fake-images-'));
-  const refs = { app: 'contract/app:v1', other: 'contract/other:v1' } satisfies Record<ContractImage, string>;
-  const fake = new FakeImages({ [refs.app]: images.app, [refs.other]: images.other }, { dir });
+  const refs = { app: 'contract/app:v1', other: 'contract/other:v1', progress: 'contract/progress:v1' } satisfies Record<ContractImage, string>;
+  const fake = new FakeImages({ [refs.app]: images.app, [refs.other]: images.other, [refs.progress]: images.progress }, { dir });
   fake.unreachable.add('unreachable.invalid/contract/app:v1');
   return {
     images: fake,
@@ -39,7 +39,7 @@ imageResolverContract('ImageStore', async (images) => {
     const closed = `127.0.0.1:${await freePort()}`;
     return {
       images: new ImageStore({ dataDir, retries: 0 }),
-      refs: { app: `${registry.host}/contract/app:v1`, other: `${registry.host}/contract/other:v1` },
+      refs: { app: `${registry.host}/contract/app:v1`, other: `${registry.host}/contract/other:v1`, progress: `${registry.host}/contract/progress:v1` },
       missingRepository: `${registry.host}/contract/nothing:v1`,
       missingTag: `${registry.host}/contract/app:v0`,
       unreachable: `${closed}/contract/app:v1`,

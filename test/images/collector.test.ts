@@ -73,4 +73,27 @@ describe('image collector policy', () => {
     assert.deepEqual(await names(store), ['c']);
     assert.match(warnings.join('\n'), /over images\.maxBytes \(1\), and every image left is in use/);
   });
+  it('a collection that removes nothing leaves refs.json alone; one that removes something rewrites it', async () => {
+    const { store } = await storeOfThree({ users: () => [{ id: 'c1', name: 'one', ref: refs.a! }] });
+    const file = path.join(store.root, 'refs.json');
+    const before = fs.statSync(file).ino;
+    const r = await store.collect();
+    assert.deepEqual(r.images, []);
+    assert.equal(fs.statSync(file).ino, before, 'not rewritten');
+    await store.collect({ keepUnused: 0 });
+    assert.notEqual(fs.statSync(file).ino, before, 'rewritten without the removed images');
+    assert.deepEqual(await names(store), ['a']);
+  });
+
+  it('a failed open is tried again by the next call', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-open-'));
+    dirs.push(dataDir);
+    fs.writeFileSync(path.join(dataDir, 'images'), 'in the way');
+    const store = new ImageStore({ dataDir });
+    await assert.rejects(store.list());
+    fs.rmSync(path.join(dataDir, 'images'));
+    assert.deepEqual(await store.list(), []);
+    await store.ensureRootfs(refs.a!);
+    assert.equal((await store.list()).length, 1);
+  });
 });

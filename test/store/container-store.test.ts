@@ -18,7 +18,7 @@ function record(name: string): ContainerRecord {
     restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, state: 'creating', desired_state: 'running',
     restart_count: 0, exit_code: null, error_message: null, vm_id: randomUUID(),
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
-    started_at: null, finished_at: null, stop_signal: 'SIGQUIT',
+    started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
   };
 }
 
@@ -37,7 +37,7 @@ describe('ContainerStore (SQLite)', () => {
       await s2.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }]);
+      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }]);
       raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

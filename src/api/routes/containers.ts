@@ -40,6 +40,7 @@ export function containerItem(c: ContainerRecord) {
     id: c.id,
     name: c.name,
     image: c.image,
+    image_digest: c.image_digest,
     args: c.args,
     env_vars: c.env_vars,
     volumes: c.volumes,

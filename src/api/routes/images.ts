@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ImageDetails, ImageLibrary, ImageSummary, PullProgress } from '../../containers/deps.ts';
+import { HearthError } from '../../errors.ts';
 import { toResponse } from '../error-handler.ts';
 import { ForceQuery, ImageDetailsItem, ImageItem, ImagePull, ImageRefParams, PullLine, errors } from '../schemas.ts';
 
@@ -75,7 +76,60 @@ function progressLine(p: PullProgress): Line {
   }
 }
 
-export function imageRoutes(app: FastifyInstance, images: ImageLibrary): void {
+/**
+ * The pulls the API has under way. Each is bounded by `timeoutMs` (the containers' `timeouts.imageMs`),
+ * and all are ended when the app closes (`end`, from Fastify's preClose): their answers say so at once,
+ * and the server does not wait for them. The pull itself is not stopped (its result is kept, as any pull's);
+ * it goes on, or ends with the process.
+ */
+class ApiPulls {
+  private readonly open = new Set<(e: HearthError) => void>();
+  private closing = false;
+  constructor(private readonly timeoutMs: number) {}
+
+  /** `pull`, or the reason it was given up on: the timeout or the shutdown. */
+  bound<T>(what: string, pull: Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(shuttingDown());
+    return new Promise<T>((resolve, reject) => {
+      const give = (e: HearthError) => {
+        this.open.delete(give);
+        clearTimeout(timer);
+        reject(e);
+      };
+      const timer = setTimeout(
+        () => give(new HearthError('Unavailable', 'HEARTH_ERR_TIMEOUT', `pulling ${what} timed out after ${this.timeoutMs / 1000} s`)),
+        this.timeoutMs,
+      );
+      this.open.add(give);
+      pull.then(
+        (v) => {
+          this.open.delete(give);
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.open.delete(give);
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  end(): void {
+    this.closing = true;
+    for (const give of [...this.open]) give(shuttingDown());
+  }
+}
+
+function shuttingDown(): HearthError {
+  return new HearthError('Unavailable', 'HEARTH_ERR_SHUTTING_DOWN', 'the manager is shutting down; the pull was abandoned');
+}
+
+export function imageRoutes(app: FastifyInstance, images: ImageLibrary, opts: { timeoutMs: number }): void {
+  const pulls = new ApiPulls(opts.timeoutMs);
+  // before the server waits for open requests: a pull's answer must not hold the shutdown
+  app.addHook('preClose', async () => pulls.end());
   app.get(
     '/v1/images',
     {
@@ -123,7 +177,7 @@ export function imageRoutes(app: FastifyInstance, images: ImageLibrary): void {
         },
       },
     },
-    (req, reply) => pull(images, req, reply),
+    (req, reply) => pull(images, pulls, req, reply),
   );
 
   app.delete<Ref & { Querystring: Static<typeof ForceQuery> }>(
@@ -182,9 +236,10 @@ export function imageRoutes(app: FastifyInstance, images: ImageLibrary): void {
   );
 }
 
-async function pull(images: ImageLibrary, req: FastifyRequest<{ Body: Static<typeof ImagePull> }>, reply: FastifyReply) {
+async function pull(images: ImageLibrary, pulls: ApiPulls, req: FastifyRequest<{ Body: Static<typeof ImagePull> }>, reply: FastifyReply) {
+  const image = req.body.image;
   if (!(req.headers.accept ?? '').includes('application/x-ndjson')) {
-    const digest = await images.pull(req.body.image, { build: true });
+    const digest = await pulls.bound(image, images.pull(image, { build: true }));
     return reply.type('application/json').send({ item: imageItem(await images.inspect(digest)) });
   }
   const out = new PassThrough();
@@ -192,8 +247,8 @@ async function pull(images: ImageLibrary, req: FastifyRequest<{ Body: Static<typ
     if (!out.destroyed && !out.writableEnded) out.write(`${JSON.stringify(line)}\n`);
   };
   // The pull goes on if the client goes: its result is kept, as any pull's.
-  void images
-    .pull(req.body.image, { build: true, onProgress: (p) => write(progressLine(p)) })
+  void pulls
+    .bound(image, images.pull(image, { build: true, onProgress: (p) => write(progressLine(p)) }))
     .catch((e: unknown) => {
       const [status, body] = toResponse(e);
       if (status >= 500) req.log.error({ err: e }, 'pull failed');
