@@ -231,7 +231,12 @@ export class FakeImages implements ImageLibrary {
    */
   async ensureRootfs(ref: string, opts: { user?: string; digest?: string; onProgress?: (p: PullProgress) => void } = {}): Promise<ResolvedImage> {
     this.calls.push(opts.digest ? `${ref}@${opts.digest}` : ref);
-    const known = opts.digest ? this.resolved.get(opts.digest) : undefined;
+    // By digest: an image resolved before, or (as a pull by digest from the registry) the one its reference
+    // names now if that is the digest (a new fake, as after a manager restart, has resolved nothing yet).
+    const current = this.images[ref];
+    const known = opts.digest
+      ? (this.resolved.get(opts.digest) ?? (current && fakeDigest(ref, current) === opts.digest ? { ref, config: current } : undefined))
+      : undefined;
     const config = opts.digest ? known?.config : this.images[ref];
     const manifestDigest = config ? fakeDigest(known?.ref ?? ref, config) : undefined;
     const fresh = manifestDigest !== undefined && !this.resolved.has(manifestDigest);
