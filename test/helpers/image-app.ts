@@ -66,10 +66,19 @@ export async function imageApp(o: { keepUnused?: number; maxBytes?: number } = {
 /** Bytes allocated to the files under `<dataDir>/images/{blobs,disks}`, as `du` counts them. */
 export function imageBytes(dataDir: string): number {
   let n = 0;
+  // A collection may be deleting while this counts: what vanishes counts for nothing.
   const walk = (p: string): void => {
-    const st = lstatSync(p);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
     n += st.blocks * 512;
-    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    if (!st.isDirectory()) return;
+    let names: string[] = [];
+    try {
+      names = readdirSync(p);
+    } catch {
+      // Removed meanwhile.
+    }
+    for (const e of names) walk(join(p, e));
   };
   for (const d of ['blobs', 'disks']) {
     const p = join(dataDir, 'images', d);
