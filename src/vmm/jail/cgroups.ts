@@ -62,17 +62,14 @@ export class VmCgroups {
       if (wanted.includes('cpu')) await writeFile(path.join(leaf, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
       return [leaf];
     }
-    const dirs = [];
-    for (const controller of V1_CONTROLLERS) {
-      const leaf = path.join(this.root, controller, PARENT, name);
-      await mkdir(leaf, { recursive: true });
-      dirs.push(leaf);
-    }
+    const dirs = V1_CONTROLLERS.map((controller) => path.join(this.root, controller, PARENT, name));
+    await Promise.all(dirs.map((leaf) => mkdir(leaf, { recursive: true })));
     const [memory, pids, cpu] = dirs as [string, string, string];
-    await writeFile(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-    await writeFile(path.join(pids, 'pids.max'), String(limits.pids));
-    await writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-    await writeFile(path.join(cpu, 'cpu.cfs_quota_us'), quota);
+    await Promise.all([
+      writeFile(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes)),
+      writeFile(path.join(pids, 'pids.max'), String(limits.pids)),
+      writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)).then(() => writeFile(path.join(cpu, 'cpu.cfs_quota_us'), quota)),
+    ]);
     return dirs;
   }
 

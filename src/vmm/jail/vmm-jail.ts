@@ -67,10 +67,12 @@ const VMM_PIDS_BASE = 96;
 /** The console log of a VM without a writable disk may still grow this much. */
 const MIN_FILE_LIMIT_BYTES = 64 * 2 ** 20;
 const FIRST_TAP_FD = 3;
+const UID_SCAN_MS = 2_000;
 
 export class VmmJail {
-  /** uids handed out by this process whose VMM may not have dropped to them yet. */
+  /** uids handed out by this process, until their VM is released. */
   private readonly reserved = new Map<string, number>();
+  private uidScan: { at: number; uids: Promise<Set<number>> } | undefined;
 
   private constructor(
     private readonly settings: JailSettings,
@@ -106,11 +108,15 @@ export class VmmJail {
   }
 
   async prepare(vm: JailedVm): Promise<PreparedJail> {
-    const uid = await this.pickUid(vm.id, vm.runDir);
     const vmmDir = path.join(vm.runDir, 'vmm');
     const root = path.join(vm.runDir, 'root');
-    await mkdir(vmmDir, { recursive: true, mode: 0o700 });
-    await mkdir(root, { recursive: true, mode: 0o755 });
+    // Independent steps at once: making cgroups and reading /proc each take milliseconds, on every boot.
+    const [uid, cgroups] = await Promise.all([
+      this.pickUid(vm.id, vm.runDir),
+      this.cgroups ? this.cgroups.create(vm.id, limitsFor(vm)) : Promise.resolve([]),
+      mkdir(vmmDir, { recursive: true, mode: 0o700 }),
+      mkdir(root, { recursive: true, mode: 0o755 }),
+    ]);
     await chown(vmmDir, uid, uid);
     let largestDisk = 0;
     const binds: JailBind[] = [
@@ -128,7 +134,6 @@ export class VmmJail {
       }
       binds.push({ source: d.path, target: `/disks/${d.id}`, readOnly: d.readOnly });
     }
-    const cgroups = this.cgroups ? await this.cgroups.create(vm.id, limitsFor(vm)) : [];
     const taps = vm.taps.map((name, i) => ({ name, fd: FIRST_TAP_FD + i }));
     const spec: JailSpec = {
       root,
@@ -160,12 +165,25 @@ export class VmmJail {
   }
 
   /**
+   * The uids of every process, read at most every UID_SCAN_MS (a scan of /proc costs several ms, and this
+   * process's own VMs are in `reserved` anyway): a uid another manager's VMM took since the last scan could
+   * be given again only if that manager probed from the same point, which the run directory makes unlikely.
+   */
+  private uidsInUse(): Promise<Set<number>> {
+    if (!this.uidScan || performance.now() - this.uidScan.at > UID_SCAN_MS) {
+      this.uidScan = { at: performance.now(), uids: uidsInUse() };
+      this.uidScan.uids.catch(() => (this.uidScan = undefined));
+    }
+    return this.uidScan.uids;
+  }
+
+  /**
    * A uid no process has and no VM of this process is about to take: probing starts at a point drawn from
    * the run directory, so managers sharing a host rarely probe the same uids.
    */
   private async pickUid(vmId: string, runDir: string): Promise<number> {
     const { uidBase, uidCount } = this.settings;
-    const taken = await uidsInUse();
+    const taken = new Set(await this.uidsInUse());
     for (const uid of this.reserved.values()) taken.add(uid);
     const start = createHash('sha256').update(runDir).digest().readUInt32BE(0) % uidCount;
     for (let i = 0; i < uidCount; i++) {
