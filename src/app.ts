@@ -17,6 +17,7 @@ import { pino, type Logger } from 'pino';
 import { bearerAuth, recordRoutes } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { IMAGE_REF_MAX_LENGTH } from './api/schemas.ts';
+import { containerControlRoutes } from './api/routes/container-control.ts';
 import { containerRoutes } from './api/routes/containers.ts';
 import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     () => ({ status: 'ok' as const }),
   );
   containerRoutes(app, manager);
+  containerControlRoutes(app, manager);
   copyRoutes(app, manager);
   execRoutes(app, manager);
   attachRoutes(app, manager);

@@ -5,7 +5,6 @@
  * @module
  */
 import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
-import { WAIT_CONDITIONS } from '../containers/waits.ts';
 import { CONTAINER_STATES, EVENT_TYPES, RESTART_POLICIES, VM_STATES } from '../model/index.ts';
 
 /** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
@@ -13,7 +12,7 @@ TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof val
 export const StringEnum = <const T extends readonly string[]>(values: T, options: SchemaOptions = {}) =>
   Type.Unsafe<T[number]>({ [Kind]: 'StringEnum', type: 'string', enum: [...values], ...options });
 
-const NoNul = (maxLength: number, extra: object = {}) =>
+export const NoNul = (maxLength: number, extra: object = {}) =>
   Type.String({ maxLength, pattern: '^[^\\u0000]*$', 'x-error': 'must not contain NUL characters', ...extra });
 
 // distribution/reference's grammar: [domain[:port]/]path[:tag][@digest]
@@ -46,7 +45,7 @@ export const ImageRef = Type.String({
 });
 
 const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
-const AbsolutePath = (description: string) =>
+export const AbsolutePath = (description: string) =>
   Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[^\\u0000]*$', 'x-error': 'must be an absolute path', description });
 
 export const PortMappingIn = Type.Object(
@@ -125,9 +124,9 @@ export const ContainerUpdate = Type.Object(
 );
 export type ContainerUpdate = Static<typeof ContainerUpdate>;
 
-const State = StringEnum(CONTAINER_STATES);
-const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const State = StringEnum(CONTAINER_STATES);
+export const Time = Type.String({ format: 'date-time' });
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ContainerItem = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -186,96 +185,12 @@ export const LogItem = Type.Object({
   message: Type.String(),
 });
 
-const ErrorDetail = Type.Object({
+export const ErrorDetail = Type.Object({
   code: Type.String({ description: 'A HEARTH_ERR_* code (docs/errors.md).' }),
   message: Type.String(),
   field: Type.Optional(Type.String({ description: 'The request part at fault, e.g. body/restart_policy.' })),
 });
 export const ErrorBody = Type.Object({ error: ErrorDetail });
-
-const Digest = Type.String({ pattern: '^sha256:[a-f0-9]{64}$' });
-
-export const ImageItem = Type.Object({
-  digest: Type.String({ pattern: '^sha256:[a-f0-9]{64}$', description: "The manifest's digest: the image's identity." }),
-  references: Type.Array(Type.String(), { description: 'Canonical references naming it (`docker.io/library/nginx:alpine`).' }),
-  index_digest: Nullable(Digest),
-  platform: Type.String({ examples: ['linux/amd64'] }),
-  created: Nullable(Type.String({ description: "As the image's config says (RFC 3339 by convention)." })),
-  pulled_at: Nullable(Time),
-  size: Type.Integer({ description: 'Compressed size of the layers, as the registry serves them.' }),
-  size_on_disk: Type.Integer({ description: 'Bytes it takes here: its blobs and its disk. Blobs shared between images count for each.' }),
-  disk: Nullable(Type.Object({ fs_type: StringEnum(['ext4', 'erofs'] as const), bytes: Type.Integer() }, { description: 'Null until a container or a pull built it.' })),
-  containers: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }), { description: 'Containers that use it, in any state.' }),
-});
-
-export const ImageDetailsItem = Type.Composite([
-  ImageItem,
-  Type.Object({
-    media_type: Type.String(),
-    layers: Type.Array(Type.Object({ digest: Digest, size: Type.Integer(), media_type: Type.String() })),
-    config: Type.Object({
-      entrypoint: Type.Array(Type.String()),
-      cmd: Type.Array(Type.String()),
-      env: Type.Array(Type.String()),
-      exposed_ports: Type.Array(Type.String(), { examples: [['80/tcp']] }),
-      volumes: Type.Array(Type.String()),
-      healthcheck: Nullable(
-        Type.Object({
-          test: Type.Array(Type.String()),
-          interval_ns: Type.Integer(),
-          timeout_ns: Type.Integer(),
-          start_period_ns: Type.Integer(),
-          retries: Type.Integer(),
-        }),
-      ),
-      user: Type.String({ description: 'Empty: root.' }),
-      workdir: Type.String({ description: 'Empty: /.' }),
-      labels: Type.Record(Type.String(), Type.String()),
-      stop_signal: Type.String({ description: 'Empty: SIGTERM.' }),
-    }),
-  }),
-]);
-
-/** One line of a pull's progress stream, in this order: resolving, resolved, layer..., building, then done or error. */
-export const PullLine = Type.Union([
-  Type.Object({ status: StringEnum(['resolving'] as const), image: Type.String() }),
-  Type.Object({
-    status: StringEnum(['resolved'] as const),
-    image: Type.String(),
-    digest: Digest,
-    layers: Type.Array(Type.Object({ digest: Digest, size: Type.Integer() })),
-  }),
-  Type.Object({
-    status: StringEnum(['layer'] as const),
-    digest: Digest,
-    state: StringEnum(['cached', 'downloading', 'verified'] as const),
-    done: Type.Integer({ description: 'Bytes downloaded.' }),
-    total: Type.Integer(),
-  }),
-  Type.Object({ status: StringEnum(['building'] as const), digest: Digest }),
-  Type.Object({ status: StringEnum(['done'] as const), image: Type.String(), digest: Digest }),
-  Type.Object({ status: StringEnum(['error'] as const), error: ErrorDetail }),
-]);
-
-export const ImagePull = Type.Object({ image: ImageRef }, { additionalProperties: false });
-
-export const ImageRefParams = Type.Object(
-  {
-    ref: Type.String({
-      minLength: 1,
-      maxLength: IMAGE_REF_MAX_LENGTH,
-      pattern: IMAGE_REFERENCE,
-      'x-error': 'must be an image reference (URL-encoded: docker.io%2Flibrary%2Fnginx:alpine) or a digest (sha256:<hex>)',
-      description: 'A reference, URL-encoded as one path segment (`/` as `%2F`), or a digest `sha256:<hex>`.',
-    }),
-  },
-  { additionalProperties: false },
-);
-
-export const ForceQuery = Type.Object(
-  { force: Type.Optional(Type.Boolean({ description: 'Untag even if containers use it.' })) },
-  { additionalProperties: false },
-);
 
 export const IdParams = Type.Object(
   {
@@ -315,113 +230,6 @@ export const LogsQuery = Type.Object(
   { additionalProperties: false },
 );
 export type LogsQuery = Static<typeof LogsQuery>;
-
-// --- execs, signals, waits, events -------------------------------------------------------------------
-
-export const ExecParams = Type.Object(
-  { exec: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-f]+$', 'x-error': 'must be an exec id (hex digits)' }) },
-  { additionalProperties: false },
-);
-
-export const ExecCreate = Type.Object(
-  {
-    cmd: Type.Array(NoNul(32768), { minItems: 1, maxItems: 1024, description: 'The command and its arguments; looked up on PATH in the guest.' }),
-    env: Type.Optional(
-      Type.Record(Type.String(), NoNul(32768), {
-        maxProperties: 1024,
-        description: "Added to the container's environment (its image's Env and env_vars), overriding it.",
-      }),
-    ),
-    user: Type.Optional(NoNul(256, { description: "`name`, `uid`, `name:group` or `uid:gid`. Default: the container's user." })),
-    working_dir: Type.Optional(AbsolutePath("Default: the image's WorkingDir, else /.")),
-    tty: Type.Optional(Type.Boolean({ default: false, description: 'A pseudo-terminal: stdout and stderr are one stream; TERM=xterm unless given.' })),
-    stdin: Type.Optional(Type.Boolean({ default: false, description: 'Keep stdin open for an attached client; without it stdin is /dev/null.' })),
-  },
-  { additionalProperties: false },
-);
-export type ExecCreate = Static<typeof ExecCreate>;
-
-export const ExecStart = Type.Object(
-  { detach: Type.Optional(Type.Boolean({ default: false, description: 'Answer once the command started, without its output.' })) },
-  { additionalProperties: false },
-);
-
-export const ExecItem = Type.Object({
-  id: Type.String(),
-  container_id: Type.String({ format: 'uuid' }),
-  cmd: Type.Array(Type.String()),
-  tty: Type.Boolean(),
-  stdin: Type.Boolean(),
-  running: Type.Boolean(),
-  exit_code: Nullable(Type.Integer({ description: 'Null while it runs, if it never started, or if the VM ended first.' })),
-  pid: Nullable(Type.Integer({ description: "The command's pid in the guest, once started." })),
-});
-
-export const ExecResult = Type.Object({
-  exit_code: Nullable(Type.Integer()),
-  output: Type.Object({
-    stdout: Type.String({ description: 'UTF-8; invalid bytes become U+FFFD (use the NDJSON stream or the WebSocket for binary output).' }),
-    stderr: Type.String(),
-    truncated: Type.Boolean({ description: 'A stream passed 1 MiB: the rest was dropped (the command ran to its end).' }),
-  }),
-});
-
-/** One line of an exec's NDJSON stream: output chunks (base64), then the exit code. */
-export const ExecLine = Type.Union([
-  Type.Object({ stream: StringEnum(['stdout', 'stderr'] as const), data: Type.String({ description: 'The bytes, base64.' }) }),
-  Type.Object({ exit_code: Nullable(Type.Integer()) }),
-]);
-
-export const KillQuery = Type.Object(
-  {
-    signal: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 32, description: 'A name (SIGKILL, KILL, kill) or a number 1-64. Default SIGKILL.' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export const WaitQuery = Type.Object(
-  { condition: Type.Optional(StringEnum(WAIT_CONDITIONS, { default: 'not-running' })) },
-  { additionalProperties: false },
-);
-
-export const WaitResult = Type.Object({
-  exit_code: Nullable(Type.Integer({ description: "The last run's exit code (null if it had none)." })),
-  error: Type.Optional(Type.Object({ message: Type.String() }, { description: 'The run ended in error: why.' })),
-});
-
-export const RenameQuery = Type.Object({ name: ContainerName }, { additionalProperties: false });
-
-export const TopResult = Type.Object({
-  titles: Type.Array(Type.String(), { examples: [['PID', 'PPID', 'USER', 'TIME', 'RSS', 'CMD']] }),
-  processes: Type.Array(Type.Array(Type.String())),
-});
-
-const CommaList = (description: string) => Type.String({ maxLength: 8192, pattern: '^[^\\u0000]*$', description });
-
-export const EventsQuery = Type.Object(
-  {
-    since: Type.Optional(Type.String({ maxLength: 64, description: 'Events at or after this time: RFC 3339 or Unix seconds.' })),
-    until: Type.Optional(Type.String({ maxLength: 64, description: 'Events at or before this time; the stream ends when it has passed.' })),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'Events after this event id (resume where you left; SSE clients send `Last-Event-ID`).' })),
-    container: Type.Optional(CommaList('Only these containers: ids or names, comma-separated (names as they are when the stream opens).')),
-    type: Type.Optional(CommaList(`Only these event types, comma-separated: ${EVENT_TYPES.join(', ')}.`)),
-  },
-  { additionalProperties: false },
-);
-export type EventsQuery = Static<typeof EventsQuery>;
-
-export const StreamEventItem = Type.Object({
-  id: Type.Integer({ description: 'Increasing in the order events are written.' }),
-  container_id: Type.String({ format: 'uuid' }),
-  time: Time,
-  type: StringEnum(EVENT_TYPES),
-  from_state: Nullable(State),
-  to_state: Nullable(State),
-  message: Nullable(Type.String()),
-  exit_code: Nullable(Type.Integer()),
-});
 
 /** Error responses a route can give, for the OpenAPI document. */
 export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]));

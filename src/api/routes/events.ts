@@ -9,7 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ContainerManager } from '../../containers/manager.ts';
 import { invalidArgument } from '../../errors.ts';
 import { EVENT_TYPES, type EventRecord, type EventType } from '../../model/index.ts';
-import { EventsQuery, StreamEventItem, errors } from '../schemas.ts';
+import { EventsQuery, StreamEventItem } from '../control-schemas.ts';
+import { errors } from '../schemas.ts';
 import { FOLLOW_BUFFER_BYTES, parseSince } from './containers.ts';
 
 export function eventRoutes(app: FastifyInstance, manager: ContainerManager): void {

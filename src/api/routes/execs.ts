@@ -19,7 +19,8 @@ import { parseSignal } from '../../containers/signal-name.ts';
 import { HearthError } from '../../errors.ts';
 import type { OutputChunk } from '../../sandbox/sandbox.ts';
 import { toResponse } from '../error-handler.ts';
-import { ExecCreate, ExecItem, ExecLine, ExecParams, ExecResult, ExecStart, IdParams, errors } from '../schemas.ts';
+import { ExecCreate, ExecItem, ExecLine, ExecParams, ExecResult, ExecStart } from '../control-schemas.ts';
+import { IdParams, errors } from '../schemas.ts';
 
 const tags = ['execs'];
 

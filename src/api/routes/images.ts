@@ -9,7 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ImageDetails, ImageLibrary, ImageSummary, PullProgress } from '../../containers/deps.ts';
 import { HearthError } from '../../errors.ts';
 import { toResponse } from '../error-handler.ts';
-import { ForceQuery, ImageDetailsItem, ImageItem, ImagePull, ImageRefParams, PullLine, errors } from '../schemas.ts';
+import { ForceQuery, ImageDetailsItem, ImageItem, ImagePull, ImageRefParams, PullLine } from '../image-schemas.ts';
+import { errors } from '../schemas.ts';
 
 const tags = ['images'];
 type Ref = { Params: { ref: string } };
