@@ -39,6 +39,7 @@ describe('docker cp, end to end', () => {
     ]);
     const put = await fetch(`${world.api.url}/v1/containers/${id}/archive?path=/srv`, { method: 'PUT', headers: { 'content-type': 'application/x-tar' }, body: new Uint8Array(tar) });
     assert.equal(put.status, 404, 'the destination must exist');
+    assert.equal(put.headers.get('connection'), 'close', 'the unread tar does not poison the next request on the connection');
     await (await exec(world, id, ['mkdir', '-p', '/srv'])).done;
     const put2 = await fetch(`${world.api.url}/v1/containers/${id}/archive?path=/srv`, { method: 'PUT', headers: { 'content-type': 'application/x-tar' }, body: new Uint8Array(tar) });
     assert.equal(put2.status, 200, await put2.text());

@@ -125,15 +125,22 @@ export function copyRoutes(app: FastifyInstance, manager: ContainerManager): voi
         response: { 200: Type.Object({}), ...errors(400, 404, 409) },
       },
     },
-    async (req) => {
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > ARCHIVE_MAX_BYTES) throw tooLarge();
-      const body = req.body as Readable | undefined;
-      if (!body || typeof (body as Readable).pipe !== 'function') {
-        throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', 'the body must be a tar archive (Content-Type: application/x-tar)', 'body');
+    async (req, reply) => {
+      try {
+        const length = Number(req.headers['content-length'] ?? 0);
+        if (length > ARCHIVE_MAX_BYTES) throw tooLarge();
+        const body = req.body as Readable | undefined;
+        if (!body || typeof (body as Readable).pipe !== 'function') {
+          throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', 'the body must be a tar archive (Content-Type: application/x-tar)', 'body');
+        }
+        await manager.extractArchive(req.params.id, req.query.path, capped(body));
+        return {};
+      } catch (e) {
+        // Refused before its body was read: the rest of the tar would be taken for the next request on this
+        // connection, so the connection ends with the answer.
+        reply.header('connection', 'close');
+        throw e;
       }
-      await manager.extractArchive(req.params.id, req.query.path, capped(body));
-      return {};
     },
   );
 }
