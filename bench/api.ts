@@ -5,7 +5,8 @@
  * host memory per running container (the VMM's RSS, its private part — RSS counts the kernel image and
  * QEMU's binary, which every VM shares — and the manager's own), and last `create_vs_bare`: the
  * sequential create->running median over the bare VM boot of bench:boot, measured in the same run. The
- * sequential series runs again with VMM jailing off (HEARTH_JAIL=off): `jailed_vs_unjailed` compares them.
+ * sequential series runs, alternating with it, on a second manager with VMM jailing off (HEARTH_JAIL=off):
+ * `jailed_vs_unjailed` compares them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -51,30 +52,30 @@ async function deleteAll(world: E2eEnv, ids: string[]): Promise<void> {
 }
 
 const world = await e2eEnv({ HEARTH_LOG_LEVEL: 'error' });
+// A second manager with jailing off, on a bridge and subnet of its own: creations alternate between the two,
+// so both see the same machine (run one series after the other and the first is ~100 ms slower, whichever).
+const plain = await e2eEnv({ HEARTH_LOG_LEVEL: 'error', HEARTH_JAIL: 'off', HEARTH_BRIDGE: 'hbench1', HEARTH_SUBNET: '10.214.0.0/24', HEARTH_NAT: 'off' });
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'hearth-bench-api-'));
 try {
   console.log(`hearth bench:api — manager process, QEMU microvm accel=tcg, image ${SERVE.image} (cached), n=${N}, then ${CONCURRENT} at once`);
   // Pull and build the image disk once, so every measured create starts from the cache.
-  const warm = await createToRunning(world, 'warm-up');
-  await deleteAll(world, [warm.id]);
+  for (const w of [world, plain]) await deleteAll(w, [(await createToRunning(w, 'warm-up')).id]);
   const managerIdle = ((await residentBytes(world.manager.pid)) ?? 0) / 2 ** 20;
 
   const sequential: { id: string; ms: number }[] = [];
-  for (let i = 0; i < N; i++) sequential.push(await createToRunning(world, `seq-${i}`));
+  const unjailed: { id: string; ms: number }[] = [];
+  for (let i = 0; i < N; i++) {
+    sequential.push(await createToRunning(world, `seq-${i}`));
+    unjailed.push(await createToRunning(plain, `unjailed-${i}`));
+  }
   const vmm = await vmmMemoryMib(world, sequential.map((s) => s.id));
+  const vmmUnjailed = await vmmMemoryMib(plain, unjailed.map((s) => s.id));
   const managerLoaded = ((await residentBytes(world.manager.pid)) ?? 0) / 2 ** 20;
   await deleteAll(world, sequential.map((s) => s.id));
+  await deleteAll(plain, unjailed.map((s) => s.id));
 
   const concurrent = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => createToRunning(world, `par-${i}`)));
   await deleteAll(world, concurrent.map((s) => s.id));
-
-  // The same sequential series with jailing off, on a manager restarted for it.
-  await world.manager.stop();
-  await world.restart({ HEARTH_JAIL: 'off' });
-  const unjailed: { id: string; ms: number }[] = [];
-  for (let i = 0; i < N; i++) unjailed.push(await createToRunning(world, `unjailed-${i}`));
-  const vmmUnjailed = await vmmMemoryMib(world, unjailed.map((s) => s.id));
-  await deleteAll(world, unjailed.map((s) => s.id));
 
   const bare = await measureBare(N, scratch);
 
@@ -89,6 +90,7 @@ try {
   console.log(`create_vs_bare=${(median(sequential.map((s) => s.ms)) / median(bare.total)).toFixed(2)}`);
   console.log(`jailed_vs_unjailed=${(median(sequential.map((s) => s.ms)) / median(unjailed.map((s) => s.ms))).toFixed(3)}`);
 } finally {
+  await plain.close();
   await world.close();
   await rm(scratch, { recursive: true, force: true });
 }
