@@ -28,6 +28,7 @@ import { vmRoutes } from './api/routes/vms.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
 import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
+import { recordImageEvents } from './containers/image-events.ts';
 import { LogStore } from './containers/log-store.ts';
 import { ContainerManager } from './containers/manager.ts';
 import { HearthError } from './errors.ts';
@@ -134,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
-  imageRoutes(app, deps.images, { timeoutMs: config.timeouts.imageMs });
+  imageRoutes(app, recordImageEvents(deps.images, deps.store, logger), { timeoutMs: config.timeouts.imageMs });
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).

@@ -35,7 +35,8 @@ type ContainersTable = {
 
 interface EventsTable {
   id: import('kysely').Generated<number>;
-  container_id: string;
+  container_id: string | null;
+  image: string | null;
   time: string;
   type: string;
   from_state: string | null;
@@ -295,13 +296,13 @@ export class ContainerStore {
   }
 }
 
-type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code'> & { time?: string; exit_code?: number | null };
+type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image'> & { time?: string; exit_code?: number | null; image?: string | null };
 
 /** The states a run ends in: their transitions carry the exit code. */
 const ENDED_STATES: ReadonlySet<ContainerState> = new Set(['exited', 'stopped', 'error']);
 
 async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<EventRecord> {
-  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null };
+  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null, image: e.image ?? null };
   const { id } = await db.insertInto('events').values(row).returning('id').executeTakeFirstOrThrow();
   return { ...row, id: Number(id) };
 }

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { migrations } from '../../src/store/migrations.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
 import type { ContainerRecord } from '../../src/model/index.ts';
 import { isHearthError } from '../../src/errors.ts';
@@ -23,6 +25,36 @@ function record(name: string): ContainerRecord {
 }
 
 describe('ContainerStore (SQLite)', () => {
+  it('moves the events of an older database over with their ids; image events have no container; ids are never reused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const file = join(dir, 'hearth.db');
+    try {
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+      const migrated = await new Migrator({ db: old, provider: { getMigrations: async () => migrations('sqlite') } }).migrateTo('0005_image_digest');
+      assert.equal(migrated.error, undefined);
+      const c = record('old');
+      await old.insertInto('containers').values({ ...c, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 }).execute();
+      await old.insertInto('events').values([5, 9].map((id) => ({ id, container_id: c.id, time: c.created_at, type: 'updated', message: `event ${id}` }))).execute();
+      await old.destroy();
+
+      const s = await ContainerStore.openSqlite(file);
+      assert.deepEqual((await s.listEvents(c.id)).map((e) => [e.id, e.message, e.image]), [[5, 'event 5', null], [9, 'event 9', null]]);
+      const pulled = await s.addEvent({ container_id: null, image: 'busybox', type: 'image-pull', from_state: null, to_state: null, message: 'pulled' });
+      assert.equal(pulled.id, 10);
+      const d = record('doomed');
+      await s.insertContainer(d);
+      const last = (await s.listEvents(d.id)).at(-1)!.id;
+      await s.deleteContainer(d.id);
+      const next = await s.addEvent({ container_id: c.id, type: 'updated', from_state: null, to_state: null, message: null });
+      assert.ok(next.id > last, `a deleted container's ids are not given again (${next.id} after ${last})`);
+      assert.deepEqual((await s.listAllEvents({ types: ['image-pull'] })).map((e) => [e.container_id, e.image]), [[null, 'busybox']]);
+      await assert.rejects(s.addEvent({ container_id: 'nope', type: 'updated', from_state: null, to_state: null, message: null }), /FOREIGN KEY/);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('migrates once, in WAL mode with foreign keys, and round-trips a container', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
     const file = join(dir, 'hearth.db');
@@ -37,7 +69,7 @@ describe('ContainerStore (SQLite)', () => {
       await s2.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }]);
+      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }, { name: '0006_image_events' }]);
       raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -90,6 +90,7 @@ function item(e: EventRecord) {
   return {
     id: e.id,
     container_id: e.container_id,
+    image: e.image,
     time: e.time,
     type: e.type,
     from_state: e.from_state,
