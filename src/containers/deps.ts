@@ -5,6 +5,7 @@
  */
 import type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
 import type { ImageProcessConfig } from './process-spec.ts';
+import type { ImageHealthcheck } from './health-state.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
 
@@ -15,6 +16,10 @@ export type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveRes
 export interface ImageConfig extends ImageProcessConfig {
   /** e.g. `SIGQUIT`; empty means SIGTERM. */
   stopSignal?: string;
+  /** The image's HEALTHCHECK. */
+  healthcheck?: ImageHealthcheck;
+  /** The image's SHELL (for a `CMD-SHELL` health check); empty means `/bin/sh -c`. */
+  shell?: string[];
 }
 
 /** What src/images ImageStore.ensureRootfs returns (its `Rootfs`), as far as a run needs it. */
