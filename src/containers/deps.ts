@@ -3,14 +3,14 @@
  * wires the real image store, host network and sandbox launcher; tests pass fakes (test/containers/fakes.ts).
  * @module
  */
-import type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
+import type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 import type { ImageProcessConfig } from './process-spec.ts';
 import type { ImageHealthcheck } from './health-state.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
 
 export type { SandboxLauncher } from '../sandbox/sandbox.ts';
-export type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
+export type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 
 /** The parts of an image config a run needs (src/images ImageConfig has these and more). */
 export interface ImageConfig extends ImageProcessConfig {
@@ -57,6 +57,8 @@ export interface ImageLibrary extends ImageResolver {
   pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void }): Promise<string>;
   remove(refOrDigest: string, opts: { force?: boolean }): Promise<RemoveResult>;
   prune(): Promise<CollectResult>;
+  /** Calls `listener` when each pull from a registry ends (how long, whether it succeeded); returns how to stop. */
+  onPull(listener: (t: PullTiming) => void): () => void;
 }
 
 /** An address, a MAC and a host tap taken for one VM (what the sandbox calls GuestNetwork). */

@@ -108,6 +108,11 @@ export class ContainerManager {
     return followEvents(this.ctx.store, q, onEvent, onEnd, AbortSignal.any([signal, this.ctx.closed.signal]));
   }
 
+  /** Calls `listener` with every event as it is written (metrics); returns how to stop. */
+  onEvent(listener: (e: EventRecord) => void): () => void {
+    return this.ctx.store.onEvent(listener);
+  }
+
   /** Answers when the condition holds (waits.ts), with the exit code of the container's last run. */
   async wait(id: string, condition: WaitCondition, signal?: AbortSignal): Promise<WaitResult> {
     this.checkOpen();
