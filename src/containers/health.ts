@@ -158,12 +158,16 @@ export class HealthChecks {
     const probe = runProbe(sandbox, id, schedule.spec, schedule.policy.timeoutMs, abort.signal);
     slot.previous = probe.settled;
     const result = await probe.result;
-    if (slot.generation !== generation || !result) return;
-    const prev = schedule.state;
-    schedule.state = applyResult(prev, result, schedule.policy, schedule.startedAt);
-    this.write(id, slot, schedule.state, schedule.state.status === prev.status ? undefined : describeChange(schedule.state));
-    await slot.writes;
     if (slot.generation !== generation) return;
+    // No result: the process or VM was ending (a transition follows and stops the checks), or the guest's
+    // control channel is down for now; the schedule goes on either way.
+    if (result) {
+      const prev = schedule.state;
+      schedule.state = applyResult(prev, result, schedule.policy, schedule.startedAt);
+      this.write(id, slot, schedule.state, schedule.state.status === prev.status ? undefined : describeChange(schedule.state));
+      await slot.writes;
+      if (slot.generation !== generation) return;
+    }
     this.arm(id, slot, generation, nextCheckDelay(schedule.policy, schedule.state, Date.now(), schedule.startedAt));
   }
 
