@@ -12,7 +12,7 @@
  * @module
  */
 import { describeError } from '../errors.ts';
-import { STARTED_STATES, type ContainerState, type EventRecord, type HealthState } from '../model/index.ts';
+import type { ContainerState, EventRecord, HealthState } from '../model/index.ts';
 import type { ExecSpec } from '../sandbox/sandbox.ts';
 import type { ContainerContext } from './context.ts';
 import { runProbe } from './health-probe.ts';
@@ -114,7 +114,7 @@ export class HealthChecks {
       if (schedule.state.status !== 'unhealthy') this.write(id, slot!, checksStopped(schedule.state), stoppedBecause(to));
       return;
     }
-    if (STARTED_STATES.has(to)) return;
+    if (!RUN_ENDED.has(to)) return;
     const s = slot ?? this.slot(id);
     const generation = s.generation;
     s.writes = s.writes.then(async () => {
@@ -178,5 +178,8 @@ export class HealthChecks {
       .catch((e: unknown) => this.ctx.log.warn({ err: e, container: id }, `could not record the health state: ${describeError(e)}`));
   }
 }
+
+/** The states a run ends in. */
+const RUN_ENDED: ReadonlySet<ContainerState> = new Set(['stopped', 'exited', 'error']);
 
 const stoppedBecause = (to: ContainerState) => `health checks stopped: the container is ${to}`;

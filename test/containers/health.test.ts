@@ -145,6 +145,23 @@ describe('health checks (fakes)', () => {
     }
   });
 
+  it('a run that ended while the manager was down reads unhealthy once the new manager finds it', async () => {
+    const h1 = await harness();
+    const id = await create(h1.app, { name: 'ended', image: 'sleeper:1', healthcheck: { test: ['CMD', 'exit', '0'], ...fast } });
+    const vm = vmOf(h1, await waitFor(h1.app, id, 'healthy', healthIs('healthy')));
+    await h1.close(false);
+    vm.finish({ code: 143, signal: 15 });
+    h1.network.restartProcess();
+    const h2 = await harness({ dir: h1.dir, launcher: h1.launcher, network: h1.network, images: h1.images });
+    try {
+      const item = await waitFor(h2.app, id, 'unhealthy', (i) => i.state === 'exited' && i.health?.status === 'unhealthy');
+      assert.equal(item.exit_code, 143);
+      assert.equal((await healthEvents(h2, id)).at(-1), 'unhealthy: health checks stopped: the container is exited');
+    } finally {
+      await h2.close();
+    }
+  });
+
   it('a deleted container is checked no more', async () => {
     const h = await harness();
     try {
