@@ -24,6 +24,8 @@ import { eventRoutes } from './api/routes/events.ts';
 import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
 import { imageRoutes } from './api/routes/images.ts';
+import { metricsRoutes } from './api/routes/metrics.ts';
+import { HearthMetrics } from './api/metrics/hearth-metrics.ts';
 import { vmRoutes } from './api/routes/vms.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
@@ -111,6 +113,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
   );
   app.decorate('containers', manager);
+  const metrics = new HearthMetrics(manager, deps.images);
+  app.addHook('onResponse', metrics.onResponse);
+  app.addHook('onClose', () => metrics.close());
   // Before the server waits for open requests to finish: ends what they wait for (log follows, provisioning).
   app.addHook('preClose', async () => manager.beginClose());
   app.addHook('onClose', () => manager.close());
@@ -136,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   eventRoutes(app, manager);
   vmRoutes(app, manager);
   imageRoutes(app, recordImageEvents(deps.images, deps.store, logger), { timeoutMs: config.timeouts.imageMs });
+  metricsRoutes(app, metrics);
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).

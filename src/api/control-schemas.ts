@@ -6,7 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { WAIT_CONDITIONS } from '../containers/waits.ts';
 import { EVENT_TYPES } from '../model/index.ts';
-import { AbsolutePath, ContainerName, NoNul, Nullable, State, StringEnum, Time } from './schemas.ts';
+import { AbsolutePath, ContainerName, HealthStatusSchema, NoNul, Nullable, State, StringEnum, Time } from './schemas.ts';
 
 export const ExecParams = Type.Object(
   { exec: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-f]+$', 'x-error': 'must be an exec id (hex digits)' }) },
@@ -112,4 +112,5 @@ export const StreamEventItem = Type.Object({
   to_state: Nullable(State),
   message: Nullable(Type.String()),
   exit_code: Nullable(Type.Integer()),
+  health_status: Nullable(HealthStatusSchema),
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
-import { CONTAINER_STATES, EVENT_TYPES, RESTART_POLICIES, VM_STATES } from '../model/index.ts';
+import { CONTAINER_STATES, EVENT_TYPES, HEALTH_STATUSES, RESTART_POLICIES, VM_STATES } from '../model/index.ts';
 
 /** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
 TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof value === 'string' && schema.enum.includes(value));
@@ -72,6 +72,47 @@ export const VolumeIn = Type.Object(
 );
 export const VolumeOut = Type.Object({ host_path: Type.String(), container_path: Type.String(), readonly: Type.Boolean() });
 
+/** Node's timers wait at most 2^31-1 ms (24.8 days); a million seconds is well inside. */
+const Seconds = (minimum: number, description: string) => Type.Number({ minimum, maximum: 1_000_000, description });
+
+export const HealthcheckIn = Type.Object(
+  {
+    test: Type.Optional(
+      Type.Array(NoNul(32768), {
+        minItems: 1,
+        maxItems: 1024,
+        description: '`["CMD", command, ...args]`, `["CMD-SHELL", "command line"]` (run by the image\'s SHELL, else `/bin/sh -c`) or `["NONE"]` (no check, not even the image\'s).',
+      }),
+    ),
+    interval_s: Type.Optional(Seconds(0.001, 'Between the end of a check and the start of the next. Default: the image\'s, else 30.')),
+    timeout_s: Type.Optional(Seconds(0.001, 'A check running longer is killed and fails (exit code -1). Default: the image\'s, else 30.')),
+    retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Failures in a row that make the container unhealthy. Default: the image\'s, else 3.' })),
+    start_period_s: Type.Optional(Seconds(0, 'From the start: failures before the first pass do not count. Default: the image\'s, else 0.')),
+    start_interval_s: Type.Optional(Seconds(0.001, 'Between checks during the start period, until one passes. Default: the image\'s, else 5.')),
+  },
+  { additionalProperties: false, description: "Over the image's HEALTHCHECK, field by field (Docker's merge); null: the image's as it is." },
+);
+export const HealthcheckOut = Type.Object({
+  test: Type.Optional(Type.Array(Type.String())),
+  interval_s: Type.Optional(Type.Number()),
+  timeout_s: Type.Optional(Type.Number()),
+  retries: Type.Optional(Type.Integer()),
+  start_period_s: Type.Optional(Type.Number()),
+  start_interval_s: Type.Optional(Type.Number()),
+});
+export const HealthStatusSchema = StringEnum(HEALTH_STATUSES);
+export const HealthOut = Type.Object(
+  {
+    status: HealthStatusSchema,
+    failing_streak: Type.Integer({ description: 'Failed checks in a row.' }),
+    log: Type.Array(
+      Type.Object({ start: Type.String({ format: 'date-time' }), end: Type.String({ format: 'date-time' }), exit_code: Type.Integer(), output: Type.String() }),
+      { description: 'The last 5 results, oldest first; output at most 4096 bytes (then "...").' },
+    ),
+  },
+  { description: 'What the health checks found; null without a check.' },
+);
+
 const settings = {
   args: Type.Array(NoNul(32768), {
     maxItems: 1024,
@@ -100,6 +141,7 @@ const settings = {
     default: false,
     description: "Keep the process's stdin open for attached clients (`docker run -i`); without it stdin is /dev/null.",
   }),
+  healthcheck: Type.Union([HealthcheckIn, Type.Null()]),
 };
 
 /** What a create may give and an update may change: every setting, each optional. */
@@ -154,6 +196,8 @@ export const ContainerItem = Type.Object({
   updated_at: Time,
   started_at: Nullable(Time),
   finished_at: Nullable(Time),
+  healthcheck: Nullable(HealthcheckOut),
+  health: Nullable(HealthOut),
 });
 
 export const VmItem = Type.Object({
@@ -177,6 +221,7 @@ export const EventItem = Type.Object({
   from_state: Nullable(State),
   to_state: Nullable(State),
   message: Nullable(Type.String()),
+  health_status: Nullable(HealthStatusSchema),
 });
 
 export const LogItem = Type.Object({

@@ -3,18 +3,23 @@
  * wires the real image store, host network and sandbox launcher; tests pass fakes (test/containers/fakes.ts).
  * @module
  */
-import type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
+import type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 import type { ImageProcessConfig } from './process-spec.ts';
+import type { ImageHealthcheck } from './health-state.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
 
 export type { SandboxLauncher } from '../sandbox/sandbox.ts';
-export type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
+export type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 
 /** The parts of an image config a run needs (src/images ImageConfig has these and more). */
 export interface ImageConfig extends ImageProcessConfig {
   /** e.g. `SIGQUIT`; empty means SIGTERM. */
   stopSignal?: string;
+  /** The image's HEALTHCHECK. */
+  healthcheck?: ImageHealthcheck;
+  /** The image's SHELL (for a `CMD-SHELL` health check); empty means `/bin/sh -c`. */
+  shell?: string[];
 }
 
 /** What src/images ImageStore.ensureRootfs returns (its `Rootfs`), as far as a run needs it. */
@@ -52,6 +57,8 @@ export interface ImageLibrary extends ImageResolver {
   pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void }): Promise<string>;
   remove(refOrDigest: string, opts: { force?: boolean }): Promise<RemoveResult>;
   prune(): Promise<CollectResult>;
+  /** Calls `listener` when each pull from a registry ends (how long, whether it succeeded); returns how to stop. */
+  onPull(listener: (t: PullTiming) => void): () => void;
 }
 
 /** An address, a MAC and a host tap taken for one VM (what the sandbox calls GuestNetwork). */

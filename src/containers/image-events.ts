@@ -24,6 +24,7 @@ export function recordImageEvents(library: ImageLibrary, store: ContainerStore, 
     list: () => library.list(),
     inspect: (ref) => library.inspect(ref),
     prune: () => library.prune(),
+    onPull: (listener) => library.onPull(listener),
     async pull(ref, opts) {
       try {
         const digest = await library.pull(ref, opts);

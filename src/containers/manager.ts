@@ -9,7 +9,7 @@
  * then stopped (the user asked), exited (the process ended; exit_code) or error (error_message); running
  * <-> paused (the user's pause and unpause); after a manager restart recovering, paused or unresponsive.
  * Every transition is written with an event. Execs (exec-commands.ts), waits (waits.ts) and the event
- * feed (event-feed.ts) live beside it.
+ * feed (event-feed.ts) live beside it; health checks (health.ts) follow the transitions.
  * @module
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -39,6 +39,7 @@ import type { ExecRequest } from './process-spec.ts';
 import { waitFor, type WaitCondition, type WaitResult } from './waits.ts';
 import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
 import { GuestControl } from './control-commands.ts';
+import { HealthChecks } from './health.ts';
 import { Provisioner } from './provisioning.ts';
 import { Recovery } from './recovery.ts';
 import { RunCommands } from './run-commands.ts';
@@ -59,6 +60,7 @@ const SPEC_DEFAULTS: ContainerSpec = {
   restart_max_retries: null,
   tty: false,
   stdin_open: false,
+  healthcheck: null,
 };
 
 
@@ -69,6 +71,7 @@ export class ContainerManager {
   private readonly recovery: Recovery;
   private readonly control: GuestControl;
   private readonly runCommands: RunCommands;
+  private readonly health: HealthChecks;
   private closed?: Promise<void>;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
@@ -78,6 +81,7 @@ export class ContainerManager {
     this.recovery = new Recovery(this.ctx, this.provisioner, this.supervisor);
     this.control = new GuestControl(this.ctx);
     this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
+    this.health = new HealthChecks(this.ctx);
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -102,6 +106,11 @@ export class ContainerManager {
   followEvents(q: EventFeedQuery, onEvent: (e: EventRecord) => void, onEnd: () => void, signal: AbortSignal): Promise<void> {
     this.checkOpen();
     return followEvents(this.ctx.store, q, onEvent, onEnd, AbortSignal.any([signal, this.ctx.closed.signal]));
+  }
+
+  /** Calls `listener` with every event as it is written (metrics); returns how to stop. */
+  onEvent(listener: (e: EventRecord) => void): () => void {
+    return this.ctx.store.onEvent(listener);
   }
 
   /** Answers when the condition holds (waits.ts), with the exit code of the container's last run. */
@@ -197,6 +206,7 @@ export class ContainerManager {
         finished_at: null,
         stop_signal: null,
         image_digest: null,
+        health: null,
       };
       await ctx.store.insertContainer(c);
       return c;
@@ -343,6 +353,7 @@ export class ContainerManager {
     if (ctx.closing) return;
     ctx.closing = true;
     ctx.closed.abort();
+    this.health.close();
     for (const id of ctx.runs.ids()) ctx.runs.cancelTimers(id);
     for (const run of ctx.runs.runs()) if (!run.started) run.abort.abort('shutdown' satisfies AbortReason);
     ctx.logs.endAll();

@@ -8,7 +8,7 @@
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
 import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
-import type { ContainerRecord, ContainerSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
+import type { ContainerRecord, ContainerSpec, HealthcheckSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */
 export interface SpecInput {
@@ -22,6 +22,7 @@ export interface SpecInput {
   restart_max_retries?: number | null;
   tty?: boolean;
   stdin_open?: boolean;
+  healthcheck?: HealthcheckSpec | null;
 }
 
 const ENV_NAME = /^[^=\0]+$/;
@@ -45,6 +46,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     restart_max_retries: base.restart_max_retries,
     tty: input.tty ?? base.tty,
     stdin_open: input.stdin_open ?? base.stdin_open,
+    healthcheck: input.healthcheck === undefined ? base.healthcheck : input.healthcheck && checkHealthcheck(input.healthcheck),
   };
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
     if (spec.restart_policy !== 'on-failure') {
@@ -90,6 +92,30 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     seen.add(key);
   });
   return spec;
+}
+
+/**
+ * The kinds of test Docker runs, each with its shape: `CMD` and at least the command, `CMD-SHELL` and one
+ * shell command line, `NONE` alone. The schema checked the types and sizes.
+ */
+function checkHealthcheck(h: HealthcheckSpec): HealthcheckSpec {
+  const test = h.test;
+  if (test === undefined) return h;
+  const field = 'body/healthcheck/test';
+  const shapes: Record<string, [number, number, string]> = {
+    CMD: [2, Infinity, '["CMD", command, ...args]'],
+    'CMD-SHELL': [2, 2, '["CMD-SHELL", "a shell command line"]'],
+    NONE: [1, 1, '["NONE"] alone'],
+  };
+  const shape = shapes[test[0] ?? ''];
+  if (!shape) {
+    throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `${field}/0 must be CMD, CMD-SHELL or NONE (not ${JSON.stringify(test[0])})`, `${field}/0`);
+  }
+  const [min, max, form] = shape;
+  if (test.length < min || test.length > max) {
+    throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `${field} must be ${form} (${test.length} items given)`, field);
+  }
+  return h;
 }
 
 function cleanPaths<V extends { host_path: string; container_path: string }>(v: V): V {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { HealthcheckSpec, HealthState } from './health.ts';
+
 /**
  * creating -> booting -> initializing -> running, then stopped (the user asked), exited (the process ended)
  * or error (a step failed, or the VM died). A stopped/exited/error container can be started again.
@@ -69,6 +71,8 @@ export interface ContainerSpec {
   tty: boolean;
   /** Keep the main process's stdin open for attached clients (`docker run -i`); else it is /dev/null. */
   stdin_open: boolean;
+  /** Over the image's HEALTHCHECK, field by field; null: the image's as it is (none if it has none). */
+  healthcheck: HealthcheckSpec | null;
 }
 
 export interface ContainerRecord extends ContainerSpec {
@@ -100,4 +104,6 @@ export interface ContainerRecord extends ContainerSpec {
    * resolved, and again after `PUT` gives the container another image.
    */
   image_digest: string | null;
+  /** What the health checks found; null when the container has none (or has not run with one). */
+  health: HealthState | null;
 }

@@ -5,4 +5,5 @@
  */
 export * from './container.ts';
 export * from './event.ts';
+export * from './health.ts';
 export * from './vm.ts';

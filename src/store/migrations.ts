@@ -129,5 +129,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('events_container').on('events').columns(['container_id', 'id']).execute();
       },
     },
+    // JSON text or NULL: the request's healthcheck, and what the checks found (written after every check).
+    '0007_health': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('healthcheck', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('health', 'text').execute();
+        await db.schema.alterTable('events').addColumn('health_status', 'text').execute();
+      },
+    },
   };
 }

@@ -6,7 +6,7 @@ import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
   'args', 'container_id', 'container_runtime_id', 'created_at', 'env_vars', 'error_message', 'exit_code',
-  'finished_at', 'guest_ip', 'id', 'image', 'image_digest', 'name', 'port_mappings', 'restart_count', 'restart_max_retries',
+  'finished_at', 'guest_ip', 'health', 'healthcheck', 'id', 'image', 'image_digest', 'name', 'port_mappings', 'restart_count', 'restart_max_retries',
   'restart_policy', 'started_at', 'state', 'stdin_open', 'tty', 'updated_at', 'volumes',
 ];
 

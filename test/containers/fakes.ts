@@ -47,6 +47,7 @@ import type {
   ImageConfig,
   ImageDetails,
   ImageLibrary,
+  PullTiming,
   ImageSummary,
   NetworkAttachment,
   PullProgress,
@@ -243,6 +244,7 @@ export class FakeImages implements ImageLibrary {
     const emit = (p: PullProgress) => opts.onProgress?.(p);
     await this.gate?.pass();
     if (this.unreachable.has(ref)) {
+      this.pulled({ seconds: 0.001, ok: false });
       throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `image ${ref}: its registry does not answer`);
     }
     if (!config || !manifestDigest) {
@@ -250,6 +252,7 @@ export class FakeImages implements ImageLibrary {
       throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${what}" not found in the registry`);
     }
     if (fresh) {
+      this.pulled({ seconds: 0.001, ok: true });
       emit({ type: 'resolving', ref });
       emit({ type: 'resolved', ref, manifestDigest, layers: [] });
       emit({ type: 'building', manifestDigest });
@@ -281,6 +284,15 @@ export class FakeImages implements ImageLibrary {
   }
   async prune(): Promise<CollectResult> {
     return { images: [], disks: 0, blobs: 0, freedBytes: 0 };
+  }
+  /** An image resolved for the first time counts as a pull of 1 ms; an unreachable one as a failed one. */
+  onPull(listener: (t: PullTiming) => void): () => void {
+    this.pullListeners.add(listener);
+    return () => this.pullListeners.delete(listener);
+  }
+  private readonly pullListeners = new Set<(t: PullTiming) => void>();
+  private pulled(t: PullTiming): void {
+    for (const l of this.pullListeners) l(t);
   }
 }
 

@@ -21,6 +21,7 @@ function record(name: string): ContainerRecord {
     restart_count: 0, exit_code: null, error_message: null, vm_id: randomUUID(),
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
+    healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
   };
 }
 
@@ -69,7 +70,8 @@ describe('ContainerStore (SQLite)', () => {
       await s2.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }, { name: '0006_image_events' }]);
+      const applied = raw.prepare('select name from kysely_migration order by name').all();
+      assert.deepEqual(applied, Object.keys(migrations('sqlite')).map((name) => ({ name })), 'every migration, each once');
       raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -100,6 +102,34 @@ describe('ContainerStore (SQLite)', () => {
       await s.deleteContainer(c.id);
       assert.equal(await s.getVm(c.vm_id), undefined);
       assert.deepEqual(await s.listEvents(c.id), []);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes health without touching updated_at, with an event only when asked, and nothing for a deleted container', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const c = record('checked');
+      await s.insertContainer(c);
+      const heard: string[] = [];
+      s.onEvent((e) => heard.push(`${e.type}:${e.health_status}`));
+      const result = { start: '2024-01-01T00:00:00.000Z', end: '2024-01-01T00:00:01.000Z', exit_code: 1, output: 'no\n' };
+      await s.setHealth(c.id, { status: 'starting', failing_streak: 1, log: [result] });
+      const read = await s.getContainer(c.id);
+      assert.deepEqual(read?.health, { status: 'starting', failing_streak: 1, log: [result] });
+      assert.equal(read?.updated_at, c.updated_at);
+      await s.setHealth(c.id, { status: 'unhealthy', failing_streak: 2, log: [result, result] }, { message: '2 failed' });
+      const last = (await s.listEvents(c.id)).at(-1);
+      assert.deepEqual([last?.type, last?.health_status, last?.message], ['health-status', 'unhealthy', '2 failed']);
+      assert.deepEqual(heard, ['health-status:unhealthy']);
+      await s.setHealth(c.id, null);
+      assert.equal((await s.getContainer(c.id))?.health, null);
+      await s.deleteContainer(c.id);
+      await s.setHealth(c.id, { status: 'healthy', failing_streak: 0, log: [] }, { message: 'passed' });
+      assert.deepEqual(heard, ['health-status:unhealthy']);
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });

@@ -52,6 +52,8 @@ export function containerItem(c: ContainerRecord) {
     updated_at: c.updated_at,
     started_at: c.started_at,
     finished_at: c.finished_at,
+    healthcheck: c.healthcheck,
+    health: c.health,
   };
 }
 

@@ -97,6 +97,7 @@ function item(e: EventRecord) {
     to_state: e.to_state,
     message: e.message,
     exit_code: e.exit_code,
+    health_status: e.health_status,
   };
 }
 
