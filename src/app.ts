@@ -7,6 +7,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,6 +24,7 @@ import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
 import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
+import { statsRoutes } from './api/routes/stats.ts';
 import { imageRoutes } from './api/routes/images.ts';
 import { vmRoutes } from './api/routes/vms.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
@@ -106,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       recoveryRetryMs: config.timeouts.recoveryRetryMs,
       restart: config.restart,
       dnsServers: deps.dnsServers ?? guestDnsServers(config),
+      host: { cpus: availableParallelism(), memoryMib: Math.floor(totalmem() / 2 ** 20) },
     },
     logger,
   );
@@ -129,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   containerRoutes(app, manager);
   containerControlRoutes(app, manager);
+  statsRoutes(app, manager);
   copyRoutes(app, manager);
   execRoutes(app, manager);
   attachRoutes(app, manager);

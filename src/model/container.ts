@@ -69,6 +69,16 @@ export interface ContainerSpec {
   tty: boolean;
   /** Keep the main process's stdin open for attached clients (`docker run -i`); else it is /dev/null. */
   stdin_open: boolean;
+  /**
+   * CPUs the container may use (Docker's `--cpus`): its VM has this many vCPUs rounded up, and a fraction is
+   * capped on the host. Null: the manager's `vm.vcpus` (containers made before limits were recorded).
+   */
+  cpus: number | null;
+  /**
+   * Memory of the container's processes in MiB (Docker's `--memory`): beyond it the OOM killer ends one of
+   * them. Null: the manager's `vm.memoryMib` (containers made before limits were recorded).
+   */
+  memory_mib: number | null;
 }
 
 export interface ContainerRecord extends ContainerSpec {
@@ -78,6 +88,8 @@ export interface ContainerRecord extends ContainerSpec {
   desired_state: 'running' | 'stopped';
   restart_count: number;
   exit_code: number | null;
+  /** The last run's: the OOM killer ended a process of the container (Docker's `OOMKilled`). */
+  oom_killed: boolean;
   error_message: string | null;
   /** A uuid, fixed for the container's life; every VM it boots has this id. */
   vm_id: string;

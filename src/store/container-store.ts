@@ -22,7 +22,7 @@ import type {
 
 const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
-const FLAG_COLUMNS = ['tty', 'stdin_open'] as const;
+const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed'] as const;
 type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
 /**
@@ -66,6 +66,7 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
     tty: Boolean(r.tty),
     stdin_open: Boolean(r.stdin_open),
+    oom_killed: Boolean(r.oom_killed),
   };
 }
 

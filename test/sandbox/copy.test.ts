@@ -80,7 +80,7 @@ function copyTests(suite: { env: VmEnv; busybox: string }): void {
   before(async () => {
     // The manager's default guest size: 100 MB copied into a 128 MiB guest runs it out of memory (a known
     // defect, not yet understood: the file lands on the disk-backed overlay and is streamed in 64 KiB pieces).
-    vm = await runningContainer(suite.env, suite.busybox, 'exec sleep 100000', 256);
+    vm = await runningContainer(suite.env, suite.busybox, 'exec sleep 100000', { memoryMib: 256 });
   });
   after(async () => {
     if (vm) await ending(vm);
