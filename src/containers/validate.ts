@@ -8,7 +8,7 @@
  */
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
-import { vmSizeFor } from '../sandbox/sandbox.ts';
+import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
 import type { ContainerRecord, ContainerSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
 
@@ -169,7 +169,7 @@ function checkCapacity(input: SpecInput, host: HostCapacity): void {
     );
   }
   if (input.memory_mib !== undefined) {
-    const vm = vmSizeFor({ cpus: 1, memoryMib: input.memory_mib }).memoryMib;
+    const vm = vmMemoryMib(input.memory_mib);
     if (vm > host.memoryMib) {
       throw invalidArgument(
         'HEARTH_ERR_INVALID_ARGUMENT',

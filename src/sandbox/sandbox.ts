@@ -26,7 +26,7 @@ export type {
 export type { PathStat } from '../agent/copy-message.ts';
 export type { GuestStats } from '../agent/stats-message.ts';
 export type { DiskIo, VmmUsage } from '../vmm/driver.ts';
-export { vmSizeFor, type VmSize } from './vm-size.ts';
+export { vmMemoryMib, vmSizeFor, type VmSize } from './vm-size.ts';
 /** The guest protocol's message limit and record sizes: what a process description may take. */
 export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 export { stdioRunBytes } from '../agent/run-message.ts';

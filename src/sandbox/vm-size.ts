@@ -22,8 +22,10 @@ export interface VmSize {
 }
 
 export function vmSizeFor(resources: { cpus: number; memoryMib: number }): VmSize {
-  return {
-    vcpus: Math.ceil(resources.cpus),
-    memoryMib: resources.memoryMib + GUEST_BASE_MIB + Math.ceil(resources.memoryMib / GUEST_SHARE_DIVISOR),
-  };
+  return { vcpus: Math.ceil(resources.cpus), memoryMib: vmMemoryMib(resources.memoryMib) };
+}
+
+/** The RAM of a VM whose container has `memoryMib`: that and the guest's own. */
+export function vmMemoryMib(memoryMib: number): number {
+  return memoryMib + GUEST_BASE_MIB + Math.ceil(memoryMib / GUEST_SHARE_DIVISOR);
 }

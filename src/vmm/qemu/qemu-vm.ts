@@ -90,12 +90,11 @@ export class QemuVm implements VmProcess {
 
   /** /proc for the process (CPU time, smaps_rollup), QMP `query-blockstats` for the disks. */
   async usage(): Promise<VmmUsage> {
+    const noAnswer = delay(QMP_TIMEOUT_MS).then(() => new Error(`no answer within ${QMP_TIMEOUT_MS} ms`));
     const [cpu, memory, blockstats] = await Promise.all([
       cpuTimeOf(this.pid),
       memoryOf(this.pid),
-      Promise.race([this.qmp.execute('query-blockstats'), delay(QMP_TIMEOUT_MS).then(() => Promise.reject(new Error(`no answer within ${QMP_TIMEOUT_MS} ms`)))]).catch(
-        (e: Error) => e,
-      ),
+      Promise.race([this.qmp.execute('query-blockstats').catch((e: Error) => e), noAnswer]),
     ]);
     if (!cpu || !memory || this.qmp.closed) throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_GONE', `VM ${this.id}: its VMM (pid ${this.pid}) is gone`);
     if (blockstats instanceof Error) {
