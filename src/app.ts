@@ -7,6 +7,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,6 +24,7 @@ import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
 import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
+import { statsRoutes } from './api/routes/stats.ts';
 import { imageRoutes } from './api/routes/images.ts';
 import { metricsRoutes } from './api/routes/metrics.ts';
 import { HearthMetrics } from './api/metrics/hearth-metrics.ts';
@@ -109,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       recoveryRetryMs: config.timeouts.recoveryRetryMs,
       restart: config.restart,
       dnsServers: deps.dnsServers ?? guestDnsServers(config),
+      host: { cpus: availableParallelism(), memoryMib: Math.floor(totalmem() / 2 ** 20) },
     },
     logger,
   );
@@ -135,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   containerRoutes(app, manager);
   containerControlRoutes(app, manager);
+  statsRoutes(app, manager);
   copyRoutes(app, manager);
   execRoutes(app, manager);
   attachRoutes(app, manager);

@@ -23,6 +23,7 @@ export const FrameType = {
   COPY_OUT: 0x0b,
   COPY_IN: 0x0c,
   STAT: 0x0d,
+  STATS: 0x0e,
   HELLO: 0x81,
   STARTED: 0x82,
   OUTPUT: 0x83,
@@ -31,6 +32,7 @@ export const FrameType = {
   LOG: 0x86,
   PROCESSES: 0x87,
   STAT_RESULT: 0x88,
+  STATS_RESULT: 0x89,
 } as const;
 
 export const RecordTag = {
@@ -62,6 +64,19 @@ export const RecordTag = {
   MODE: 32,
   MTIME: 33,
   LINK_TARGET: 34,
+  MEMORY_MAX: 40,
+  OOM_KILLED: 41,
+  CPU_USAGE_USEC: 42,
+  CPU_USER_USEC: 43,
+  CPU_SYSTEM_USEC: 44,
+  MEMORY_CURRENT: 45,
+  MEMORY_ANON: 46,
+  MEMORY_FILE: 47,
+  MEMORY_INACTIVE_FILE: 48,
+  OOM_KILLS: 49,
+  PIDS_CURRENT: 50,
+  GUEST_CPU_USEC: 51,
+  ONLINE_CPUS: 52,
 } as const;
 
 export interface Frame {

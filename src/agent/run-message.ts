@@ -11,7 +11,13 @@ import type { RecordValue } from './protocol.ts';
 
 export type RootfsType = 'ext4' | 'erofs';
 
-function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint): Array<[number, RecordValue]> {
+/** What the guest holds the container's processes to (their cgroup); absent: no limit. */
+export interface RunLimits {
+  /** memory.max of the container's cgroup, in bytes. */
+  memoryMaxBytes?: number;
+}
+
+function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint, limits: RunLimits): Array<[number, RecordValue]> {
   const records: Array<[number, RecordValue]> = [
     ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
     ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
@@ -23,6 +29,7 @@ function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint):
     [RecordTag.CLOCK, u64(clockNs)],
   ];
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
+  if (limits.memoryMaxBytes !== undefined) records.push([RecordTag.MEMORY_MAX, u64(BigInt(limits.memoryMaxBytes))]);
   return [...records, ...stdioRecords(spec)];
 }
 
@@ -46,11 +53,11 @@ export function stdioRunBytes(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>)
 }
 
 /**
- * The RUN payload for `spec`, with the host's clock now. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
+ * The RUN payload for `spec`, with the host's clock now and the container's `limits`. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
  * much the argv and the environment take, when it is over the frame limit.
  */
-export function encodeRun(spec: ProcessSpec, rootfsType: RootfsType, clockNs = BigInt(Date.now()) * 1_000_000n): Buffer {
-  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs));
+export function encodeRun(spec: ProcessSpec, rootfsType: RootfsType, clockNs = BigInt(Date.now()) * 1_000_000n, limits: RunLimits = {}): Buffer {
+  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs, limits));
   if (payload.length > MAX_PAYLOAD) {
     const argv = recordListBytes(spec.argv);
     const env = recordListBytes(spec.env);

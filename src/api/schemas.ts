@@ -142,6 +142,21 @@ const settings = {
     description: "Keep the process's stdin open for attached clients (`docker run -i`); without it stdin is /dev/null.",
   }),
   healthcheck: Type.Union([HealthcheckIn, Type.Null()]),
+  cpus: Type.Number({
+    minimum: 0.01,
+    maximum: 64,
+    description:
+      'CPUs the container may use (`docker run --cpus`): its VM gets this many vCPUs rounded up, and a fraction is also ' +
+      "capped on the host. Default: the manager's `vm.vcpus` (1). More than the host's CPUs: 400.",
+  }),
+  memory_mib: Type.Integer({
+    minimum: 6,
+    maximum: 1024 * 1024,
+    description:
+      "Memory of the container's processes, MiB (`docker run --memory`): beyond it the OOM killer ends one of them (exit " +
+      "137, `oom_killed`), not the VM, which has this and the guest's own. Default: the manager's `vm.memoryMib` (256). " +
+      'More than the host has: 400.',
+  }),
 };
 
 /** What a create may give and an update may change: every setting, each optional. */
@@ -185,11 +200,14 @@ export const ContainerItem = Type.Object({
   restart_max_retries: Nullable(Type.Integer()),
   tty: Type.Boolean(),
   stdin_open: Type.Boolean(),
+  cpus: Nullable(Type.Number({ description: "Null for a container made before limits were recorded: the manager's `vm.vcpus`." })),
+  memory_mib: Nullable(Type.Integer({ description: "Null for a container made before limits were recorded: the manager's `vm.memoryMib`." })),
   state: State,
   container_runtime_id: Type.String({ description: '`vm-` and the uuid of the VM; query /v1/vms/{uuid}.' }),
   container_id: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   error_message: Nullable(Type.String()),
   exit_code: Nullable(Type.Integer()),
+  oom_killed: Type.Boolean({ description: "The last run's: the OOM killer ended a process of the container at its memory limit (Docker's OOMKilled)." }),
   restart_count: Type.Integer({ description: 'Restarts made by the restart policy since the last user start.' }),
   guest_ip: Nullable(Type.String()),
   created_at: Time,
@@ -205,8 +223,8 @@ export const VmItem = Type.Object({
   container_id: Type.String({ format: 'uuid' }),
   state: StringEnum(VM_STATES),
   guest_ip: Nullable(Type.String()),
-  vcpus: Type.Integer(),
-  memory_mib: Type.Integer(),
+  vcpus: Type.Integer({ description: "The container's `cpus` rounded up." }),
+  memory_mib: Type.Integer({ description: "The VM's RAM: the container's `memory_mib` and the guest's own (40 MiB and 2% of it)." }),
   vmm: Type.String(),
   accel: Type.String(),
   pid: Nullable(Type.Integer()),

@@ -76,6 +76,18 @@ export interface PortHandle {
   close(): Promise<void> | void;
 }
 
+/** A container's traffic, as its guest sees it: `rx` what it received, `tx` what it sent. */
+export interface NetworkCounters {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
 /**
  * The host side of a container's network. On the real host: AddressPool for addresses, HostNetwork for
  * taps on the bridge, PortForwarder for mappings.
@@ -98,6 +110,8 @@ export interface ContainerNetwork {
   deleteTap(name: string): Promise<void>;
   /** Starts forwarding one host port to the guest; fails (e.g. port in use) with a HearthError. */
   openPort(rule: PortRule): Promise<PortHandle>;
+  /** The attachment's traffic so far (its tap's counters); null when its tap is gone. */
+  counters(attachment: NetworkAttachment): Promise<NetworkCounters | null>;
 }
 
 /** Everything the containers layer is built from. */

@@ -44,12 +44,15 @@ import { Provisioner } from './provisioning.ts';
 import { Recovery } from './recovery.ts';
 import { RunCommands } from './run-commands.ts';
 import { writableLayerPath, type AbortReason } from './run.ts';
+import type { ContainerStats } from './stats.ts';
 import { Supervisor } from './supervision.ts';
-import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
+import { checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
 
 export type { ManagerSettings } from './context.ts';
+export type { ContainerStats } from './stats.ts';
 
-const SPEC_DEFAULTS: ContainerSpec = {
+/** A new container's settings before the request's; its CPUs and memory are the configuration's. */
+const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   name: '',
   image: '',
   args: [],
@@ -124,6 +127,12 @@ export class ContainerManager {
     return this.control.top(id);
   }
 
+  /** What the container uses now (stats.ts). FailedPrecondition unless it runs. */
+  stats(id: string): Promise<ContainerStats> {
+    this.checkOpen();
+    return this.control.stats(id);
+  }
+
   /** `docker cp`: a path's stat, a tar of it, a tar extracted into a directory (copy-commands.ts). */
   async statPath(id: string, path: string): Promise<PathStat> {
     this.checkOpen();
@@ -185,7 +194,8 @@ export class ContainerManager {
   async create(input: SpecInput & { name: string; image: string }): Promise<ContainerRecord> {
     await this.ready();
     const { ctx } = this;
-    const spec = mergeSpec(SPEC_DEFAULTS, input, ctx.settings.restart.onFailureMaxRetries);
+    const defaults = { ...SPEC_DEFAULTS, cpus: ctx.settings.vcpus, memory_mib: ctx.settings.memoryMib };
+    const spec = mergeSpec(defaults, input, this.mergeRules());
     const rec = await ctx.queue.run(GLOBAL, async () => {
       checkPortConflicts(spec, null, await ctx.store.listContainers());
       const now = new Date().toISOString();
@@ -196,6 +206,7 @@ export class ContainerManager {
         desired_state: 'running',
         restart_count: 0,
         exit_code: null,
+        oom_killed: false,
         error_message: null,
         vm_id: randomUUID(),
         container_id: randomBytes(32).toString('hex'),
@@ -226,7 +237,7 @@ export class ContainerManager {
       if (ACTIVE_STATES.has(cur.state) || ctx.runs.run(id) || restartPending) {
         throw stateConflict(`container ${cur.name} is ${cur.state}${restartPending ? ' (restart pending)' : ''}; stop it before changing it`);
       }
-      const spec = mergeSpec(cur, input, ctx.settings.restart.onFailureMaxRetries);
+      const spec = mergeSpec(cur, input, this.mergeRules());
       return ctx.queue.run(GLOBAL, async () => {
         checkPortConflicts(spec, id, await ctx.store.listContainers());
         const { name: _name, ...patch } = spec;
@@ -386,6 +397,10 @@ export class ContainerManager {
   /** Resolves when no task is queued or running (tests). */
   idle(): Promise<void> {
     return this.ctx.queue.idle();
+  }
+
+  private mergeRules(): MergeRules {
+    return { defaultMaxRetries: this.ctx.settings.restart.onFailureMaxRetries, host: this.ctx.settings.host };
   }
 
   /** Every command: refused during shutdown, and held until recovery has queued its tasks. */

@@ -9,7 +9,7 @@ import type { ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
 import { buildProcessSpec } from './process-spec.ts';
-import { Run, type AbortReason } from './run.ts';
+import { Run, resourcesOf, type AbortReason } from './run.ts';
 
 export class Provisioner {
   constructor(
@@ -47,7 +47,8 @@ export class Provisioner {
       // Once resolved, a container keeps its image (and the writable layer made on it) when its tag moves.
       const image = await run.resolveImage(c.image, c.image_digest);
       if (c.image_digest === null) await ctx.store.updateContainer(id, { image_digest: image.manifestDigest });
-      const attachment = await run.attachNetwork();
+      const resources = resourcesOf(c, ctx.settings);
+      const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
       const hostname = c.container_id.slice(0, 12); // as Docker
       const process = buildProcessSpec(image.config, {
@@ -60,7 +61,7 @@ export class Provisioner {
         stdinOpen: c.stdin_open,
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
-      await run.launch(process);
+      await run.launch(process, resources);
       await ctx.transition(id, { to: 'initializing', message: 'VM booted; starting the process' });
       await run.waitStarted();
       await run.openPorts(c.port_mappings);

@@ -1,12 +1,14 @@
 /**
  * The checks on a container's settings that a JSON schema cannot express: environment variable names,
  * the pairing of `restart_max_retries` with `on-failure`, host ports (unique within the request, and not
- * mapped by another container), volume paths (cleaned), and the room args and env_vars take in the
- * guest's RUN message. Shapes, types and the sizes of single values are the API schema's job.
+ * mapped by another container), volume paths (cleaned), the room args and env_vars take in the
+ * guest's RUN message, and CPUs and memory within what the host has. Shapes, types and the sizes of
+ * single values are the API schema's job.
  * @module
  */
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
+import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
 import type { ContainerRecord, ContainerSpec, HealthcheckSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
 
@@ -23,17 +25,29 @@ export interface SpecInput {
   tty?: boolean;
   stdin_open?: boolean;
   healthcheck?: HealthcheckSpec | null;
+  cpus?: number;
+  memory_mib?: number;
+}
+
+/** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
+export interface HostCapacity {
+  cpus: number;
+  memoryMib: number;
+}
+
+/** What a merge needs besides the request: the on-failure default, and the host's capacity. */
+export interface MergeRules {
+  /** `restart_max_retries` when on-failure is chosen without a limit. */
+  defaultMaxRetries: number;
+  host: HostCapacity;
 }
 
 const ENV_NAME = /^[^=\0]+$/;
 /** Counted as the schema counts string lengths (UTF-16 units); a record's keys escape the schema's checks. */
 const ENV_NAME_MAX = 1024;
 
-/**
- * Applies `input` over `base` (defaults for a create, the current settings for an update) and checks the
- * result. `defaultMaxRetries` is used when on-failure is chosen without a limit.
- */
-export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetries: number): ContainerSpec {
+/** Applies `input` over `base` (defaults for a create, the current settings for an update) and checks the result. */
+export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRules): ContainerSpec {
   const spec: ContainerSpec = {
     name: input.name ?? base.name,
     image: input.image ?? base.image,
@@ -47,7 +61,10 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     tty: input.tty ?? base.tty,
     stdin_open: input.stdin_open ?? base.stdin_open,
     healthcheck: input.healthcheck === undefined ? base.healthcheck : input.healthcheck && checkHealthcheck(input.healthcheck),
+    cpus: input.cpus ?? base.cpus,
+    memory_mib: input.memory_mib ?? base.memory_mib,
   };
+  checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
     if (spec.restart_policy !== 'on-failure') {
       throw invalidArgument(
@@ -60,7 +77,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
   } else if (spec.restart_policy !== 'on-failure') {
     spec.restart_max_retries = null;
   } else if (input.restart_policy !== undefined || spec.restart_max_retries === null) {
-    spec.restart_max_retries = defaultMaxRetries;
+    spec.restart_max_retries = rules.defaultMaxRetries;
   }
   for (const key of Object.keys(spec.env_vars)) {
     if (!ENV_NAME.test(key)) {
@@ -162,6 +179,31 @@ function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
       `kept for the image and the manager): use fewer or shorter args or env_vars`,
     `body/${field}`,
   );
+}
+
+/**
+ * A VM cannot have more vCPUs than the host has CPUs (`cpus` rounded up), nor more memory than the host (the
+ * container's and the guest's own). Only the fields a request gives are checked: the defaults are the
+ * configuration's.
+ */
+function checkCapacity(input: SpecInput, host: HostCapacity): void {
+  if (input.cpus !== undefined && Math.ceil(input.cpus) > host.cpus) {
+    throw invalidArgument(
+      'HEARTH_ERR_INVALID_ARGUMENT',
+      `body/cpus ${input.cpus} needs ${Math.ceil(input.cpus)} vCPUs; this host has ${host.cpus} CPUs`,
+      'body/cpus',
+    );
+  }
+  if (input.memory_mib !== undefined) {
+    const vm = vmMemoryMib(input.memory_mib);
+    if (vm > host.memoryMib) {
+      throw invalidArgument(
+        'HEARTH_ERR_INVALID_ARGUMENT',
+        `body/memory_mib ${input.memory_mib} needs a VM of ${vm} MiB (with the guest's own memory); this host has ${host.memoryMib} MiB`,
+        'body/memory_mib',
+      );
+    }
+  }
 }
 
 /** Fails with AlreadyExists if another container maps one of the same host ports. */

@@ -73,6 +73,16 @@ export interface ContainerSpec {
   stdin_open: boolean;
   /** Over the image's HEALTHCHECK, field by field; null: the image's as it is (none if it has none). */
   healthcheck: HealthcheckSpec | null;
+  /**
+   * CPUs the container may use (Docker's `--cpus`): its VM has this many vCPUs rounded up, and a fraction is
+   * capped on the host. Null: the manager's `vm.vcpus` (containers made before limits were recorded).
+   */
+  cpus: number | null;
+  /**
+   * Memory of the container's processes in MiB (Docker's `--memory`): beyond it the OOM killer ends one of
+   * them. Null: the manager's `vm.memoryMib` (containers made before limits were recorded).
+   */
+  memory_mib: number | null;
 }
 
 export interface ContainerRecord extends ContainerSpec {
@@ -82,6 +92,8 @@ export interface ContainerRecord extends ContainerSpec {
   desired_state: 'running' | 'stopped';
   restart_count: number;
   exit_code: number | null;
+  /** The last run's: the OOM killer ended a process of the container (Docker's `OOMKilled`). */
+  oom_killed: boolean;
   error_message: string | null;
   /** A uuid, fixed for the container's life; every VM it boots has this id. */
   vm_id: string;

@@ -28,7 +28,7 @@ type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
 const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health'] as const;
 type NullableJsonColumn = (typeof NULLABLE_JSON_COLUMNS)[number];
-const FLAG_COLUMNS = ['tty', 'stdin_open'] as const;
+const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed'] as const;
 type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
 /**
@@ -83,6 +83,7 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     stdin_open: Boolean(r.stdin_open),
     healthcheck: r.healthcheck === null ? null : (JSON.parse(r.healthcheck) as HealthcheckSpec),
     health: r.health === null ? null : (JSON.parse(r.health) as HealthState),
+    oom_killed: Boolean(r.oom_killed),
   };
 }
 

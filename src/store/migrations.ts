@@ -137,5 +137,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('health_status', 'text').execute();
       },
     },
+    // Null limits are the manager's defaults (rows made before this); `double precision` is REAL in SQLite.
+    '0008_resource_limits': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('cpus', 'double precision').execute();
+        await db.schema.alterTable('containers').addColumn('memory_mib', 'integer').execute();
+        await db.schema.alterTable('containers').addColumn('oom_killed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }

@@ -81,4 +81,11 @@ describe('RUN message size', () => {
         /environment \d+ bytes in 3 entries/.test(e.message),
     );
   });
+
+  it("carries the container's memory limit as MEMORY_MAX (u64 bytes), only when there is one", () => {
+    const spec = buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' });
+    const limit = (payload: Buffer) => decodeRecords(payload).filter(([tag]) => tag === RecordTag.MEMORY_MAX).map(([, v]) => v.readBigUInt64LE(0));
+    assert.deepEqual(limit(encodeRun(spec, 'ext4', 1n, { memoryMaxBytes: 64 * 2 ** 20 })), [64n * 2n ** 20n]);
+    assert.deepEqual(limit(encodeRun(spec, 'ext4', 1n)), []);
+  });
 });

@@ -14,8 +14,8 @@ import { makeTar } from '../helpers/tar-writer.ts';
 import { vmSuite, type VmEnv } from '../helpers/vm-env.ts';
 
 const BIG = 100 * 1024 * 1024;
-/** The smallest guest the manager allows (vm.memoryMib): 100 MB go through a guest with half that in RAM. */
-const GUEST_MIB = 64;
+/** A container of 24 MiB has a 64 MiB VM (sandbox/vm-size.ts): 100 MB go through a guest with half that in RAM. */
+const CONTAINER_MIB = 24;
 /** The agent's resident peak may not exceed this: its stdin and output queues are bounded (about 2 MiB). */
 const AGENT_PEAK_KIB = 8 << 10;
 
@@ -82,7 +82,7 @@ describe('docker cp in a running microVM', () => {
 function copyTests(suite: { env: VmEnv; busybox: string }): void {
   let vm: Sandbox;
   before(async () => {
-    vm = await runningContainer(suite.env, suite.busybox, 'exec sleep 100000', GUEST_MIB);
+    vm = await runningContainer(suite.env, suite.busybox, 'exec sleep 100000', { memoryMib: CONTAINER_MIB });
   });
   after(async () => {
     if (vm) await ending(vm);

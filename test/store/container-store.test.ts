@@ -17,8 +17,8 @@ function record(name: string): ContainerRecord {
     id: randomUUID(), name, image: 'nginx:alpine', args: ['a b', 'c'], env_vars: { K: 'v' },
     volumes: [{ host_path: '/h', container_path: '/c', readonly: true }],
     port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
-    restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, state: 'creating', desired_state: 'running',
-    restart_count: 0, exit_code: null, error_message: null, vm_id: randomUUID(),
+    restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, cpus: 0.5, memory_mib: 64, state: 'creating', desired_state: 'running',
+    restart_count: 0, exit_code: null, oom_killed: true, error_message: null, vm_id: randomUUID(),
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
     healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
@@ -132,6 +132,32 @@ describe('ContainerStore (SQLite)', () => {
       assert.deepEqual(heard, ['health-status:unhealthy']);
     } finally {
       await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives containers recorded before limits null cpus and memory_mib (the defaults) and oom_killed false', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const file = join(dir, 'hearth.db');
+    try {
+      // The schema as the version before limits left it, with one of its containers.
+      const before = Object.fromEntries(Object.entries(migrations('sqlite')).filter(([name]) => name < '0008'));
+      const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+      const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
+      assert.equal(error, undefined);
+      await db.destroy();
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, ...old } = record('old');
+      const raw = new Database(file);
+      const row = { ...old, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
+      raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
+      raw.close();
+      const s = await ContainerStore.openSqlite(file);
+      const c = (await s.getContainer(old.id))!;
+      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed], [null, null, false]);
+      const changed = await s.updateContainer(old.id, { cpus: 1.5, memory_mib: 64, oom_killed: true });
+      assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
+      await s.close();
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
