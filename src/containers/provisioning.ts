@@ -8,7 +8,7 @@ import { describeError } from '../errors.ts';
 import type { ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
-import { buildProcessSpec } from './process-spec.ts';
+import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 
 export class Provisioner {
@@ -51,7 +51,7 @@ export class Provisioner {
       const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
       const hostname = c.container_id.slice(0, 12); // as Docker
-      const process = buildProcessSpec(image.config, {
+      const process = buildProcessSpec(containerProcessConfig(image.config, c), {
         args: c.args,
         env: c.env_vars,
         hostname,

@@ -145,5 +145,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('oom_killed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    // What the Docker API sets beside the rest: overrides of the image's process (NULL: the image's; the
+    // entrypoint as JSON text), labels (a JSON object) and auto-removal (0 or 1).
+    '0009_docker_fields': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('entrypoint', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('working_dir', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('user', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+        await db.schema.alterTable('containers').addColumn('auto_remove', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
