@@ -6,6 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DockerContext } from '../context.ts';
+import { archiveRoutes } from './archive.ts';
+import { containerControlRoutes } from './container-control.ts';
 import { containerStreamRoutes } from './container-streams.ts';
 import { containerRoutes } from './containers.ts';
 import { execRoutes } from './execs.ts';
@@ -14,6 +16,8 @@ import { systemRoutes } from './system.ts';
 export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   systemRoutes(app, ctx);
   containerRoutes(app, ctx);
+  containerControlRoutes(app, ctx);
   containerStreamRoutes(app, ctx);
+  archiveRoutes(app, ctx);
   execRoutes(app, ctx);
 }
