@@ -183,6 +183,7 @@ export class Recovery {
     ctx.runs.setRun(c.id, run);
     run.started = true;
     run.startedAt = Date.now();
+    run.attachPoint?.adopted();
     try {
       await run.openPorts(c.port_mappings);
     } catch (e) {
