@@ -147,7 +147,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
     // What the Docker API sets beside the rest: overrides of the image's process (NULL: the image's; the
     // entrypoint as JSON text), labels (a JSON object) and auto-removal (0 or 1).
-    '0009_docker_fields': {
+    '0010_docker_fields': {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('containers').addColumn('entrypoint', 'text').execute();
         await db.schema.alterTable('containers').addColumn('working_dir', 'text').execute();
