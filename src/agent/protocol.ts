@@ -62,6 +62,12 @@ export const RecordTag = {
   MODE: 32,
   MTIME: 33,
   LINK_TARGET: 34,
+  MOUNT: 60,
+  MOUNT_SOURCE: 61,
+  MOUNT_FSTYPE: 62,
+  MOUNT_TARGET: 63,
+  MOUNT_READONLY: 64,
+  MOUNT_COPY_UP: 65,
 } as const;
 
 export interface Frame {

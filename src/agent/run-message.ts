@@ -11,7 +11,32 @@ import type { RecordValue } from './protocol.ts';
 
 export type RootfsType = 'ext4' | 'erofs';
 
-function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint): Array<[number, RecordValue]> {
+/** A volume the agent mounts in the container before the process starts (a MOUNT record). */
+export interface GuestMount {
+  /** The virtio-blk serial of an ext4 disk, or the tag of a virtio-fs share. */
+  source: string;
+  fsType: 'ext4' | 'virtiofs';
+  /** Absolute, inside the container. */
+  target: string;
+  readOnly: boolean;
+  /** A volume's first use: the image directory's content, owner and mode are copied into it (ext4 only). */
+  copyUp: boolean;
+}
+
+function mountRecord(m: GuestMount): [number, RecordValue] {
+  return [
+    RecordTag.MOUNT,
+    encodeRecords([
+      [RecordTag.MOUNT_SOURCE, m.source],
+      [RecordTag.MOUNT_FSTYPE, m.fsType],
+      [RecordTag.MOUNT_TARGET, m.target],
+      [RecordTag.MOUNT_READONLY, flag(m.readOnly)],
+      [RecordTag.MOUNT_COPY_UP, flag(m.copyUp)],
+    ]),
+  ];
+}
+
+function runRecords(spec: ProcessSpec, rootfsType: RootfsType, mounts: readonly GuestMount[], clockNs: bigint): Array<[number, RecordValue]> {
   const records: Array<[number, RecordValue]> = [
     ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
     ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
@@ -23,7 +48,7 @@ function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint):
     [RecordTag.CLOCK, u64(clockNs)],
   ];
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
-  return [...records, ...stdioRecords(spec)];
+  return [...records, ...stdioRecords(spec), ...mounts.map(mountRecord)];
 }
 
 const flag = (on: boolean) => Buffer.from([on ? 1 : 0]);
@@ -46,11 +71,16 @@ export function stdioRunBytes(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>)
 }
 
 /**
- * The RUN payload for `spec`, with the host's clock now. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
+ * The RUN payload for `spec` and its volumes, with the host's clock now. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
  * much the argv and the environment take, when it is over the frame limit.
  */
-export function encodeRun(spec: ProcessSpec, rootfsType: RootfsType, clockNs = BigInt(Date.now()) * 1_000_000n): Buffer {
-  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs));
+export function encodeRun(
+  spec: ProcessSpec,
+  rootfsType: RootfsType,
+  mounts: readonly GuestMount[] = [],
+  clockNs = BigInt(Date.now()) * 1_000_000n,
+): Buffer {
+  const payload = encodeRecords(runRecords(spec, rootfsType, mounts, clockNs));
   if (payload.length > MAX_PAYLOAD) {
     const argv = recordListBytes(spec.argv);
     const env = recordListBytes(spec.env);

@@ -14,6 +14,7 @@ import { AgentExecSession } from './exec-session.ts';
 import { copyError, readCopy, writeCopy } from './copy-session.ts';
 import type { Readable } from 'node:stream';
 import type { PathStat } from '../agent/copy-message.ts';
+import type { GuestMount } from '../agent/run-message.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
 import type { VmProcess } from '../vmm/driver.ts';
 import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
@@ -39,6 +40,8 @@ const TOP_TIMEOUT_MS = 10_000;
 export interface LaunchedProcess {
   spec: ProcessSpec;
   rootfsType: 'ext4' | 'erofs';
+  /** Absent in records written before volumes existed. */
+  mounts?: GuestMount[];
 }
 
 export const EXIT_FILE = 'exit.json';
@@ -320,7 +323,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
    */
   private sendRun(agent: AgentClient, process: LaunchedProcess): void {
     try {
-      agent.run(process.spec, process.rootfsType);
+      agent.run(process.spec, process.rootfsType, process.mounts);
     } catch (e) {
       this.emit('failed', { error: e as Error });
       // `gone` reports the end; if ending fails here, the owner's kill or release tries again.

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildProcessSpec } from '../../src/containers/process-spec.ts';
 import type { ImageProcessConfig } from '../../src/containers/process-spec.ts';
-import type { ProcessExit, Sandbox, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+import type { ProcessExit, Sandbox, SandboxSpec, SandboxVolume } from '../../src/sandbox/sandbox.ts';
 import { isAlive } from '../../src/vmm/process.ts';
 import { collect } from './vm-env.ts';
 import type { Collected, VmEnv } from './vm-env.ts';
@@ -17,6 +17,7 @@ export interface RunOptions {
   env?: Record<string, string>;
   hostname?: string;
   memoryMib?: number;
+  volumes?: SandboxVolume[];
 }
 
 export function sandboxSpec(options: RunOptions): SandboxSpec {
@@ -31,6 +32,7 @@ export function sandboxSpec(options: RunOptions): SandboxSpec {
     }),
     vcpus: 1,
     memoryMib: options.memoryMib ?? 128,
+    ...(options.volumes ? { volumes: options.volumes } : {}),
   };
 }
 

@@ -75,6 +75,13 @@ enum record_tag {
 	TAG_MODE = 32,        /* u32: st_mode (type and permission bits) */
 	TAG_MTIME = 33,       /* u64: ns since the epoch */
 	TAG_LINK_TARGET = 34, /* a symlink's target as stored */
+	/* RUN: one MOUNT per volume, its value a record list of the tags after it */
+	TAG_MOUNT = 60,
+	TAG_MOUNT_SOURCE = 61,   /* a virtio-blk serial (ext4) or a virtio-fs tag */
+	TAG_MOUNT_FSTYPE = 62,   /* "ext4" or "virtiofs" */
+	TAG_MOUNT_TARGET = 63,   /* an absolute path in the container */
+	TAG_MOUNT_READONLY = 64, /* u8: 1 to mount read-only */
+	TAG_MOUNT_COPY_UP = 65,  /* u8: 1 for a volume's first use (the image's content is copied in) */
 };
 
 enum error_code {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mount_list.h"
+
 /* Linux's limit (HOST_NAME_MAX); longer names are refused when RUN is parsed. */
 #define HOSTNAME_MAX 64
 
@@ -28,6 +30,7 @@ struct run_request {
 	int stdin_open;    /* STDIN: stdin fed by the host (a pipe, or the pty); else /dev/null */
 	uint16_t rows;     /* ROWS, COLS: the initial window size; 0: the default */
 	uint16_t cols;
+	struct mount_list *mounts; /* MOUNT (RUN only): NULL when there is none */
 };
 
 /* With a tty and no TERM in the environment, TERM is this (as Docker's `-t`). */
