@@ -25,6 +25,7 @@ import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
 import { imageRoutes } from './api/routes/images.ts';
 import { vmRoutes } from './api/routes/vms.ts';
+import { volumeRoutes } from './api/routes/volumes.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
 import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...config.vm,
       stateDir,
+      volumes: config.volumes,
       portHostIp: config.network.portHostIp,
       timeouts: config.timeouts,
       stopGraceMs: config.timeouts.stopGraceMs,
@@ -134,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
+  volumeRoutes(app, manager);
   imageRoutes(app, deps.images, { timeoutMs: config.timeouts.imageMs });
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at

@@ -44,7 +44,9 @@ import { Recovery } from './recovery.ts';
 import { RunCommands } from './run-commands.ts';
 import { writableLayerPath, type AbortReason } from './run.ts';
 import { Supervisor } from './supervision.ts';
-import { checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
+import { checkHostPaths, checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
+import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
+import { VolumeCommands } from './volume-commands.ts';
 
 export type { ManagerSettings } from './context.ts';
 
@@ -69,6 +71,8 @@ export class ContainerManager {
   private readonly recovery: Recovery;
   private readonly control: GuestControl;
   private readonly runCommands: RunCommands;
+  /** /v1/volumes (volume-commands.ts). */
+  readonly volumes: VolumeCommands;
   private closed?: Promise<void>;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
@@ -78,6 +82,7 @@ export class ContainerManager {
     this.recovery = new Recovery(this.ctx, this.provisioner, this.supervisor);
     this.control = new GuestControl(this.ctx);
     this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
+    this.volumes = new VolumeCommands(this.ctx, () => this.ready());
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -177,8 +182,12 @@ export class ContainerManager {
     await this.ready();
     const { ctx } = this;
     const spec = mergeSpec(SPEC_DEFAULTS, input, ctx.settings.restart.onFailureMaxRetries);
+    await checkHostPaths(input, ctx.settings.volumes.hostRoots);
     const rec = await ctx.queue.run(GLOBAL, async () => {
-      checkPortConflicts(spec, null, await ctx.store.listContainers());
+      const containers = await ctx.store.listContainers();
+      checkPortConflicts(spec, null, containers);
+      // A volume another container's VM holds read-write is refused now rather than in the background.
+      checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
       const now = new Date().toISOString();
       const c: ContainerRecord = {
         ...spec,
@@ -217,6 +226,7 @@ export class ContainerManager {
         throw stateConflict(`container ${cur.name} is ${cur.state}${restartPending ? ' (restart pending)' : ''}; stop it before changing it`);
       }
       const spec = mergeSpec(cur, input, ctx.settings.restart.onFailureMaxRetries);
+      await checkHostPaths(input, ctx.settings.volumes.hostRoots);
       return ctx.queue.run(GLOBAL, async () => {
         checkPortConflicts(spec, id, await ctx.store.listContainers());
         const { name: _name, ...patch } = spec;

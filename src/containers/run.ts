@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError } from '../errors.ts';
 import { cancelled, runStep, withTimeout } from './deadlines.ts';
-import type { ProcessExit, ProcessSpec, Sandbox } from '../sandbox/sandbox.ts';
+import type { ProcessExit, ProcessSpec, Sandbox, SandboxVolume } from '../sandbox/sandbox.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
 import { pullEvents } from './pull-events.ts';
 import { AttachPoint } from './attach.ts';
+import type { VolumeClaim } from './volume-claims.ts';
 
 export interface RunSettings {
   vcpus: number;
@@ -27,6 +28,12 @@ export interface RunSettings {
   timeouts: { imageMs: number; networkMs: number; bootMs: number; startMs: number };
   /** `<stateDir>/<container id>/` holds the container's logs and its writable layer. */
   stateDir: string;
+  volumes: {
+    /** Host directories containers may mount lie under these; none: any directory. */
+    hostRoots: string[];
+    /** Size of a volume made on first use, and of one created without `size_mib`. */
+    defaultSizeMib: number;
+  };
 }
 
 /**
@@ -87,6 +94,8 @@ export class Run {
   /** Where clients attach to the process's output (attach.ts); made with the sandbox. */
   attachPoint?: AttachPoint;
   private readonly ports: PortHandle[] = [];
+  /** The volumes this run's VM has (or is about to have) attached, until `release` (volume-claims.ts). */
+  volumes: VolumeClaim[] = [];
   private vmRow = false;
   private launchTried = false;
   /** The process is running (or ran): provisioning is over. */
@@ -199,8 +208,8 @@ export class Run {
     await Run.recorded(this.ctx, { id: this.containerId, vm_id: this.vmId }, attachment).release();
   }
 
-  /** Step 3 (booting): the VM, with the process to run. Output is logged from here on. */
-  async launch(process: ProcessSpec): Promise<Sandbox> {
+  /** Step 3 (booting): the VM, with the process to run and its volumes. Output is logged from here on. */
+  async launch(process: ProcessSpec, volumes: SandboxVolume[] = []): Promise<Sandbox> {
     if (!this.image) throw new Error('launch before resolveImage');
     const image = this.image;
     this.launchTried = true;
@@ -213,6 +222,7 @@ export class Run {
           rootfs: { path: image.diskPath, fsType: image.fsType },
           scratchPath: writableLayerPath(this.settings.stateDir, this.containerId),
           process,
+          ...(volumes.length > 0 ? { volumes } : {}),
           vcpus: this.settings.vcpus,
           memoryMib: this.settings.memoryMib,
           ...(this.attachment ? { network: this.attachment } : {}),
@@ -335,6 +345,8 @@ export class Run {
     this.attachment = undefined;
     if (this.vmRow) await this.safely('deleting the VM record', () => this.store.deleteVm(this.vmId));
     this.vmRow = false;
+    // The VM is gone (killed above, or never started): its volumes may be attached elsewhere.
+    this.volumes = [];
   }
 
   /** Leaves the VM running for the next manager process (shutdown). */

@@ -13,7 +13,7 @@ function record(name: string): ContainerRecord {
   const now = new Date().toISOString();
   return {
     id: randomUUID(), name, image: 'nginx:alpine', args: ['a b', 'c'], env_vars: { K: 'v' },
-    volumes: [{ host_path: '/h', container_path: '/c', readonly: true }],
+    volumes: [{ name: null, host_path: '/h', container_path: '/c', readonly: true }],
     port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, state: 'creating', desired_state: 'running',
     restart_count: 0, exit_code: null, error_message: null, vm_id: randomUUID(),
@@ -37,7 +37,7 @@ describe('ContainerStore (SQLite)', () => {
       await s2.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }]);
+      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }, { name: '0006_volumes' }]);
       raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -68,6 +68,28 @@ describe('ContainerStore (SQLite)', () => {
       await s.deleteContainer(c.id);
       assert.equal(await s.getVm(c.vm_id), undefined);
       assert.deepEqual(await s.listEvents(c.id), []);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps volumes: a taken name refused, labels and flags round-trip, anonymous ones found by container', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const now = new Date().toISOString();
+      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
+      const anon = { ...named, name: 'a'.repeat(64), labels: {}, anonymous_for: 'c1', anonymous_path: '/data' };
+      await s.volumes.insert(named);
+      await s.volumes.insert(anon);
+      await assert.rejects(s.volumes.insert(named), (e) => isHearthError(e, 'HEARTH_ERR_VOLUME_EXISTS') && e.kind === 'AlreadyExists');
+      assert.deepEqual(await s.volumes.get('pgdata'), named);
+      await s.volumes.markInitialized('pgdata');
+      assert.equal((await s.volumes.get('pgdata'))?.initialized, true);
+      assert.deepEqual((await s.volumes.anonymousOf('c1')).map((v) => v.anonymous_path), ['/data']);
+      await s.volumes.delete('pgdata');
+      assert.deepEqual((await s.volumes.list()).map((v) => v.name), [anon.name]);
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });
