@@ -357,6 +357,12 @@ export class Run {
   }
 
   private async killAndRelease(sandbox: Sandbox): Promise<void> {
+    if (this.volumes.some((v) => !v.readonly)) {
+      // Killed through its agent, which then syncs and unmounts before the VM goes: what the process wrote to
+      // a volume is kept, as a `docker rm -f` keeps what reached the host's page cache. A VMM killed outright
+      // would lose what the guest had not written back. (stop kills the VMM if the guest does not go.)
+      await this.safely('killing the VM', () => sandbox.stop({ signal: SIGKILL, graceMs: 0 }));
+    }
     await this.safely('killing the VM', () => sandbox.kill());
     await this.safely('releasing the VM', () => sandbox.release());
   }
@@ -373,6 +379,8 @@ export class Run {
     return runStep({ what, ms, abort: this.abort.signal, start, ...(undo ? { undo } : {}), safely: (w, f) => this.safely(w, f) });
   }
 }
+
+const SIGKILL = 9;
 
 function vmEndedEarly(exit: ProcessExit | null, cause?: unknown): HearthError {
   const how = exit ? `the process exited with code ${exit.code} before it was reported started` : 'the VM stopped before the process started';
