@@ -16,7 +16,8 @@ export async function resolveHostPath(given: string, roots: readonly string[], f
   if (!path.isAbsolute(given)) throw refuse('is not an absolute path');
   let resolved: string;
   try {
-    resolved = await realpath(given);
+    // Cleaned first, as Docker cleans a bind mount's source (and as the container's record stores it).
+    resolved = await realpath(path.resolve(given));
   } catch {
     throw refuse('does not exist on the host (create the directory first)');
   }
