@@ -107,6 +107,18 @@ describe('volumes API', () => {
     assert.equal((await call('DELETE', `/v1/containers/${keeper}`)).status, 204);
   });
 
+  it('still refuses a second writer after a manager restart reattached the first', async () => {
+    const writer = await create(h.app, { name: 'holder', image: 'sleeper:1', volumes: [rw('held')] });
+    await waitFor(h.app, writer, 'running');
+    await h.close(false);
+    h = await harness({ dir: h.dir, launcher: h.launcher, network: h.network, images: h.images });
+    await waitFor(h.app, writer, 'running');
+    const refused = await call('POST', '/v1/containers', { name: 'second', image: 'sleeper:1', volumes: [rw('held')] });
+    assert.deepEqual([refused.status, refused.body.error?.code], [409, 'HEARTH_ERR_VOLUME_IN_USE']);
+    assert.equal((await call('DELETE', `/v1/containers/${writer}`)).status, 204);
+    assert.equal((await call('DELETE', '/v1/volumes/held')).status, 204);
+  });
+
   it('refuses an entry with both name and host_path, or neither, and two entries on one mount point', async () => {
     for (const [volumes, field] of [
       [[{ name: 'a1', host_path: '/tmp', container_path: '/x' }], 'body/volumes/0'],
