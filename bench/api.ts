@@ -2,8 +2,9 @@
  * npm run bench:api — the manager as users run it (a separate process, real registry, real VMs under TCG,
  * real bridge and taps inside a network namespace of its own). From a cached image it creates containers
  * one after another (BENCH_N, default 5) and then 5 at once, and prints create->running median and p95,
- * host memory per running container (the VMM's RSS, its private part — RSS counts the kernel image and
- * QEMU's binary, which every VM shares — and the manager's own), and last `create_vs_bare`: the
+ * the host memory of an idle container as its stats report it (`GET /v1/containers/{id}/stats`: the VMM's
+ * resident and private memory from smaps_rollup; resident counts the kernel image and QEMU's binary, which
+ * every VM shares, private is what the container really costs), the manager's own, and last `create_vs_bare`: the
  * sequential create->running median over the bare VM boot of bench:boot, measured in the same run. The
  * sequential series runs, alternating with it, on a second manager with VMM jailing off (HEARTH_JAIL=off):
  * `jailed_vs_unjailed` compares them.
@@ -11,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { memoryOf, residentBytes } from '../src/vmm/process.ts';
+import { residentBytes } from '../src/vmm/process.ts';
 import { enterTestNetns } from '../test/helpers/inside-netns.ts';
 import { e2eEnv } from '../test/helpers/e2e-env.ts';
 import type { E2eEnv } from '../test/helpers/e2e-env.ts';
@@ -35,17 +36,20 @@ async function createToRunning(world: E2eEnv, name: string): Promise<{ id: strin
   }
 }
 
+/** The host memory of each (idle) container's VMM, as its stats report it. */
 async function vmmMemoryMib(world: E2eEnv, ids: string[]): Promise<{ rss: number[]; private: number[] }> {
   const out = { rss: [] as number[], private: [] as number[] };
   for (const id of ids) {
-    const item = await world.api.get(id);
-    const vm = await world.api.call('GET', `/v1/vms/${(item.container_runtime_id as string).slice(3)}`);
-    const memory = await memoryOf(vm.body.item.pid);
-    out.rss.push((memory?.rss ?? 0) / 2 ** 20);
-    out.private.push((memory?.private ?? 0) / 2 ** 20);
+    const stats = await world.api.call('GET', `/v1/containers/${id}/stats`);
+    if (stats.status !== 200) throw new Error(`stats of ${id}: ${stats.text}`);
+    out.rss.push(stats.body.item.memory.host_resident_bytes / 2 ** 20);
+    out.private.push(stats.body.item.memory.host_private_bytes / 2 ** 20);
   }
   return out;
 }
+
+/** The figure this benchmark printed before containers had memory limits and stats, for a 256 MiB guest (now 256 MiB is the container's and its VM has 302). */
+const EARLIER_PRIVATE_MIB = 98.5;
 
 async function deleteAll(world: E2eEnv, ids: string[]): Promise<void> {
   await Promise.all(ids.map((id) => world.api.call('DELETE', `/v1/containers/${id}`)));
@@ -81,11 +85,11 @@ try {
 
   console.log(summary('create->running, sequential', sequential.map((s) => s.ms)));
   console.log(summary(`create->running, ${CONCURRENT} at once`, concurrent.map((s) => s.ms)));
-  console.log(summary('VMM RSS per container', vmm.rss, 'MiB'));
-  console.log(summary('VMM private memory per ctr', vmm.private, 'MiB'));
+  console.log(summary('idle ctr host resident', vmm.rss, 'MiB'));
+  console.log(`${summary('idle ctr host private', vmm.private, 'MiB')} (earlier, a 256 MiB guest: ${EARLIER_PRIVATE_MIB}MiB)`);
   console.log(`manager RSS                  idle=${managerIdle.toFixed(1)}MiB with ${N} running=${managerLoaded.toFixed(1)}MiB (+${((managerLoaded - managerIdle) / N).toFixed(1)}MiB each)`);
   console.log(summary('create->running, sequential, jailing off', unjailed.map((s) => s.ms)));
-  console.log(summary('VMM private memory, jailing off', vmmUnjailed.private, 'MiB'));
+  console.log(summary('idle ctr private, jailing off', vmmUnjailed.private, 'MiB'));
   console.log(summary('bare VM boot (bench:boot)', bare.total));
   console.log(`create_vs_bare=${(median(sequential.map((s) => s.ms)) / median(bare.total)).toFixed(2)}`);
   console.log(`jailed_vs_unjailed=${(median(sequential.map((s) => s.ms)) / median(unjailed.map((s) => s.ms))).toFixed(3)}`);

@@ -64,7 +64,7 @@ export async function measureEntrypoint(n: number, dir: string): Promise<{ jaile
       id: randomUUID(),
       rootfs: { path: image, fsType: 'ext4' },
       process: buildProcessSpec({ cmd: ['/bin/echo', 'hello'] }, { args: [], env: {}, hostname: 'bench' }),
-      vcpus: 1,
+      cpus: 1,
       memoryMib: 128,
     });
     marks.spawned = performance.now();

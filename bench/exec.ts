@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       id: randomUUID(),
       rootfs: { path: image, fsType: 'ext4' },
       process: buildProcessSpec({ cmd: ['/bin/sleep', '100000'] }, { args: [], env: {}, hostname: 'bench' }),
-      vcpus: 1,
+      cpus: 1,
       memoryMib: 128,
     });
     let roundTrips: number[];

@@ -7,6 +7,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,12 +24,16 @@ import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
 import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
+import { statsRoutes } from './api/routes/stats.ts';
 import { imageRoutes } from './api/routes/images.ts';
+import { metricsRoutes } from './api/routes/metrics.ts';
+import { HearthMetrics } from './api/metrics/hearth-metrics.ts';
 import { vmRoutes } from './api/routes/vms.ts';
 import { volumeRoutes } from './api/routes/volumes.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
 import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
+import { recordImageEvents } from './containers/image-events.ts';
 import { LogStore } from './containers/log-store.ts';
 import { ContainerManager } from './containers/manager.ts';
 import { HearthError } from './errors.ts';
@@ -108,10 +113,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       recoveryRetryMs: config.timeouts.recoveryRetryMs,
       restart: config.restart,
       dnsServers: deps.dnsServers ?? guestDnsServers(config),
+      host: { cpus: availableParallelism(), memoryMib: Math.floor(totalmem() / 2 ** 20) },
     },
     logger,
   );
   app.decorate('containers', manager);
+  const metrics = new HearthMetrics(manager, deps.images);
+  app.addHook('onResponse', metrics.onResponse);
+  app.addHook('onClose', () => metrics.close());
   // Before the server waits for open requests to finish: ends what they wait for (log follows, provisioning).
   app.addHook('preClose', async () => manager.beginClose());
   app.addHook('onClose', () => manager.close());
@@ -131,13 +140,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   containerRoutes(app, manager);
   containerControlRoutes(app, manager);
+  statsRoutes(app, manager);
   copyRoutes(app, manager);
   execRoutes(app, manager);
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
   volumeRoutes(app, manager);
-  imageRoutes(app, deps.images, { timeoutMs: config.timeouts.imageMs });
+  imageRoutes(app, recordImageEvents(deps.images, deps.store, logger), { timeoutMs: config.timeouts.imageMs });
+  metricsRoutes(app, metrics);
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).

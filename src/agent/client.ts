@@ -9,7 +9,8 @@ import type { ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } fr
 import { decodeRecords, encodeFrame, FrameDecoder, FrameType, MAX_PAYLOAD, RecordTag, u32, u64 } from './protocol.ts';
 import type { Frame } from './protocol.ts';
 import { decodeStat, type PathStat } from './copy-message.ts';
-import { encodeRun, type GuestMount, type RootfsType } from './run-message.ts';
+import { encodeRun, type GuestMount, type RootfsType, type RunLimits } from './run-message.ts';
+import { decodeStats, type GuestStats } from './stats-message.ts';
 
 export type AgentState = 'waiting' | 'running' | 'exited';
 
@@ -29,6 +30,8 @@ export interface AgentClientEvents {
   log: [string];
   /** The answer to `top()` (answers come in the order of the requests). */
   processes: [GuestProcess[]];
+  /** The answer to `stats()` (in the order of the requests). */
+  stats: [GuestStats];
   /** An exec session's frames (`session` is never 0). */
   sessionStarted: [{ session: number; pid: number }];
   sessionOutput: [{ session: number; chunk: OutputChunk }];
@@ -75,8 +78,8 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   }
 
   /** Sends RUN; throws HEARTH_ERR_RUN_TOO_LARGE, having sent nothing, when the process does not fit a frame. */
-  run(spec: ProcessSpec, rootfsType: RootfsType, mounts: readonly GuestMount[] = []): void {
-    this.send(FrameType.RUN, encodeRun(spec, rootfsType, mounts));
+  run(spec: ProcessSpec, rootfsType: RootfsType, limits: RunLimits = {}, mounts: readonly GuestMount[] = []): void {
+    this.send(FrameType.RUN, encodeRun(spec, rootfsType, undefined, limits, mounts));
   }
 
   signal(signo: number): void {
@@ -158,6 +161,11 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   /** Asks for the guest's processes; `processes` answers. */
   top(): void {
     this.send(FrameType.TOP);
+  }
+
+  /** Asks what the container's processes use; `stats` answers. */
+  stats(): void {
+    this.send(FrameType.STATS);
   }
 
   /** Sets the guest clock to the host's (after a resume). */
@@ -262,6 +270,10 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
         const list = decodeProcesses(p);
         return () => this.emit('processes', list);
       }
+      case FrameType.STATS_RESULT: {
+        const stats = decodeStats(p);
+        return () => this.emit('stats', stats);
+      }
       default:
         return undefined;
     }
@@ -306,9 +318,14 @@ function parseOutput(p: Buffer): OutputChunk {
   };
 }
 
+/** `i32 code`, `u32 signal`, then (the main process's) records: OOM_KILLED. */
 function parseExit(p: Buffer): ProcessExit {
   const signal = p.readUInt32LE(4);
-  return { code: p.readInt32LE(0), signal: signal === 0 ? null : signal };
+  const exit: ProcessExit = { code: p.readInt32LE(0), signal: signal === 0 ? null : signal };
+  for (const [tag, value] of decodeRecords(p.subarray(8))) {
+    if (tag === RecordTag.OOM_KILLED && value[0] === 1) exit.oomKilled = true;
+  }
+  return exit;
 }
 
 /** Fixed parts of each payload; shorter frames are malformed. */

@@ -36,6 +36,11 @@ export interface ProcessExit {
   /** Exit status as Docker reports it: a death by signal n is 128+n. */
   code: number;
   signal: number | null;
+  /**
+   * The main process's only, and only when true: the kernel's OOM killer ended a process of the container
+   * (this one or another) because they reached their memory limit (Docker's OOMKilled).
+   */
+  oomKilled?: true;
 }
 
 /**

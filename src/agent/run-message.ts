@@ -11,6 +11,12 @@ import type { RecordValue } from './protocol.ts';
 
 export type RootfsType = 'ext4' | 'erofs';
 
+/** What the guest holds the container's processes to (their cgroup); absent: no limit. */
+export interface RunLimits {
+  /** memory.max of the container's cgroup, in bytes. */
+  memoryMaxBytes?: number;
+}
+
 /** A volume the agent mounts in the container before the process starts (a MOUNT record). */
 export interface GuestMount {
   /** The virtio-blk serial of an ext4 disk, or the tag of a virtio-fs share. */
@@ -36,7 +42,13 @@ function mountRecord(m: GuestMount): [number, RecordValue] {
   ];
 }
 
-function runRecords(spec: ProcessSpec, rootfsType: RootfsType, mounts: readonly GuestMount[], clockNs: bigint): Array<[number, RecordValue]> {
+function runRecords(
+  spec: ProcessSpec,
+  rootfsType: RootfsType,
+  clockNs: bigint,
+  limits: RunLimits,
+  mounts: readonly GuestMount[],
+): Array<[number, RecordValue]> {
   const records: Array<[number, RecordValue]> = [
     ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
     ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
@@ -48,6 +60,7 @@ function runRecords(spec: ProcessSpec, rootfsType: RootfsType, mounts: readonly 
     [RecordTag.CLOCK, u64(clockNs)],
   ];
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
+  if (limits.memoryMaxBytes !== undefined) records.push([RecordTag.MEMORY_MAX, u64(BigInt(limits.memoryMaxBytes))]);
   return [...records, ...stdioRecords(spec), ...mounts.map(mountRecord)];
 }
 
@@ -71,16 +84,18 @@ export function stdioRunBytes(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>)
 }
 
 /**
- * The RUN payload for `spec` and its volumes, with the host's clock now. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
- * much the argv and the environment take, when it is over the frame limit.
+ * The RUN payload for `spec`, with the host's clock now, the container's `limits` and its volumes (`mounts`).
+ * Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how much the argv and the environment take, when it is over the
+ * frame limit.
  */
 export function encodeRun(
   spec: ProcessSpec,
   rootfsType: RootfsType,
-  mounts: readonly GuestMount[] = [],
   clockNs = BigInt(Date.now()) * 1_000_000n,
+  limits: RunLimits = {},
+  mounts: readonly GuestMount[] = [],
 ): Buffer {
-  const payload = encodeRecords(runRecords(spec, rootfsType, mounts, clockNs));
+  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs, limits, mounts));
   if (payload.length > MAX_PAYLOAD) {
     const argv = recordListBytes(spec.argv);
     const env = recordListBytes(spec.env);

@@ -6,7 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { WAIT_CONDITIONS } from '../containers/waits.ts';
 import { EVENT_TYPES } from '../model/index.ts';
-import { AbsolutePath, ContainerName, NoNul, Nullable, State, StringEnum, Time } from './schemas.ts';
+import { AbsolutePath, ContainerName, HealthStatusSchema, NoNul, Nullable, State, StringEnum, Time } from './schemas.ts';
 
 export const ExecParams = Type.Object(
   { exec: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-f]+$', 'x-error': 'must be an exec id (hex digits)' }) },
@@ -104,11 +104,13 @@ export type EventsQuery = Static<typeof EventsQuery>;
 
 export const StreamEventItem = Type.Object({
   id: Type.Integer({ description: 'Increasing in the order events are written.' }),
-  container_id: Type.String({ format: 'uuid' }),
+  container_id: Nullable(Type.String({ format: 'uuid', description: 'Null for an image event.' })),
+  image: Nullable(Type.String({ description: 'The image reference of an image event (image-pull, image-delete); null otherwise.' })),
   time: Time,
   type: StringEnum(EVENT_TYPES),
   from_state: Nullable(State),
   to_state: Nullable(State),
   message: Nullable(Type.String()),
   exit_code: Nullable(Type.Integer()),
+  health_status: Nullable(HealthStatusSchema),
 });

@@ -38,6 +38,7 @@ export const ImageDetailsItem = Type.Composite([
           interval_ns: Type.Integer(),
           timeout_ns: Type.Integer(),
           start_period_ns: Type.Integer(),
+          start_interval_ns: Type.Integer(),
           retries: Type.Integer(),
         }),
       ),

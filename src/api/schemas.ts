@@ -5,7 +5,7 @@
  * @module
  */
 import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
-import { CONTAINER_STATES, EVENT_TYPES, RESTART_POLICIES, VM_STATES, VOLUME_NAME_PATTERN } from '../model/index.ts';
+import { CONTAINER_STATES, EVENT_TYPES, HEALTH_STATUSES, RESTART_POLICIES, VM_STATES, VOLUME_NAME_PATTERN } from '../model/index.ts';
 
 /** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
 TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof value === 'string' && schema.enum.includes(value));
@@ -93,6 +93,47 @@ export const VolumeOut = Type.Object({
   readonly: Type.Boolean(),
 });
 
+/** Node's timers wait at most 2^31-1 ms (24.8 days); a million seconds is well inside. */
+const Seconds = (minimum: number, description: string) => Type.Number({ minimum, maximum: 1_000_000, description });
+
+export const HealthcheckIn = Type.Object(
+  {
+    test: Type.Optional(
+      Type.Array(NoNul(32768), {
+        minItems: 1,
+        maxItems: 1024,
+        description: '`["CMD", command, ...args]`, `["CMD-SHELL", "command line"]` (run by the image\'s SHELL, else `/bin/sh -c`) or `["NONE"]` (no check, not even the image\'s).',
+      }),
+    ),
+    interval_s: Type.Optional(Seconds(0.001, 'Between the end of a check and the start of the next. Default: the image\'s, else 30.')),
+    timeout_s: Type.Optional(Seconds(0.001, 'A check running longer is killed and fails (exit code -1). Default: the image\'s, else 30.')),
+    retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Failures in a row that make the container unhealthy. Default: the image\'s, else 3.' })),
+    start_period_s: Type.Optional(Seconds(0, 'From the start: failures before the first pass do not count. Default: the image\'s, else 0.')),
+    start_interval_s: Type.Optional(Seconds(0.001, 'Between checks during the start period, until one passes. Default: the image\'s, else 5.')),
+  },
+  { additionalProperties: false, description: "Over the image's HEALTHCHECK, field by field (Docker's merge); null: the image's as it is." },
+);
+export const HealthcheckOut = Type.Object({
+  test: Type.Optional(Type.Array(Type.String())),
+  interval_s: Type.Optional(Type.Number()),
+  timeout_s: Type.Optional(Type.Number()),
+  retries: Type.Optional(Type.Integer()),
+  start_period_s: Type.Optional(Type.Number()),
+  start_interval_s: Type.Optional(Type.Number()),
+});
+export const HealthStatusSchema = StringEnum(HEALTH_STATUSES);
+export const HealthOut = Type.Object(
+  {
+    status: HealthStatusSchema,
+    failing_streak: Type.Integer({ description: 'Failed checks in a row.' }),
+    log: Type.Array(
+      Type.Object({ start: Type.String({ format: 'date-time' }), end: Type.String({ format: 'date-time' }), exit_code: Type.Integer(), output: Type.String() }),
+      { description: 'The last 5 results, oldest first; output at most 4096 bytes (then "...").' },
+    ),
+  },
+  { description: 'What the health checks found; null without a check.' },
+);
+
 const settings = {
   args: Type.Array(NoNul(32768), {
     maxItems: 1024,
@@ -120,6 +161,22 @@ const settings = {
   stdin_open: Type.Boolean({
     default: false,
     description: "Keep the process's stdin open for attached clients (`docker run -i`); without it stdin is /dev/null.",
+  }),
+  healthcheck: Type.Union([HealthcheckIn, Type.Null()]),
+  cpus: Type.Number({
+    minimum: 0.01,
+    maximum: 64,
+    description:
+      'CPUs the container may use (`docker run --cpus`): its VM gets this many vCPUs rounded up, and a fraction is also ' +
+      "capped on the host. Default: the manager's `vm.vcpus` (1). More than the host's CPUs: 400.",
+  }),
+  memory_mib: Type.Integer({
+    minimum: 6,
+    maximum: 1024 * 1024,
+    description:
+      "Memory of the container's processes, MiB (`docker run --memory`): beyond it the OOM killer ends one of them (exit " +
+      "137, `oom_killed`), not the VM, which has this and the guest's own. Default: the manager's `vm.memoryMib` (256). " +
+      'More than the host has: 400.',
   }),
 };
 
@@ -163,17 +220,22 @@ export const ContainerItem = Type.Object({
   restart_max_retries: Nullable(Type.Integer()),
   tty: Type.Boolean(),
   stdin_open: Type.Boolean(),
+  cpus: Nullable(Type.Number({ description: "Null for a container made before limits were recorded: the manager's `vm.vcpus`." })),
+  memory_mib: Nullable(Type.Integer({ description: "Null for a container made before limits were recorded: the manager's `vm.memoryMib`." })),
   state: State,
   container_runtime_id: Type.String({ description: '`vm-` and the uuid of the VM; query /v1/vms/{uuid}.' }),
   container_id: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   error_message: Nullable(Type.String()),
   exit_code: Nullable(Type.Integer()),
+  oom_killed: Type.Boolean({ description: "The last run's: the OOM killer ended a process of the container at its memory limit (Docker's OOMKilled)." }),
   restart_count: Type.Integer({ description: 'Restarts made by the restart policy since the last user start.' }),
   guest_ip: Nullable(Type.String()),
   created_at: Time,
   updated_at: Time,
   started_at: Nullable(Time),
   finished_at: Nullable(Time),
+  healthcheck: Nullable(HealthcheckOut),
+  health: Nullable(HealthOut),
 });
 
 export const VmItem = Type.Object({
@@ -181,8 +243,8 @@ export const VmItem = Type.Object({
   container_id: Type.String({ format: 'uuid' }),
   state: StringEnum(VM_STATES),
   guest_ip: Nullable(Type.String()),
-  vcpus: Type.Integer(),
-  memory_mib: Type.Integer(),
+  vcpus: Type.Integer({ description: "The container's `cpus` rounded up." }),
+  memory_mib: Type.Integer({ description: "The VM's RAM: the container's `memory_mib` and the guest's own (40 MiB and 2% of it)." }),
   vmm: Type.String(),
   accel: Type.String(),
   pid: Nullable(Type.Integer()),
@@ -197,6 +259,7 @@ export const EventItem = Type.Object({
   from_state: Nullable(State),
   to_state: Nullable(State),
   message: Nullable(Type.String()),
+  health_status: Nullable(HealthStatusSchema),
 });
 
 export const LogItem = Type.Object({

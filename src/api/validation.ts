@@ -21,7 +21,7 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   return (data: unknown) => {
     const value = convert ? Value.Convert(schema, data) : data;
     if (c.Check(value)) return { value };
-    const first = c.Errors(value).First()!;
+    const first = innermost(c.Errors(value).First()!);
     return { error: [{ instancePath: first.path, message: describeValueError(first) }] as never };
   };
 };
@@ -33,6 +33,18 @@ export function schemaErrorFormatter(errors: Array<{ instancePath?: string; mess
 }
 
 type Schema = TSchema & Record<string, unknown>;
+
+/**
+ * An object (or array) given where one or null is allowed (`Nullable(Type.Object(...))`): the error inside
+ * it, so the message names the field at fault (`body/healthcheck/interval_s`), not the whole object.
+ */
+function innermost(e: ValueError): ValueError {
+  if (e.type !== ValueErrorType.Union || e.value === null || typeof e.value !== 'object') return e;
+  const kind = Array.isArray(e.value) ? 'array' : 'object';
+  const i = (((e.schema as Schema).anyOf as Schema[] | undefined) ?? []).findIndex((o) => o.type === kind);
+  const inner = i < 0 ? undefined : e.errors[i]?.First();
+  return inner ? innermost(inner) : e;
+}
 
 export function describeValueError(e: ValueError): string {
   const s = e.schema as Schema;
@@ -85,7 +97,8 @@ export function describeValueError(e: ValueError): string {
 
 function describeUnion(s: Schema): string {
   const options = (s.anyOf as Schema[] | undefined) ?? [];
-  const parts = options.map((o) => (o.type === 'null' ? 'null' : o.type === 'integer' ? range(o).slice(8) : `a ${String(o.type)}`));
+  const article = (t: string) => (/^[aeiou]/.test(t) ? 'an' : 'a');
+  const parts = options.map((o) => (o.type === 'null' ? 'null' : o.type === 'integer' ? range(o).slice(8) : `${article(String(o.type))} ${String(o.type)}`));
   return `must be ${parts.join(' or ')}`;
 }
 

@@ -6,8 +6,8 @@
  * start by ./host-deps.ts (`ensureBridge`, `enableNat`).
  * @module
  */
-import { tapNameFor, type HostNetwork, type PortForwarder } from '../network/index.ts';
-import type { ContainerNetwork, NetworkAttachment, PortHandle, PortRule } from '../containers/deps.ts';
+import { linkCounters, tapNameFor, type HostNetwork, type PortForwarder } from '../network/index.ts';
+import type { ContainerNetwork, NetworkAttachment, NetworkCounters, PortHandle, PortRule } from '../containers/deps.ts';
 
 export class HostContainerNetwork implements ContainerNetwork {
   /** guest address -> VM id */
@@ -60,5 +60,21 @@ export class HostContainerNetwork implements ContainerNetwork {
 
   openPort(rule: PortRule): Promise<PortHandle> {
     return this.forwarder.open(rule);
+  }
+
+  /** The tap's counters turned around: what the tap sent is what the guest received. */
+  async counters(a: NetworkAttachment): Promise<NetworkCounters | null> {
+    const tap = await linkCounters(a.tap);
+    if (!tap) return null;
+    return {
+      rx_bytes: tap.txBytes,
+      rx_packets: tap.txPackets,
+      rx_errors: tap.txErrors,
+      rx_dropped: tap.txDropped,
+      tx_bytes: tap.rxBytes,
+      tx_packets: tap.rxPackets,
+      tx_errors: tap.rxErrors,
+      tx_dropped: tap.rxDropped,
+    };
   }
 }

@@ -16,6 +16,7 @@ import type { LogStore } from './log-store.ts';
 import type { BackoffSettings } from './restart-policy.ts';
 import type { RunContext, RunSettings } from './run.ts';
 import { KeyedQueue } from './serial-queue.ts';
+import type { HostCapacity } from './validate.ts';
 
 export interface ManagerSettings extends RunSettings {
   restart: BackoffSettings & { onFailureMaxRetries: number };
@@ -24,6 +25,8 @@ export interface ManagerSettings extends RunSettings {
   recoveryRetryMs: number;
   /** Name servers written to each guest's resolv.conf. */
   dnsServers: string[];
+  /** What the host has: no container may ask for more CPUs or memory. */
+  host: HostCapacity;
 }
 
 /** A queue key no container id can take: serialises checks that span containers (names, host ports). */
@@ -76,13 +79,13 @@ export class ContainerContext implements RunContext {
   }
 }
 
-/** The patch for a run that ended: its exit code, when, and no address any more. */
-export function ended(exitCode: number | null = null): Pick<ContainerRecord, 'exit_code' | 'finished_at' | 'guest_ip'> {
-  return { exit_code: exitCode, finished_at: new Date().toISOString(), guest_ip: null };
+/** The patch for a run that ended: its exit code, whether the OOM killer struck, when, and no address any more. */
+export function ended(exitCode: number | null = null, oomKilled = false): Pick<ContainerRecord, 'exit_code' | 'oom_killed' | 'finished_at' | 'guest_ip'> {
+  return { exit_code: exitCode, oom_killed: oomKilled, finished_at: new Date().toISOString(), guest_ip: null };
 }
 
 /** The patch that clears the outcome of the last run before a new one. */
-export const CLEARED = { exit_code: null, error_message: null, started_at: null, finished_at: null, guest_ip: null } as const;
+export const CLEARED = { exit_code: null, oom_killed: false, error_message: null, started_at: null, finished_at: null, guest_ip: null } as const;
 
 export function containerNotFound(id: string): HearthError {
   return notFound('HEARTH_ERR_CONTAINER_NOT_FOUND', `no container with id ${id}`);

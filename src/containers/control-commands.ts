@@ -1,13 +1,15 @@
 /**
  * The commands that act on a running container's guest without ending its run: a signal to its process
- * (`kill`), pausing and resuming its vCPUs, the list of its processes, and renaming it. Behind the manager's
- * door, which has already checked the manager is open and recovery queued.
+ * (`kill`), pausing and resuming its vCPUs, the list of its processes, its usage, and renaming it. Behind the
+ * manager's door, which has already checked the manager is open and recovery queued.
  * @module
  */
 import type { ContainerRecord } from '../model/index.ts';
 import type { GuestProcess } from '../sandbox/sandbox.ts';
 import { GLOBAL, stateConflict, type ContainerContext } from './context.ts';
+import { resourcesOf } from './run.ts';
 import { signalName } from './signal-name.ts';
+import { containerStats, type ContainerStats } from './stats.ts';
 
 export class GuestControl {
   constructor(private readonly ctx: ContainerContext) {}
@@ -67,6 +69,17 @@ export class GuestControl {
     const run = this.ctx.runs.run(id);
     if (c.state !== 'running' || !run?.sandbox || run.finished) throw stateConflict(`container ${c.name} is ${c.state}; top needs it running`);
     return run.sandbox.top();
+  }
+
+  /** What the container uses now, in its guest and on the host. FailedPrecondition unless it runs. */
+  async stats(id: string): Promise<ContainerStats> {
+    const c = await this.ctx.get(id);
+    const run = this.ctx.runs.run(id);
+    const sandbox = run?.sandbox;
+    if (c.state !== 'running' || !sandbox || run.finished) throw stateConflict(`container ${c.name} is ${c.state}; stats need it running`);
+    const attachment = run.attachment;
+    const [sample, network] = await Promise.all([sandbox.stats(), attachment ? this.ctx.deps.network.counters(attachment) : null]);
+    return containerStats(sample, sandbox.info, resourcesOf(c, this.ctx.settings), network);
   }
 
   /** Renames a container in any state (AlreadyExists if the name is taken). */

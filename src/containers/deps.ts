@@ -3,20 +3,25 @@
  * wires the real image store, host network and sandbox launcher; tests pass fakes (test/containers/fakes.ts).
  * @module
  */
-import type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
+import type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 import type { ImageProcessConfig } from './process-spec.ts';
+import type { ImageHealthcheck } from './health-state.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
 import type { VolumeUsage } from '../volumes/volume-disks.ts';
 
 export type { SandboxLauncher } from '../sandbox/sandbox.ts';
 export type { VolumeUsage } from '../volumes/volume-disks.ts';
-export type { CollectResult, ImageDetails, ImageSummary, PullProgress, RemoveResult } from '../images/image-store.ts';
+export type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 
 /** The parts of an image config a run needs (src/images ImageConfig has these and more). */
 export interface ImageConfig extends ImageProcessConfig {
   /** e.g. `SIGQUIT`; empty means SIGTERM. */
   stopSignal?: string;
+  /** The image's HEALTHCHECK. */
+  healthcheck?: ImageHealthcheck;
+  /** The image's SHELL (for a `CMD-SHELL` health check); empty means `/bin/sh -c`. */
+  shell?: string[];
   /** The image's `VOLUME` directories: each gets an anonymous volume. */
   volumes?: string[];
 }
@@ -56,6 +61,8 @@ export interface ImageLibrary extends ImageResolver {
   pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void }): Promise<string>;
   remove(refOrDigest: string, opts: { force?: boolean }): Promise<RemoveResult>;
   prune(): Promise<CollectResult>;
+  /** Calls `listener` when each pull from a registry ends (how long, whether it succeeded); returns how to stop. */
+  onPull(listener: (t: PullTiming) => void): () => void;
 }
 
 /** An address, a MAC and a host tap taken for one VM (what the sandbox calls GuestNetwork). */
@@ -71,6 +78,18 @@ export interface PortRule {
 
 export interface PortHandle {
   close(): Promise<void> | void;
+}
+
+/** A container's traffic, as its guest sees it: `rx` what it received, `tx` what it sent. */
+export interface NetworkCounters {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
 }
 
 /**
@@ -95,6 +114,8 @@ export interface ContainerNetwork {
   deleteTap(name: string): Promise<void>;
   /** Starts forwarding one host port to the guest; fails (e.g. port in use) with a HearthError. */
   openPort(rule: PortRule): Promise<PortHandle>;
+  /** The attachment's traffic so far (its tap's counters); null when its tap is gone. */
+  counters(attachment: NetworkAttachment): Promise<NetworkCounters | null>;
 }
 
 /** The disks of volumes, satisfied by src/volumes VolumeDisks (whose doc says more). */

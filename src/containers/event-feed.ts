@@ -31,7 +31,7 @@ export async function followEvents(
   signal: AbortSignal,
 ): Promise<void> {
   const picks = (e: EventRecord) =>
-    (!q.containerIds || q.containerIds.includes(e.container_id)) && (!q.types || q.types.includes(e.type));
+    (!q.containerIds || (e.container_id !== null && q.containerIds.includes(e.container_id))) && (!q.types || q.types.includes(e.type));
   let seam = q.afterId ?? 0;
   let live = false;
   let ended = false;

@@ -9,7 +9,7 @@
  * then stopped (the user asked), exited (the process ended; exit_code) or error (error_message); running
  * <-> paused (the user's pause and unpause); after a manager restart recovering, paused or unresponsive.
  * Every transition is written with an event. Execs (exec-commands.ts), waits (waits.ts) and the event
- * feed (event-feed.ts) live beside it.
+ * feed (event-feed.ts) live beside it; health checks (health.ts) follow the transitions.
  * @module
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -39,18 +39,22 @@ import type { ExecRequest } from './process-spec.ts';
 import { waitFor, type WaitCondition, type WaitResult } from './waits.ts';
 import type { LogEntry, LogQuery, LogStore } from './log-store.ts';
 import { GuestControl } from './control-commands.ts';
+import { HealthChecks } from './health.ts';
 import { Provisioner } from './provisioning.ts';
 import { Recovery } from './recovery.ts';
 import { RunCommands } from './run-commands.ts';
 import { writableLayerPath, type AbortReason } from './run.ts';
+import type { ContainerStats } from './stats.ts';
 import { Supervisor } from './supervision.ts';
-import { checkHostPaths, checkPortConflicts, mergeSpec, type SpecInput } from './validate.ts';
+import { checkHostPaths, checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
 import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
 import { VolumeCommands } from './volume-commands.ts';
 
 export type { ManagerSettings } from './context.ts';
+export type { ContainerStats } from './stats.ts';
 
-const SPEC_DEFAULTS: ContainerSpec = {
+/** A new container's settings before the request's; its CPUs and memory are the configuration's. */
+const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   name: '',
   image: '',
   args: [],
@@ -61,6 +65,7 @@ const SPEC_DEFAULTS: ContainerSpec = {
   restart_max_retries: null,
   tty: false,
   stdin_open: false,
+  healthcheck: null,
 };
 
 
@@ -71,6 +76,7 @@ export class ContainerManager {
   private readonly recovery: Recovery;
   private readonly control: GuestControl;
   private readonly runCommands: RunCommands;
+  private readonly health: HealthChecks;
   /** /v1/volumes (volume-commands.ts). */
   readonly volumes: VolumeCommands;
   private closed?: Promise<void>;
@@ -82,6 +88,7 @@ export class ContainerManager {
     this.recovery = new Recovery(this.ctx, this.provisioner, this.supervisor);
     this.control = new GuestControl(this.ctx);
     this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
+    this.health = new HealthChecks(this.ctx);
     this.volumes = new VolumeCommands(this.ctx, () => this.ready());
   }
 
@@ -109,6 +116,11 @@ export class ContainerManager {
     return followEvents(this.ctx.store, q, onEvent, onEnd, AbortSignal.any([signal, this.ctx.closed.signal]));
   }
 
+  /** Calls `listener` with every event as it is written (metrics); returns how to stop. */
+  onEvent(listener: (e: EventRecord) => void): () => void {
+    return this.ctx.store.onEvent(listener);
+  }
+
   /** Answers when the condition holds (waits.ts), with the exit code of the container's last run. */
   async wait(id: string, condition: WaitCondition, signal?: AbortSignal): Promise<WaitResult> {
     this.checkOpen();
@@ -118,6 +130,12 @@ export class ContainerManager {
   /** The guest's processes. FailedPrecondition unless the container runs. */
   top(id: string): Promise<GuestProcess[]> {
     return this.control.top(id);
+  }
+
+  /** What the container uses now (stats.ts). FailedPrecondition unless it runs. */
+  stats(id: string): Promise<ContainerStats> {
+    this.checkOpen();
+    return this.control.stats(id);
   }
 
   /** `docker cp`: a path's stat, a tar of it, a tar extracted into a directory (copy-commands.ts). */
@@ -181,7 +199,8 @@ export class ContainerManager {
   async create(input: SpecInput & { name: string; image: string }): Promise<ContainerRecord> {
     await this.ready();
     const { ctx } = this;
-    const spec = mergeSpec(SPEC_DEFAULTS, input, ctx.settings.restart.onFailureMaxRetries);
+    const defaults = { ...SPEC_DEFAULTS, cpus: ctx.settings.vcpus, memory_mib: ctx.settings.memoryMib };
+    const spec = mergeSpec(defaults, input, this.mergeRules());
     await checkHostPaths(input, ctx.settings.volumes.hostRoots);
     const rec = await ctx.queue.run(GLOBAL, async () => {
       const containers = await ctx.store.listContainers();
@@ -196,6 +215,7 @@ export class ContainerManager {
         desired_state: 'running',
         restart_count: 0,
         exit_code: null,
+        oom_killed: false,
         error_message: null,
         vm_id: randomUUID(),
         container_id: randomBytes(32).toString('hex'),
@@ -206,6 +226,7 @@ export class ContainerManager {
         finished_at: null,
         stop_signal: null,
         image_digest: null,
+        health: null,
       };
       await ctx.store.insertContainer(c);
       return c;
@@ -225,7 +246,7 @@ export class ContainerManager {
       if (ACTIVE_STATES.has(cur.state) || ctx.runs.run(id) || restartPending) {
         throw stateConflict(`container ${cur.name} is ${cur.state}${restartPending ? ' (restart pending)' : ''}; stop it before changing it`);
       }
-      const spec = mergeSpec(cur, input, ctx.settings.restart.onFailureMaxRetries);
+      const spec = mergeSpec(cur, input, this.mergeRules());
       await checkHostPaths(input, ctx.settings.volumes.hostRoots);
       return ctx.queue.run(GLOBAL, async () => {
         checkPortConflicts(spec, id, await ctx.store.listContainers());
@@ -353,6 +374,7 @@ export class ContainerManager {
     if (ctx.closing) return;
     ctx.closing = true;
     ctx.closed.abort();
+    this.health.close();
     for (const id of ctx.runs.ids()) ctx.runs.cancelTimers(id);
     for (const run of ctx.runs.runs()) if (!run.started) run.abort.abort('shutdown' satisfies AbortReason);
     ctx.logs.endAll();
@@ -385,6 +407,10 @@ export class ContainerManager {
   /** Resolves when no task is queued or running (tests). */
   idle(): Promise<void> {
     return this.ctx.queue.idle();
+  }
+
+  private mergeRules(): MergeRules {
+    return { defaultMaxRetries: this.ctx.settings.restart.onFailureMaxRetries, host: this.ctx.settings.host };
   }
 
   /** Every command: refused during shutdown, and held until recovery has queued its tasks. */

@@ -9,7 +9,7 @@ import type { ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
 import { buildProcessSpec } from './process-spec.ts';
-import { Run, type AbortReason } from './run.ts';
+import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
 import { prepareMounts, prepareReadOnly } from './volume-mounts.ts';
 
@@ -54,7 +54,8 @@ export class Provisioner {
       checkClaims(ctx.runs.runs(), id, mounts.claims, containerNames(await ctx.store.listContainers()));
       run.volumes = mounts.claims;
       await prepareReadOnly(ctx, id, mounts.claims);
-      const attachment = await run.attachNetwork();
+      const resources = resourcesOf(c, ctx.settings);
+      const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
       const hostname = c.container_id.slice(0, 12); // as Docker
       const process = buildProcessSpec(image.config, {
@@ -67,7 +68,7 @@ export class Provisioner {
         stdinOpen: c.stdin_open,
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
-      await run.launch(process, mounts.volumes);
+      await run.launch(process, resources, mounts.volumes);
       await ctx.transition(id, { to: 'initializing', message: 'VM booted; starting the process' });
       await run.waitStarted();
       await run.openPorts(c.port_mappings);

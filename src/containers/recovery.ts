@@ -163,7 +163,11 @@ export class Recovery {
     if (!wanted) return this.markStopped(c);
     if (STARTED_STATES.has(c.state)) {
       if (exit) {
-        await ctx.transition(c.id, { to: 'exited', patch: ended(exit.code), message: `process exited with code ${exit.code} while the manager was not running` });
+        await ctx.transition(c.id, {
+          to: 'exited',
+          patch: ended(exit.code, exit.oomKilled === true),
+          message: `process exited with code ${exit.code}${exit.oomKilled ? ' (out of memory)' : ''} while the manager was not running`,
+        });
       } else {
         const message = 'the VM ended while the manager was not running';
         await ctx.transition(c.id, { to: 'error', patch: { ...ended(), error_message: message }, message });
@@ -253,7 +257,7 @@ export class Recovery {
     if (c.state !== 'stopped') {
       await this.ctx.transition(c.id, {
         to: 'stopped',
-        patch: { ...ended(c.exit_code), desired_state: 'stopped' },
+        patch: { ...ended(c.exit_code, c.oom_killed), desired_state: 'stopped' },
         message: 'stopped (found after a manager restart)',
       });
     }

@@ -131,7 +131,7 @@ export class RunCommands {
     await Run.remains(ctx, cur).releaseRemains();
     await ctx.transition(cur.id, {
       to: 'stopped',
-      patch: { ...ended(cur.exit_code), desired_state: 'stopped' },
+      patch: { ...ended(cur.exit_code, cur.oom_killed), desired_state: 'stopped' },
       message: hadRestart ? 'stopped by user; pending restart cancelled' : 'stopped by user during provisioning',
     });
     ctx.logs.end(cur.id);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError } from '../errors.ts';
 import { cancelled, runStep, withTimeout } from './deadlines.ts';
-import type { ProcessExit, ProcessSpec, Sandbox, SandboxVolume } from '../sandbox/sandbox.ts';
+import { vmSizeFor, type ProcessExit, type ProcessSpec, type Sandbox, type SandboxVolume } from '../sandbox/sandbox.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
@@ -42,6 +42,17 @@ export interface RunSettings {
  */
 export function writableLayerPath(stateDir: string, containerId: string): string {
   return join(stateDir, containerId, 'writable-layer.ext4');
+}
+
+/** A run's CPUs and memory (the container's `cpus` and `memory_mib`), as the sandbox takes them. */
+export interface RunResources {
+  cpus: number;
+  memoryMib: number;
+}
+
+/** The container's CPUs and memory; a container recorded without them has the manager's defaults. */
+export function resourcesOf(c: Pick<ContainerRecord, 'cpus' | 'memory_mib'>, settings: Pick<RunSettings, 'vcpus' | 'memoryMib'>): RunResources {
+  return { cpus: c.cpus ?? settings.vcpus, memoryMib: c.memory_mib ?? settings.memoryMib };
 }
 
 /** The network attachment a VM row records, if the row got that far. */
@@ -143,17 +154,21 @@ export class Run {
     return this.image;
   }
 
-  /** Step 2 (creating): an address and a tap, recorded in the VM's row before they exist on the host. */
-  async attachNetwork(): Promise<NetworkAttachment> {
+  /**
+   * Step 2 (creating): an address and a tap, recorded in the VM's row before they exist on the host. The row
+   * has the VM's size for `resources`: its vCPUs and its memory (the container's and the guest's own).
+   */
+  async attachNetwork(resources: RunResources): Promise<NetworkAttachment> {
     await this.releaseRemains();
     const now = new Date().toISOString();
+    const size = vmSizeFor(resources);
     const row: VmRecord = {
       id: this.vmId,
       container_id: this.containerId,
       state: 'allocated',
       pid: null,
-      vcpus: this.settings.vcpus,
-      memory_mib: this.settings.memoryMib,
+      vcpus: size.vcpus,
+      memory_mib: size.memoryMib,
       vmm: this.settings.vmm,
       accel: this.settings.accel,
       guest_ip: null,
@@ -208,8 +223,8 @@ export class Run {
     await Run.recorded(this.ctx, { id: this.containerId, vm_id: this.vmId }, attachment).release();
   }
 
-  /** Step 3 (booting): the VM, with the process to run and its volumes. Output is logged from here on. */
-  async launch(process: ProcessSpec, volumes: SandboxVolume[] = []): Promise<Sandbox> {
+  /** Step 3 (booting): the VM, with the process to run, its CPUs and memory, and its volumes. Output is logged from here on. */
+  async launch(process: ProcessSpec, resources: RunResources, volumes: SandboxVolume[] = []): Promise<Sandbox> {
     if (!this.image) throw new Error('launch before resolveImage');
     const image = this.image;
     this.launchTried = true;
@@ -223,8 +238,8 @@ export class Run {
           scratchPath: writableLayerPath(this.settings.stateDir, this.containerId),
           process,
           ...(volumes.length > 0 ? { volumes } : {}),
-          vcpus: this.settings.vcpus,
-          memoryMib: this.settings.memoryMib,
+          cpus: resources.cpus,
+          memoryMib: resources.memoryMib,
           ...(this.attachment ? { network: this.attachment } : {}),
         }),
       (late) => this.killAndRelease(late),

@@ -40,17 +40,19 @@ export class Supervisor {
     const c = await ctx.store.getContainer(id);
     if (!c) return;
     const code = exit?.code ?? null;
+    const oomKilled = exit?.oomKilled === true;
     if (run.stopRequested) {
       await ctx.transition(id, {
         to: 'stopped',
-        patch: { ...ended(code), desired_state: 'stopped' },
+        patch: { ...ended(code, oomKilled), desired_state: 'stopped' },
         message: `stopped by user${code === null ? '' : ` (exit code ${code})`}`,
       });
     } else if (run.agentError || exit === null) {
       const message = run.agentError ?? 'the VM ended without reporting an exit status';
-      await ctx.transition(id, { to: 'error', patch: { ...ended(code), error_message: message }, message });
+      await ctx.transition(id, { to: 'error', patch: { ...ended(code, oomKilled), error_message: message }, message });
     } else {
-      await ctx.transition(id, { to: 'exited', patch: ended(code), message: `process exited with code ${code}` });
+      const why = oomKilled ? ' (out of memory: the OOM killer ended a process of the container)' : '';
+      await ctx.transition(id, { to: 'exited', patch: ended(code, oomKilled), message: `process exited with code ${code}${why}` });
     }
     ctx.logs.end(id);
     if (!run.stopRequested && !run.agentError && c.desired_state === 'running') {

@@ -1,15 +1,17 @@
 /**
  * The checks on a container's settings that a JSON schema cannot express: environment variable names,
  * the pairing of `restart_max_retries` with `on-failure`, host ports (unique within the request, and not
- * mapped by another container), volume paths (cleaned), and the room args and env_vars take in the
- * guest's RUN message. Shapes, types and the sizes of single values are the API schema's job.
+ * mapped by another container), volume paths (cleaned), the room args and env_vars take in the
+ * guest's RUN message, and CPUs and memory within what the host has. Shapes, types and the sizes of
+ * single values are the API schema's job.
  * @module
  */
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
+import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
 import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
-import type { ContainerRecord, ContainerSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
+import type { ContainerRecord, ContainerSpec, HealthcheckSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */
 export interface SpecInput {
@@ -23,17 +25,30 @@ export interface SpecInput {
   restart_max_retries?: number | null;
   tty?: boolean;
   stdin_open?: boolean;
+  healthcheck?: HealthcheckSpec | null;
+  cpus?: number;
+  memory_mib?: number;
+}
+
+/** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
+export interface HostCapacity {
+  cpus: number;
+  memoryMib: number;
+}
+
+/** What a merge needs besides the request: the on-failure default, and the host's capacity. */
+export interface MergeRules {
+  /** `restart_max_retries` when on-failure is chosen without a limit. */
+  defaultMaxRetries: number;
+  host: HostCapacity;
 }
 
 const ENV_NAME = /^[^=\0]+$/;
 /** Counted as the schema counts string lengths (UTF-16 units); a record's keys escape the schema's checks. */
 const ENV_NAME_MAX = 1024;
 
-/**
- * Applies `input` over `base` (defaults for a create, the current settings for an update) and checks the
- * result. `defaultMaxRetries` is used when on-failure is chosen without a limit.
- */
-export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetries: number): ContainerSpec {
+/** Applies `input` over `base` (defaults for a create, the current settings for an update) and checks the result. */
+export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRules): ContainerSpec {
   const spec: ContainerSpec = {
     name: input.name ?? base.name,
     image: input.image ?? base.image,
@@ -46,7 +61,11 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     restart_max_retries: base.restart_max_retries,
     tty: input.tty ?? base.tty,
     stdin_open: input.stdin_open ?? base.stdin_open,
+    healthcheck: input.healthcheck === undefined ? base.healthcheck : input.healthcheck && checkHealthcheck(input.healthcheck),
+    cpus: input.cpus ?? base.cpus,
+    memory_mib: input.memory_mib ?? base.memory_mib,
   };
+  checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
     if (spec.restart_policy !== 'on-failure') {
       throw invalidArgument(
@@ -59,7 +78,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
   } else if (spec.restart_policy !== 'on-failure') {
     spec.restart_max_retries = null;
   } else if (input.restart_policy !== undefined || spec.restart_max_retries === null) {
-    spec.restart_max_retries = defaultMaxRetries;
+    spec.restart_max_retries = rules.defaultMaxRetries;
   }
   for (const key of Object.keys(spec.env_vars)) {
     if (!ENV_NAME.test(key)) {
@@ -91,6 +110,30 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, defaultMaxRetri
     seen.add(key);
   });
   return spec;
+}
+
+/**
+ * The kinds of test Docker runs, each with its shape: `CMD` and at least the command, `CMD-SHELL` and one
+ * shell command line, `NONE` alone. The schema checked the types and sizes.
+ */
+function checkHealthcheck(h: HealthcheckSpec): HealthcheckSpec {
+  const test = h.test;
+  if (test === undefined) return h;
+  const field = 'body/healthcheck/test';
+  const shapes: Record<string, [number, number, string]> = {
+    CMD: [2, Infinity, '["CMD", command, ...args]'],
+    'CMD-SHELL': [2, 2, '["CMD-SHELL", "a shell command line"]'],
+    NONE: [1, 1, '["NONE"] alone'],
+  };
+  const shape = shapes[test[0] ?? ''];
+  if (!shape) {
+    throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `${field}/0 must be CMD, CMD-SHELL or NONE (not ${JSON.stringify(test[0])})`, `${field}/0`);
+  }
+  const [min, max, form] = shape;
+  if (test.length < min || test.length > max) {
+    throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `${field} must be ${form} (${test.length} items given)`, field);
+  }
+  return h;
 }
 
 const cleanPath = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
@@ -170,6 +213,31 @@ function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
       `kept for the image and the manager): use fewer or shorter args, env_vars or volumes`,
     `body/${field}`,
   );
+}
+
+/**
+ * A VM cannot have more vCPUs than the host has CPUs (`cpus` rounded up), nor more memory than the host (the
+ * container's and the guest's own). Only the fields a request gives are checked: the defaults are the
+ * configuration's.
+ */
+function checkCapacity(input: SpecInput, host: HostCapacity): void {
+  if (input.cpus !== undefined && Math.ceil(input.cpus) > host.cpus) {
+    throw invalidArgument(
+      'HEARTH_ERR_INVALID_ARGUMENT',
+      `body/cpus ${input.cpus} needs ${Math.ceil(input.cpus)} vCPUs; this host has ${host.cpus} CPUs`,
+      'body/cpus',
+    );
+  }
+  if (input.memory_mib !== undefined) {
+    const vm = vmMemoryMib(input.memory_mib);
+    if (vm > host.memoryMib) {
+      throw invalidArgument(
+        'HEARTH_ERR_INVALID_ARGUMENT',
+        `body/memory_mib ${input.memory_mib} needs a VM of ${vm} MiB (with the guest's own memory); this host has ${host.memoryMib} MiB`,
+        'body/memory_mib',
+      );
+    }
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ export interface Healthcheck {
   intervalNs: number;
   timeoutNs: number;
   startPeriodNs: number;
+  startIntervalNs: number;
   retries: number;
 }
 
@@ -30,6 +31,8 @@ export interface ImageConfig {
   /** e.g. `SIGQUIT`; empty means SIGTERM. */
   stopSignal: string;
   healthcheck?: Healthcheck;
+  /** The image's `SHELL` (what a `CMD-SHELL` health check runs under); empty means `/bin/sh -c`. */
+  shell: string[];
   labels: Record<string, string>;
   /** From the config's top level. */
   os: string;
@@ -77,6 +80,7 @@ export function parseImageConfig(bytes: Buffer): ImageConfig {
     exposedPorts: keys(c.ExposedPorts),
     volumes: keys(c.Volumes),
     stopSignal: typeof c.StopSignal === 'string' ? c.StopSignal : '',
+    shell: strings(c.Shell),
     ...(hc && Array.isArray(hc.Test)
       ? {
           healthcheck: {
@@ -84,6 +88,7 @@ export function parseImageConfig(bytes: Buffer): ImageConfig {
             intervalNs: num(hc.Interval),
             timeoutNs: num(hc.Timeout),
             startPeriodNs: num(hc.StartPeriod),
+            startIntervalNs: num(hc.StartInterval),
             retries: num(hc.Retries),
           },
         }

@@ -24,7 +24,7 @@ import { DiskShelf } from './disk-shelf.ts';
 import { Holds } from './holds.ts';
 import { hostPlatform, parsePlatform, type Platform } from './manifest.ts';
 import type { PullProgress } from './progress.ts';
-import { Puller, type Rootfs } from './puller.ts';
+import { Puller, type PullTiming, type Rootfs } from './puller.ts';
 import { RefsIndex } from './refs-index.ts';
 import { RegistryClient, type RegistryConfig } from './registry-client.ts';
 import type { Usage } from './usage.ts';
@@ -34,7 +34,7 @@ export type { ImageConfig, Healthcheck } from './image-config.ts';
 export type { ImageDetails, ImageSummary } from './catalog.ts';
 export type { CollectResult } from './collector.ts';
 export type { PullProgress } from './progress.ts';
-export type { Rootfs } from './puller.ts';
+export type { PullTiming, Rootfs } from './puller.ts';
 export type { ImageUser, Usage } from './usage.ts';
 
 export interface ImageStoreOptions extends RegistryConfig {
@@ -111,6 +111,7 @@ export class ImageStore {
   private collecting?: Promise<void>;
   private collectAgain = false;
   private closed = false;
+  private readonly pullListeners = new Set<(t: PullTiming) => void>();
 
   constructor(private readonly opts: ImageStoreOptions) {
     this.root = path.join(opts.dataDir, 'images');
@@ -132,6 +133,9 @@ export class ImageStore {
       holds: this.holds,
       platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform()),
       concurrentDownloads: opts.concurrentDownloads ?? 3,
+      onPulled: (t) => {
+        for (const l of this.pullListeners) l(t);
+      },
     });
     this.log = opts.log ?? SILENT;
     this.catalog = new Catalog(this.blobs, this.refs, this.disks, this.holds.runs);
@@ -148,6 +152,12 @@ export class ImageStore {
   async ensureRootfs(ref: string, opts: EnsureOptions = {}): Promise<Rootfs> {
     await this.open();
     return this.puller.ensure(ref, opts);
+  }
+
+  /** Calls `listener` when each pull from a registry ends (metrics); returns how to stop. */
+  onPull(listener: (t: PullTiming) => void): () => void {
+    this.pullListeners.add(listener);
+    return () => this.pullListeners.delete(listener);
   }
 
   /** Pulls `ref` from its registry even if it is here (a tag may have moved); returns the manifest digest. */

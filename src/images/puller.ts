@@ -51,6 +51,14 @@ export interface PullerParts {
   holds: Holds;
   platform: Platform;
   concurrentDownloads: number;
+  /** Told of every pull from a registry when it ends: how long it took and whether it succeeded. */
+  onPulled?: (t: PullTiming) => void;
+}
+
+/** A pull from the registry: from asking for the manifest until every blob is here (the disk is not counted). */
+export interface PullTiming {
+  seconds: number;
+  ok: boolean;
 }
 
 /** The largest image config Hearth downloads (configs are read whole into memory). */
@@ -194,6 +202,19 @@ export class Puller {
 
   /** Pulls manifest, config and layers; everything is pinned in `pins`, which the caller releases. */
   private async pullResolved(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins): Promise<RefEntry> {
+    const started = performance.now();
+    const report = (ok: boolean) => this.p.onPulled?.({ seconds: (performance.now() - started) / 1000, ok });
+    try {
+      const entry = await this.download(r, emit, pins);
+      report(true);
+      return entry;
+    } catch (e) {
+      report(false);
+      throw e;
+    }
+  }
+
+  private async download(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins): Promise<RefEntry> {
     const { client, blobs, holds } = this.p;
     const key = formatReference(r);
     emit({ type: 'resolving', ref: key });

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { HealthcheckSpec, HealthState } from './health.ts';
+
 /**
  * creating -> booting -> initializing -> running, then stopped (the user asked), exited (the process ended)
  * or error (a step failed, or the VM died). A stopped/exited/error container can be started again.
@@ -73,6 +75,18 @@ export interface ContainerSpec {
   tty: boolean;
   /** Keep the main process's stdin open for attached clients (`docker run -i`); else it is /dev/null. */
   stdin_open: boolean;
+  /** Over the image's HEALTHCHECK, field by field; null: the image's as it is (none if it has none). */
+  healthcheck: HealthcheckSpec | null;
+  /**
+   * CPUs the container may use (Docker's `--cpus`): its VM has this many vCPUs rounded up, and a fraction is
+   * capped on the host. Null: the manager's `vm.vcpus` (containers made before limits were recorded).
+   */
+  cpus: number | null;
+  /**
+   * Memory of the container's processes in MiB (Docker's `--memory`): beyond it the OOM killer ends one of
+   * them. Null: the manager's `vm.memoryMib` (containers made before limits were recorded).
+   */
+  memory_mib: number | null;
 }
 
 export interface ContainerRecord extends ContainerSpec {
@@ -82,6 +96,8 @@ export interface ContainerRecord extends ContainerSpec {
   desired_state: 'running' | 'stopped';
   restart_count: number;
   exit_code: number | null;
+  /** The last run's: the OOM killer ended a process of the container (Docker's `OOMKilled`). */
+  oom_killed: boolean;
   error_message: string | null;
   /** A uuid, fixed for the container's life; every VM it boots has this id. */
   vm_id: string;
@@ -104,4 +120,6 @@ export interface ContainerRecord extends ContainerSpec {
    * resolved, and again after `PUT` gives the container another image.
    */
   image_digest: string | null;
+  /** What the health checks found; null when the container has none (or has not run with one). */
+  health: HealthState | null;
 }

@@ -1,22 +1,29 @@
 /**
- * What happened to a container, in order: every state transition, and the other kinds of events below.
+ * What happened to a container, in order: every state transition, and the other kinds of events below; and
+ * what happened to images through the image API.
  * @module
  */
 import type { ContainerState } from './container.ts';
+import type { HealthStatus } from './health.ts';
 
 /**
  * state: a transition (from_state -> to_state); restart-scheduled: the policy will start the container again
  * (the last event of a container with a restart pending); updated: its settings changed; pull: a step of
  * the pull of its image (resolving, each layer's bytes, building the disk); renamed: its name changed;
  * kill: a signal was sent to its process; exec-start / exec-end: a command run beside the process began
- * or ended (`exit_code`).
+ * or ended (`exit_code`); health-status: the health status changed (`health_status`). image-pull /
+ * image-delete: an image was pulled or removed through the image API (no container; `image` names it; a
+ * failed pull's message says why).
  */
-export const EVENT_TYPES = ['state', 'restart-scheduled', 'updated', 'pull', 'renamed', 'kill', 'exec-start', 'exec-end'] as const;
+export const EVENT_TYPES = ['state', 'restart-scheduled', 'updated', 'pull', 'renamed', 'kill', 'exec-start', 'exec-end', 'health-status', 'image-pull', 'image-delete'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRecord {
   id: number;
-  container_id: string;
+  /** Null for an image event. */
+  container_id: string | null;
+  /** The image reference of an image event; null otherwise. */
+  image: string | null;
   time: string;
   type: EventType;
   from_state: ContainerState | null;
@@ -24,4 +31,6 @@ export interface EventRecord {
   message: string | null;
   /** A transition to exited, stopped or error, and exec-end: the exit code, if there was one. */
   exit_code: number | null;
+  /** health-status: the new status. */
+  health_status: HealthStatus | null;
 }

@@ -5,5 +5,6 @@
  */
 export * from './container.ts';
 export * from './event.ts';
+export * from './health.ts';
 export * from './vm.ts';
 export * from './volume.ts';

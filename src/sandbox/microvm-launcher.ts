@@ -15,6 +15,7 @@ import { EXIT_FILE, MicroVmSandbox } from './microvm-sandbox.ts';
 import type { LaunchedProcess } from './microvm-sandbox.ts';
 import type { ProcessExit, Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec, SandboxVolume } from './sandbox.ts';
 import type { ScratchDisks } from './scratch-disk.ts';
+import { vmSizeFor } from './vm-size.ts';
 
 const SANDBOX_FILE = 'sandbox.json';
 
@@ -36,10 +37,12 @@ export class MicroVmLauncher implements SandboxLauncher {
   constructor(private readonly options: MicroVmLauncherOptions) {}
 
   async launch(spec: SandboxSpec): Promise<Sandbox> {
+    const limits = { memoryMaxBytes: spec.memoryMib * 2 ** 20 };
     const volumes = volumeDevices(spec.volumes ?? []);
     // Encoded now, before anything is made, only to be checked: the agent client encodes it again with the
     // clock of the moment it is sent.
-    encodeRun(spec.process, spec.rootfs.fsType, volumes.mounts);
+    encodeRun(spec.process, spec.rootfs.fsType, undefined, limits, volumes.mounts);
+    const size = vmSizeFor(spec);
     const runDir = this.runDir(spec.id);
     await mkdir(this.options.vmsDir, { recursive: true });
     try {
@@ -62,8 +65,9 @@ export class MicroVmLauncher implements SandboxLauncher {
       const vm = await this.options.driver.start({
         id: spec.id,
         runDir,
-        vcpus: spec.vcpus,
-        memoryMib: spec.memoryMib,
+        vcpus: size.vcpus,
+        cpus: spec.cpus,
+        memoryMib: size.memoryMib,
         kernelPath: this.options.guest.kernel,
         initrdPath: this.options.guest.initramfs,
         kernelArgs: net ? [kernelIpArg(net.guestIp, net.gateway, net.prefixLength, spec.process.hostname)] : [],
@@ -77,11 +81,11 @@ export class MicroVmLauncher implements SandboxLauncher {
           vmm: this.options.driver.name,
           pid: vm.pid,
           accel: vm.accel,
-          vcpus: spec.vcpus,
-          memoryMib: spec.memoryMib,
+          vcpus: size.vcpus,
+          memoryMib: size.memoryMib,
           guestIp: net?.guestIp ?? null,
         };
-        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, mounts: volumes.mounts };
+        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts };
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
         const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();

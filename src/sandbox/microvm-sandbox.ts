@@ -12,12 +12,14 @@ import { randomInt } from 'node:crypto';
 import { HearthError } from '../errors.ts';
 import { AgentExecSession } from './exec-session.ts';
 import { copyError, readCopy, writeCopy } from './copy-session.ts';
+import { OrderedAnswers } from './ordered-answers.ts';
 import type { Readable } from 'node:stream';
 import type { PathStat } from '../agent/copy-message.ts';
-import type { GuestMount } from '../agent/run-message.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
+import type { GuestMount, RunLimits } from '../agent/run-message.ts';
+import type { GuestStats } from '../agent/stats-message.ts';
 import type { VmProcess } from '../vmm/driver.ts';
-import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo } from './sandbox.ts';
+import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo, SandboxStats } from './sandbox.ts';
 
 /** Time the guest gets after the grace period to report the exit and power off before the VMM is ended. */
 const POWER_OFF_MARGIN_MS = 10_000;
@@ -33,13 +35,15 @@ const ERROR_BAD_REQUEST = 1;
 const MAIN_SESSION = 0;
 /** STAT's answer for a path that does not exist (guest ERR_NOT_FOUND). */
 const ERROR_NOT_FOUND = 6;
-/** The guest answers TOP in milliseconds (a /proc walk); a silent one is not listening. */
-const TOP_TIMEOUT_MS = 10_000;
+/** The guest answers TOP and STATS in milliseconds (a /proc walk, a few cgroup files); a silent one is not listening. */
+const ANSWER_TIMEOUT_MS = 10_000;
 
 /** What the agent is told to run, kept in the run directory so that an adopter can still send it. */
 export interface LaunchedProcess {
   spec: ProcessSpec;
   rootfsType: 'ext4' | 'erofs';
+  /** The container's cgroup limits in the guest (absent in records of earlier versions: none). */
+  limits?: RunLimits;
   /** Absent in records written before volumes existed. */
   mounts?: GuestMount[];
 }
@@ -59,8 +63,9 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   private readonly execs = new Map<number, AgentExecSession>();
   /** Session ids start at a random point: a manager that adopted the VM must not pick a live one of its predecessor. */
   private nextSession = randomInt(1, 0x7fff_ffff);
-  private readonly stats = new Map<number, { resolve: (stat: PathStat) => void; reject: (e: Error) => void }>();
-  private readonly topWaiters: Array<{ resolve: (list: GuestProcess[]) => void; reject: (e: Error) => void }> = [];
+  private readonly pathStats = new Map<number, { resolve: (stat: PathStat) => void; reject: (e: Error) => void }>();
+  private readonly processes: OrderedAnswers<GuestProcess[]>;
+  private readonly guestStats: OrderedAnswers<GuestStats>;
 
   constructor(
     readonly info: SandboxInfo,
@@ -71,6 +76,8 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     private readonly purge: () => Promise<void>,
   ) {
     super();
+    this.processes = new OrderedAnswers(info.id, 'list its processes', ANSWER_TIMEOUT_MS);
+    this.guestStats = new OrderedAnswers(info.id, 'report its usage', ANSWER_TIMEOUT_MS);
     this.gone = vm.exited.then(({ reason }) => {
       this.isGone = true;
       this.agent?.detach();
@@ -165,7 +172,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     const agent = this.runningAgent('stat');
     const id = this.allocateSession();
     return new Promise((resolve, reject) => {
-      this.stats.set(id, { resolve, reject });
+      this.pathStats.set(id, { resolve, reject });
       agent.stat(id, path);
     });
   }
@@ -190,23 +197,16 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   }
 
   async top(): Promise<GuestProcess[]> {
-    const agent = this.agent;
-    if (!agent || !agent.open || this.isGone || this.agentState !== 'running') {
-      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', `VM ${this.info.id}: cannot list processes, its process is not running`);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.topWaiters.indexOf(waiter);
-        if (i >= 0) this.topWaiters.splice(i, 1);
-        reject(new HearthError('Unavailable', 'HEARTH_ERR_AGENT_UNRESPONSIVE', `VM ${this.info.id}: the guest agent did not list its processes within ${TOP_TIMEOUT_MS} ms`));
-      }, TOP_TIMEOUT_MS);
-      const waiter = {
-        resolve: (list: GuestProcess[]) => (clearTimeout(timer), resolve(list)),
-        reject: (e: Error) => (clearTimeout(timer), reject(e)),
-      };
-      this.topWaiters.push(waiter);
-      agent.top();
-    });
+    const agent = this.runningAgent('list processes');
+    return this.processes.request(() => agent.top());
+  }
+
+  /** The guest's figures (STATS) and the host's (the VMM's process and disks), read at once. */
+  async stats(): Promise<SandboxStats> {
+    const agent = this.runningAgent('read its usage');
+    const at = new Date();
+    const [guest, vmm] = await Promise.all([this.guestStats.request(() => agent.stats()), this.vm.usage()]);
+    return { at, guest, vmm };
   }
 
   async pause(): Promise<void> {
@@ -277,17 +277,18 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
       if (!(e.code === ERROR_BAD_REQUEST && this.startedPid !== null)) this.emit('agentError', e);
     });
     agent.on('exit', (exit) => this.onExit(agent, exit));
-    agent.on('processes', (list) => this.topWaiters.shift()?.resolve(list));
+    agent.on('processes', (list) => this.processes.answer(list));
+    agent.on('stats', (stats) => this.guestStats.answer(stats));
     agent.on('sessionStarted', ({ session, pid }) => this.execs.get(session)?.onStarted(pid));
     agent.on('sessionOutput', ({ session, chunk }) => this.execs.get(session)?.onOutput(chunk));
     agent.on('sessionStat', ({ session, stat }) => {
-      this.stats.get(session)?.resolve(stat);
-      this.stats.delete(session);
+      this.pathStats.get(session)?.resolve(stat);
+      this.pathStats.delete(session);
     });
     agent.on('sessionError', ({ session, code, message }) => {
-      const stat = this.stats.get(session);
+      const stat = this.pathStats.get(session);
       if (stat) {
-        this.stats.delete(session);
+        this.pathStats.delete(session);
         stat.reject(copyError(code === ERROR_NOT_FOUND ? 2 : 1, message, this.info.id));
         return;
       }
@@ -323,7 +324,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
    */
   private sendRun(agent: AgentClient, process: LaunchedProcess): void {
     try {
-      agent.run(process.spec, process.rootfsType, process.mounts);
+      agent.run(process.spec, process.rootfsType, process.limits, process.mounts);
     } catch (e) {
       this.emit('failed', { error: e as Error });
       // `gone` reports the end; if ending fails here, the owner's kill or release tries again.
@@ -367,17 +368,18 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
   private allocateSession(): number {
     do {
       this.nextSession = this.nextSession >= 0x7fff_ffff ? 1 : this.nextSession + 1;
-    } while (this.execs.has(this.nextSession) || this.stats.has(this.nextSession));
+    } while (this.execs.has(this.nextSession) || this.pathStats.has(this.nextSession));
     return this.nextSession;
   }
 
-  /** Sessions and TOP requests on a lost channel end: their frames went with it. */
+  /** Sessions, TOP and STATS requests on a lost channel end: their frames went with it. */
   private endSessions(reason: string): void {
     for (const session of this.execs.values()) session.close(null);
     this.execs.clear();
-    for (const waiter of this.stats.values()) waiter.reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
-    this.stats.clear();
-    for (const waiter of this.topWaiters.splice(0)) waiter.reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
+    for (const waiter of this.pathStats.values()) waiter.reject(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
+    this.pathStats.clear();
+    this.processes.failAll(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
+    this.guestStats.failAll(new HearthError('Unavailable', 'HEARTH_ERR_CONTROL_CHANNEL', reason));
   }
 
   private scheduleRelease(): void {

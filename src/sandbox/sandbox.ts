@@ -10,6 +10,8 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { PathStat } from '../agent/copy-message.ts';
 import type { ExecSession, ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } from '../agent/process.ts';
+import type { GuestStats } from '../agent/stats-message.ts';
+import type { VmmUsage } from '../vmm/driver.ts';
 
 export type {
   ExecSession,
@@ -22,6 +24,9 @@ export type {
   ProcessSpec,
 } from '../agent/process.ts';
 export type { PathStat } from '../agent/copy-message.ts';
+export type { GuestStats } from '../agent/stats-message.ts';
+export type { DiskIo, VmmUsage } from '../vmm/driver.ts';
+export { vmMemoryMib, vmSizeFor, type VmSize } from './vm-size.ts';
 /** The guest protocol's message limit and record sizes: what a process description may take. */
 export { MAX_PAYLOAD, recordListBytes } from '../agent/protocol.ts';
 export { stdioRunBytes } from '../agent/run-message.ts';
@@ -65,9 +70,24 @@ export interface SandboxSpec {
   process: ProcessSpec;
   /** Mounted in this order (a volume inside another comes after it). */
   volumes?: SandboxVolume[];
-  vcpus: number;
+  /** CPUs the container may use: the VM has this many vCPUs rounded up, and a fraction is capped on the host. */
+  cpus: number;
+  /**
+   * The container's memory, MiB: its processes' limit (their cgroup in the guest: beyond it the OOM killer
+   * ends one of them, not the VM); the VM has this and what the guest takes for itself (vm-size.ts).
+   */
   memoryMib: number;
   network?: GuestNetwork;
+}
+
+/** One reading of what a sandbox uses: inside the guest, and on the host. */
+export interface SandboxStats {
+  /** When it was read. */
+  at: Date;
+  /** The container's processes, as the guest kernel counts them in their cgroup. */
+  guest: GuestStats;
+  /** The VMM process and its disks, as the host sees them. */
+  vmm: VmmUsage;
 }
 
 export interface SandboxEvents {
@@ -92,6 +112,7 @@ export interface SandboxInfo {
   pid: number;
   accel: 'kvm' | 'tcg';
   vcpus: number;
+  /** The VM's RAM (the container's memory and the guest's own). */
   memoryMib: number;
   guestIp: string | null;
 }
@@ -124,6 +145,8 @@ export interface Sandbox extends EventEmitter<SandboxEvents> {
   stat(path: string): Promise<PathStat>;
   /** The guest's processes, as `docker top` lists them. */
   top(): Promise<GuestProcess[]>;
+  /** What the container uses now, in the guest and on the host; FailedPrecondition unless the process runs. */
+  stats(): Promise<SandboxStats>;
   /** Stops the VM's vCPUs (QMP `stop`): the guest uses no CPU until `resume`. */
   pause(): Promise<void>;
   /** Resumes the vCPUs (QMP `cont`) and sets the guest clock from the host's. */

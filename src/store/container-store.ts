@@ -16,6 +16,9 @@ import type {
   ContainerState,
   EventRecord,
   EventType,
+  HealthcheckSpec,
+  HealthState,
+  HealthStatus,
   PortMapping,
   VmRecord,
   VolumeMount,
@@ -23,7 +26,10 @@ import type {
 
 const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
-const FLAG_COLUMNS = ['tty', 'stdin_open'] as const;
+/** JSON documents that may be absent: SQL NULL, not the text `null`. */
+const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health'] as const;
+type NullableJsonColumn = (typeof NULLABLE_JSON_COLUMNS)[number];
+const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed'] as const;
 type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
 /**
@@ -31,18 +37,26 @@ type FlagColumn = (typeof FLAG_COLUMNS)[number];
  * PostgreSQL; SQLite has no boolean).
  */
 type ContainersTable = {
-  [K in keyof ContainerRecord]: K extends JsonColumn ? string : K extends FlagColumn ? number : ContainerRecord[K];
+  [K in keyof ContainerRecord]: K extends JsonColumn
+    ? string
+    : K extends NullableJsonColumn
+      ? string | null
+      : K extends FlagColumn
+        ? number
+        : ContainerRecord[K];
 };
 
 interface EventsTable {
   id: import('kysely').Generated<number>;
-  container_id: string;
+  container_id: string | null;
+  image: string | null;
   time: string;
   type: string;
   from_state: string | null;
   to_state: string | null;
   message: string | null;
   exit_code: number | null;
+  health_status: string | null;
 }
 
 interface Schema {
@@ -55,6 +69,7 @@ interface Schema {
 function toRow(c: Partial<ContainerRecord>): Partial<ContainersTable> {
   const row: Record<string, unknown> = { ...c };
   for (const k of JSON_COLUMNS) if (c[k] !== undefined) row[k] = JSON.stringify(c[k]);
+  for (const k of NULLABLE_JSON_COLUMNS) if (c[k] !== undefined) row[k] = c[k] === null ? null : JSON.stringify(c[k]);
   for (const k of FLAG_COLUMNS) if (c[k] !== undefined) row[k] = c[k] ? 1 : 0;
   return row as Partial<ContainersTable>;
 }
@@ -69,6 +84,9 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
     tty: Boolean(r.tty),
     stdin_open: Boolean(r.stdin_open),
+    healthcheck: r.healthcheck === null ? null : (JSON.parse(r.healthcheck) as HealthcheckSpec),
+    health: r.health === null ? null : (JSON.parse(r.health) as HealthState),
+    oom_killed: Boolean(r.oom_killed),
   };
 }
 
@@ -240,6 +258,23 @@ export class ContainerStore {
     return c;
   }
 
+  /**
+   * Writes what the health checks found, without touching `updated_at` (a check is not a change to the
+   * container), and `event` with it when the status changed. Nothing for a container deleted meanwhile.
+   */
+  async setHealth(id: string, health: HealthState | null, event?: { message: string }): Promise<void> {
+    const written = await this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('containers')
+        .set({ health: health === null ? null : JSON.stringify(health) })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (r.numUpdatedRows === 0n || !event || !health) return undefined;
+      return addEvent(tx, { container_id: id, type: 'health-status', from_state: null, to_state: null, message: event.message, health_status: health.status });
+    });
+    if (written) this.publish(written);
+  }
+
   // --- events -------------------------------------------------------------------------------------------
 
   async addEvent(e: NewEvent): Promise<EventRecord> {
@@ -302,13 +337,18 @@ export class ContainerStore {
   }
 }
 
-type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code'> & { time?: string; exit_code?: number | null };
+type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'health_status'> & {
+  time?: string;
+  exit_code?: number | null;
+  image?: string | null;
+  health_status?: HealthStatus | null;
+};
 
 /** The states a run ends in: their transitions carry the exit code. */
 const ENDED_STATES: ReadonlySet<ContainerState> = new Set(['exited', 'stopped', 'error']);
 
 async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<EventRecord> {
-  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null };
+  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null, image: e.image ?? null, health_status: e.health_status ?? null };
   const { id } = await db.insertInto('events').values(row).returning('id').executeTakeFirstOrThrow();
   return { ...row, id: Number(id) };
 }
@@ -319,5 +359,6 @@ function fromEventRow(r: Selectable<EventsTable>): EventRecord {
     type: r.type as EventType,
     from_state: r.from_state as ContainerState | null,
     to_state: r.to_state as ContainerState | null,
+    health_status: r.health_status as HealthStatus | null,
   };
 }

@@ -99,9 +99,55 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('image_digest', 'text').execute();
       },
     },
+    // Image events (a pull or removal through the image API) belong to no container: container_id becomes
+    // nullable and `image` names the reference. SQLite cannot drop NOT NULL in place, so it copies the
+    // table (ids kept, and AUTOINCREMENT from now on, so an id is never reused after the newest events go
+    // with their container: clients resume by id); PostgreSQL alters it (its identity never reuses one).
+    '0006_image_events': {
+      async up(db: Kysely<unknown>) {
+        if (dialect === 'postgres') {
+          await sql`ALTER TABLE events ALTER COLUMN container_id DROP NOT NULL`.execute(db);
+          await db.schema.alterTable('events').addColumn('image', 'text').execute();
+          return;
+        }
+        await db.schema
+          .createTable('events_next')
+          .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          .addColumn('container_id', 'text', (c) => c.references('containers.id').onDelete('cascade'))
+          .addColumn('image', 'text')
+          .addColumn('time', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('from_state', 'text')
+          .addColumn('to_state', 'text')
+          .addColumn('message', 'text')
+          .addColumn('exit_code', 'integer')
+          .execute();
+        await sql`INSERT INTO events_next (id, container_id, time, type, from_state, to_state, message, exit_code)
+          SELECT id, container_id, time, type, from_state, to_state, message, exit_code FROM events`.execute(db);
+        await db.schema.dropTable('events').execute();
+        await db.schema.alterTable('events_next').renameTo('events').execute();
+        await db.schema.createIndex('events_container').on('events').columns(['container_id', 'id']).execute();
+      },
+    },
+    // JSON text or NULL: the request's healthcheck, and what the checks found (written after every check).
+    '0007_health': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('healthcheck', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('health', 'text').execute();
+        await db.schema.alterTable('events').addColumn('health_status', 'text').execute();
+      },
+    },
+    // Null limits are the manager's defaults (rows made before this); `double precision` is REAL in SQLite.
+    '0008_resource_limits': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('cpus', 'double precision').execute();
+        await db.schema.alterTable('containers').addColumn('memory_mib', 'integer').execute();
+        await db.schema.alterTable('containers').addColumn('oom_killed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
     // Which containers use a volume is in their `volumes` documents; an anonymous volume names its container
     // without a foreign key, so deleting the container's row never loses track of the volume's disk.
-    '0006_volumes': {
+    '0009_volumes': {
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable('volumes')

@@ -44,6 +44,11 @@ export interface VmConfig {
   /** Owned by the driver while the VM lives: sockets, pid, logs. Must exist. */
   runDir: string;
   vcpus: number;
+  /**
+   * Host CPU time the VM may use, in cores, when it is a fraction below `vcpus` (a container's `cpus: 0.5`
+   * on one vCPU); capped where the host has cgroups. Absent: the vCPUs and the VMM's own threads run free.
+   */
+  cpus?: number;
   memoryMib: number;
   kernelPath: string;
   initrdPath: string;
@@ -52,6 +57,31 @@ export interface VmConfig {
   drives: DriveConfig[];
   nics: NicConfig[];
   shares?: ShareConfig[];
+}
+
+/** One disk's I/O as the VMM counted it since the VM started. */
+export interface DiskIo {
+  /** The drive's id (DriveConfig.id). */
+  id: string;
+  readBytes: number;
+  writeBytes: number;
+  readOps: number;
+  writeOps: number;
+  flushOps: number;
+}
+
+/** What a VM costs the host: its VMM process's CPU time and memory, and its disks' I/O. */
+export interface VmmUsage {
+  /** CPU time of the VMM (every thread: the vCPUs, I/O, the main loop), in user mode and in the kernel, ns. */
+  cpuUserNs: number;
+  cpuSystemNs: number;
+  /**
+   * The VMM's memory (/proc/<pid>/smaps_rollup): resident counts pages it shares with other VMMs (QEMU's
+   * binary, the guest kernel's file) in full; private is only its own, what ending it would give back.
+   */
+  residentBytes: number;
+  privateBytes: number;
+  disks: DiskIo[];
 }
 
 export interface VmProcess {
@@ -72,6 +102,11 @@ export interface VmProcess {
   readonly paused: boolean;
   /** Runs the vCPUs again. The guest's clock is behind by the pause: the caller sets it. */
   resume(): Promise<void>;
+  /**
+   * What the VM costs the host now. HEARTH_ERR_VMM_GONE when its process ended meanwhile,
+   * HEARTH_ERR_VMM_UNRESPONSIVE when it does not answer for its disks.
+   */
+  usage(): Promise<VmmUsage>;
 }
 
 /** A VM the driver has something of on the host: its VMM process, or (pid null) only host state such as a cgroup. */

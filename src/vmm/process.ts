@@ -50,6 +50,25 @@ export async function memoryOf(pid: number): Promise<{ rss: number; pss: number;
   }
 }
 
+/** /proc's clock ticks (USER_HZ): 100 on every Linux architecture Hearth runs on, whatever the kernel's HZ. */
+const USER_HZ = 100;
+
+/**
+ * CPU time a process has used, every thread of it, in user mode and in the kernel (fields 14 and 15 of
+ * /proc/<pid>/stat), in nanoseconds; null when it is gone.
+ */
+export async function cpuTimeOf(pid: number): Promise<{ userNs: number; systemNs: number } | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ", field 3 (state) is the first; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = (field: number) => Number(fields[field - 3]) * (1e9 / USER_HZ);
+    return { userNs: ticks(14), systemNs: ticks(15) };
+  } catch {
+    return null;
+  }
+}
+
 export async function waitUntilGone(pid: number, timeoutMs: number, pollMs = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

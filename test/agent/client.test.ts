@@ -91,4 +91,52 @@ describe('AgentClient', () => {
     assert.equal(written.length, 1, 'a RUN that fits is sent');
     assert.equal(written[0]![1], FrameType.RUN);
   });
+
+  it("reads the main process's OOM_KILLED after EXIT's code and signal, and STATS_RESULT's figures", async () => {
+    const { stream, written } = peer();
+    const client = new AgentClient(stream);
+    const exits: unknown[] = [];
+    const stats: unknown[] = [];
+    client.on('exit', (e) => exits.push(e));
+    client.on('sessionExit', ({ exit }) => exits.push(exit));
+    client.on('stats', (s) => stats.push(s));
+    const code = (n: number, signal: number) => {
+      const p = Buffer.alloc(8);
+      p.writeInt32LE(n, 0);
+      p.writeUInt32LE(signal, 4);
+      return p;
+    };
+    const u64 = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(n));
+      return b;
+    };
+    stream.push(encodeFrame(FrameType.EXIT, Buffer.concat([code(137, 0), encodeRecords([[RecordTag.OOM_KILLED, Buffer.from([1])]])])));
+    stream.push(encodeFrame(FrameType.EXIT, code(137, 9), 5));
+    client.stats();
+    assert.deepEqual([...written[0]!.subarray(0, 2)], [1, 0x0e], 'STATS is frame 0x0e');
+    const onlineCpus = Buffer.alloc(4);
+    onlineCpus.writeUInt32LE(2);
+    stream.push(
+      encodeFrame(
+        FrameType.STATS_RESULT,
+        encodeRecords([
+          [RecordTag.CPU_USAGE_USEC, u64(1500)],
+          [RecordTag.MEMORY_CURRENT, u64(64 << 20)],
+          [RecordTag.MEMORY_MAX, u64(128 << 20)],
+          [RecordTag.PIDS_CURRENT, u64(3)],
+          [RecordTag.ONLINE_CPUS, onlineCpus],
+          [999, 'an unknown tag is ignored'],
+        ]),
+      ),
+    );
+    await tick();
+    assert.deepEqual(exits, [{ code: 137, signal: null, oomKilled: true }, { code: 137, signal: 9 }]);
+    assert.deepEqual(stats, [
+      {
+        cpuUsageUsec: 1500, cpuUserUsec: null, cpuSystemUsec: null, memoryUsageBytes: 64 << 20, memoryLimitBytes: 128 << 20,
+        memoryAnonBytes: null, memoryFileBytes: null, memoryInactiveFileBytes: null, oomKills: null, pids: 3, guestCpuUsec: null, onlineCpus: 2,
+      },
+    ]);
+  });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, MAX_PAYLOAD, RECORD_HEADER_BYTES } from '../../src/agent/protocol.ts';
+import { decodeRecords, encodeFrame, encodeRecords, FrameDecoder, FrameType, MAX_PAYLOAD, RECORD_HEADER_BYTES, RecordTag } from '../../src/agent/protocol.ts';
 
 describe('guest protocol codec', () => {
   it('lays out the 12-byte little-endian header', () => {
@@ -47,5 +47,16 @@ describe('guest protocol codec', () => {
     };
     assert.equal(define('FRAME_MAX_PAYLOAD'), MAX_PAYLOAD);
     assert.equal(define('RECORD_HEADER_SIZE'), RECORD_HEADER_BYTES);
+  });
+
+  it('numbers every frame type and record tag as the guest side does', () => {
+    const header = readFileSync(join(import.meta.dirname, '..', '..', 'guest', 'init', 'src', 'protocol.h'), 'utf8');
+    const enumValue = (name: string) => {
+      const m = new RegExp(`\\b${name} = (0x[0-9a-f]+|\\d+),`).exec(header);
+      assert.ok(m, `${name} in protocol.h`);
+      return Number(m[1]);
+    };
+    for (const [name, value] of Object.entries(FrameType)) assert.equal(enumValue(`FRAME_${name}`), value, name);
+    for (const [name, value] of Object.entries(RecordTag)) assert.equal(enumValue(`TAG_${name}`), value, name);
   });
 });

@@ -25,8 +25,8 @@ describe('RUN message size', () => {
     const args = [...awkward, 'last'];
     const env = { A: 'é', '日本': '語', EMPTY: '', WITH_EQ: 'a=b', LONG: 'y'.repeat(5000) };
     const clock = 1_700_000_000_000_000_000n;
-    const without = encodeRun(buildProcessSpec(image, { ...base, args: [], env: {} }), 'erofs', [], clock);
-    const withRequest = encodeRun(buildProcessSpec(image, { ...base, args, env }), 'erofs', [], clock);
+    const without = encodeRun(buildProcessSpec(image, { ...base, args: [], env: {} }), 'erofs', clock);
+    const withRequest = encodeRun(buildProcessSpec(image, { ...base, args, env }), 'erofs', clock);
     const size = requestRunBytes(args, env);
     assert.equal(size.args, recordListBytes(args));
     assert.equal(withRequest.length - without.length, size.args + size.env);
@@ -40,12 +40,12 @@ describe('RUN message size', () => {
     const image = { entrypoint: ['/bin/sh'], env: ['PATH=/bin'] };
     const base = { args: ['-i'], env: { A: '1' }, hostname: 'abcdef012345' };
     const clock = 1_700_000_000_000_000_000n;
-    const plain = encodeRun(buildProcessSpec(image, base), 'ext4', [], clock);
-    assert.deepEqual(encodeRun(buildProcessSpec(image, { ...base, tty: false, stdinOpen: false }), 'ext4', [], clock), plain);
+    const plain = encodeRun(buildProcessSpec(image, base), 'ext4', clock);
+    assert.deepEqual(encodeRun(buildProcessSpec(image, { ...base, tty: false, stdinOpen: false }), 'ext4', clock), plain);
     const plainSize = requestRunBytes(base.args, base.env);
     assert.equal(plainSize.stdio, 0);
     for (const flags of [{ tty: true }, { stdinOpen: true }, { tty: true, stdinOpen: true }]) {
-      const run = encodeRun(buildProcessSpec(image, { ...base, ...flags }), 'ext4', [], clock);
+      const run = encodeRun(buildProcessSpec(image, { ...base, ...flags }), 'ext4', clock);
       const size = requestRunBytes(base.args, base.env, flags);
       assert.equal(run.length - plain.length, size.stdio, JSON.stringify(flags));
       const sent = decodeRecords(run);
@@ -54,7 +54,7 @@ describe('RUN message size', () => {
       assert.equal(sent.some(([t, v]) => t === RecordTag.ENV && v.toString() === 'TERM=xterm'), flags.tty === true);
     }
     // A TERM of the image's or the request's is kept (the count still includes one, so it never falls short).
-    const own = decodeRecords(encodeRun(buildProcessSpec({ ...image, env: ['TERM=vt100'] }, { ...base, tty: true }), 'ext4', [], clock));
+    const own = decodeRecords(encodeRun(buildProcessSpec({ ...image, env: ['TERM=vt100'] }, { ...base, tty: true }), 'ext4', clock));
     assert.deepEqual(own.filter(([t, v]) => t === RecordTag.ENV && v.toString().startsWith('TERM=')).map(([, v]) => v.toString()), ['TERM=vt100']);
   });
 
@@ -77,7 +77,7 @@ describe('RUN message size', () => {
       { source: 'vol0', fsType: 'ext4' as const, target: '/data', readOnly: false, copyUp: true },
       { source: 'fs0', fsType: 'virtiofs' as const, target: '/srv/shared', readOnly: true, copyUp: false },
     ];
-    const records = decodeRecords(encodeRun(spec, 'ext4', mounts, 1n));
+    const records = decodeRecords(encodeRun(spec, 'ext4', 1n, {}, mounts));
     const found = records.filter(([tag]) => tag === RecordTag.MOUNT).map(([, value]) => {
       const fields = new Map(decodeRecords(value).map(([tag, v]) => [tag, v]));
       return {
@@ -101,5 +101,12 @@ describe('RUN message size', () => {
         /RUN message would be \d+ bytes, over the guest protocol's limit of 1048576/.test(e.message) &&
         /environment \d+ bytes in 3 entries/.test(e.message),
     );
+  });
+
+  it("carries the container's memory limit as MEMORY_MAX (u64 bytes), only when there is one", () => {
+    const spec = buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' });
+    const limit = (payload: Buffer) => decodeRecords(payload).filter(([tag]) => tag === RecordTag.MEMORY_MAX).map(([, v]) => v.readBigUInt64LE(0));
+    assert.deepEqual(limit(encodeRun(spec, 'ext4', 1n, { memoryMaxBytes: 64 * 2 ** 20 })), [64n * 2n ** 20n]);
+    assert.deepEqual(limit(encodeRun(spec, 'ext4', 1n)), []);
   });
 });

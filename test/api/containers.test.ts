@@ -5,9 +5,10 @@ import { check, conforms, responseSchema } from './openapi-check.ts';
 import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
-  'args', 'container_id', 'container_runtime_id', 'created_at', 'env_vars', 'error_message', 'exit_code',
-  'finished_at', 'guest_ip', 'id', 'image', 'image_digest', 'name', 'port_mappings', 'restart_count', 'restart_max_retries',
-  'restart_policy', 'started_at', 'state', 'stdin_open', 'tty', 'updated_at', 'volumes',
+  'args', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'env_vars', 'error_message', 'exit_code',
+  'finished_at', 'guest_ip', 'health', 'healthcheck', 'id', 'image', 'image_digest', 'memory_mib', 'name', 'oom_killed',
+  'port_mappings', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'tty',
+  'updated_at', 'volumes',
 ];
 
 describe('containers API', () => {
@@ -188,8 +189,9 @@ describe('containers API', () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(await conforms(h.app, 'GET', '/v1/vms/{id}', res), []);
     const vm = res.json().item;
+    // The container's 256 MiB (the default) and the guest's own: 40 MiB and 2% of it.
     assert.deepEqual([vm.id, vm.container_id, vm.state, vm.guest_ip, vm.vcpus, vm.memory_mib, vm.vmm, vm.accel], [
-      uuid, id, 'running', item.guest_ip, 1, 256, 'qemu', 'tcg',
+      uuid, id, 'running', item.guest_ip, 1, 256 + 40 + 6, 'qemu', 'tcg',
     ]);
     assert.equal((await h.app.inject({ url: `/v1/vms/${item.container_runtime_id}` })).json().item.id, uuid);
     const list = await h.app.inject({ url: '/v1/vms' });

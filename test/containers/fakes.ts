@@ -9,6 +9,7 @@
  *   ["sleep"]                runs until stopped (exit 128+signal)
  *   ["print-sleep", ...ls]   prints each line, then runs until stopped
  *   ["crash"]                the VM dies without an exit status
+ *   ["oom"]                  runs, then is ended by the OOM killer (137, oomKilled)
  *   ["badexec"]              the agent reports exec failed (exit 127)
  *   ["hang"]                 never reports started
  *   ["cat"]                  echoes its stdin to stdout (stdout with a tty too); exits 0 when stdin ends
@@ -47,8 +48,10 @@ import type {
   ImageConfig,
   ImageDetails,
   ImageLibrary,
+  PullTiming,
   ImageSummary,
   NetworkAttachment,
+  NetworkCounters,
   PullProgress,
   PortHandle,
   PortRule,
@@ -66,7 +69,9 @@ import type {
   SandboxInfo,
   SandboxLauncher,
   SandboxSpec,
+  SandboxStats,
 } from '../../src/sandbox/sandbox.ts';
+import { vmSizeFor } from '../../src/sandbox/sandbox.ts';
 
 /** Signals a fake process does not die of. */
 const IGNORED_SIGNALS = new Set([0, 17, 28]);
@@ -243,6 +248,7 @@ export class FakeImages implements ImageLibrary {
     const emit = (p: PullProgress) => opts.onProgress?.(p);
     await this.gate?.pass();
     if (this.unreachable.has(ref)) {
+      this.pulled({ seconds: 0.001, ok: false });
       throw new HearthError('Unavailable', 'HEARTH_ERR_REGISTRY_UNAVAILABLE', `image ${ref}: its registry does not answer`);
     }
     if (!config || !manifestDigest) {
@@ -250,6 +256,7 @@ export class FakeImages implements ImageLibrary {
       throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `image "${what}" not found in the registry`);
     }
     if (fresh) {
+      this.pulled({ seconds: 0.001, ok: true });
       emit({ type: 'resolving', ref });
       emit({ type: 'resolved', ref, manifestDigest, layers: [] });
       emit({ type: 'building', manifestDigest });
@@ -281,6 +288,15 @@ export class FakeImages implements ImageLibrary {
   }
   async prune(): Promise<CollectResult> {
     return { images: [], disks: 0, blobs: 0, freedBytes: 0 };
+  }
+  /** An image resolved for the first time counts as a pull of 1 ms; an unreachable one as a failed one. */
+  onPull(listener: (t: PullTiming) => void): () => void {
+    this.pullListeners.add(listener);
+    return () => this.pullListeners.delete(listener);
+  }
+  private readonly pullListeners = new Set<(t: PullTiming) => void>();
+  private pulled(t: PullTiming): void {
+    for (const l of this.pullListeners) l(t);
   }
 }
 
@@ -353,6 +369,14 @@ export class FakeNetwork implements ContainerNetwork {
     this.ports.set(key, held);
     return { close: () => void (this.ports.get(key) === held && this.ports.delete(key)) };
   }
+  /** A tap's traffic: each reading has 1000 bytes and 10 packets more each way than the one before. */
+  private readonly readings = new Map<string, number>();
+  async counters(a: NetworkAttachment): Promise<NetworkCounters | null> {
+    if (!this.taps.has(a.tap)) return null;
+    const n = (this.readings.get(a.tap) ?? 0) + 1;
+    this.readings.set(a.tap, n);
+    return { rx_bytes: 1000 * n, rx_packets: 10 * n, rx_errors: 0, rx_dropped: 0, tx_bytes: 1000 * n, tx_packets: 10 * n, tx_errors: 0, tx_dropped: 0 };
+  }
   /** Forget the in-memory pool, as a new manager process would (taps stay on the "host"). */
   restartProcess(): void {
     this.addresses.clear();
@@ -381,7 +405,8 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     private readonly launcher: FakeLauncher,
   ) {
     super();
-    this.info = { id: spec.id, vmm: 'qemu', pid: 1000 + launcher.launched, accel: 'tcg', vcpus: spec.vcpus, memoryMib: spec.memoryMib, guestIp: spec.network?.guestIp ?? null };
+    const size = vmSizeFor(spec);
+    this.info = { id: spec.id, vmm: 'qemu', pid: 1000 + launcher.launched, accel: 'tcg', vcpus: size.vcpus, memoryMib: size.memoryMib, guestIp: spec.network?.guestIp ?? null };
   }
 
   /** Plays the script chosen by argv, asynchronously, as the agent's messages would arrive. */
@@ -425,6 +450,11 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
         return later(() => {
           start();
           later(() => this.finish(null));
+        });
+      case 'oom':
+        return later(() => {
+          start();
+          later(() => this.finish({ code: 137, signal: 9, oomKilled: true }));
         });
       case 'badexec':
         return later(() => {
@@ -542,6 +572,19 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
     const main = { pid: 1, ppid: 0, user: this.spec.process.user || 'root', command: this.spec.process.argv.join(' '), cpuTimeMs: 61_500, rssBytes: 4 << 20 };
     const execs = this.execs.filter((e) => e.running).map((e) => ({ pid: e.pid, ppid: 1, user: e.spec.user || 'root', command: e.spec.argv.join(' '), cpuTimeMs: 10, rssBytes: 1 << 20 }));
     return [main, ...execs];
+  }
+  /** Fixed figures, but the limit: the spec's memory. */
+  async stats(): Promise<SandboxStats> {
+    if (!this.alive || !this.started || this.paused) throw new HearthError('FailedPrecondition', 'HEARTH_ERR_CONTAINER_STATE', 'the process is not running');
+    return {
+      at: new Date(),
+      guest: {
+        cpuUsageUsec: 1500, cpuUserUsec: 1000, cpuSystemUsec: 500, memoryUsageBytes: 4 << 20, memoryLimitBytes: this.spec.memoryMib * 2 ** 20,
+        memoryAnonBytes: 3 << 20, memoryFileBytes: 1 << 20, memoryInactiveFileBytes: 1 << 19, oomKills: 0, pids: 1 + this.execs.filter((e) => e.running).length,
+        guestCpuUsec: 10_000_000, onlineCpus: this.info.vcpus,
+      },
+      vmm: { cpuUserNs: 2e9, cpuSystemNs: 1e9, residentBytes: 120 << 20, privateBytes: 90 << 20, disks: [{ id: 'rootfs', readBytes: 4096, writeBytes: 0, readOps: 1, writeOps: 0, flushOps: 0 }, { id: 'scratch', readBytes: 0, writeBytes: 8192, readOps: 0, writeOps: 2, flushOps: 1 }] },
+    };
   }
   async pause(): Promise<void> {
     this.paused = true;

@@ -124,7 +124,7 @@ describe('recovery after a manager restart', () => {
       id: 'orphan-vm',
       rootfs: { path: '/x', fsType: 'ext4' },
       process: { argv: ['sleep'], env: [], cwd: '/', user: '', hostname: 'x', hosts: '' },
-      vcpus: 1,
+      cpus: 1,
       memoryMib: 64,
     });
     launcher.runDirs.add('dead-vm');

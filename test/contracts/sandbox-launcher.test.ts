@@ -69,5 +69,5 @@ sandboxLauncherContract('MicroVmLauncher', async () => {
 });
 
 function spec(image: string, process: ProcessSpec): SandboxSpec {
-  return { id: randomUUID(), rootfs: { path: image, fsType: 'ext4' }, process, vcpus: 1, memoryMib: 128 };
+  return { id: randomUUID(), rootfs: { path: image, fsType: 'ext4' }, process, cpus: 1, memoryMib: 128 };
 }

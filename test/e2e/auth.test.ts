@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { e2eEnv } from '../helpers/e2e-env.ts';
 import type { E2eEnv } from '../helpers/e2e-env.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
@@ -83,5 +84,28 @@ describe('API token, end to end', () => {
     assert.equal(before.at(-1).to_state, 'running');
     assert.equal((await rawRequest(port, 'GET', '/health')).status, 200);
     assert.equal((await rawRequest(port, 'DELETE', `/v1/containers/${container.id}`, RIGHT)).status, 204);
+  });
+
+  it('a WebSocket upgrade (exec and container attach, the events stream) is 401 without the token, whatever the spelling', async () => {
+    const upgrade = (route: string, headers: Record<string, string> = {}) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${route}`, { headers });
+        const timer = setTimeout(() => (ws.terminate(), resolve('no answer in 5 s')), 5_000);
+        const done = (what: string) => (clearTimeout(timer), resolve(what));
+        ws.once('open', () => (ws.close(), done('open')));
+        ws.once('unexpected-response', (_req, res) => (res.resume(), done(String(res.statusCode))));
+        ws.once('error', (e) => done(`error: ${e.message}`));
+      });
+    const id = '00000000-0000-4000-8000-000000000000';
+    let tried = 0;
+    for (const route of [`/v1/exec/${'ab'.repeat(16)}/attach`, `/v1/containers/${id}/attach`, '/v1/events']) {
+      // A WebSocket client cannot send a fragment, nor a target that does not start with "/".
+      for (const spelt of spellings(route).filter((p) => p.startsWith('/') && !p.includes('#'))) {
+        assert.equal(await upgrade(spelt), '401', spelt);
+        tried++;
+      }
+    }
+    assert.ok(tried > 100, `${tried} upgrades without the token`);
+    assert.equal(await upgrade(`/v1/exec/${'ab'.repeat(16)}/attach`, RIGHT), '404', 'with the token it reaches the route (an unknown exec)');
   });
 });

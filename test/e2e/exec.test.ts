@@ -1,7 +1,8 @@
 /**
  * Reaching into a running container through the real manager and real VMs: exec's exit codes, binary
  * output and stdin byte-exact, a tty session over the WebSocket (tty, window size, resize, Ctrl-C), user and
- * working directory, eight at once, 409 for a stopped container; pause (no CPU used) and delete while paused.
+ * working directory, eight at once, 409 for a stopped container; pause (no CPU used; logs, events and the
+ * guest clock right after resume) and delete while paused.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -93,16 +94,28 @@ describe('exec and pause, end to end', () => {
     results.forEach((r, i) => assert.deepEqual([r.exit_code, r.output.stdout], [0, `n${i}\n`]));
   });
 
-  it('pauses: no CPU used, state paused; resumes; deleted while paused it leaves nothing', async (t) => {
+  it('pauses: no CPU used, state paused; resumes with logs, events and clock right; deleted while paused it leaves nothing', async (t) => {
     const vm = (await world.api.call('GET', `/v1/vms/${(await world.api.get(id)).container_runtime_id}`)).body.item;
     assert.equal((await world.api.call('POST', `/v1/containers/${id}/pause`)).status, 200);
+    const pausedAt = Date.now();
     assert.equal((await world.api.get(id)).state, 'paused');
     const paused = await cpuTicksOver(vm.pid, 1_000);
+    await sleep(2_000); // a guest clock left alone would now be 3 s behind
+    const ticksWhilePaused = (await world.api.logs(id)).filter((l) => Date.parse(l.timestamp) > pausedAt + 500);
+    assert.deepEqual(ticksWhilePaused, [], 'no output while the vCPUs are stopped');
+    const unpausedAt = Date.now();
     assert.equal((await world.api.call('POST', `/v1/containers/${id}/unpause`)).status, 200);
     const running = await cpuTicksOver(vm.pid, 1_000);
     t.diagnostic(`VMM CPU over 1 s: paused ${paused} ticks, running ${running} ticks`);
     assert.ok(paused * 10 <= running, `paused ${paused} ticks against ${running} running`);
     assert.equal((await run(['echo', 'back'])).output.stdout, 'back\n');
+
+    const guestSeconds = Number((await run(['date', '+%s'])).output.stdout);
+    assert.ok(Math.abs(guestSeconds - Date.now() / 1000) <= 2, `guest clock ${guestSeconds}, host ${Date.now() / 1000}`);
+    const logsAfter = (await world.api.logs(id)).filter((l) => Date.parse(l.timestamp) >= unpausedAt);
+    assert.ok(logsAfter.some((l) => l.message === 'tick'), 'the main process writes again and its output is logged');
+    const states = (await world.api.call('GET', `/v1/containers/${id}/events`)).body.items.filter((e: any) => e.type === 'state');
+    assert.deepEqual(states.slice(-2).map((e: any) => [e.from_state, e.to_state]), [['running', 'paused'], ['paused', 'running']]);
 
     assert.equal((await world.api.call('POST', `/v1/containers/${id}/pause`)).status, 200);
     assert.equal((await world.api.call('DELETE', `/v1/containers/${id}`)).status, 204);

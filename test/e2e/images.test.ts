@@ -1,8 +1,8 @@
 /**
  * The image API on the real manager (main.ts's wiring: the store's usage from the containers in SQLite,
  * the collector started with the manager), real VMs and a real registry: a streamed pull, a container's
- * pull in its events, the 409 while a running container uses its image, and the space prune and the
- * collector free on disk. Collections keep no unused image here (HEARTH_IMAGE_KEEP_UNUSED=0).
+ * pull in its events, the 409 while a running container uses its image, the space prune and the
+ * collector free on disk, and the image API's pulls and removals in /v1/events. Collections keep no unused image here (HEARTH_IMAGE_KEEP_UNUSED=0).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -65,5 +65,26 @@ describe('images, end to end', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await assertNoLeaks(world);
+  });
+
+  it('records pulls (done or failed) and removals through the image API in /v1/events', async () => {
+    const since = new Date().toISOString();
+    assert.equal((await world.api.call('POST', '/v1/images/pull', { image: 'webapp' })).status, 200);
+    const missing = await world.api.call('POST', '/v1/images/pull', { image: 'no-such-image:1' });
+    assert.equal(missing.status, 404, missing.text);
+    assert.equal((await world.api.call('DELETE', '/v1/images/webapp')).status, 200);
+    const until = new Date().toISOString();
+    const r = await world.api.call('GET', `/v1/events?since=${since}&until=${until}&type=image-pull,image-delete`, undefined, { accept: 'application/x-ndjson' });
+    assert.equal(r.status, 200, r.text);
+    const events = r.text.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(
+      events.map((e) => [e.type, e.image, e.container_id]),
+      [['image-pull', 'webapp', null], ['image-pull', 'no-such-image:1', null], ['image-delete', 'webapp', null]],
+    );
+    assert.match(events[0].message, /^pulled webapp \(sha256:[0-9a-f]{64}\)$/);
+    assert.match(events[1].message, /^pull of no-such-image:1 failed: .*no-such-image/);
+    assert.match(events[2].message, /^removed docker\.io\/library\/webapp:latest \(sha256:/);
+    const forContainers = await world.api.call('GET', `/v1/events?since=${since}&until=${until}&container=${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`);
+    assert.equal(forContainers.text, '', 'a container filter leaves image events out');
   });
 });

@@ -4,9 +4,9 @@ import type { ExecSession, ExecSpec, ProcessExit, Sandbox } from '../../src/sand
 import { sandboxSpec } from './run-vm.ts';
 import type { VmEnv } from './vm-env.ts';
 
-/** Boots busybox running `script` as the main process; resolves once it has started. */
-export async function runningContainer(env: VmEnv, image: string, script: string, memoryMib?: number): Promise<Sandbox> {
-  const sandbox = await env.launcher.launch(sandboxSpec({ image, config: { cmd: ['/bin/sh', '-c', script] }, ...(memoryMib ? { memoryMib } : {}) }));
+/** Boots busybox running `script` as the main process, with the container's memory and CPUs; resolves once it has started. */
+export async function runningContainer(env: VmEnv, image: string, script: string, resources: { memoryMib?: number; cpus?: number } = {}): Promise<Sandbox> {
+  const sandbox = await env.launcher.launch(sandboxSpec({ image, config: { cmd: ['/bin/sh', '-c', script] }, ...resources }));
   await new Promise<void>((resolve, reject) => {
     sandbox.once('started', () => resolve());
     sandbox.once('gone', ({ reason }) => reject(new Error(reason)));

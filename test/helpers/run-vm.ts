@@ -16,8 +16,10 @@ export interface RunOptions {
   args?: string[];
   env?: Record<string, string>;
   hostname?: string;
+  /** The container's memory (default 128 MiB) and CPUs (default 1). */
   memoryMib?: number;
   volumes?: SandboxVolume[];
+  cpus?: number;
 }
 
 export function sandboxSpec(options: RunOptions): SandboxSpec {
@@ -30,7 +32,7 @@ export function sandboxSpec(options: RunOptions): SandboxSpec {
       env: options.env ?? {},
       hostname: options.hostname ?? `h-${id.slice(0, 8)}`,
     }),
-    vcpus: 1,
+    cpus: options.cpus ?? 1,
     memoryMib: options.memoryMib ?? 128,
     ...(options.volumes ? { volumes: options.volumes } : {}),
   };

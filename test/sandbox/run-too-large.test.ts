@@ -44,7 +44,7 @@ describe('a RUN message over the protocol limit', () => {
     });
     try {
       await assert.rejects(
-        launcher.launch({ id: 'vm1', rootfs: { path: '/r', fsType: 'erofs' }, process: tooBig, vcpus: 1, memoryMib: 256 }),
+        launcher.launch({ id: 'vm1', rootfs: { path: '/r', fsType: 'erofs' }, process: tooBig, cpus: 1, memoryMib: 256 }),
         (e) => isHearthError(e, 'HEARTH_ERR_RUN_TOO_LARGE') && /over the guest protocol's limit/.test(e.message),
       );
       assert.deepEqual(calls, []);
@@ -84,6 +84,7 @@ describe('a RUN message over the protocol limit', () => {
       detach: () => {},
       pause: () => Promise.reject(new Error('not used')),
       resume: () => Promise.reject(new Error('not used')),
+      usage: () => Promise.reject(new Error('not used')),
     };
     const info = { id: 'vm1', vmm: 'qemu' as const, pid: 1, accel: 'tcg' as const, vcpus: 1, memoryMib: 256, guestIp: null };
     const sandbox = new MicroVmSandbox(info, vm, '/nonexistent', { spec: tooBig, rootfsType: 'ext4' }, async () => {});

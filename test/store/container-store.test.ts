@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { migrations } from '../../src/store/migrations.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
 import type { ContainerRecord } from '../../src/model/index.ts';
 import { isHearthError } from '../../src/errors.ts';
@@ -15,14 +17,45 @@ function record(name: string): ContainerRecord {
     id: randomUUID(), name, image: 'nginx:alpine', args: ['a b', 'c'], env_vars: { K: 'v' },
     volumes: [{ name: null, host_path: '/h', container_path: '/c', readonly: true }],
     port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
-    restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, state: 'creating', desired_state: 'running',
-    restart_count: 0, exit_code: null, error_message: null, vm_id: randomUUID(),
+    restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, cpus: 0.5, memory_mib: 64, state: 'creating', desired_state: 'running',
+    restart_count: 0, exit_code: null, oom_killed: true, error_message: null, vm_id: randomUUID(),
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
+    healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
   };
 }
 
 describe('ContainerStore (SQLite)', () => {
+  it('moves the events of an older database over with their ids; image events have no container; ids are never reused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const file = join(dir, 'hearth.db');
+    try {
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+      const migrated = await new Migrator({ db: old, provider: { getMigrations: async () => migrations('sqlite') } }).migrateTo('0005_image_digest');
+      assert.equal(migrated.error, undefined);
+      const c = record('old');
+      await old.insertInto('containers').values({ ...c, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 }).execute();
+      await old.insertInto('events').values([5, 9].map((id) => ({ id, container_id: c.id, time: c.created_at, type: 'updated', message: `event ${id}` }))).execute();
+      await old.destroy();
+
+      const s = await ContainerStore.openSqlite(file);
+      assert.deepEqual((await s.listEvents(c.id)).map((e) => [e.id, e.message, e.image]), [[5, 'event 5', null], [9, 'event 9', null]]);
+      const pulled = await s.addEvent({ container_id: null, image: 'busybox', type: 'image-pull', from_state: null, to_state: null, message: 'pulled' });
+      assert.equal(pulled.id, 10);
+      const d = record('doomed');
+      await s.insertContainer(d);
+      const last = (await s.listEvents(d.id)).at(-1)!.id;
+      await s.deleteContainer(d.id);
+      const next = await s.addEvent({ container_id: c.id, type: 'updated', from_state: null, to_state: null, message: null });
+      assert.ok(next.id > last, `a deleted container's ids are not given again (${next.id} after ${last})`);
+      assert.deepEqual((await s.listAllEvents({ types: ['image-pull'] })).map((e) => [e.container_id, e.image]), [[null, 'busybox']]);
+      await assert.rejects(s.addEvent({ container_id: 'nope', type: 'updated', from_state: null, to_state: null, message: null }), /FOREIGN KEY/);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('migrates once, in WAL mode with foreign keys, and round-trips a container', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
     const file = join(dir, 'hearth.db');
@@ -37,7 +70,8 @@ describe('ContainerStore (SQLite)', () => {
       await s2.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('select name from kysely_migration').all(), [{ name: '0001_initial' }, { name: '0002_stop_signal' }, { name: '0003_event_exit_code' }, { name: '0004_tty_stdin_open' }, { name: '0005_image_digest' }, { name: '0006_volumes' }]);
+      const applied = raw.prepare('select name from kysely_migration order by name').all();
+      assert.deepEqual(applied, Object.keys(migrations('sqlite')).map((name) => ({ name })), 'every migration, each once');
       raw.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -74,6 +108,59 @@ describe('ContainerStore (SQLite)', () => {
     }
   });
 
+  it('writes health without touching updated_at, with an event only when asked, and nothing for a deleted container', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const c = record('checked');
+      await s.insertContainer(c);
+      const heard: string[] = [];
+      s.onEvent((e) => heard.push(`${e.type}:${e.health_status}`));
+      const result = { start: '2024-01-01T00:00:00.000Z', end: '2024-01-01T00:00:01.000Z', exit_code: 1, output: 'no\n' };
+      await s.setHealth(c.id, { status: 'starting', failing_streak: 1, log: [result] });
+      const read = await s.getContainer(c.id);
+      assert.deepEqual(read?.health, { status: 'starting', failing_streak: 1, log: [result] });
+      assert.equal(read?.updated_at, c.updated_at);
+      await s.setHealth(c.id, { status: 'unhealthy', failing_streak: 2, log: [result, result] }, { message: '2 failed' });
+      const last = (await s.listEvents(c.id)).at(-1);
+      assert.deepEqual([last?.type, last?.health_status, last?.message], ['health-status', 'unhealthy', '2 failed']);
+      assert.deepEqual(heard, ['health-status:unhealthy']);
+      await s.setHealth(c.id, null);
+      assert.equal((await s.getContainer(c.id))?.health, null);
+      await s.deleteContainer(c.id);
+      await s.setHealth(c.id, { status: 'healthy', failing_streak: 0, log: [] }, { message: 'passed' });
+      assert.deepEqual(heard, ['health-status:unhealthy']);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives containers recorded before limits null cpus and memory_mib (the defaults) and oom_killed false', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const file = join(dir, 'hearth.db');
+    try {
+      // The schema as the version before limits left it, with one of its containers.
+      const before = Object.fromEntries(Object.entries(migrations('sqlite')).filter(([name]) => name < '0008'));
+      const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+      const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
+      assert.equal(error, undefined);
+      await db.destroy();
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, ...old } = record('old');
+      const raw = new Database(file);
+      const row = { ...old, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
+      raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
+      raw.close();
+      const s = await ContainerStore.openSqlite(file);
+      const c = (await s.getContainer(old.id))!;
+      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed], [null, null, false]);
+      const changed = await s.updateContainer(old.id, { cpus: 1.5, memory_mib: 64, oom_killed: true });
+      assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('keeps volumes: a taken name refused, labels and flags round-trip, anonymous ones found by container', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
     const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));

@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include "cgroup.h"
 #include "copy_session.h"
 #include "log.h"
 #include "mounts.h"
@@ -8,6 +9,7 @@
 #include "protocol.h"
 #include "pty.h"
 #include "run.h"
+#include "stats.h"
 #include "system.h"
 #include "top.h"
 #include "volumes.h"
@@ -45,12 +47,20 @@ static void send_error(struct agent *a, uint32_t code, const char *message)
 	channel_send(&a->ch, FRAME_ERROR, p, sizeof(p), message, strlen(message));
 }
 
+/* EXIT: code and signal, then OOM_KILLED when the OOM killer struck (a record list, for later additions). */
 static void queue_exit(struct agent *a)
 {
-	uint8_t p[8];
+	uint8_t p[8 + RECORD_HEADER_SIZE + 1];
+	size_t len = 8;
 	put_u32(p, (uint32_t)a->exit_code);
 	put_u32(p + 4, a->exit_signal);
-	channel_send(&a->ch, FRAME_EXIT, p, sizeof(p), NULL, 0);
+	if (a->oom_killed) {
+		put_u16(p + len, TAG_OOM_KILLED);
+		put_u32(p + len + 2, 1);
+		p[len + RECORD_HEADER_SIZE] = 1;
+		len += RECORD_HEADER_SIZE + 1;
+	}
+	channel_send(&a->ch, FRAME_EXIT, p, len, NULL, 0);
 }
 
 static const char *state_name(enum agent_phase phase)
@@ -131,7 +141,8 @@ static void start_container(struct agent *a, struct run_request *r)
 	err[0] = '\0';
 	if (mounts_container_root(r->rootfs_type, err, sizeof(err)) != 0 ||
 	    (r->mounts != NULL && volumes_mount(r->mounts, err, sizeof(err)) != 0) ||
-	    write_etc_files(r, err, sizeof(err)) != 0) {
+	    write_etc_files(r, err, sizeof(err)) != 0 ||
+	    cgroup_setup(r->memory_max, err, sizeof(err)) != 0) {
 		agent_fail_setup(a, ERR_MOUNT, err);
 		return;
 	}
@@ -207,6 +218,16 @@ static void send_processes(struct agent *a)
 	if (top_collect("/proc", ROOT_DIR "/etc/passwd", &list) != 0)
 		PRINT_WARN("TOP: listing the processes failed; the list may be short");
 	channel_send(&a->ch, FRAME_PROCESSES, list.data, list.len, NULL, 0);
+	bytes_free(&list);
+}
+
+/* STATS_RESULT, in answer to STATS. */
+static void send_stats(struct agent *a)
+{
+	struct bytes list = {0};
+	if (stats_collect("/proc/stat", &list) != 0)
+		PRINT_WARN("STATS: out of memory; the answer may be short");
+	channel_send(&a->ch, FRAME_STATS_RESULT, list.data, list.len, NULL, 0);
 	bytes_free(&list);
 }
 
@@ -342,6 +363,9 @@ static void on_frame(void *ctx, const struct frame_header *h, const uint8_t *pay
 	case FRAME_TOP:
 		send_processes(a);
 		return;
+	case FRAME_STATS:
+		send_stats(a);
+		return;
 	case FRAME_CLOCK:
 		if (h->length >= 8)
 			set_clock(get_u64(payload));
@@ -408,6 +432,8 @@ int agent_open_channel(struct agent *a, const char *path)
 static void main_exited(struct agent *a, int status)
 {
 	a->exit_code = process_exit_code(status, &a->exit_signal);
+	/* Docker's OOMKilled: any process of the container, not only this one (a shell's child, say). */
+	a->oom_killed = cgroup_oom_kills() > 0;
 	a->phase = PHASE_DRAINING;
 	a->stop_deadline_ms = -1;
 	timerfd_settime(a->stop_tfd, 0, &(struct itimerspec){0}, NULL);

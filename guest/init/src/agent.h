@@ -41,6 +41,7 @@ struct agent {
 	pid_t main_pid;
 	int exit_code;
 	uint32_t exit_signal;
+	int oom_killed; /* the OOM killer killed a process of the container's cgroup (EXIT's OOM_KILLED) */
 	struct output_stream out[2]; /* with a tty only out[0], the pty master */
 	struct stdin_feed in; /* the main process's stdin with STDIN (session 0's STDIN frames) */
 	int master; /* the main process's pty master with TTY (RESIZE on session 0), else -1 */

@@ -71,9 +71,8 @@ static void session_free(struct exec_session *s)
 		output_close(&s->out[i]);
 		free(s->out[i].buf);
 	}
-	close_fd(&s->in_fd);
+	stdin_feed_close(&s->in);
 	close_fd(&s->master);
-	bytes_free(&s->in);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -100,9 +99,9 @@ static int make_stdio(struct exec_session *s, const struct exec_request *x, stru
 		if (x->rows && x->cols)
 			pty_resize(s->master, x->rows, x->cols);
 		s->out[0].fd = fcntl(s->master, F_DUPFD_CLOEXEC, 3);
-		s->in_fd = x->stdin_open ? fcntl(s->master, F_DUPFD_CLOEXEC, 3) : -1;
+		stdin_feed_init(&s->in, x->stdin_open ? fcntl(s->master, F_DUPFD_CLOEXEC, 3) : -1, 1);
 		*io = (struct spawn_io){.in = slave, .out = slave, .err = slave, .ctty = 1};
-		if (s->out[0].fd < 0 || (x->stdin_open && s->in_fd < 0)) {
+		if (s->out[0].fd < 0 || (x->stdin_open && s->in.fd < 0)) {
 			snprintf(err, errlen, "dup: %s", strerror(errno));
 			close(slave);
 			return 1;
@@ -121,7 +120,7 @@ static int make_stdio(struct exec_session *s, const struct exec_request *x, stru
 			return 1;
 		}
 	}
-	s->in_fd = fds[0][1];
+	stdin_feed_init(&s->in, fds[0][1], 0);
 	s->out[0].fd = fds[1][0];
 	s->out[1].fd = fds[2][0];
 	for (int fd = 0; fd < 3; fd++)
@@ -173,7 +172,8 @@ void exec_start(struct exec_table *t, uint32_t id, const uint8_t *payload, size_
 	}
 
 	memset(s, 0, sizeof(*s));
-	*s = (struct exec_session){.id = id, .ch = t->ch, .tty = x.tty, .master = -1, .in_fd = -1};
+	*s = (struct exec_session){.id = id, .ch = t->ch, .master = -1};
+	stdin_feed_init(&s->in, -1, 0);
 	s->out[0].fd = s->out[1].fd = -1;
 	struct spawn_io io;
 	struct spawn_result res;
@@ -215,10 +215,13 @@ fail:
 void exec_stdin(struct exec_table *t, uint32_t id, const uint8_t *data, size_t len)
 {
 	struct exec_session *s = live(t, id, "STDIN");
-	if (s == NULL || s->in_fd < 0 || s->in_eof)
-		return; /* no stdin (or it ended): dropped, as /dev/null would */
-	if (bytes_append(&s->in, data, len) != 0)
-		PRINT_ERROR("exec session %u: stdin: out of memory", id);
+	if (s == NULL || stdin_feed_push(&s->in, data, len) == 0)
+		return;
+	/* A hole in the middle of its input (half a tar) must not pass for the whole: the command goes. */
+	PRINT_ERROR("exec session %u: stdin: out of memory, killing pid %d", id, (int)s->pid);
+	stdin_feed_close(&s->in);
+	if (!s->reaped && s->pid > 0 && kill(s->pid, SIGKILL) != 0 && errno != ESRCH)
+		PRINT_WARN("exec session %u: kill %d: %s", id, (int)s->pid, strerror(errno));
 }
 
 void exec_stdin_eof(struct exec_table *t, uint32_t id)
@@ -226,11 +229,7 @@ void exec_stdin_eof(struct exec_table *t, uint32_t id)
 	struct exec_session *s = live(t, id, "STDIN_EOF");
 	if (s == NULL)
 		return;
-	if (s->tty)
-		return; /* a terminal has no end of input: the host sends ^D as bytes */
-	s->in_eof = 1;
-	if (s->in.len == s->in_off)
-		close_fd(&s->in_fd);
+	stdin_feed_eof(&s->in);
 }
 
 void exec_resize(struct exec_table *t, uint32_t id, const uint8_t *payload, size_t len)
@@ -277,7 +276,7 @@ int exec_reaped(struct exec_table *t, pid_t pid, int status)
 			continue;
 		s->reaped = 1;
 		s->exit_code = process_exit_code(status, &s->exit_signal);
-		close_fd(&s->in_fd);
+		stdin_feed_close(&s->in);
 		if (done(s))
 			queue_exit(s);
 		return 1;
@@ -289,31 +288,10 @@ void exec_poll_fill(struct exec_table *t, struct pollfd *p, int reading)
 {
 	for (int i = 0; i < EXEC_MAX_SESSIONS; i++) {
 		const struct exec_session *s = &t->s[i];
-		int writing = s->in_fd >= 0 && s->in.len > s->in_off;
-		p[3 * i] = (struct pollfd){.fd = writing ? s->in_fd : -1, .events = POLLOUT};
+		p[3 * i] = (struct pollfd){.fd = stdin_feed_poll_fd(&s->in), .events = POLLOUT};
 		for (int k = 0; k < 2; k++)
 			p[3 * i + 1 + k] = (struct pollfd){
 				.fd = reading && s->id ? s->out[k].fd : -1, .events = POLLIN};
-	}
-}
-
-static void write_stdin(struct exec_session *s)
-{
-	ssize_t n = write(s->in_fd, s->in.data + s->in_off, s->in.len - s->in_off);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n < 0) {
-		/* EPIPE: the command closed its stdin; what waits can never be read. */
-		PRINT_DEBUG("exec session %u: stdin: %s", s->id, strerror(errno));
-		s->in_off = s->in.len;
-		s->in_eof = 1;
-	} else {
-		s->in_off += (size_t)n;
-	}
-	if (s->in_off == s->in.len) {
-		s->in.len = s->in_off = 0;
-		if (s->in_eof)
-			close_fd(&s->in_fd);
 	}
 }
 
@@ -323,8 +301,8 @@ void exec_poll_handle(struct exec_table *t, const struct pollfd *p)
 		struct exec_session *s = &t->s[i];
 		if (s->id == 0)
 			continue;
-		if (p[3 * i].fd >= 0 && p[3 * i].revents && s->in_fd >= 0)
-			write_stdin(s);
+		if (p[3 * i].fd >= 0 && p[3 * i].revents)
+			stdin_feed_write(&s->in);
 		for (int k = 0; k < 2; k++)
 			if (p[3 * i + 1 + k].fd >= 0 && p[3 * i + 1 + k].revents)
 				output_read(&s->out[k], emit, s);
@@ -337,7 +315,7 @@ size_t exec_stdin_pending(const struct exec_table *t)
 {
 	size_t total = 0;
 	for (int i = 0; i < EXEC_MAX_SESSIONS; i++)
-		total += t->s[i].in.len - t->s[i].in_off;
+		total += stdin_feed_pending(&t->s[i].in);
 	return total;
 }
 
@@ -360,7 +338,8 @@ void exec_start_fn(struct exec_table *t, uint32_t id, int stdin_open, exec_fn fn
 	struct exec_session *s = claim(t, id, "COPY");
 	if (s == NULL)
 		return;
-	*s = (struct exec_session){.id = id, .ch = t->ch, .master = -1, .in_fd = -1};
+	*s = (struct exec_session){.id = id, .ch = t->ch, .master = -1};
+	stdin_feed_init(&s->in, -1, 0);
 	s->out[0].fd = s->out[1].fd = -1;
 	struct exec_request x = {.stdin_open = stdin_open};
 	struct spawn_io io;

@@ -18,6 +18,7 @@
 #include "channel.h"
 #include "output.h"
 #include "protocol.h"
+#include "stdin_feed.h"
 
 #include <poll.h>
 #include <stdint.h>
@@ -31,12 +32,8 @@ struct exec_session {
 	uint32_t id; /* 0: a free slot */
 	struct channel *ch;
 	pid_t pid;
-	int tty;
 	int master; /* tty: the pty master, for RESIZE and the foreground group; else -1 */
-	int in_fd;  /* where stdin goes; -1 when closed or /dev/null */
-	struct bytes in;
-	size_t in_off;
-	int in_eof; /* close in_fd once in is written */
+	struct stdin_feed in; /* fd -1: closed, or /dev/null */
 	struct output_stream out[2];
 	int reaped;
 	int exit_code;

@@ -1,5 +1,6 @@
 #include "process.h"
 
+#include "cgroup.h"
 #include "log.h"
 #include "mounts.h"
 #include "protocol.h"
@@ -162,6 +163,11 @@ static __attribute__((noreturn)) void child(struct run_request *r, const char *r
 					    int status_fd, const struct spawn_io *io)
 {
 	log_set_sink(NULL); /* the channel belongs to the parent */
+
+	/* Before anything it allocates, so that all of it counts against the container's limit. */
+	if (cgroup_enter() != 0)
+		child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "joining the container's cgroup: %s",
+			   strerror(errno));
 
 	if (setsid() < 0)
 		child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "setsid: %s", strerror(errno));

@@ -32,6 +32,7 @@ enum frame_type {
 	FRAME_COPY_OUT = 0x0b,  /* session != 0: a path; a tar of it comes as OUTPUT */
 	FRAME_COPY_IN = 0x0c,   /* session != 0: a directory; a tar follows as STDIN */
 	FRAME_STAT = 0x0d,      /* session != 0: a path; answered with STAT_RESULT or ERROR */
+	FRAME_STATS = 0x0e,     /* empty: answered with STATS_RESULT (session 0, in order) */
 	/* guest -> host */
 	FRAME_HELLO = 0x81,
 	FRAME_STARTED = 0x82,
@@ -41,6 +42,7 @@ enum frame_type {
 	FRAME_LOG = 0x86,
 	FRAME_PROCESSES = 0x87,
 	FRAME_STAT_RESULT = 0x88, /* a record list: NAME, SIZE, MODE, MTIME, LINK_TARGET */
+	FRAME_STATS_RESULT = 0x89, /* a record list: the container cgroup's usage (tags 40..52) */
 };
 
 enum record_tag {
@@ -75,6 +77,21 @@ enum record_tag {
 	TAG_MODE = 32,        /* u32: st_mode (type and permission bits) */
 	TAG_MTIME = 33,       /* u64: ns since the epoch */
 	TAG_LINK_TARGET = 34, /* a symlink's target as stored */
+	/* RUN: u64 bytes, the container cgroup's memory.max; STATS_RESULT: the same, read back */
+	TAG_MEMORY_MAX = 40,
+	TAG_OOM_KILLED = 41, /* EXIT of the main process: u8 1 when the OOM killer killed in the cgroup */
+	/* STATS_RESULT, all u64 but ONLINE_CPUS (u32) */
+	TAG_CPU_USAGE_USEC = 42,       /* cpu.stat usage_usec */
+	TAG_CPU_USER_USEC = 43,        /* cpu.stat user_usec */
+	TAG_CPU_SYSTEM_USEC = 44,      /* cpu.stat system_usec */
+	TAG_MEMORY_CURRENT = 45,       /* memory.current, bytes */
+	TAG_MEMORY_ANON = 46,          /* memory.stat anon */
+	TAG_MEMORY_FILE = 47,          /* memory.stat file */
+	TAG_MEMORY_INACTIVE_FILE = 48, /* memory.stat inactive_file */
+	TAG_OOM_KILLS = 49,            /* memory.events oom_kill */
+	TAG_PIDS_CURRENT = 50,         /* pids.current */
+	TAG_GUEST_CPU_USEC = 51,       /* the guest's CPU time, busy and idle (/proc/stat's cpu line) */
+	TAG_ONLINE_CPUS = 52,          /* u32 */
 	/* RUN: one MOUNT per volume, its value a record list of the tags after it */
 	TAG_MOUNT = 60,
 	TAG_MOUNT_SOURCE = 61,   /* a virtio-blk serial (ext4) or a virtio-fs tag */

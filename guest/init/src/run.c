@@ -167,6 +167,13 @@ int request_parse(const uint8_t *payload, size_t len, const char *what, struct r
 			if (rec.len == 8)
 				r->clock_ns = get_u64(rec.value);
 			break;
+		case TAG_MEMORY_MAX:
+			if (rec.len != 8) {
+				snprintf(err, errlen, "%s: MEMORY_MAX has a bad length (%u)", what, rec.len);
+				goto fail;
+			}
+			r->memory_max = get_u64(rec.value);
+			break;
 		case TAG_TTY:
 		case TAG_STDIN:
 		case TAG_ROWS:

@@ -30,6 +30,7 @@ struct run_request {
 	int stdin_open;    /* STDIN: stdin fed by the host (a pipe, or the pty); else /dev/null */
 	uint16_t rows;     /* ROWS, COLS: the initial window size; 0: the default */
 	uint16_t cols;
+	uint64_t memory_max; /* MEMORY_MAX: the container cgroup's memory.max in bytes; 0: no limit */
 	struct mount_list *mounts; /* MOUNT (RUN only): NULL when there is none */
 };
 

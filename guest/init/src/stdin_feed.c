@@ -17,6 +17,11 @@ int stdin_feed_push(struct stdin_feed *f, const uint8_t *data, size_t len)
 {
 	if (f->fd < 0 || f->eof)
 		return 0; /* no stdin (or it ended): dropped, as /dev/null would */
+	if (f->off > 0) {
+		memmove(f->buf.data, f->buf.data + f->off, f->buf.len - f->off);
+		f->buf.len -= f->off;
+		f->off = 0;
+	}
 	return bytes_append(&f->buf, data, len);
 }
 
@@ -43,14 +48,15 @@ void stdin_feed_write(struct stdin_feed *f)
 		return;
 	if (n < 0) {
 		/* EPIPE: the process closed its stdin; what waits can never be read. */
-		PRINT_DEBUG("main stdin: %s", strerror(errno));
+		PRINT_DEBUG("stdin: %s", strerror(errno));
 		f->off = f->buf.len;
 		f->eof = 1;
 	} else {
 		f->off += (size_t)n;
 	}
 	if (f->off == f->buf.len) {
-		f->buf.len = f->off = 0;
+		bytes_free(&f->buf);
+		f->off = 0;
 		if (f->eof)
 			stdin_feed_close(f);
 	}

@@ -151,6 +151,22 @@ int main(void)
 	record_put_str(&b, TAG_ARG, "sh");
 	record_put(&b, TAG_STDIN, "", 0);
 	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
+
+	/* MEMORY_MAX: the container cgroup's limit, a u64 of bytes; absent, none; another length is a bad RUN. */
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.memory_max == 0);
+	run_request_free(&r);
+	record_put_u64(&b, TAG_MEMORY_MAX, 64ull << 20);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.memory_max == 64ull << 20);
+	run_request_free(&r);
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put_u32(&b, TAG_MEMORY_MAX, 1);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
+	CHECK_STR(err, "RUN: MEMORY_MAX has a bad length (4)");
 	bytes_free(&b);
 	CHECK_DONE();
 }

@@ -41,17 +41,22 @@ export function containerItem(c: ContainerRecord) {
     restart_max_retries: c.restart_max_retries,
     tty: c.tty,
     stdin_open: c.stdin_open,
+    cpus: c.cpus,
+    memory_mib: c.memory_mib,
     state: c.state,
     container_runtime_id: `vm-${c.vm_id}`,
     container_id: c.container_id,
     error_message: c.error_message,
     exit_code: c.exit_code,
+    oom_killed: c.oom_killed,
     restart_count: c.restart_count,
     guest_ip: c.guest_ip,
     created_at: c.created_at,
     updated_at: c.updated_at,
     started_at: c.started_at,
     finished_at: c.finished_at,
+    healthcheck: c.healthcheck,
+    health: c.health,
   };
 }
 

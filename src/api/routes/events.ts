@@ -90,12 +90,14 @@ function item(e: EventRecord) {
   return {
     id: e.id,
     container_id: e.container_id,
+    image: e.image,
     time: e.time,
     type: e.type,
     from_state: e.from_state,
     to_state: e.to_state,
     message: e.message,
     exit_code: e.exit_code,
+    health_status: e.health_status,
   };
 }
 

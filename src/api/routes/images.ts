@@ -50,6 +50,7 @@ export function imageDetailsItem(i: ImageDetails) {
             interval_ns: c.healthcheck.intervalNs,
             timeout_ns: c.healthcheck.timeoutNs,
             start_period_ns: c.healthcheck.startPeriodNs,
+            start_interval_ns: c.healthcheck.startIntervalNs,
             retries: c.healthcheck.retries,
           }
         : null,

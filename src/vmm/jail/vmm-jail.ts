@@ -41,6 +41,8 @@ export interface JailedVm {
   /** The VM's run directory; its `vmm/` part (sockets, console) is what the VMM may write besides its disks. */
   runDir: string;
   vcpus: number;
+  /** A fraction of a CPU below `vcpus` the VM may use (VmConfig.cpus); absent: its vCPUs in full. */
+  cpus?: number;
   memoryMib: number;
   kernel: string;
   initrd: string;
@@ -62,6 +64,8 @@ export interface PreparedJail {
 
 /** QEMU's own memory beside guest RAM (TCG's translation cache is bounded at 128 MiB; see tools/qemu.ts). */
 const VMM_OVERHEAD_MIB = 384;
+/** CPU beside the vCPUs for QEMU's own threads (its main loop, I/O), unless a fraction of a CPU was asked for. */
+const VMM_CPU_HEADROOM = 0.5;
 /** QEMU's threads: one per vCPU, the main loop, RCU, a pool of up to 64 I/O workers, and some slack. */
 const VMM_PIDS_BASE = 96;
 /** The console log of a VM without a writable disk may still grow this much. */
@@ -202,8 +206,14 @@ export class VmmJail {
   }
 }
 
-function limitsFor(vm: JailedVm): VmLimits {
-  return { memoryBytes: (vm.memoryMib + VMM_OVERHEAD_MIB) * 1024 * 1024, pids: VMM_PIDS_BASE + 2 * vm.vcpus, cpus: vm.vcpus + 0.5 };
+/**
+ * The VMM's cgroup limits. CPU: whole vCPUs run free, with half a core more for QEMU's own threads; a
+ * fraction (`cpus: 0.5`) caps the whole VMM at that fraction, as Docker's `--cpus` caps every process of a
+ * container (a VM's device emulation is its container's work too).
+ */
+export function limitsFor(vm: Pick<JailedVm, 'vcpus' | 'cpus' | 'memoryMib'>): VmLimits {
+  const cpus = vm.cpus !== undefined && vm.cpus < vm.vcpus ? vm.cpus : vm.vcpus + VMM_CPU_HEADROOM;
+  return { memoryBytes: (vm.memoryMib + VMM_OVERHEAD_MIB) * 1024 * 1024, pids: VMM_PIDS_BASE + 2 * vm.vcpus, cpus };
 }
 
 async function exists(p: string): Promise<boolean> {

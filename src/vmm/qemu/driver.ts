@@ -67,6 +67,7 @@ export class QemuDriver implements VmmDriver {
           id: config.id,
           runDir,
           vcpus: config.vcpus,
+          ...(config.cpus !== undefined ? { cpus: config.cpus } : {}),
           memoryMib: config.memoryMib,
           kernel: config.kernelPath,
           initrd: config.initrdPath,

@@ -6,8 +6,8 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HearthError } from '../../errors.ts';
-import type { Accel, VmProcess } from '../driver.ts';
-import { killAndWait, waitUntilGone } from '../process.ts';
+import type { Accel, DiskIo, VmmUsage, VmProcess } from '../driver.ts';
+import { cpuTimeOf, killAndWait, memoryOf, waitUntilGone } from '../process.ts';
 import type { QmpClient } from './qmp.ts';
 import type { RunFiles, VmmIdentity, VmmRecord } from './vmm-identity.ts';
 
@@ -88,6 +88,21 @@ export class QemuVm implements VmProcess {
     this.paused = false;
   }
 
+  /** /proc for the process (CPU time, smaps_rollup), QMP `query-blockstats` for the disks. */
+  async usage(): Promise<VmmUsage> {
+    const noAnswer = delay(QMP_TIMEOUT_MS).then(() => new Error(`no answer within ${QMP_TIMEOUT_MS} ms`));
+    const [cpu, memory, blockstats] = await Promise.all([
+      cpuTimeOf(this.pid),
+      memoryOf(this.pid),
+      Promise.race([this.qmp.execute('query-blockstats').catch((e: Error) => e), noAnswer]),
+    ]);
+    if (!cpu || !memory || this.qmp.closed) throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_GONE', `VM ${this.id}: its VMM (pid ${this.pid}) is gone`);
+    if (blockstats instanceof Error) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_UNRESPONSIVE', `VM ${this.id}: QMP query-blockstats failed: ${blockstats.message}`, { cause: blockstats });
+    }
+    return { cpuUserNs: cpu.userNs, cpuSystemNs: cpu.systemNs, residentBytes: memory.rss, privateBytes: memory.private, disks: diskIo(blockstats) };
+  }
+
   private async control(command: 'stop' | 'cont'): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -106,6 +121,21 @@ export class QemuVm implements VmProcess {
     this.qmp.removeAllListeners('close');
     this.qmp.close();
   }
+}
+
+/** QMP `query-blockstats`' answer: one entry per drive, named by its `-drive id=` (`device`). */
+export function diskIo(reply: unknown): DiskIo[] {
+  const entries = Array.isArray(reply) ? (reply as Array<{ device?: string; stats?: Record<string, number> }>) : [];
+  return entries
+    .filter((e) => e.device && e.stats)
+    .map((e) => ({
+      id: e.device!,
+      readBytes: e.stats!.rd_bytes ?? 0,
+      writeBytes: e.stats!.wr_bytes ?? 0,
+      readOps: e.stats!.rd_operations ?? 0,
+      writeOps: e.stats!.wr_operations ?? 0,
+      flushOps: e.stats!.flush_operations ?? 0,
+    }));
 }
 
 export function delay(ms: number): Promise<void> {

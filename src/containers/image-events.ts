@@ -1,0 +1,44 @@
+/**
+ * The image API's pulls and removals as events (`image-pull`, `image-delete`) in the one feed `/v1/events`
+ * serves, as Docker's `image` events: the library wrapped so every caller of it is recorded, the event
+ * written once the operation has ended (a failed pull too, its message saying why).
+ * @module
+ */
+import type { BaseLogger } from 'pino';
+import { describeError } from '../errors.ts';
+import type { EventType } from '../model/index.ts';
+import type { ContainerStore } from '../store/container-store.ts';
+import type { ImageLibrary } from './deps.ts';
+
+export function recordImageEvents(library: ImageLibrary, store: ContainerStore, log: BaseLogger): ImageLibrary {
+  const record = async (type: EventType, image: string, message: string) => {
+    try {
+      await store.addEvent({ container_id: null, image, type, from_state: null, to_state: null, message });
+    } catch (e) {
+      log.warn({ err: e, image }, `could not record the ${type} event: ${describeError(e)}`);
+    }
+  };
+  return {
+    ensureRootfs: (ref, opts) => library.ensureRootfs(ref, opts),
+    release: (containerId) => library.release(containerId),
+    list: () => library.list(),
+    inspect: (ref) => library.inspect(ref),
+    prune: () => library.prune(),
+    onPull: (listener) => library.onPull(listener),
+    async pull(ref, opts) {
+      try {
+        const digest = await library.pull(ref, opts);
+        await record('image-pull', ref, `pulled ${ref} (${digest})`);
+        return digest;
+      } catch (e) {
+        await record('image-pull', ref, `pull of ${ref} failed: ${describeError(e)}`);
+        throw e;
+      }
+    },
+    async remove(ref, opts) {
+      const result = await library.remove(ref, opts);
+      await record('image-delete', ref, `removed ${result.refs.join(', ') || ref} (${result.manifestDigest})`);
+      return result;
+    },
+  };
+}
