@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -97,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // WebSocket routes (exec attach); a message is at most 1 MiB, as a guest protocol frame.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  closeUpgradedSocketsOnClose(app);
 
   const stateDir = join(config.dataDir, 'containers');
   const manager = new ContainerManager(
@@ -189,4 +191,21 @@ export function guestDnsServers(config: HearthConfig, resolvConf?: string): stri
     .map((m) => m[1]!)
     .filter((s) => !s.startsWith('127.') && s !== '::1');
   return servers.length > 0 ? servers : ['8.8.8.8', '8.8.4.4'];
+}
+
+/**
+ * A socket whose request asked for an upgrade leaves the HTTP server's books, whether it became a WebSocket or
+ * was answered 401 or 404 and left open by its client; the server's close would wait for it for ever. They are
+ * ended as the app begins to close (what runs in the guest over them goes on: exec sessions outlive clients).
+ */
+function closeUpgradedSocketsOnClose(app: FastifyInstance): void {
+  const sockets = new Set<Duplex>();
+  app.server.on('upgrade', (_req, socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', (done) => {
+    for (const socket of sockets) socket.destroy();
+    done();
+  });
 }

@@ -33,7 +33,8 @@ describe('ContainerStore (SQLite)', () => {
       const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
       const migrated = await new Migrator({ db: old, provider: { getMigrations: async () => migrations('sqlite') } }).migrateTo('0005_image_digest');
       assert.equal(migrated.error, undefined);
-      const c = record('old');
+      // The columns of a container as 0005 knew them.
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...c } = record('old');
       await old.insertInto('containers').values({ ...c, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 }).execute();
       await old.insertInto('events').values([5, 9].map((id) => ({ id, container_id: c.id, time: c.created_at, type: 'updated', message: `event ${id}` }))).execute();
       await old.destroy();
@@ -146,7 +147,7 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...old } = record('old');
       const raw = new Database(file);
       const row = { ...old, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
       raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
