@@ -30,6 +30,7 @@ import { imageRoutes } from './api/routes/images.ts';
 import { metricsRoutes } from './api/routes/metrics.ts';
 import { HearthMetrics } from './api/metrics/hearth-metrics.ts';
 import { vmRoutes } from './api/routes/vms.ts';
+import { volumeRoutes } from './api/routes/volumes.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
 import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...config.vm,
       stateDir,
+      volumes: config.volumes,
       portHostIp: config.network.portHostIp,
       timeouts: config.timeouts,
       stopGraceMs: config.timeouts.stopGraceMs,
@@ -146,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
+  volumeRoutes(app, manager);
   imageRoutes(app, recordImageEvents(deps.images, deps.store, logger), { timeoutMs: config.timeouts.imageMs });
   metricsRoutes(app, metrics);
 

@@ -15,7 +15,7 @@ function record(name: string): ContainerRecord {
   const now = new Date().toISOString();
   return {
     id: randomUUID(), name, image: 'nginx:alpine', args: ['a b', 'c'], env_vars: { K: 'v' },
-    volumes: [{ host_path: '/h', container_path: '/c', readonly: true }],
+    volumes: [{ name: null, host_path: '/h', container_path: '/c', readonly: true }],
     port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, cpus: 0.5, memory_mib: 64, state: 'creating', desired_state: 'running',
     restart_count: 0, exit_code: null, oom_killed: true, error_message: null, vm_id: randomUUID(),
@@ -159,6 +159,27 @@ describe('ContainerStore (SQLite)', () => {
       assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
       await s.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('keeps volumes: a taken name refused, labels and flags round-trip, anonymous ones found by container', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const now = new Date().toISOString();
+      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
+      const anon = { ...named, name: 'a'.repeat(64), labels: {}, anonymous_for: 'c1', anonymous_path: '/data' };
+      await s.volumes.insert(named);
+      await s.volumes.insert(anon);
+      await assert.rejects(s.volumes.insert(named), (e) => isHearthError(e, 'HEARTH_ERR_VOLUME_EXISTS') && e.kind === 'AlreadyExists');
+      assert.deepEqual(await s.volumes.get('pgdata'), named);
+      await s.volumes.markInitialized('pgdata');
+      assert.equal((await s.volumes.get('pgdata'))?.initialized, true);
+      assert.deepEqual((await s.volumes.anonymousOf('c1')).map((v) => v.anonymous_path), ['/data']);
+      await s.volumes.delete('pgdata');
+      assert.deepEqual((await s.volumes.list()).map((v) => v.name), [anon.name]);
+    } finally {
+      await s.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
