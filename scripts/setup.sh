@@ -21,7 +21,8 @@ fi
 # One line per package: what uses it.
 packages=(
   qemu-system-x86   # the VMM (microvm machine)
-  e2fsprogs         # mkfs.ext4: image and scratch disks
+  qemu-system-common  # virtiofsd: host directories shared into VMs (a dependency of the above; named for it)
+  e2fsprogs         # mkfs.ext4: image, scratch and volume disks; e2fsck: a volume's journal replayed
   erofs-utils       # mkfs.erofs: read-only image disks
   zstd              # zstd-compressed image layers
   iproute2          # bridges, taps, namespaces in tests

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,6 +30,7 @@ import { imageRoutes } from './api/routes/images.ts';
 import { metricsRoutes } from './api/routes/metrics.ts';
 import { HearthMetrics } from './api/metrics/hearth-metrics.ts';
 import { vmRoutes } from './api/routes/vms.ts';
+import { volumeRoutes } from './api/routes/volumes.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
 import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
@@ -96,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // WebSocket routes (exec attach); a message is at most 1 MiB, as a guest protocol frame.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  closeUpgradedSocketsOnClose(app);
 
   const stateDir = join(config.dataDir, 'containers');
   const manager = new ContainerManager(
@@ -105,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       ...config.vm,
       stateDir,
+      volumes: config.volumes,
       portHostIp: config.network.portHostIp,
       timeouts: config.timeouts,
       stopGraceMs: config.timeouts.stopGraceMs,
@@ -144,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
+  volumeRoutes(app, manager);
   imageRoutes(app, recordImageEvents(deps.images, deps.store, logger), { timeoutMs: config.timeouts.imageMs });
   metricsRoutes(app, metrics);
 
@@ -186,4 +191,21 @@ export function guestDnsServers(config: HearthConfig, resolvConf?: string): stri
     .map((m) => m[1]!)
     .filter((s) => !s.startsWith('127.') && s !== '::1');
   return servers.length > 0 ? servers : ['8.8.8.8', '8.8.4.4'];
+}
+
+/**
+ * A socket whose request asked for an upgrade leaves the HTTP server's books, whether it became a WebSocket or
+ * was answered 401 or 404 and left open by its client; the server's close would wait for it for ever. They are
+ * ended as the app begins to close (what runs in the guest over them goes on: exec sessions outlive clients).
+ */
+function closeUpgradedSocketsOnClose(app: FastifyInstance): void {
+  const sockets = new Set<Duplex>();
+  app.server.on('upgrade', (_req, socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', (done) => {
+    for (const socket of sockets) socket.destroy();
+    done();
+  });
 }

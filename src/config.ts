@@ -101,6 +101,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    volumes: Type.Object(
+      {
+        /**
+         * Host directories a container may mount (`host_path`) lie under one of these, symlinks resolved; empty
+         * means any directory, as Docker allows.
+         */
+        hostRoots: Type.Array(Type.String({ pattern: '^/', 'x-error': 'must be an absolute path' }), { default: [] }),
+        /** Size of a volume made on first use or created without `size_mib` (a sparse disk: only what is written takes space). */
+        defaultSizeMib: Type.Integer({ minimum: 16, maximum: 1024 * 1024, default: 10240 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Each provisioning step fails with HEARTH_ERR_TIMEOUT after its time. */
     timeouts: Type.Object(
       {
@@ -189,6 +201,8 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_JAIL', 'vm.jail', bool],
   ['HEARTH_JAIL_UID_BASE', 'vm.jailUidBase', int],
   ['HEARTH_JAIL_UID_COUNT', 'vm.jailUidCount', int],
+  ['HEARTH_VOLUME_HOST_ROOTS', 'volumes.hostRoots', list],
+  ['HEARTH_VOLUME_SIZE_MIB', 'volumes.defaultSizeMib', int],
   ['HEARTH_IMAGE_TIMEOUT_MS', 'timeouts.imageMs', int],
   ['HEARTH_NETWORK_TIMEOUT_MS', 'timeouts.networkMs', int],
   ['HEARTH_BOOT_TIMEOUT_MS', 'timeouts.bootMs', int],

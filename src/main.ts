@@ -14,6 +14,8 @@ import { lockDataDir, prepareDataDir } from './data-dir.ts';
 import { describeError } from './errors.ts';
 import { ContainerStore } from './store/container-store.ts';
 
+const SHUTDOWN_LIMIT_MS = 15_000;
+
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env);
   const log = pino({ level: config.logLevel });
@@ -32,6 +34,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down; running containers keep running');
+    // Nothing a client holds open may keep the manager from stopping: what is left is in the store.
+    const late = setTimeout(() => {
+      log.warn(`still closing after ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`);
+      process.exit(0);
+    }, SHUTDOWN_LIMIT_MS);
+    late.unref();
     await docker?.close();
     await app.close();
     await deps.images.close();

@@ -77,6 +77,12 @@ export const RecordTag = {
   PIDS_CURRENT: 50,
   GUEST_CPU_USEC: 51,
   ONLINE_CPUS: 52,
+  MOUNT: 60,
+  MOUNT_SOURCE: 61,
+  MOUNT_FSTYPE: 62,
+  MOUNT_TARGET: 63,
+  MOUNT_READONLY: 64,
+  MOUNT_COPY_UP: 65,
 } as const;
 
 export interface Frame {

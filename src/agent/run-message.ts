@@ -17,7 +17,38 @@ export interface RunLimits {
   memoryMaxBytes?: number;
 }
 
-function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint, limits: RunLimits): Array<[number, RecordValue]> {
+/** A volume the agent mounts in the container before the process starts (a MOUNT record). */
+export interface GuestMount {
+  /** The virtio-blk serial of an ext4 disk, or the tag of a virtio-fs share. */
+  source: string;
+  fsType: 'ext4' | 'virtiofs';
+  /** Absolute, inside the container. */
+  target: string;
+  readOnly: boolean;
+  /** A volume's first use: the image directory's content, owner and mode are copied into it (ext4 only). */
+  copyUp: boolean;
+}
+
+function mountRecord(m: GuestMount): [number, RecordValue] {
+  return [
+    RecordTag.MOUNT,
+    encodeRecords([
+      [RecordTag.MOUNT_SOURCE, m.source],
+      [RecordTag.MOUNT_FSTYPE, m.fsType],
+      [RecordTag.MOUNT_TARGET, m.target],
+      [RecordTag.MOUNT_READONLY, flag(m.readOnly)],
+      [RecordTag.MOUNT_COPY_UP, flag(m.copyUp)],
+    ]),
+  ];
+}
+
+function runRecords(
+  spec: ProcessSpec,
+  rootfsType: RootfsType,
+  clockNs: bigint,
+  limits: RunLimits,
+  mounts: readonly GuestMount[],
+): Array<[number, RecordValue]> {
   const records: Array<[number, RecordValue]> = [
     ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
     ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
@@ -30,7 +61,7 @@ function runRecords(spec: ProcessSpec, rootfsType: RootfsType, clockNs: bigint, 
   ];
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
   if (limits.memoryMaxBytes !== undefined) records.push([RecordTag.MEMORY_MAX, u64(BigInt(limits.memoryMaxBytes))]);
-  return [...records, ...stdioRecords(spec)];
+  return [...records, ...stdioRecords(spec), ...mounts.map(mountRecord)];
 }
 
 const flag = (on: boolean) => Buffer.from([on ? 1 : 0]);
@@ -53,11 +84,18 @@ export function stdioRunBytes(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>)
 }
 
 /**
- * The RUN payload for `spec`, with the host's clock now and the container's `limits`. Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how
- * much the argv and the environment take, when it is over the frame limit.
+ * The RUN payload for `spec`, with the host's clock now, the container's `limits` and its volumes (`mounts`).
+ * Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how much the argv and the environment take, when it is over the
+ * frame limit.
  */
-export function encodeRun(spec: ProcessSpec, rootfsType: RootfsType, clockNs = BigInt(Date.now()) * 1_000_000n, limits: RunLimits = {}): Buffer {
-  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs, limits));
+export function encodeRun(
+  spec: ProcessSpec,
+  rootfsType: RootfsType,
+  clockNs = BigInt(Date.now()) * 1_000_000n,
+  limits: RunLimits = {},
+  mounts: readonly GuestMount[] = [],
+): Buffer {
+  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs, limits, mounts));
   if (payload.length > MAX_PAYLOAD) {
     const argv = recordListBytes(spec.argv);
     const env = recordListBytes(spec.env);

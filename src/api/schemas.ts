@@ -5,7 +5,7 @@
  * @module
  */
 import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
-import { CONTAINER_STATES, EVENT_TYPES, HEALTH_STATUSES, RESTART_POLICIES, VM_STATES } from '../model/index.ts';
+import { CONTAINER_STATES, EVENT_TYPES, HEALTH_STATUSES, RESTART_POLICIES, VM_STATES, VOLUME_NAME_PATTERN } from '../model/index.ts';
 
 /** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
 TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof value === 'string' && schema.enum.includes(value));
@@ -44,6 +44,8 @@ export const ImageRef = Type.String({
   examples: ['hello-world:latest'],
 });
 
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
 const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
 export const AbsolutePath = (description: string) =>
   Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[^\\u0000]*$', 'x-error': 'must be an absolute path', description });
@@ -62,15 +64,34 @@ export const PortMappingOut = Type.Object({
   protocol: StringEnum(['tcp', 'udp'] as const),
 });
 
+export const VolumeName = Type.String({
+  minLength: 2,
+  maxLength: 128,
+  pattern: VOLUME_NAME_PATTERN,
+  'x-error': 'must be at least 2 characters, start with a letter or digit and contain only letters, digits, "_", "." and "-"',
+  description: 'A volume name, as Docker takes them.',
+  examples: ['pgdata'],
+});
+
 export const VolumeIn = Type.Object(
   {
-    host_path: AbsolutePath('Directory on the host.'),
+    name: Type.Optional({ ...VolumeName, description: 'A named volume (docs/api.md, Volumes); created on first use, as Docker does.' }),
+    host_path: Type.Optional(
+      AbsolutePath(
+        'A directory on the host, shared into the guest; it must exist and lie under an allowed root (`volumes.hostRoots`), symlinks resolved.',
+      ),
+    ),
     container_path: AbsolutePath('Where it appears in the container.'),
-    readonly: Type.Optional(Type.Boolean({ default: false })),
+    readonly: Type.Optional(Type.Boolean({ default: false, description: 'Enforced by the host, not only inside the guest.' })),
   },
-  { additionalProperties: false, description: 'Stored; not mounted yet.' },
+  { additionalProperties: false, description: 'Exactly one of `name` and `host_path`.' },
 );
-export const VolumeOut = Type.Object({ host_path: Type.String(), container_path: Type.String(), readonly: Type.Boolean() });
+export const VolumeOut = Type.Object({
+  name: Nullable(Type.String()),
+  host_path: Nullable(Type.String()),
+  container_path: Type.String(),
+  readonly: Type.Boolean(),
+});
 
 /** Node's timers wait at most 2^31-1 ms (24.8 days); a million seconds is well inside. */
 const Seconds = (minimum: number, description: string) => Type.Number({ minimum, maximum: 1_000_000, description });
@@ -183,7 +204,6 @@ export type ContainerUpdate = Static<typeof ContainerUpdate>;
 
 export const State = StringEnum(CONTAINER_STATES);
 export const Time = Type.String({ format: 'date-time' });
-export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ContainerItem = Type.Object({
   id: Type.String({ format: 'uuid' }),

@@ -1,6 +1,6 @@
 /**
  * The one place that chooses implementations: from the configuration, the real image store, host network
- * (bridge, anti-spoofing, NAT, port forwards) and microVM launcher (accelerator, VMM jail, QEMU driver)
+ * (bridge, anti-spoofing, NAT, port forwards), microVM launcher (accelerator, VMM jail, QEMU driver) and volume disks
  * that the containers layer runs on. Tests hand `buildApp` fakes of the same `ContainerDeps` instead.
  * @module
  */
@@ -14,9 +14,10 @@ import { AddressPool, HostNetwork, PortForwarder } from '../network/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import { HostContainerNetwork } from './container-network.ts';
 import { createMicroVmLauncher } from './launcher.ts';
+import { VolumeDisks } from '../volumes/volume-disks.ts';
 
 export async function hostDeps(config: HearthConfig, log: Logger, store: ContainerStore): Promise<ContainerDeps & { images: ImageStore }> {
-  const { launcher, accel, jail } = await createMicroVmLauncher({
+  const { launcher, scratch, accel, jail } = await createMicroVmLauncher({
     cacheDir: config.cacheDir,
     vmsDir: join(config.dataDir, 'vms'),
     vmm: config.vm.vmm,
@@ -47,5 +48,6 @@ export async function hostDeps(config: HearthConfig, log: Logger, store: Contain
     defaultHostIp: config.network.portHostIp,
     onError: (e, m) => log.warn({ err: e, hostPort: m.hostPort, protocol: m.protocol, target: `${m.targetIp}:${m.targetPort}` }, `port forward: ${e.message}`),
   });
-  return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher };
+  const volumes = new VolumeDisks(join(config.dataDir, 'volumes'), (destination, sizeMib) => scratch.create(destination, sizeMib));
+  return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher, volumes };
 }

@@ -33,6 +33,8 @@ export interface LauncherSettings {
 
 export interface CreatedLauncher {
   launcher: MicroVmLauncher;
+  /** The empty ext4 disk templates, shared with the volumes' disks. */
+  scratch: ScratchDisks;
   accel: AccelChoice;
   /** The VMM jail, when jailing is on: its cgroup version for the log. */
   jail: VmmJail | undefined;
@@ -60,12 +62,7 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     ...(jail ? { jail } : {}),
     ...(cgroups ? { cgroups } : {}),
   });
-  const launcher = new MicroVmLauncher({
-    vmsDir: settings.vmsDir,
-    driver,
-    guest,
-    scratch: new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates')),
-    scratchSizeMib: settings.scratchSizeMib,
-  });
-  return { launcher, accel, jail };
+  const scratch = new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates'));
+  const launcher = new MicroVmLauncher({ vmsDir: settings.vmsDir, driver, guest, scratch, scratchSizeMib: settings.scratchSizeMib });
+  return { launcher, scratch, accel, jail };
 }

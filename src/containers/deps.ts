@@ -8,8 +8,10 @@ import type { ImageProcessConfig } from './process-spec.ts';
 import type { ImageHealthcheck } from './health-state.ts';
 import type { GuestNetwork, SandboxLauncher } from '../sandbox/sandbox.ts';
 import type { Protocol } from '../model/index.ts';
+import type { VolumeUsage } from '../volumes/volume-disks.ts';
 
 export type { SandboxLauncher } from '../sandbox/sandbox.ts';
+export type { VolumeUsage } from '../volumes/volume-disks.ts';
 export type { CollectResult, ImageDetails, ImageSummary, PullProgress, PullTiming, RemoveResult } from '../images/image-store.ts';
 
 /** The parts of an image config a run needs (src/images ImageConfig has these and more). */
@@ -20,6 +22,8 @@ export interface ImageConfig extends ImageProcessConfig {
   healthcheck?: ImageHealthcheck;
   /** The image's SHELL (for a `CMD-SHELL` health check); empty means `/bin/sh -c`. */
   shell?: string[];
+  /** The image's `VOLUME` directories: each gets an anonymous volume. */
+  volumes?: string[];
 }
 
 /** What src/images ImageStore.ensureRootfs returns (its `Rootfs`), as far as a run needs it. */
@@ -114,9 +118,22 @@ export interface ContainerNetwork {
   counters(attachment: NetworkAttachment): Promise<NetworkCounters | null>;
 }
 
+/** The disks of volumes, satisfied by src/volumes VolumeDisks (whose doc says more). */
+export interface VolumeDiskStore {
+  path(name: string): string;
+  create(name: string, sizeMib: number): Promise<void>;
+  exists(name: string): Promise<boolean>;
+  remove(name: string): Promise<void>;
+  usage(name: string): Promise<VolumeUsage>;
+  prepareReadOnly(name: string): Promise<void>;
+  names(): Promise<{ disks: string[]; partial: string[] }>;
+  removePartial(file: string): Promise<void>;
+}
+
 /** Everything the containers layer is built from. */
 export interface ContainerDeps {
   images: ImageResolver;
   network: ContainerNetwork;
   sandboxes: SandboxLauncher;
+  volumes: VolumeDiskStore;
 }

@@ -47,7 +47,9 @@ import { RunCommands } from './run-commands.ts';
 import { writableLayerPath, type AbortReason } from './run.ts';
 import type { ContainerStats } from './stats.ts';
 import { Supervisor } from './supervision.ts';
-import { checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
+import { checkHostPaths, checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
+import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
+import { VolumeCommands } from './volume-commands.ts';
 
 export type { ManagerSettings } from './context.ts';
 export type { ContainerStats } from './stats.ts';
@@ -81,6 +83,8 @@ export class ContainerManager {
   private readonly control: GuestControl;
   private readonly runCommands: RunCommands;
   private readonly health: HealthChecks;
+  /** /v1/volumes (volume-commands.ts). */
+  readonly volumes: VolumeCommands;
   private closed?: Promise<void>;
   private readonly stopAutoRemove: () => void;
 
@@ -93,6 +97,7 @@ export class ContainerManager {
     this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
     this.health = new HealthChecks(this.ctx);
     this.stopAutoRemove = removeWhenEnded(this.ctx, (id) => this.remove(id));
+    this.volumes = new VolumeCommands(this.ctx, () => this.ready());
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -208,8 +213,12 @@ export class ContainerManager {
     const { ctx } = this;
     const defaults = { ...SPEC_DEFAULTS, cpus: ctx.settings.vcpus, memory_mib: ctx.settings.memoryMib };
     const spec = mergeSpec(defaults, input, this.mergeRules());
+    await checkHostPaths(input, ctx.settings.volumes.hostRoots);
     const rec = await ctx.queue.run(GLOBAL, async () => {
-      checkPortConflicts(spec, null, await ctx.store.listContainers());
+      const containers = await ctx.store.listContainers();
+      checkPortConflicts(spec, null, containers);
+      // A volume another container's VM holds read-write is refused now rather than in the background.
+      checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
       const now = new Date().toISOString();
       const c: ContainerRecord = {
         ...spec,
@@ -251,6 +260,7 @@ export class ContainerManager {
         throw stateConflict(`container ${cur.name} is ${cur.state}${restartPending ? ' (restart pending)' : ''}; stop it before changing it`);
       }
       const spec = mergeSpec(cur, input, this.mergeRules());
+      await checkHostPaths(input, ctx.settings.volumes.hostRoots);
       return ctx.queue.run(GLOBAL, async () => {
         checkPortConflicts(spec, id, await ctx.store.listContainers());
         const { name: _name, ...patch } = spec;

@@ -1,6 +1,7 @@
 /**
  * The first step of recovery after a manager restart: whatever no record owns is removed, so nothing a
- * killed manager left half-made holds host resources or blocks a later start. A VMM is ended whether or not
+ * killed manager left half-made holds host resources or blocks a later start (VMs, taps, container
+ * directories, volume disks). A VMM is ended whether or not
  * its run directory survived (it is found by its tag), and before its run directory goes.
  * @module
  */
@@ -52,6 +53,24 @@ export async function sweepOrphans(
       log.info({ vm: id }, 'removed a VM nobody owns');
     });
   }
+  // Volumes: the anonymous ones of containers deleted by a manager that died half-way, disks no row names
+  // (a crash between making a disk and recording it, or between forgetting it and removing it), half-made disks.
+  const volumes = await store.volumes.list();
+  for (const v of volumes.filter((r) => r.anonymous_for !== null && !containers.has(r.anonymous_for))) {
+    await safely('an orphaned anonymous volume', { volume: v.name }, async () => {
+      await store.volumes.delete(v.name);
+      await deps.volumes.remove(v.name);
+    });
+  }
+  const recorded = new Set(volumes.map((v) => v.name));
+  const { disks, partial } = await deps.volumes.names();
+  for (const name of disks.filter((d) => !recorded.has(d))) {
+    await safely('a volume disk nobody owns', { volume: name }, async () => {
+      await deps.volumes.remove(name);
+      log.info({ volume: name }, 'removed a volume disk no volume record names');
+    });
+  }
+  for (const file of partial) await safely('a half-made volume disk', { file }, () => deps.volumes.removePartial(file));
   for (const tap of await deps.network.listTaps()) {
     if (ownedTaps.has(tap)) continue;
     await safely('an orphaned tap', { tap }, async () => {

@@ -44,6 +44,17 @@ export function requestRunBytes(
   };
 }
 
+/**
+ * What a volume's MOUNT record takes in the RUN message beside its container path, at most: its own header
+ * and those of its five fields, the longest source (`vol127`) and type (`virtiofs`), and two flag bytes.
+ */
+export const MOUNT_RECORD_OVERHEAD = 6 + 5 * 6 + 6 + 8 + 2;
+
+/** What MOUNT records for volumes at `targets` take in the RUN message, at most. */
+export function mountRecordBytes(targets: readonly string[]): number {
+  return targets.reduce((sum, t) => sum + MOUNT_RECORD_OVERHEAD + Buffer.byteLength(t, 'utf8'), 0);
+}
+
 const envEntry = (key: string, value: string) => `${key}=${value}`;
 /** What `docker run -t` puts in the environment when neither the image nor the request sets TERM. */
 const TERM_DEFAULT = 'TERM=xterm';

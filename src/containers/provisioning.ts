@@ -10,6 +10,8 @@ import { CLEARED, containerNotFound, ended, type ContainerContext } from './cont
 import { isCancelled } from './deadlines.ts';
 import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
+import { checkClaims, containerNames } from './volume-claims.ts';
+import { prepareMounts, prepareReadOnly } from './volume-mounts.ts';
 
 export class Provisioner {
   constructor(
@@ -47,6 +49,11 @@ export class Provisioner {
       // Once resolved, a container keeps its image (and the writable layer made on it) when its tag moves.
       const image = await run.resolveImage(c.image, c.image_digest);
       if (c.image_digest === null) await ctx.store.updateContainer(id, { image_digest: image.manifestDigest });
+      const mounts = await prepareMounts(ctx, c, image.config.volumes ?? []);
+      // The check and the claim with no await between them: two starts cannot both take a volume (volume-claims.ts).
+      checkClaims(ctx.runs.runs(), id, mounts.claims, containerNames(await ctx.store.listContainers()));
+      run.volumes = mounts.claims;
+      await prepareReadOnly(ctx, id, mounts.claims);
       const resources = resourcesOf(c, ctx.settings);
       const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
@@ -61,10 +68,12 @@ export class Provisioner {
         stdinOpen: c.stdin_open,
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
-      await run.launch(process, resources);
+      await run.launch(process, resources, mounts.volumes);
       await ctx.transition(id, { to: 'initializing', message: 'VM booted; starting the process' });
       await run.waitStarted();
       await run.openPorts(c.port_mappings);
+      // The agent copied the image's content into these before it started the process: their first use is done.
+      for (const name of mounts.firstUse) await ctx.store.volumes.markInitialized(name);
       await ctx.transition(id, { to: 'running', patch: { started_at: new Date().toISOString() }, message: 'process started' });
       this.onRunning(run);
     } catch (e) {

@@ -15,6 +15,7 @@ import { sweepOrphans } from './orphan-sweep.ts';
 import type { Provisioner } from './provisioning.ts';
 import { attachmentOf, Run } from './run.ts';
 import { ConcurrencyLimit } from './serial-queue.ts';
+import { namedClaims } from './volume-claims.ts';
 import type { Supervisor } from './supervision.ts';
 
 /** Containers reattached at once; each waits at most a few seconds (driver and agent bounds). */
@@ -181,6 +182,8 @@ export class Recovery {
   private async reattach(c: ContainerRecord, run: Run, adoption: Exclude<Adoption, { kind: 'gone' }>): Promise<'done'> {
     const { ctx } = this;
     ctx.runs.setRun(c.id, run);
+    // Its VM still has its volumes attached: nobody may attach them in a way that excludes it.
+    run.volumes = [...namedClaims(c), ...(await ctx.store.volumes.anonymousOf(c.id)).map((v) => ({ name: v.name, readonly: false }))];
     run.started = true;
     run.startedAt = Date.now();
     run.attachPoint?.adopted();

@@ -11,6 +11,8 @@ import type { Provisioner } from './provisioning.ts';
 import { Run, type AbortReason } from './run.ts';
 import { stopSignal } from './stop-signal.ts';
 import type { Supervisor } from './supervision.ts';
+import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
+import { removeAnonymous } from './volume-mounts.ts';
 
 export class RunCommands {
   constructor(
@@ -32,6 +34,7 @@ export class RunCommands {
       ctx.runs.cancelRestart(id);
       const cur = await this.ctx.get(id);
       if (ctx.runs.run(id) || ACTIVE_STATES.has(cur.state)) throw stateConflict(`container ${cur.name} is already ${cur.state}`);
+      checkClaims(ctx.runs.runs(), id, namedClaims(cur), containerNames(await ctx.store.listContainers()));
       await this.provisioner.startNow(cur, 'started by user');
       return this.afterStart(id);
     });
@@ -87,6 +90,7 @@ export class RunCommands {
       }
       // Whatever no run accounts for: a VM row a failed release left, or a VMM that outlived its records.
       await Run.remains(ctx, c).releaseRemains();
+      await removeAnonymous(ctx, id);
       ctx.runs.delete(id);
       ctx.execs.drop(id);
       await ctx.store.deleteContainer(id);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError } from '../errors.ts';
 import { cancelled, runStep, withTimeout } from './deadlines.ts';
-import { vmSizeFor, type ProcessExit, type ProcessSpec, type Sandbox } from '../sandbox/sandbox.ts';
+import { vmSizeFor, type ProcessExit, type ProcessSpec, type Sandbox, type SandboxVolume } from '../sandbox/sandbox.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
@@ -18,6 +18,7 @@ import type { LogStore } from './log-store.ts';
 import { pullEvents } from './pull-events.ts';
 import type { EventEmitter } from 'node:events';
 import { AttachPoint, type ContainerNotices } from './attach.ts';
+import type { VolumeClaim } from './volume-claims.ts';
 
 export interface RunSettings {
   vcpus: number;
@@ -28,6 +29,12 @@ export interface RunSettings {
   timeouts: { imageMs: number; networkMs: number; bootMs: number; startMs: number };
   /** `<stateDir>/<container id>/` holds the container's logs and its writable layer. */
   stateDir: string;
+  volumes: {
+    /** Host directories containers may mount lie under these; none: any directory. */
+    hostRoots: string[];
+    /** Size of a volume made on first use, and of one created without `size_mib`. */
+    defaultSizeMib: number;
+  };
 }
 
 /**
@@ -100,6 +107,8 @@ export class Run {
   /** Where clients attach to the process's output (attach.ts); made with the sandbox. */
   attachPoint?: AttachPoint;
   private readonly ports: PortHandle[] = [];
+  /** The volumes this run's VM has (or is about to have) attached, until `release` (volume-claims.ts). */
+  volumes: VolumeClaim[] = [];
   private vmRow = false;
   private launchTried = false;
   /** The process is running (or ran): provisioning is over. */
@@ -216,8 +225,8 @@ export class Run {
     await Run.recorded(this.ctx, { id: this.containerId, vm_id: this.vmId }, attachment).release();
   }
 
-  /** Step 3 (booting): the VM, with the process to run and its CPUs and memory. Output is logged from here on. */
-  async launch(process: ProcessSpec, resources: RunResources): Promise<Sandbox> {
+  /** Step 3 (booting): the VM, with the process to run, its CPUs and memory, and its volumes. Output is logged from here on. */
+  async launch(process: ProcessSpec, resources: RunResources, volumes: SandboxVolume[] = []): Promise<Sandbox> {
     if (!this.image) throw new Error('launch before resolveImage');
     const image = this.image;
     this.launchTried = true;
@@ -230,6 +239,7 @@ export class Run {
           rootfs: { path: image.diskPath, fsType: image.fsType },
           scratchPath: writableLayerPath(this.settings.stateDir, this.containerId),
           process,
+          ...(volumes.length > 0 ? { volumes } : {}),
           cpus: resources.cpus,
           memoryMib: resources.memoryMib,
           ...(this.attachment ? { network: this.attachment } : {}),
@@ -354,6 +364,8 @@ export class Run {
     this.attachment = undefined;
     if (this.vmRow) await this.safely('deleting the VM record', () => this.store.deleteVm(this.vmId));
     this.vmRow = false;
+    // The VM is gone (killed above, or never started): its volumes may be attached elsewhere.
+    this.volumes = [];
   }
 
   /** Leaves the VM running for the next manager process (shutdown). */
@@ -364,6 +376,12 @@ export class Run {
   }
 
   private async killAndRelease(sandbox: Sandbox): Promise<void> {
+    if (this.volumes.some((v) => !v.readonly)) {
+      // Killed through its agent, which then syncs and unmounts before the VM goes: what the process wrote to
+      // a volume is kept, as a `docker rm -f` keeps what reached the host's page cache. A VMM killed outright
+      // would lose what the guest had not written back. (stop kills the VMM if the guest does not go.)
+      await this.safely('killing the VM', () => sandbox.stop({ signal: SIGKILL, graceMs: 0 }));
+    }
     await this.safely('killing the VM', () => sandbox.kill());
     await this.safely('releasing the VM', () => sandbox.release());
   }
@@ -380,6 +398,8 @@ export class Run {
     return runStep({ what, ms, abort: this.abort.signal, start, ...(undo ? { undo } : {}), safely: (w, f) => this.safely(w, f) });
   }
 }
+
+const SIGKILL = 9;
 
 function vmEndedEarly(exit: ProcessExit | null, cause?: unknown): HearthError {
   const how = exit ? `the process exited with code ${exit.code} before it was reported started` : 'the VM stopped before the process started';

@@ -9,7 +9,8 @@
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
 import { vmMemoryMib } from '../sandbox/sandbox.ts';
-import { REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
+import { resolveHostPath } from '../volumes/host-paths.ts';
+import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
 import type { ContainerRecord, ContainerSpec, HealthcheckSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */
@@ -18,7 +19,7 @@ export interface SpecInput {
   image?: string;
   args?: string[];
   env_vars?: Record<string, string>;
-  volumes?: Array<Omit<VolumeMount, 'readonly'> & { readonly?: boolean }>;
+  volumes?: Array<{ name?: string; host_path?: string; container_path: string; readonly?: boolean }>;
   port_mappings?: Array<Omit<PortMapping, 'protocol'> & { protocol?: Protocol }>;
   restart_policy?: RestartPolicy;
   restart_max_retries?: number | null;
@@ -59,7 +60,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     args: input.args ?? base.args,
     env_vars: input.env_vars ?? base.env_vars,
     // Volumes stored before paths were cleaned are cleaned on the way through too.
-    volumes: input.volumes?.map((v, i) => cleanVolume({ ...v, readonly: v.readonly ?? false }, i)) ?? base.volumes.map(cleanPaths),
+    volumes: input.volumes ? checkVolumes(input.volumes) : base.volumes.map(cleanPaths),
     port_mappings: input.port_mappings?.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) ?? base.port_mappings,
     restart_policy: input.restart_policy ?? base.restart_policy,
     restart_max_retries: base.restart_max_retries,
@@ -145,9 +146,40 @@ function checkHealthcheck(h: HealthcheckSpec): HealthcheckSpec {
   return h;
 }
 
-function cleanPaths<V extends { host_path: string; container_path: string }>(v: V): V {
-  const clean = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
-  return { ...v, host_path: clean(v.host_path), container_path: clean(v.container_path) };
+const cleanPath = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
+
+/** Stored mounts, cleaned; one stored before named volumes existed has no `name`. */
+function cleanPaths(v: VolumeMount): VolumeMount {
+  return {
+    name: v.name ?? null,
+    host_path: v.host_path === null || v.host_path === undefined ? null : cleanPath(v.host_path),
+    container_path: cleanPath(v.container_path),
+    readonly: v.readonly,
+  };
+}
+
+/**
+ * Each entry names a volume or a host directory (not both, not neither); no two share a mount point, and a
+ * named volume is mounted once (its disk can be attached to a VM only once).
+ */
+function checkVolumes(input: NonNullable<SpecInput['volumes']>): VolumeMount[] {
+  const targets = new Set<string>();
+  const names = new Set<string>();
+  return input.map((v, i) => {
+    if ((v.name === undefined) === (v.host_path === undefined)) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i} must have either name (a volume) or host_path (a host directory), not ${v.name === undefined ? 'neither' : 'both'}`, `body/volumes/${i}`);
+    }
+    const mount = cleanVolume({ name: v.name ?? null, host_path: v.host_path ?? null, container_path: v.container_path, readonly: v.readonly ?? false }, i);
+    if (targets.has(mount.container_path)) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i}/container_path ${mount.container_path} is a mount point of an earlier entry`, `body/volumes/${i}/container_path`);
+    }
+    if (mount.name !== null && names.has(mount.name)) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i}/name: volume ${mount.name} is mounted by an earlier entry; a volume is mounted once per container`, `body/volumes/${i}/name`);
+    }
+    targets.add(mount.container_path);
+    if (mount.name !== null) names.add(mount.name);
+    return mount;
+  });
 }
 
 /**
@@ -157,7 +189,7 @@ function cleanPaths<V extends { host_path: string; container_path: string }>(v: 
  * what is mounted, and any check made on the stored string be fooled. A destination of `/` is refused, as
  * Docker does: it would hide the container's root filesystem.
  */
-function cleanVolume<V extends { host_path: string; container_path: string }>(v: V, i: number): V {
+function cleanVolume(v: VolumeMount, i: number): VolumeMount {
   const cleaned = cleanPaths(v);
   if (cleaned.container_path === '/') {
     throw invalidArgument(
@@ -176,17 +208,19 @@ function cleanVolume<V extends { host_path: string; container_path: string }>(v:
  */
 function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
   const size = requestRunBytes(spec.args, spec.env_vars, { tty: spec.tty, stdinOpen: spec.stdin_open });
-  const total = size.args + size.env + size.stdio;
+  const volumes = mountRecordBytes(spec.volumes.map((v) => v.container_path));
+  const total = size.args + size.env + size.stdio + volumes;
   if (total <= REQUEST_RUN_BYTES_MAX) return;
-  const given = (['args', 'env_vars'] as const).filter((f) => input[f] !== undefined);
-  const bytes = { args: size.args, env_vars: size.env };
+  const given = (['args', 'env_vars', 'volumes'] as const).filter((f) => input[f] !== undefined);
+  const bytes = { args: size.args, env_vars: size.env, volumes };
   const field = given.length === 0 ? 'args' : given.reduce((a, b) => (bytes[b] > bytes[a] ? b : a));
   throw invalidArgument(
     'HEARTH_ERR_INVALID_ARGUMENT',
-    `body/${field} is too large for the guest: args (${size.args} bytes) and env_vars (${size.env} bytes) take ` +
+    `body/${field} is too large for the guest: args (${size.args} bytes), env_vars (${size.env} bytes) and volumes (${volumes} bytes) take ` +
       `${total} bytes of the guest's RUN message (with ${size.stdio} for tty and stdin_open), counting 6 bytes more ` +
-      `than its UTF-8 text for each arg and each NAME=value; a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
-      `kept for the image and the manager): use fewer or shorter args or env_vars`,
+      `than its UTF-8 text for each arg and each NAME=value, and ${MOUNT_RECORD_OVERHEAD} more than its container_path for each volume; ` +
+      `a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
+      `kept for the image and the manager): use fewer or shorter args, env_vars or volumes`,
     `body/${field}`,
   );
 }
@@ -213,6 +247,16 @@ function checkCapacity(input: SpecInput, host: HostCapacity): void {
         'body/memory_mib',
       );
     }
+  }
+}
+
+/**
+ * Each host directory of a request exists and may be shared (volumes/host-paths.ts): InvalidArgument naming
+ * `body/volumes/<i>/host_path` otherwise. Checked on the path as given, so the message quotes it.
+ */
+export async function checkHostPaths(input: SpecInput, roots: readonly string[]): Promise<void> {
+  for (const [i, v] of (input.volumes ?? []).entries()) {
+    if (v.host_path !== undefined) await resolveHostPath(v.host_path, roots, `body/volumes/${i}/host_path`);
   }
 }
 

@@ -53,8 +53,12 @@ export interface PortMapping {
   protocol: Protocol;
 }
 
+/** One of a container's volumes: a named volume (`name`) or a host directory (`host_path`), never both. */
 export interface VolumeMount {
-  host_path: string;
+  /** A named volume, created on first use. */
+  name: string | null;
+  /** A host directory, as given (cleaned); resolved and checked against the allowed roots at every start. */
+  host_path: string | null;
   container_path: string;
   readonly: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * The domain model: containers, VMs and events, as plain values. Every layer that speaks of them (api,
+ * The domain model: containers, VMs, volumes and events, as plain values. Every layer that speaks of them (api,
  * containers, store) imports them from here; this module imports nothing of Hearth's.
  * @module
  */
@@ -7,3 +7,4 @@ export * from './container.ts';
 export * from './event.ts';
 export * from './health.ts';
 export * from './vm.ts';
+export * from './volume.ts';

@@ -8,11 +8,12 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeRun } from '../agent/run-message.ts';
 import { HearthError } from '../errors.ts';
-import type { VmmDriver, DriveConfig } from '../vmm/driver.ts';
+import type { GuestMount } from '../agent/run-message.ts';
+import type { VmmDriver, DriveConfig, ShareConfig } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 import { EXIT_FILE, MicroVmSandbox } from './microvm-sandbox.ts';
 import type { LaunchedProcess } from './microvm-sandbox.ts';
-import type { ProcessExit, Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec } from './sandbox.ts';
+import type { ProcessExit, Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec, SandboxVolume } from './sandbox.ts';
 import type { ScratchDisks } from './scratch-disk.ts';
 import { vmSizeFor } from './vm-size.ts';
 
@@ -37,9 +38,10 @@ export class MicroVmLauncher implements SandboxLauncher {
 
   async launch(spec: SandboxSpec): Promise<Sandbox> {
     const limits = { memoryMaxBytes: spec.memoryMib * 2 ** 20 };
+    const volumes = volumeDevices(spec.volumes ?? []);
     // Encoded now, before anything is made, only to be checked: the agent client encodes it again with the
     // clock of the moment it is sent.
-    encodeRun(spec.process, spec.rootfs.fsType, undefined, limits);
+    encodeRun(spec.process, spec.rootfs.fsType, undefined, limits, volumes.mounts);
     const size = vmSizeFor(spec);
     const runDir = this.runDir(spec.id);
     await mkdir(this.options.vmsDir, { recursive: true });
@@ -57,6 +59,7 @@ export class MicroVmLauncher implements SandboxLauncher {
       const drives: DriveConfig[] = [
         { id: 'rootfs', path: spec.rootfs.path, readOnly: true, serial: 'rootfs' },
         { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },
+        ...volumes.drives,
       ];
       const net = spec.network;
       const vm = await this.options.driver.start({
@@ -70,6 +73,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         kernelArgs: net ? [kernelIpArg(net.guestIp, net.gateway, net.prefixLength, spec.process.hostname)] : [],
         drives,
         nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
+        shares: volumes.shares,
       });
       try {
         const info: SandboxInfo = {
@@ -81,7 +85,7 @@ export class MicroVmLauncher implements SandboxLauncher {
           memoryMib: size.memoryMib,
           guestIp: net?.guestIp ?? null,
         };
-        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits };
+        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts };
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
         const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();
@@ -144,6 +148,28 @@ export class MicroVmLauncher implements SandboxLauncher {
     }
     return path.join(this.options.vmsDir, id);
   }
+}
+
+/**
+ * The devices behind a container's volumes and what the agent mounts: disk volumes are drives `vol<n>`
+ * (found by that serial), host directories shares `fs<n>` (mounted by that tag).
+ */
+export function volumeDevices(volumes: readonly SandboxVolume[]): { drives: DriveConfig[]; shares: ShareConfig[]; mounts: GuestMount[] } {
+  const drives: DriveConfig[] = [];
+  const shares: ShareConfig[] = [];
+  const mounts: GuestMount[] = [];
+  for (const v of volumes) {
+    if (v.kind === 'disk') {
+      const id = `vol${drives.length}`;
+      drives.push({ id, path: v.path, readOnly: v.readOnly, serial: id });
+      mounts.push({ source: id, fsType: 'ext4', target: v.target, readOnly: v.readOnly, copyUp: v.copyUp && !v.readOnly });
+    } else {
+      const id = `fs${shares.length}`;
+      shares.push({ id, path: v.path, readOnly: v.readOnly });
+      mounts.push({ source: id, fsType: 'virtiofs', target: v.target, readOnly: v.readOnly, copyUp: false });
+    }
+  }
+  return { drives, shares, mounts };
 }
 
 /** The kernel's own IP autoconfiguration: `ip=<client>::<gateway>:<netmask>:<hostname>:<device>:off`. */

@@ -16,7 +16,7 @@ import { OrderedAnswers } from './ordered-answers.ts';
 import type { Readable } from 'node:stream';
 import type { PathStat } from '../agent/copy-message.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
-import type { RunLimits } from '../agent/run-message.ts';
+import type { GuestMount, RunLimits } from '../agent/run-message.ts';
 import type { GuestStats } from '../agent/stats-message.ts';
 import type { VmProcess } from '../vmm/driver.ts';
 import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo, SandboxStats } from './sandbox.ts';
@@ -44,6 +44,8 @@ export interface LaunchedProcess {
   rootfsType: 'ext4' | 'erofs';
   /** The container's cgroup limits in the guest (absent in records of earlier versions: none). */
   limits?: RunLimits;
+  /** Absent in records written before volumes existed. */
+  mounts?: GuestMount[];
 }
 
 export const EXIT_FILE = 'exit.json';
@@ -322,7 +324,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
    */
   private sendRun(agent: AgentClient, process: LaunchedProcess): void {
     try {
-      agent.run(process.spec, process.rootfsType, process.limits);
+      agent.run(process.spec, process.rootfsType, process.limits, process.mounts);
     } catch (e) {
       this.emit('failed', { error: e as Error });
       // `gone` reports the end; if ending fails here, the owner's kill or release tries again.

@@ -40,6 +40,23 @@ export interface GuestNetwork {
   gateway: string;
 }
 
+/**
+ * A volume of the container: an ext4 disk image (a named or anonymous volume) attached as a virtio-blk
+ * device, or a host directory shared over virtio-fs; the agent mounts it at `target` before the process
+ * starts. Read-only is enforced by the host (a read-only drive, a read-only share), not only by the guest.
+ */
+export type SandboxVolume =
+  | {
+      kind: 'disk';
+      /** An ext4 disk image; writable, it becomes the VM's own while it runs. */
+      path: string;
+      target: string;
+      readOnly: boolean;
+      /** The volume's first use: the agent copies the image directory's content, owner and mode into it. */
+      copyUp: boolean;
+    }
+  | { kind: 'host'; /** Absolute, resolved. */ path: string; target: string; readOnly: boolean };
+
 export interface SandboxSpec {
   /** The VM id (a uuid); names the run directory. */
   id: string;
@@ -51,6 +68,8 @@ export interface SandboxSpec {
    */
   scratchPath?: string;
   process: ProcessSpec;
+  /** Mounted in this order (a volume inside another comes after it). */
+  volumes?: SandboxVolume[];
   /** CPUs the container may use: the VM has this many vCPUs rounded up, and a fraction is capped on the host. */
   cpus: number;
   /**

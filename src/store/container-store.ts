@@ -1,6 +1,6 @@
 /**
  * `ContainerStore` is the only door to the database: containers, the VMs (and so the addresses and taps)
- * they hold, and the events of their lives. SQLite by default (one file, WAL, foreign keys on, a busy
+ * they hold, the events of their lives, and the volumes (`volumes`, volume-rows.ts). SQLite by default (one file, WAL, foreign keys on, a busy
  * timeout); the queries are plain Kysely and keep JSON as TEXT so a PostgreSQL dialect can be dropped in
  * through `ContainerStore.fromKysely`.
  * @module
@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Insertable, type Selectable, type Transaction } from 'kysely';
 import { HearthError } from '../errors.ts';
 import { migrations, type Dialect } from './migrations.ts';
+import { VolumeRows, type VolumesTable } from './volume-rows.ts';
 import type {
   ContainerRecord,
   ContainerState,
@@ -62,6 +63,7 @@ interface Schema {
   containers: ContainersTable;
   vms: VmRecord;
   events: EventsTable;
+  volumes: VolumesTable;
 }
 
 function toRow(c: Partial<ContainerRecord>): Partial<ContainersTable> {
@@ -77,7 +79,8 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     ...r,
     args: JSON.parse(r.args) as string[],
     env_vars: JSON.parse(r.env_vars) as Record<string, string>,
-    volumes: JSON.parse(r.volumes) as VolumeMount[],
+    // Mounts stored before named volumes existed have no `name`.
+    volumes: (JSON.parse(r.volumes) as VolumeMount[]).map((v) => ({ ...v, name: v.name ?? null, host_path: v.host_path ?? null })),
     port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
     tty: Boolean(r.tty),
     stdin_open: Boolean(r.stdin_open),
@@ -127,11 +130,15 @@ export type EventListener = (e: EventRecord) => void;
 
 export class ContainerStore {
   private readonly listeners = new Set<EventListener>();
+  /** The volumes' rows (volume-rows.ts). */
+  readonly volumes: VolumeRows;
 
   private constructor(
     private readonly db: Kysely<Schema>,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.volumes = new VolumeRows(db as unknown as Kysely<{ volumes: VolumesTable }>);
+  }
 
   /**
    * Opens (creating if needed) the SQLite file at `path` and brings its schema up to date. The file is the

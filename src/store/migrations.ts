@@ -145,6 +145,23 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('oom_killed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    // Which containers use a volume is in their `volumes` documents; an anonymous volume names its container
+    // without a foreign key, so deleting the container's row never loses track of the volume's disk.
+    '0009_volumes': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('volumes')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('size_mib', 'integer', (c) => c.notNull())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('anonymous_for', 'text')
+          .addColumn('anonymous_path', 'text')
+          .addColumn('initialized', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('volumes_anonymous_for').on('volumes').column('anonymous_for').execute();
+      },
+    },
     // What the Docker API sets beside the rest: overrides of the image's process (NULL: the image's; the
     // entrypoint as JSON text), labels (a JSON object) and auto-removal (0 or 1).
     '0010_docker_fields': {

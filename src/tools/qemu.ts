@@ -31,6 +31,12 @@ export interface QemuMicrovm {
   /** A virtio-serial port backed by a unix socket QEMU listens on. */
   serialPorts: Array<{ id: string; name: string; socket: string }>;
   /**
+   * virtio-fs devices, each served by a virtiofsd listening on `socket` (vhost-user), seen by the guest as
+   * `tag`. With any, guest RAM is a shared memfd (the vhost-user backend maps it) and the virtio-mmio
+   * transport is the modern one (libvhost-user refuses legacy devices).
+   */
+  fileShares?: Array<{ id: string; socket: string; tag: string }>;
+  /**
    * QEMU's seccomp filter: on top of its default deny list, no obsolete system calls, no set*id, no
    * fork/exec, no scheduler or resource-limit changes.
    */
@@ -42,9 +48,10 @@ export interface QemuMicrovm {
 const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
 
 export function qemuArgv(vm: QemuMicrovm): string[] {
+  const shares = vm.fileShares ?? [];
   const argv = [
     '-name', vm.name,
-    '-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off',
+    '-M', `microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off${shares.length > 0 ? ',memory-backend=ram' : ''}`,
     // TCG's translation cache defaults to 1 GiB and fills as the guest runs new code; a bound keeps a
     // long-lived container's VMM from growing towards it (a VM uses ~18 MiB of it to boot).
     '-accel', vm.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_CACHE_MIB}` : 'kvm',
@@ -71,6 +78,12 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
       '-netdev', n.fd === undefined ? `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no` : `tap,id=${n.id},fd=${n.fd}`,
       '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`,
     );
+  }
+  if (shares.length > 0) {
+    argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`, '-global', 'virtio-mmio.force-legacy=false');
+  }
+  for (const f of shares) {
+    argv.push('-chardev', `socket,id=${f.id},path=${f.socket}`, '-device', `vhost-user-fs-device,chardev=${f.id},tag=${f.tag}`);
   }
   if (vm.serialPorts.length > 0) argv.push('-device', 'virtio-serial-device');
   for (const p of vm.serialPorts) {

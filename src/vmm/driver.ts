@@ -19,6 +19,19 @@ export interface DriveConfig {
   serial: string;
 }
 
+/**
+ * A host directory shared into the guest, which mounts it by its id (Firecracker has no such device: a
+ * Firecracker driver refuses VMs with shares).
+ */
+export interface ShareConfig {
+  /** Device id and the guest's mount tag, unique within the VM. */
+  id: string;
+  /** Absolute, with no symlinks in it (the caller resolved it). */
+  path: string;
+  /** Enforced on the host: no write from the guest reaches the directory, whatever the guest mounts. */
+  readOnly: boolean;
+}
+
 export interface NicConfig {
   id: string;
   /** An existing host tap device. */
@@ -43,6 +56,7 @@ export interface VmConfig {
   kernelArgs: string[];
   drives: DriveConfig[];
   nics: NicConfig[];
+  shares?: ShareConfig[];
 }
 
 /** One disk's I/O as the VMM counted it since the VM started. */

@@ -71,6 +71,27 @@ describe('RUN message size', () => {
     assert.ok(encodeRun(spec, 'erofs').length <= MAX_PAYLOAD);
   });
 
+  it('carries each volume as a MOUNT record holding its fields, in order, after the process', () => {
+    const spec = buildProcessSpec({}, { args: ['/x'], env: {}, hostname: 'h' });
+    const mounts = [
+      { source: 'vol0', fsType: 'ext4' as const, target: '/data', readOnly: false, copyUp: true },
+      { source: 'fs0', fsType: 'virtiofs' as const, target: '/srv/shared', readOnly: true, copyUp: false },
+    ];
+    const records = decodeRecords(encodeRun(spec, 'ext4', 1n, {}, mounts));
+    const found = records.filter(([tag]) => tag === RecordTag.MOUNT).map(([, value]) => {
+      const fields = new Map(decodeRecords(value).map(([tag, v]) => [tag, v]));
+      return {
+        source: fields.get(RecordTag.MOUNT_SOURCE)?.toString(),
+        fsType: fields.get(RecordTag.MOUNT_FSTYPE)?.toString(),
+        target: fields.get(RecordTag.MOUNT_TARGET)?.toString(),
+        readOnly: fields.get(RecordTag.MOUNT_READONLY)?.[0] === 1,
+        copyUp: fields.get(RecordTag.MOUNT_COPY_UP)?.[0] === 1,
+      };
+    });
+    assert.deepEqual(found, mounts);
+    assert.equal(records.findIndex(([tag]) => tag === RecordTag.MOUNT), records.length - 2, 'the mounts come last');
+  });
+
   it('refuses a process over the frame limit with HEARTH_ERR_RUN_TOO_LARGE, naming the sizes', () => {
     const spec = buildProcessSpec({ env: [`BIG=${'b'.repeat(MAX_PAYLOAD)}`] }, { args: ['/x'], env: {}, hostname: 'h' });
     assert.throws(

@@ -4,6 +4,8 @@
  * volume paths with `..` in them. Through `inject`, with the default 1 MiB body limit.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { create, harness, waitFor, type Harness } from '../containers/harness.ts';
 
@@ -24,7 +26,7 @@ describe('limits the API enforces', () => {
     const { error } = res.json();
     assert.equal(error.code, 'HEARTH_ERR_INVALID_ARGUMENT');
     assert.equal(error.field, 'body/args');
-    assert.match(error.message, /^body\/args is too large for the guest: args \(1045504 bytes\) and env_vars \(2810 bytes\) take 1048314 bytes of the guest's RUN message.* a container may use 1015808 /);
+    assert.match(error.message, /^body\/args is too large for the guest: args \(1045504 bytes\), env_vars \(2810 bytes\) and volumes \(0 bytes\) take 1048314 bytes of the guest's RUN message.* a container may use 1015808 /);
   });
 
   it('names body/env_vars when the variables take most of the room', async () => {
@@ -77,19 +79,22 @@ describe('limits the API enforces', () => {
   });
 
   it('stores volume paths cleaned as Docker cleans them, and refuses / as the destination', async () => {
+    // Host directories must exist (they are shared when the container starts).
+    mkdirSync(join(h.dir, 'keys'));
+    mkdirSync(join(h.dir, 'srv/a/b'), { recursive: true });
     const volumes = [
-      { host_path: '/../../root/.ssh', container_path: '/data/./x/../keys/' },
-      { host_path: '//srv//a/b/..', container_path: '/mnt/..//mnt/b', readonly: true },
+      { host_path: `/../..${h.dir}/keys`, container_path: '/data/./x/../keys/' },
+      { host_path: `/${h.dir}//srv//a/b/..`, container_path: '/mnt/..//mnt/b', readonly: true },
     ];
     const id = await create(h.app, { name: 'volumes', image: 'ok:1', volumes });
     const item = await waitFor(h.app, id, 'exited');
     assert.deepEqual(item.volumes, [
-      { host_path: '/root/.ssh', container_path: '/data/keys', readonly: false },
-      { host_path: '/srv/a', container_path: '/mnt/b', readonly: true },
+      { name: null, host_path: `${h.dir}/keys`, container_path: '/data/keys', readonly: false },
+      { name: null, host_path: `${h.dir}/srv/a`, container_path: '/mnt/b', readonly: true },
     ]);
     const upd = await h.app.inject({ method: 'PUT', url: `/v1/containers/${id}`, payload: { volumes: [{ host_path: '/a/../../etc/', container_path: '/c/.' }] } });
     assert.equal(upd.statusCode, 200, upd.body);
-    assert.deepEqual(upd.json().item.volumes, [{ host_path: '/etc', container_path: '/c', readonly: false }]);
+    assert.deepEqual(upd.json().item.volumes, [{ name: null, host_path: '/etc', container_path: '/c', readonly: false }]);
     for (const container_path of ['/', '/..', '/a/..', '//']) {
       const res = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'rootvol', image: 'ok:1', volumes: [{ host_path: '/h', container_path }] } });
       assert.equal(res.statusCode, 400, `${container_path}: ${res.body}`);

@@ -27,6 +27,7 @@ export const TIERS: Layer[][] = [
     { name: 'network', paths: ['network/'] },
     { name: 'store', paths: ['store/'] },
     { name: 'sandbox', paths: ['sandbox/'] },
+    { name: 'volumes', paths: ['volumes/'] },
   ],
   [
     { name: 'agent', paths: ['agent/'] },

@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { resolveConfig } from '../../src/config.ts';
+import { ScratchDisks } from '../../src/sandbox/scratch-disk.ts';
+import { VolumeDisks } from '../../src/volumes/volume-disks.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
 import { FakeImages, FakeLauncher, FakeNetwork } from './fakes.ts';
 
@@ -52,6 +54,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const config = resolveConfig({
     dataDir: dir,
     timeouts: { imageMs: 5000, networkMs: 5000, bootMs: 5000, startMs: 5000, stopGraceMs: 1000 },
+    volumes: { defaultSizeMib: 64 },
     restart: { backoffInitialMs: 5, backoffMaxMs: 20, backoffResetMs: 10_000, onFailureMaxRetries: 3 },
     ...o.config,
   });
@@ -65,6 +68,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     images,
     network,
     sandboxes: launcher,
+    volumes: new VolumeDisks(join(dir, 'volumes'), (d, mib) => new ScratchDisks(join(dir, 'templates')).create(d, mib)),
     logger: o.logger ?? pino({ level: 'silent' }),
     dnsServers: ['10.9.0.1'],
   });

@@ -172,6 +172,16 @@ describe('health checks and metrics, end to end', () => {
     assert.ok(gets(second) > gets(first), 'the GETs of the wait were counted');
     assert.equal(valueOf(second, 'hearth_container_create_to_running_seconds_count'), 1, 'one provisioning since the manager restarted');
     assert.equal(valueOf(second, 'hearth_image_pull_duration_seconds_count', { outcome: 'ok' }), 1, 'hello-world was pulled');
+
+    // a running container's usage, from its stats
+    const mine = { id: checked, name: 'checked' };
+    assert.equal(valueOf(second, 'hearth_container_memory_limit_bytes', mine), 256 * 1024 * 1024, 'the default memory_mib');
+    assert.ok(valueOf(second, 'hearth_container_vmm_resident_bytes', mine)! > 0);
+    assert.ok(valueOf(second, 'hearth_container_block_read_bytes_total', { ...mine, disk: 'rootfs' })! > 0, 'the image disk was read');
+    assert.ok(valueOf(second, 'hearth_container_pids', mine)! >= 1);
+    const vmmCpu = (f: typeof first) => valueOf(f, 'hearth_container_vmm_cpu_seconds_total', mine)!;
+    assert.ok(vmmCpu(second) > vmmCpu(first), `the VMM's CPU time goes on: ${vmmCpu(first)} -> ${vmmCpu(second)}`);
+    assert.equal(valueOf(second, 'hearth_container_cpu_seconds_total', { id, name: 'newcomer' }), undefined, 'an exited container has no usage');
   });
 
   it('leaves nothing behind', async () => {

@@ -1,8 +1,8 @@
 /**
  * One end-to-end world inside the test's network namespace: a real registry holding the test images under
  * Docker Hub names (configured as the docker.io mirror), a data directory, and the manager process.
- * `assertNoLeaks` checks what a deleted container must not leave: VMM processes, taps and their
- * anti-spoofing entries, run directories, disks, log files and rows.
+ * `assertNoLeaks` checks what a deleted container must not leave: VMM processes and virtiofsd helpers, taps
+ * and their anti-spoofing entries, run directories, disks (anonymous volumes included), log files and rows.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -11,6 +11,8 @@ import path from 'node:path';
 import { listTapSenders } from '../../src/network/tap-guard.ts';
 import { listLinks } from '../../src/tools/ip.ts';
 import { VmCgroups, cgroupInstance } from '../../src/vmm/jail/cgroups.ts';
+import { SHARE_TAG } from '../../src/vmm/qemu/file-shares.ts';
+import { processesTagged } from '../../src/vmm/process.ts';
 import { killVmmsUnder, vmmsUnder } from './vmm-processes.ts';
 import { pushAppImages } from './app-images.ts';
 import { DockerCli } from './docker-cli.ts';
@@ -148,4 +150,10 @@ export async function assertNoLeaks(world: E2eEnv): Promise<void> {
   assert.deepEqual(list.body.items, [], 'no container rows');
   const vms = await world.api.call('GET', '/v1/vms');
   assert.deepEqual(vms.body.items, [], 'no VM rows');
+  assert.deepEqual(await processesTagged(SHARE_TAG, world.dataDir), [], 'no virtiofsd (host directory share)');
+  // Named volumes outlive containers; anonymous ones go with theirs, and no disk is left that no volume names.
+  const volumes = ((await world.api.call('GET', '/v1/volumes')).body.items as Array<{ name: string; anonymous: boolean }>) ?? [];
+  assert.deepEqual(volumes.filter((v) => v.anonymous).map((v) => v.name), [], 'no anonymous volume');
+  const disks = await readdir(path.join(world.dataDir, 'volumes')).catch(() => [] as string[]);
+  assert.deepEqual(disks.sort(), volumes.map((v) => `${v.name}.ext4`).sort(), 'a disk for each volume and no other file in volumes/');
 }

@@ -15,6 +15,8 @@ import { resolveConfig } from '../../src/config.ts';
 import { imageUsers } from '../../src/containers/image-users.ts';
 import { ImageStore } from '../../src/images/image-store.ts';
 import type { Sandbox, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+import { ScratchDisks } from '../../src/sandbox/scratch-disk.ts';
+import { VolumeDisks } from '../../src/volumes/volume-disks.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
 import { FakeLauncher, FakeNetwork } from '../containers/fakes.ts';
 
@@ -45,7 +47,8 @@ export async function imageApp(o: { keepUnused?: number; maxBytes?: number } = {
   const images = new ImageStore({ dataDir: dir, usage: imageUsers(store), ...config.images, collectIntervalMs: 3_600_000, retries: 0 });
   const network = new FakeNetwork();
   const launcher = new DiskCheckingLauncher();
-  const app = await buildApp({ config, store, images, network, sandboxes: launcher, logger: pino({ level: 'silent' }), dnsServers: ['10.9.0.1'] });
+  const volumes = new VolumeDisks(join(dir, 'volumes'), (d, mib) => new ScratchDisks(join(dir, 'templates')).create(d, mib));
+  const app = await buildApp({ config, store, images, network, sandboxes: launcher, volumes, logger: pino({ level: 'silent' }), dnsServers: ['10.9.0.1'] });
   images.start();
   return {
     app,

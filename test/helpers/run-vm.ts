@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildProcessSpec } from '../../src/containers/process-spec.ts';
 import type { ImageProcessConfig } from '../../src/containers/process-spec.ts';
-import type { ProcessExit, Sandbox, SandboxSpec } from '../../src/sandbox/sandbox.ts';
+import type { ProcessExit, Sandbox, SandboxSpec, SandboxVolume } from '../../src/sandbox/sandbox.ts';
 import { isAlive } from '../../src/vmm/process.ts';
 import { collect } from './vm-env.ts';
 import type { Collected, VmEnv } from './vm-env.ts';
@@ -18,6 +18,7 @@ export interface RunOptions {
   hostname?: string;
   /** The container's memory (default 128 MiB) and CPUs (default 1). */
   memoryMib?: number;
+  volumes?: SandboxVolume[];
   cpus?: number;
 }
 
@@ -33,6 +34,7 @@ export function sandboxSpec(options: RunOptions): SandboxSpec {
     }),
     cpus: options.cpus ?? 1,
     memoryMib: options.memoryMib ?? 128,
+    ...(options.volumes ? { volumes: options.volumes } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildReadonlyExt4 } from '../../src/tools/mkfs-ext4.ts';
@@ -39,20 +39,41 @@ async function cached(name: string, inputs: string[], build: (dir: string) => vo
   return disk;
 }
 
+const BUSYBOX = '/bin/busybox';
+
+function busyboxTree(tree: string): void {
+  for (const dir of ['bin', 'etc', 'home/app', 'srv', 'root', 'tmp', 'proc', 'sys', 'dev', 'data']) {
+    mkdirSync(path.join(tree, dir), { recursive: true });
+  }
+  chmodSync(path.join(tree, 'tmp'), 0o1777);
+  copyFileSync(BUSYBOX, path.join(tree, 'bin/busybox'));
+  chmodSync(path.join(tree, 'bin/busybox'), 0o755);
+  const applets = execFileSync(BUSYBOX, ['--list']).toString().split('\n').filter((a) => a && a !== 'busybox');
+  for (const applet of applets) symlinkSync('busybox', path.join(tree, 'bin', applet));
+  writeFileSync(path.join(tree, 'etc/passwd'), PASSWD);
+  writeFileSync(path.join(tree, 'etc/group'), GROUP);
+}
+
 /** busybox with every applet linked, users `app` (1000) and `svc` (1500), groups including `extra` (2000). */
 export function busyboxImage(): Promise<string> {
-  const busybox = '/bin/busybox';
-  return cached('busybox', [readFileSync(busybox).length.toString(), PASSWD, GROUP, 'v2'], (tree) => {
-    for (const dir of ['bin', 'etc', 'home/app', 'srv', 'root', 'tmp', 'proc', 'sys', 'dev', 'data']) {
-      mkdirSync(path.join(tree, dir), { recursive: true });
-    }
-    chmodSync(path.join(tree, 'tmp'), 0o1777);
-    copyFileSync(busybox, path.join(tree, 'bin/busybox'));
-    chmodSync(path.join(tree, 'bin/busybox'), 0o755);
-    const applets = execFileSync(busybox, ['--list']).toString().split('\n').filter((a) => a && a !== 'busybox');
-    for (const applet of applets) symlinkSync('busybox', path.join(tree, 'bin', applet));
-    writeFileSync(path.join(tree, 'etc/passwd'), PASSWD);
-    writeFileSync(path.join(tree, 'etc/group'), GROUP);
+  return cached('busybox', [readFileSync(BUSYBOX).length.toString(), PASSWD, GROUP, 'v2'], busyboxTree);
+}
+
+/**
+ * The busybox image with content where volumes go: `/srv/seed` (svc's directory, 0750, holding `hello`, a
+ * 0600 file of svc's, a symlink and a subdirectory), for a volume's first use to copy.
+ */
+export function seededImage(): Promise<string> {
+  return cached('seeded', [readFileSync(BUSYBOX).length.toString(), PASSWD, GROUP, 'v1'], (tree) => {
+    busyboxTree(tree);
+    const seed = path.join(tree, 'srv/seed');
+    mkdirSync(path.join(seed, 'sub'), { recursive: true });
+    writeFileSync(path.join(seed, 'hello'), 'seeded by the image\n');
+    writeFileSync(path.join(seed, 'sub/deep'), 'deep\n');
+    symlinkSync('hello', path.join(seed, 'link'));
+    chmodSync(path.join(seed, 'hello'), 0o600);
+    for (const p of ['', 'hello', 'sub', 'sub/deep']) chownSync(path.join(seed, p), 1500, 1500);
+    chmodSync(seed, 0o750);
   });
 }
 

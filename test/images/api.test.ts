@@ -149,7 +149,7 @@ describe('image API', () => {
         env: ['PATH=/bin', 'MODE=api'],
         exposed_ports: ['53/udp', '8080/tcp'],
         volumes: ['/data'],
-        healthcheck: { test: ['CMD', '/bin/check'], interval_ns: 5e9, timeout_ns: 2e9, start_period_ns: 1e9, retries: 4 },
+        healthcheck: { test: ['CMD', '/bin/check'], interval_ns: 5e9, timeout_ns: 2e9, start_period_ns: 1e9, start_interval_ns: 0, retries: 4 },
         user: '1000:1000',
         workdir: '/srv',
         labels: { 'org.example.team': 'hearth' },

@@ -15,7 +15,7 @@ function record(name: string): ContainerRecord {
   const now = new Date().toISOString();
   return {
     id: randomUUID(), name, image: 'nginx:alpine', args: ['a b', 'c'], env_vars: { K: 'v' },
-    volumes: [{ host_path: '/h', container_path: '/c', readonly: true }],
+    volumes: [{ name: null, host_path: '/h', container_path: '/c', readonly: true }],
     port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, cpus: 0.5, memory_mib: 64, state: 'creating', desired_state: 'running',
     restart_count: 0, exit_code: null, oom_killed: true, error_message: null, vm_id: randomUUID(),
@@ -155,10 +155,10 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...old } = record('old');
       const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0007 } = old;
       const raw = new Database(file);
-      const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0, healthcheck: JSON.stringify(at0007.healthcheck) };
+      const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
       raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
       raw.close();
       const s = await ContainerStore.openSqlite(file);
@@ -168,6 +168,27 @@ describe('ContainerStore (SQLite)', () => {
       assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
       await s.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('keeps volumes: a taken name refused, labels and flags round-trip, anonymous ones found by container', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const now = new Date().toISOString();
+      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
+      const anon = { ...named, name: 'a'.repeat(64), labels: {}, anonymous_for: 'c1', anonymous_path: '/data' };
+      await s.volumes.insert(named);
+      await s.volumes.insert(anon);
+      await assert.rejects(s.volumes.insert(named), (e) => isHearthError(e, 'HEARTH_ERR_VOLUME_EXISTS') && e.kind === 'AlreadyExists');
+      assert.deepEqual(await s.volumes.get('pgdata'), named);
+      await s.volumes.markInitialized('pgdata');
+      assert.equal((await s.volumes.get('pgdata'))?.initialized, true);
+      assert.deepEqual((await s.volumes.anonymousOf('c1')).map((v) => v.anonymous_path), ['/data']);
+      await s.volumes.delete('pgdata');
+      assert.deepEqual((await s.volumes.list()).map((v) => v.name), [anon.name]);
+    } finally {
+      await s.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -12,6 +12,7 @@
 #include "stats.h"
 #include "system.h"
 #include "top.h"
+#include "volumes.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -137,7 +138,9 @@ static void start_container(struct agent *a, struct run_request *r)
 {
 	char err[512];
 	set_clock(r->clock_ns);
+	err[0] = '\0';
 	if (mounts_container_root(r->rootfs_type, err, sizeof(err)) != 0 ||
+	    (r->mounts != NULL && volumes_mount(r->mounts, err, sizeof(err)) != 0) ||
 	    write_etc_files(r, err, sizeof(err)) != 0 ||
 	    cgroup_setup(r->memory_max, err, sizeof(err)) != 0) {
 		agent_fail_setup(a, ERR_MOUNT, err);

@@ -17,6 +17,7 @@
 #include "mounts.h"
 #include "protocol.h"
 #include "system.h"
+#include "volumes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +59,7 @@ static __attribute__((noreturn)) void power_off(void)
 		nanosleep(&tick, NULL);
 	}
 	sync();
+	volumes_unmount();
 	mounts_teardown();
 	sync();
 	PRINT_DEBUG("powering off");

@@ -92,6 +92,13 @@ enum record_tag {
 	TAG_PIDS_CURRENT = 50,         /* pids.current */
 	TAG_GUEST_CPU_USEC = 51,       /* the guest's CPU time, busy and idle (/proc/stat's cpu line) */
 	TAG_ONLINE_CPUS = 52,          /* u32 */
+	/* RUN: one MOUNT per volume, its value a record list of the tags after it */
+	TAG_MOUNT = 60,
+	TAG_MOUNT_SOURCE = 61,   /* a virtio-blk serial (ext4) or a virtio-fs tag */
+	TAG_MOUNT_FSTYPE = 62,   /* "ext4" or "virtiofs" */
+	TAG_MOUNT_TARGET = 63,   /* an absolute path in the container */
+	TAG_MOUNT_READONLY = 64, /* u8: 1 to mount read-only */
+	TAG_MOUNT_COPY_UP = 65,  /* u8: 1 for a volume's first use (the image's content is copied in) */
 };
 
 enum error_code {

@@ -157,6 +157,12 @@ int request_parse(const uint8_t *payload, size_t len, const char *what, struct r
 			bad = set_string(&r->resolv_conf, &rec);
 			r->resolv_conf_len = rec.len;
 			break;
+		case TAG_MOUNT:
+			if (r->mounts == NULL && (r->mounts = calloc(1, sizeof(*r->mounts))) == NULL)
+				goto nomem;
+			if (mount_list_add(r->mounts, rec.value, rec.len, err, errlen) != 0)
+				goto fail;
+			break;
 		case TAG_CLOCK:
 			if (rec.len == 8)
 				r->clock_ns = get_u64(rec.value);
@@ -229,6 +235,9 @@ void run_request_free(struct run_request *r)
 	free(r->hosts);
 	free(r->resolv_conf);
 	free(r->rootfs_type);
+	if (r->mounts != NULL)
+		mount_list_free(r->mounts);
+	free(r->mounts);
 	memset(r, 0, sizeof(*r));
 }
 

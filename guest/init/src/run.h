@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mount_list.h"
+
 /* Linux's limit (HOST_NAME_MAX); longer names are refused when RUN is parsed. */
 #define HOSTNAME_MAX 64
 
@@ -29,6 +31,7 @@ struct run_request {
 	uint16_t rows;     /* ROWS, COLS: the initial window size; 0: the default */
 	uint16_t cols;
 	uint64_t memory_max; /* MEMORY_MAX: the container cgroup's memory.max in bytes; 0: no limit */
+	struct mount_list *mounts; /* MOUNT (RUN only): NULL when there is none */
 };
 
 /* With a tty and no TERM in the environment, TERM is this (as Docker's `-t`). */

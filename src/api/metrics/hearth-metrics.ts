@@ -3,17 +3,14 @@
  * each scrape (containers per state, each container's state, restarts and health, VMMs). Container series are
  * labelled `id` and `name`; API requests by route pattern (`/v1/containers/:id`, never the URL, so the
  * number of series stays bounded), method and status.
- *
- * More per-container series (CPU, memory, network, block I/O from a container's stats) are added with
- * `registry.collect`: declare the families, then emit each running container's samples at each scrape,
- * e.g. `registry.collect([{ name: 'hearth_container_memory_bytes', help, type: 'gauge', labelNames: ['id',
- * 'name'] }], async (emit) => { for (const c of await manager.list('running')) emit(..., (await stats(c.id)).memory) })`.
+ * Each running container's usage (CPU, memory, network, block I/O) comes from its stats: container-usage.ts.
  * @module
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ContainerManager } from '../../containers/manager.ts';
 import type { ImageLibrary } from '../../containers/deps.ts';
 import { CONTAINER_STATES, type EventRecord } from '../../model/index.ts';
+import { collectContainerUsage } from './container-usage.ts';
 import { Registry, type Histogram } from './exposition.ts';
 
 /** Seconds: provisioning under emulation takes about a second, a cold pull of a large image minutes. */
@@ -57,6 +54,7 @@ export class HearthMetrics {
       images.onPull((t) => this.pulls.observe({ outcome: t.ok ? 'ok' : 'error' }, t.seconds)),
     );
     this.collectContainers();
+    collectContainerUsage(this.registry, manager);
   }
 
   /** Fastify's onResponse hook. */

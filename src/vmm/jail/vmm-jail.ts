@@ -130,11 +130,16 @@ export class VmmJail {
       { source: vmmDir, target: '/vm', readOnly: false },
     ];
     for (const d of vm.drives) {
-      // The writable layer is the VM's own; a read-only image disk is shared and must stay readable by all VMMs.
+      // A writable disk (the writable layer, a volume) is the VM's own; a read-only one (an image disk, a
+      // volume mounted read-only by several VMs at once) is shared and must be readable by all their VMMs:
+      // a volume last written by a VM of another uid is handed back to root, readable by all.
       if (!d.readOnly) {
         await chown(d.path, uid, uid);
         await chmod(d.path, 0o600);
         largestDisk = Math.max(largestDisk, (await stat(d.path)).size);
+      } else if (((await stat(d.path)).mode & 0o004) === 0) {
+        await chown(d.path, 0, 0);
+        await chmod(d.path, 0o644);
       }
       binds.push({ source: d.path, target: `/disks/${d.id}`, readOnly: d.readOnly });
     }

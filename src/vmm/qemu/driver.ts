@@ -8,6 +8,8 @@
  *     qmp.sock      QMP (control of the VMM); its closing tells us QEMU is gone
  *     control.sock  the guest agent's virtio-serial port
  *     console.log   the guest's serial console
+ *     <share>.sock  with host directories shared: each one's virtiofsd (./file-shares.ts)
+ *   virtiofsd-<share>.log  that virtiofsd's messages
  *   root/         where the jail is mounted, in the VMM's own mount namespace (empty from the host)
  * How a VMM is found again whatever happened to these records: ./vmm-identity.ts.
  */
@@ -21,6 +23,7 @@ import type { Accel, VmConfig, VmmDriver, VmmFound, VmProcess } from '../driver.
 import type { VmCgroups } from '../jail/cgroups.ts';
 import type { VmmJail } from '../jail/vmm-jail.ts';
 import { killAndWait, processState } from '../process.ts';
+import { FileShares } from './file-shares.ts';
 import { QemuVm, QMP_TIMEOUT_MS, delay } from './qemu-vm.ts';
 import { QmpClient } from './qmp.ts';
 import { RUN_DIR_TAG, VmmIdentity, runFiles, type VmmRecord } from './vmm-identity.ts';
@@ -48,6 +51,7 @@ export interface QemuDriverOptions {
 export class QemuDriver implements VmmDriver {
   readonly name = 'qemu' as const;
   private readonly identity: VmmIdentity;
+  private readonly shares = new FileShares();
 
   constructor(private readonly options: QemuDriverOptions) {
     this.identity = new VmmIdentity(options.jailUids);
@@ -73,6 +77,13 @@ export class QemuDriver implements VmmDriver {
       : undefined;
     // Paths as QEMU sees them: inside the jail, or the host's.
     const inVmm = (file: string) => path.join(prepared?.vmmDir ?? files.vmmDir, path.basename(file));
+    let shares;
+    try {
+      shares = await this.shares.start(runDir, files.vmmDir, config.shares ?? [], prepared?.spec.uid);
+    } catch (e) {
+      await this.releaseHost(config.id);
+      throw e;
+    }
     const vm: QemuMicrovm = {
       name: `hearth-${config.id}`,
       accel: this.options.accel,
@@ -86,6 +97,7 @@ export class QemuDriver implements VmmDriver {
       drives: config.drives.map((d) => ({ ...d, path: prepared?.drivePath(d.id) ?? d.path })),
       nics: config.nics.map((n) => (prepared ? { ...n, fd: prepared.tapFd(n.tap) } : n)),
       serialPorts: [{ id: 'control', name: CONTROL_PORT_NAME, socket: inVmm(files.control) }],
+      fileShares: shares.map((f) => ({ id: f.id, socket: inVmm(f.socketName), tag: f.id })),
       seccomp: prepared !== undefined,
       // Jailed, the guest waits until the socket directory is handed back to root (see the top of this file).
       paused: prepared !== undefined,
@@ -109,6 +121,7 @@ export class QemuDriver implements VmmDriver {
     });
     const pid = child.pid;
     if (pid === undefined) {
+      await this.shares.end(runDir);
       await this.releaseHost(config.id);
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${await childExit}`);
     }
@@ -124,6 +137,7 @@ export class QemuDriver implements VmmDriver {
       }
     } catch (e) {
       await killAndWait(pid);
+      await this.shares.end(runDir);
       await this.releaseHost(config.id);
       const log = await readFile(files.qemuLog, 'utf8').catch(() => '');
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
@@ -167,14 +181,19 @@ export class QemuDriver implements VmmDriver {
         throw new HearthError('Internal', 'HEARTH_ERR_VMM_STUCK', `VM ${path.basename(resolved)}: its VMM (pid ${pid}) outlived SIGKILL`);
       }
     }
+    // Each virtiofsd ends when its QEMU goes; one that has not yet (or whose QEMU never started) is ended here.
+    if (!(await this.shares.end(resolved))) {
+      throw new HearthError('Internal', 'HEARTH_ERR_VMM_STUCK', `VM ${path.basename(resolved)}: a virtiofsd outlived SIGKILL`);
+    }
     await this.releaseHost(path.basename(resolved));
   }
 
   async findAll(vmsDir: string): Promise<VmmFound[]> {
     const running = await this.identity.all(vmsDir);
     const known = new Set(running.map((r) => path.basename(r.runDir)));
-    // A cgroup whose VMM is gone (a kill -9 between the two) is a VM to purge as well.
-    const leftover = ((await this.options.cgroups?.list()) ?? []).filter((id) => !known.has(id));
+    // A cgroup or a virtiofsd whose VMM is gone (a kill -9 between the two) is a VM to purge as well.
+    const withShares = (await this.shares.runDirsUnder(vmsDir)).map((d) => path.basename(d));
+    const leftover = [...new Set([...((await this.options.cgroups?.list()) ?? []), ...withShares])].filter((id) => !known.has(id));
     return [...running, ...leftover.map((id) => ({ runDir: path.join(path.resolve(vmsDir), id), pid: null }))];
   }
 

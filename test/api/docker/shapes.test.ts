@@ -143,7 +143,9 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Privileged: true }))), /^HostConfig\.Privileged true is not supported by Hearth: a container is a microVM/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { CapAdd: ['NET_ADMIN'] }))), /^HostConfig\.CapAdd is not supported by Hearth/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['data:/data'] }))), /named volumes are not supported by Hearth yet/);
+    assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {} } }))), /^Volumes is not supported by Hearth: anonymous volumes/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '80' }] } }))), /a host address \(127\.0\.0\.1\)/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Memory: 1024 }))), /^Minimum memory limit allowed is 6MB$/);

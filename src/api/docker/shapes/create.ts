@@ -20,7 +20,8 @@ export interface CreateSettings {
   tty: boolean;
   stdin_open: boolean;
   labels: Record<string, string>;
-  volumes: Array<{ host_path: string; container_path: string; readonly: boolean }>;
+  /** A host directory (`host_path`) or a named volume (`name`). */
+  volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
   /** host_port 0: any free port, chosen by the route. */
   port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol }>;
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
@@ -84,7 +85,7 @@ const REFUSALS: Record<string, string> = {
   Hostname: 'a container\'s hostname is its short id, as Docker\'s default',
   StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
-  Volumes: 'anonymous volumes are not supported yet: bind a host directory (-v /host:/path)',
+  Volumes: 'anonymous volumes are not supported yet: name one (-v name:/path) or bind a host directory (-v /host:/path)',
   VolumesFrom: 'volumes are not shared between containers yet',
   Links: 'legacy links are not supported',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
@@ -98,6 +99,8 @@ export function fromDockerCreate(body: unknown, defaultNetwork = 'bridge'): Crea
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
   for (const f of ['Hostname', 'Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'Volumes', 'OnBuild', 'Shell']) refuseSet(config, f, '');
+  // A set of paths, `{"/data": {}}`: any key is an anonymous volume, though every value is empty.
+  if (Object.keys(obj(config.Volumes)).length > 0) throw invalidParameter(`Volumes is not supported by Hearth: ${REFUSALS.Volumes}`);
   if (config.NetworkDisabled === true) throw invalidParameter('NetworkDisabled is not supported by Hearth: every container has its network');
   for (const f of ['Privileged', 'PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
@@ -171,7 +174,9 @@ function labels(v: unknown): Record<string, string> {
   return out;
 }
 
-/** `/host:/path`, `/host:/path:ro`; a name instead of `/host` is a named volume. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** `/host:/path`, `/host:/path:ro`; a name instead of `/host` is a named volume (`data:/path`). */
 function binds(list: string[]): CreateSettings['volumes'] {
   return list.map((b) => {
     const parts = b.split(':');
@@ -184,10 +189,12 @@ function binds(list: string[]): CreateSettings['volumes'] {
       }
     }
     if (!target.startsWith('/')) throw invalidParameter(`invalid volume specification: '${b}': the destination must be an absolute path`);
-    if (!source.startsWith('/')) {
-      throw invalidParameter(`HostConfig.Binds '${b}': named volumes are not supported by Hearth yet: bind a host directory (an absolute path)`);
+    const readonly = modes.includes('ro');
+    if (source.startsWith('/')) return { host_path: source, container_path: target, readonly };
+    if (!VOLUME_NAME.test(source)) {
+      throw invalidParameter(`create ${source}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
     }
-    return { host_path: source, container_path: target, readonly: modes.includes('ro') };
+    return { name: source, container_path: target, readonly };
   });
 }
 
@@ -196,8 +203,13 @@ function mounts(v: unknown): CreateSettings['volumes'] {
   if (!Array.isArray(v)) throw invalidParameter('HostConfig.Mounts must be a list');
   return v.map((m: unknown, i) => {
     const o = obj(m);
+    if (o.Type === 'volume' && typeof o.Source === 'string' && VOLUME_NAME.test(o.Source) && typeof o.Target === 'string' && o.Target.startsWith('/')) {
+      return { name: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
+    }
     if (o.Type !== 'bind') {
-      throw invalidParameter(`HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)} are not supported by Hearth yet (only bind)`);
+      throw invalidParameter(
+        `HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)}${o.Type === 'volume' ? ' without a volume name (anonymous)' : ''} are not supported by Hearth yet`,
+      );
     }
     if (typeof o.Source !== 'string' || !o.Source.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be an absolute path`);
     if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
