@@ -48,13 +48,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  // The Docker doors first: once /health answers, every door is open.
   if (config.docker.socket !== '' || config.docker.tcp !== '') {
     const images = recordImageEvents(deps.images, store, log);
     docker = await buildDockerApp({ manager: app.containers, images, store, config, logger: log });
     const doors = await listenDocker(docker, config.docker);
     log.info({ doors }, 'Docker Engine API listening');
   }
+  await app.listen({ host: config.listen.host, port: config.listen.port });
 }
 
 /** Why the manager could not start, for `hearth: <why>` on stderr. */
