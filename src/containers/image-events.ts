@@ -1,5 +1,6 @@
 /**
- * The image API's pulls and removals as events (`image-pull`, `image-delete`) in the one feed `/v1/events`
+ * The image API's pulls, tags and removals as events (`image-pull`, `image-tag`, `image-untag`: some of its
+ * references forgotten, `image-delete`: the last) in the one feed `/v1/events`
  * serves, as Docker's `image` events: the library wrapped so every caller of it is recorded, the event
  * written once the operation has ended (a failed pull too, its message saying why).
  * @module
@@ -37,7 +38,14 @@ export function recordImageEvents(library: ImageLibrary, store: ContainerStore, 
     },
     async remove(ref, opts) {
       const result = await library.remove(ref, opts);
-      await record('image-delete', ref, `removed ${result.refs.join(', ') || ref} (${result.manifestDigest})`);
+      const names = result.refs.join(', ') || ref;
+      if (result.unnamed) await record('image-delete', ref, `removed ${names} (${result.manifestDigest})`);
+      else await record('image-untag', ref, `untagged ${names} (${result.manifestDigest}); other references still name it`);
+      return result;
+    },
+    async tag(source, target) {
+      const result = await library.tag(source, target);
+      await record('image-tag', result.ref, `tagged ${source} as ${result.ref} (${result.manifestDigest})`);
       return result;
     },
   };

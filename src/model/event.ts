@@ -13,9 +13,24 @@ import type { HealthStatus } from './health.ts';
  * kill: a signal was sent to its process; exec-start / exec-end: a command run beside the process began
  * or ended (`exit_code`); health-status: the health status changed (`health_status`). image-pull /
  * image-delete: an image was pulled or removed through the image API (no container; `image` names it; a
- * failed pull's message says why).
+ * failed pull's message says why). image-tag: a reference was given to an image (`image` the new one);
+ * image-untag: references were forgotten, others still name the image; image-delete: its last were.
  */
-export const EVENT_TYPES = ['state', 'restart-scheduled', 'updated', 'pull', 'renamed', 'kill', 'exec-start', 'exec-end', 'health-status', 'image-pull', 'image-delete'] as const;
+export const EVENT_TYPES = [
+  'state',
+  'restart-scheduled',
+  'updated',
+  'pull',
+  'renamed',
+  'kill',
+  'exec-start',
+  'exec-end',
+  'health-status',
+  'image-pull',
+  'image-tag',
+  'image-untag',
+  'image-delete',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRecord {
