@@ -22,6 +22,7 @@ import {
   type ContainerSpec,
   type ContainerState,
   type EventRecord,
+  type NetworkMembership,
   type VmRecord,
 } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
@@ -48,6 +49,7 @@ import type { ContainerStats } from './stats.ts';
 import { Supervisor } from './supervision.ts';
 import { checkHostPaths, checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
 import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
+import { NetworkCommands } from './network-commands.ts';
 import { VolumeCommands } from './volume-commands.ts';
 
 export type { ManagerSettings } from './context.ts';
@@ -79,6 +81,8 @@ export class ContainerManager {
   private readonly health: HealthChecks;
   /** /v1/volumes (volume-commands.ts). */
   readonly volumes: VolumeCommands;
+  /** Networks: names containers share to find each other (network-commands.ts). */
+  readonly networks: NetworkCommands;
   private closed?: Promise<void>;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
@@ -90,6 +94,7 @@ export class ContainerManager {
     this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
     this.health = new HealthChecks(this.ctx);
     this.volumes = new VolumeCommands(this.ctx, () => this.ready());
+    this.networks = new NetworkCommands(this.ctx, () => this.ready());
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -195,13 +200,18 @@ export class ContainerManager {
 
   // --- commands -----------------------------------------------------------------------------------------
 
-  /** Records the container and starts provisioning it in the background. Any name not in use. */
-  async create(input: SpecInput & { name: string; image: string }): Promise<ContainerRecord> {
+  /**
+   * Records the container and starts provisioning it in the background. Any name not in use. `networks`:
+   * those it joins (they must exist; none: `bridge`).
+   */
+  async create(input: SpecInput & { name: string; image: string; networks?: NetworkMembership[] }): Promise<ContainerRecord> {
     await this.ready();
     const { ctx } = this;
+    const { networks: asked, ...specInput } = input;
+    const networks = await this.networks.check(asked ?? []);
     const defaults = { ...SPEC_DEFAULTS, cpus: ctx.settings.vcpus, memory_mib: ctx.settings.memoryMib };
-    const spec = mergeSpec(defaults, input, this.mergeRules());
-    await checkHostPaths(input, ctx.settings.volumes.hostRoots);
+    const spec = mergeSpec(defaults, specInput, this.mergeRules());
+    await checkHostPaths(specInput, ctx.settings.volumes.hostRoots);
     const rec = await ctx.queue.run(GLOBAL, async () => {
       const containers = await ctx.store.listContainers();
       checkPortConflicts(spec, null, containers);
@@ -227,6 +237,7 @@ export class ContainerManager {
         stop_signal: null,
         image_digest: null,
         health: null,
+        networks,
       };
       await ctx.store.insertContainer(c);
       return c;

@@ -162,5 +162,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('volumes_anonymous_for').on('volumes').column('anonymous_for').execute();
       },
     },
+    // Networks made through the Docker API, and the ones each container joined (JSON; '[]': bridge only).
+    '0010_networks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('networks')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('containers').addColumn('networks', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      },
+    },
   };
 }

@@ -22,6 +22,7 @@ function record(name: string): ContainerRecord {
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
     healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
+    networks: [{ network: 'app_default', aliases: ['web'] }],
   };
 }
 
@@ -34,7 +35,7 @@ describe('ContainerStore (SQLite)', () => {
       const migrated = await new Migrator({ db: old, provider: { getMigrations: async () => migrations('sqlite') } }).migrateTo('0005_image_digest');
       assert.equal(migrated.error, undefined);
       // The columns of a container as 0005 knew them.
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...c } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...c } = record('old');
       await old.insertInto('containers').values({ ...c, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 }).execute();
       await old.insertInto('events').values([5, 9].map((id) => ({ id, container_id: c.id, time: c.created_at, type: 'updated', message: `event ${id}` }))).execute();
       await old.destroy();
@@ -147,14 +148,14 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...old } = record('old');
       const raw = new Database(file);
       const row = { ...old, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
       raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
       raw.close();
       const s = await ContainerStore.openSqlite(file);
       const c = (await s.getContainer(old.id))!;
-      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed], [null, null, false]);
+      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed, c.networks], [null, null, false, []]);
       const changed = await s.updateContainer(old.id, { cpus: 1.5, memory_mib: 64, oom_killed: true });
       assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
       await s.close();
@@ -178,6 +179,28 @@ describe('ContainerStore (SQLite)', () => {
       assert.deepEqual((await s.volumes.anonymousOf('c1')).map((v) => v.anonymous_path), ['/data']);
       await s.volumes.delete('pgdata');
       assert.deepEqual((await s.volumes.list()).map((v) => v.name), [anon.name]);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps networks: a taken name refused, labels round-trip, a container\'s memberships with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const n = { name: 'app_default', id: 'a'.repeat(64), labels: { 'com.docker.compose.project': 'app' }, created_at: new Date().toISOString() };
+      await s.networks.insert(n);
+      await assert.rejects(s.networks.insert({ ...n, id: 'b'.repeat(64) }), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_EXISTS') && e.kind === 'AlreadyExists');
+      assert.deepEqual(await s.networks.list(), [n]);
+      assert.deepEqual(await s.networks.get('app_default'), n);
+      const c = record('web');
+      await s.insertContainer(c);
+      assert.deepEqual((await s.getContainer(c.id))!.networks, [{ network: 'app_default', aliases: ['web'] }]);
+      const moved = await s.updateContainer(c.id, { networks: [] });
+      assert.deepEqual(moved.networks, []);
+      await s.networks.delete('app_default');
+      assert.equal(await s.networks.get('app_default'), undefined);
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });
