@@ -5,7 +5,7 @@
  * checked the manager is open and recovery queued.
  * @module
  */
-import { ACTIVE_STATES, type ContainerRecord } from '../model/index.ts';
+import { ACTIVE_STATES, deletedMessage, type ContainerRecord } from '../model/index.ts';
 import { ended, shuttingDown, stateConflict, type ContainerContext } from './context.ts';
 import type { Provisioner } from './provisioning.ts';
 import { Run, type AbortReason } from './run.ts';
@@ -94,6 +94,8 @@ export class RunCommands {
       ctx.runs.delete(id);
       ctx.execs.drop(id);
       await ctx.store.deleteContainer(id);
+      // its events went with it: this one stays, naming it (Docker's `destroy`)
+      await ctx.store.addEvent({ container_id: null, image: c.image, type: 'deleted', from_state: c.state, to_state: null, message: deletedMessage(c) });
       ctx.notices.emit('removed', id);
       ctx.logs.remove(id);
       ctx.deps.images.release(id); // its image may now be collected
