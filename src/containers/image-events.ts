@@ -7,9 +7,14 @@
  */
 import type { BaseLogger } from 'pino';
 import { describeError } from '../errors.ts';
-import type { EventType } from '../model/index.ts';
+import type { EventRecord, EventType } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import type { ImageLibrary } from './deps.ts';
+
+const PULLED = 'pulled';
+
+/** Whether an `image-pull` event records a pull that succeeded (a failed one's message says why). */
+export const pullSucceeded = (e: Pick<EventRecord, 'type' | 'message'>) => e.type === 'image-pull' && (e.message ?? '').startsWith(`${PULLED} `);
 
 export function recordImageEvents(library: ImageLibrary, store: ContainerStore, log: BaseLogger): ImageLibrary {
   const record = async (type: EventType, image: string, message: string) => {
@@ -29,7 +34,7 @@ export function recordImageEvents(library: ImageLibrary, store: ContainerStore, 
     async pull(ref, opts) {
       try {
         const digest = await library.pull(ref, opts);
-        await record('image-pull', ref, `pulled ${ref} (${digest})`);
+        await record('image-pull', ref, `${PULLED} ${ref} (${digest})`);
         return digest;
       } catch (e) {
         await record('image-pull', ref, `pull of ${ref} failed: ${describeError(e)}`);

@@ -24,6 +24,8 @@ export interface VolumeUser {
 export interface VolumeDetails extends VolumeRecord {
   usage: VolumeUsage;
   users: VolumeUser[];
+  /** Its disk image on the host. */
+  diskPath: string;
 }
 
 export interface PruneResult {
@@ -106,7 +108,7 @@ export class VolumeCommands {
 
   private async details(v: VolumeRecord, containers: readonly ContainerRecord[]): Promise<VolumeDetails> {
     const usage = await this.ctx.deps.volumes.usage(v.name).catch(() => ({ sizeBytes: v.size_mib * 2 ** 20, usedBytes: 0, diskBytes: 0 }));
-    return { ...v, usage, users: usersOf(v, containers) };
+    return { ...v, usage, users: usersOf(v, containers), diskPath: this.ctx.deps.volumes.path(v.name) };
   }
 }
 
