@@ -28,6 +28,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** The Docker Engine API (docs/docker-api.md), for the `docker` CLI and Compose. */
+    docker: Type.Object(
+      {
+        /** Unix socket path; empty: no socket. Mode 0660, owned by root and `group`. */
+        socket: Type.String({ default: '/run/hearth/docker.sock' }),
+        /** Group (name or number) allowed on the socket; null: root only. */
+        group: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+        /** `host:port` to serve on TCP as well; empty: none. Loopback only (no TLS client certificates yet). */
+        tcp: Type.String({ default: '' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Required (as `Authorization: Bearer <token>`) on every route but /health, /openapi.json and /docs when set; mandatory on a non-loopback address. */
     apiToken: Type.Union([Type.String({ minLength: 16 }), Type.Null()], { default: null }),
     /** Largest request body in bytes. */
@@ -165,6 +177,9 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_PORT', 'listen.port', int],
   ['HEARTH_REQUEST_TIMEOUT_MS', 'listen.requestTimeoutMs', int],
   ['HEARTH_API_TOKEN', 'apiToken', nullable],
+  ['HEARTH_DOCKER_SOCKET', 'docker.socket', str],
+  ['HEARTH_DOCKER_GROUP', 'docker.group', nullable],
+  ['HEARTH_DOCKER_TCP', 'docker.tcp', str],
   ['HEARTH_BODY_LIMIT', 'bodyLimit', int],
   ['HEARTH_LOG_LEVEL', 'logLevel', str],
   ['HEARTH_BRIDGE', 'network.bridge', str],
@@ -220,6 +235,14 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
+/** `127.0.0.1:2375`, `[::1]:2375`, `localhost:2375`; undefined if it is not that. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
 /**
  * Builds the configuration from `overrides` (a parsed config file or a test's object) and `env`.
  * Throws HEARTH_ERR_CONFIG naming the offending key or variable.
@@ -249,6 +272,16 @@ export function resolveConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = 
       `refusing to listen on ${result.listen.host} without an API token: set HEARTH_API_TOKEN (or "apiToken" in the ` +
         `config file, at least 16 characters), or listen on 127.0.0.1`,
     );
+  }
+  if (result.docker.tcp !== '') {
+    const tcp = parseHostPort(result.docker.tcp);
+    if (!tcp) throw configError(`invalid configuration: docker.tcp: "${result.docker.tcp}" is not host:port`);
+    if (!isLoopback(tcp.host)) {
+      throw configError(
+        `refusing to serve the Docker API on ${result.docker.tcp}: anyone who reaches it controls the host, and ` +
+          `a non-loopback address needs TLS client certificates, which Hearth does not serve yet; use 127.0.0.1 or the unix socket`,
+      );
+    }
   }
   if (result.restart.backoffMaxMs < result.restart.backoffInitialMs) {
     throw configError('invalid configuration: restart.backoffMaxMs is smaller than restart.backoffInitialMs');

@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
+import { buildDockerApp, listenDocker } from './api/docker/server.ts';
+import { recordImageEvents } from './containers/image-events.ts';
 import { hostDeps } from './assemble/host-deps.ts';
 import { loadConfig } from './config.ts';
 import { lockDataDir, prepareDataDir } from './data-dir.ts';
@@ -26,6 +28,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const app = await buildApp({ config, store, logger: log, ...deps });
   // collects once now (finishing what a collection killed half-way left), then on its timer
   deps.images.start();
+  let docker: Awaited<ReturnType<typeof buildDockerApp>> | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -37,6 +40,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       process.exit(0);
     }, SHUTDOWN_LIMIT_MS);
     late.unref();
+    await docker?.close();
     await app.close();
     await deps.images.close();
     await store.close();
@@ -45,6 +49,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   await app.listen({ host: config.listen.host, port: config.listen.port });
+  if (config.docker.socket !== '' || config.docker.tcp !== '') {
+    const images = recordImageEvents(deps.images, store, log);
+    docker = await buildDockerApp({ manager: app.containers, images, store, config, logger: log });
+    const doors = await listenDocker(docker, config.docker);
+    log.info({ doors }, 'Docker Engine API listening');
+  }
 }
 
 /** Why the manager could not start, for `hearth: <why>` on stderr. */

@@ -69,34 +69,78 @@ export class AttachPoint extends EventEmitter<AttachEvents> {
   }
 }
 
-/** One client's attachment: what it may send, and the process's output and end until it detaches. */
+/** What the containers layer announces to its parts: a deletion, and each run's new attach point. */
+export interface ContainerNotices {
+  removed: [containerId: string];
+  'attach-point': [containerId: string, point: AttachPoint];
+}
+
+/**
+ * One client's attachment: what it may send, and the process's output and end until it detaches. Made with
+ * the point of the run in progress, or with none (Docker's attach before start, as `docker run` does it):
+ * then it is bound to the point of the container's next run the moment that point exists, before the
+ * process can write anything, so none of its output is missed; or it ends unbound if the container's run
+ * ends or the container goes without one (`endUnbound`).
+ */
 export class Attachment {
   private readonly listeners: Array<() => void> = [];
+  private point: AttachPoint | undefined;
+  private handlers?: { onOutput: (chunk: OutputChunk) => void; onExit: (code: number | null) => void };
+  private size?: [rows: number, cols: number];
+  private endedUnbound = false;
+  private settle!: () => void;
+  /** Resolves once the attachment has a process (or ended without one): stdin may be written from then on. */
+  readonly bound: Promise<void> = new Promise((resolve) => (this.settle = resolve));
 
   constructor(
-    private readonly point: AttachPoint,
+    point: AttachPoint | undefined,
     readonly containerName: string,
     readonly tty: boolean,
     readonly stdinOpen: boolean,
-  ) {}
+  ) {
+    if (point) this.bind(point);
+  }
+
+  /** Binds a waiting attachment to the run's point (once). */
+  bind(point: AttachPoint): void {
+    if (this.point || this.endedUnbound) return;
+    this.point = point;
+    if (this.handlers) this.hook(this.handlers.onOutput, this.handlers.onExit);
+    if (this.size && this.tty) point.sandbox.resize(...this.size);
+    this.settle();
+  }
+
+  /** A waiting attachment's container ended its run, or went, with no process to bind to. */
+  endUnbound(code: number | null): void {
+    if (this.point || this.endedUnbound) return;
+    this.endedUnbound = true;
+    this.handlers?.onExit(code);
+    this.settle();
+  }
 
   /** Output from now on, and the exit (at once if the process already ended). */
   subscribe(onOutput: (chunk: OutputChunk) => void, onExit: (code: number | null) => void): void {
-    this.point.on('output', onOutput);
-    this.point.once('exit', onExit);
+    this.handlers = { onOutput, onExit };
+    if (this.point) this.hook(onOutput, onExit);
+  }
+
+  private hook(onOutput: (chunk: OutputChunk) => void, onExit: (code: number | null) => void): void {
+    const point = this.point!;
+    point.on('output', onOutput);
+    point.once('exit', onExit);
     this.listeners.push(
-      () => this.point.off('output', onOutput),
-      () => this.point.off('exit', onExit),
+      () => point.off('output', onOutput),
+      () => point.off('exit', onExit),
     );
-    if (this.point.ended) onExit(this.point.exitCode);
+    if (point.ended) onExit(point.exitCode);
   }
 
-  /** The recent output (`logs`), oldest first. */
+  /** The recent output (`logs`), oldest first; nothing before the process runs. */
   replay(): OutputChunk[] {
-    return this.point.replay();
+    return this.point?.replay() ?? [];
   }
 
-  /** Bytes for the process's stdin; refused unless the container has `stdin_open`. */
+  /** Bytes for the process's stdin; refused unless the container has `stdin_open` (dropped before it runs). */
   write(data: Buffer): void {
     if (!this.stdinOpen) {
       throw invalidArgument(
@@ -104,7 +148,7 @@ export class Attachment {
         `container ${this.containerName} was created without stdin_open: its process has no stdin to write to (input dropped)`,
       );
     }
-    this.point.sandbox.writeStdin(data);
+    this.point?.sandbox.writeStdin(data);
   }
 
   /** End of stdin (the process reads EOF); with a tty ignored (send ^D). Refused without `stdin_open`. */
@@ -112,19 +156,27 @@ export class Attachment {
     if (!this.stdinOpen) {
       throw invalidArgument('HEARTH_ERR_STDIN_NOT_OPEN', `container ${this.containerName} was created without stdin_open: its process has no stdin to end`);
     }
-    this.point.sandbox.endStdin();
+    this.point?.sandbox.endStdin();
   }
 
-  /** The terminal's window size; refused unless the container has `tty`. */
+  /** The terminal's window size (kept for the process if it does not run yet); refused unless the container has `tty`. */
   resize(rows: number, cols: number): void {
     if (!this.tty) {
       throw invalidArgument('HEARTH_ERR_NO_TTY', `container ${this.containerName} was created without tty: there is no terminal to resize`);
     }
-    this.point.sandbox.resize(rows, cols);
+    this.size = [rows, cols];
+    this.point?.sandbox.resize(rows, cols);
+  }
+
+  /** Called on detach (what a waiting attachment listens to). */
+  onDetach(off: () => void): void {
+    this.listeners.push(off);
   }
 
   /** Stops listening; the process goes on. */
   detach(): void {
+    this.endedUnbound = !this.point;
     for (const off of this.listeners.splice(0)) off();
+    this.settle();
   }
 }

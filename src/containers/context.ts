@@ -9,6 +9,7 @@ import type { BaseLogger } from 'pino';
 import { describeError, failedPrecondition, HearthError, notFound } from '../errors.ts';
 import type { ContainerRecord } from '../model/index.ts';
 import type { ContainerStore, Transition } from '../store/container-store.ts';
+import type { ContainerNotices } from './attach.ts';
 import type { ContainerDeps } from './deps.ts';
 import { ExecTable } from './execs.ts';
 import { LiveRuns } from './live-runs.ts';
@@ -38,8 +39,11 @@ export class ContainerContext implements RunContext {
   readonly runs = new LiveRuns();
   /** The execs of the running containers (execs.ts). */
   readonly execs = new ExecTable();
-  /** `removed`: a container was deleted (its events go with it, so this is how waiters hear of it). */
-  readonly notices = new EventEmitter<{ removed: [string] }>();
+  /**
+   * `removed`: a container was deleted (its events go with it, so this is how waiters hear of it);
+   * `attach-point`: a run has its VM, and clients waiting to attach (attach-commands.ts) bind to it.
+   */
+  readonly notices = new EventEmitter<ContainerNotices>();
   /** Aborted when shutdown begins: open waits and event streams end. */
   readonly closed = new AbortController();
   /** Shutdown has begun: no new commands, no new restarts, provisioning is aborted. */

@@ -8,7 +8,7 @@ import { describeError, invalidArgument } from '../errors.ts';
 import { signalName } from './signal-name.ts';
 import { stateConflict, type ContainerContext } from './context.ts';
 import { execState, type Exec } from './execs.ts';
-import { buildExecSpec, type ExecRequest } from './process-spec.ts';
+import { buildExecSpec, containerProcessConfig, type ExecRequest } from './process-spec.ts';
 
 /** Creates an exec in a running container (FailedPrecondition otherwise). */
 export async function createExec(ctx: ContainerContext, id: string, request: ExecRequest): Promise<Exec> {
@@ -25,7 +25,7 @@ export async function createExec(ctx: ContainerContext, id: string, request: Exe
   // After a manager restart the run was adopted without its image: it is found again (it is local, kept
   // for this container) and remembered for the next exec.
   run.image ??= await ctx.deps.images.ensureRootfs(c.image, { user: c.id });
-  const spec = buildExecSpec(run.image.config, { env: c.env_vars, hostname: c.container_id.slice(0, 12) }, request);
+  const spec = buildExecSpec(containerProcessConfig(run.image.config, c), { env: c.env_vars, hostname: c.container_id.slice(0, 12) }, request);
   return ctx.execs.add(id, spec);
 }
 

@@ -17,7 +17,7 @@ import type { ExecSpec } from '../sandbox/sandbox.ts';
 import type { ContainerContext } from './context.ts';
 import { runProbe } from './health-probe.ts';
 import { applyResult, checksStopped, describeChange, healthPolicy, nextCheckDelay, startedRun, type HealthPolicy } from './health-state.ts';
-import { buildExecSpec } from './process-spec.ts';
+import { buildExecSpec, containerProcessConfig } from './process-spec.ts';
 
 interface Schedule {
   policy: HealthPolicy;
@@ -89,7 +89,7 @@ export class HealthChecks {
       const prev = c.health;
       const state = newRun || !prev ? startedRun(prev) : prev;
       const hostname = c.container_id.slice(0, 12);
-      const spec = buildExecSpec(config, { env: c.env_vars, hostname }, { cmd: policy.argv, env: {}, tty: false, stdin: false });
+      const spec = buildExecSpec(containerProcessConfig(config, c), { env: c.env_vars, hostname }, { cmd: policy.argv, env: {}, tty: false, stdin: false });
       const schedule: Schedule = { policy, spec, startedAt: Date.parse(c.started_at ?? new Date().toISOString()), state };
       slot.schedule = schedule;
       if (prev?.status !== state.status || prev.failing_streak !== state.failing_streak) {

@@ -33,6 +33,7 @@ import type { ContainerDeps } from './deps.ts';
 import { followEvents, type EventFeedQuery } from './event-feed.ts';
 import type { Attachment } from './attach.ts';
 import { attachTo } from './attach-commands.ts';
+import { removeWhenEnded } from './auto-remove.ts';
 import { archivePath, extractArchive, statPath } from './copy-commands.ts';
 import { createExec, signalExec, startExec } from './exec-commands.ts';
 import type { Exec } from './execs.ts';
@@ -68,6 +69,11 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   tty: false,
   stdin_open: false,
   healthcheck: null,
+  entrypoint: null,
+  working_dir: null,
+  user: null,
+  labels: {},
+  auto_remove: false,
 };
 
 
@@ -84,6 +90,7 @@ export class ContainerManager {
   /** Networks: names containers share to find each other (network-commands.ts). */
   readonly networks: NetworkCommands;
   private closed?: Promise<void>;
+  private readonly stopAutoRemove: () => void;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
     this.ctx = new ContainerContext(store, deps, logs, settings, log);
@@ -95,6 +102,7 @@ export class ContainerManager {
     this.health = new HealthChecks(this.ctx);
     this.volumes = new VolumeCommands(this.ctx, () => this.ready());
     this.networks = new NetworkCommands(this.ctx, () => this.ready());
+    this.stopAutoRemove = removeWhenEnded(this.ctx, (id) => this.remove(id));
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -201,10 +209,12 @@ export class ContainerManager {
   // --- commands -----------------------------------------------------------------------------------------
 
   /**
-   * Records the container and starts provisioning it in the background. Any name not in use. `networks`:
-   * those it joins (they must exist; none: `bridge`).
+   * Records the container and starts provisioning it in the background. Any name not in use. With
+   * `start: false` (Docker's create) it is recorded `stopped`, never started (`started_at` null), until `start`.
+   * `networks`: those it joins (they must exist; none: `bridge`).
    */
-  async create(input: SpecInput & { name: string; image: string; networks?: NetworkMembership[] }): Promise<ContainerRecord> {
+  async create(input: SpecInput & { name: string; image: string; networks?: NetworkMembership[] }, opts: { start?: boolean } = {}): Promise<ContainerRecord> {
+    const start = opts.start ?? true;
     await this.ready();
     const { ctx } = this;
     const { networks: asked, ...specInput } = input;
@@ -221,8 +231,8 @@ export class ContainerManager {
       const c: ContainerRecord = {
         ...spec,
         id: randomUUID(),
-        state: 'creating',
-        desired_state: 'running',
+        state: start ? 'creating' : 'stopped',
+        desired_state: start ? 'running' : 'stopped',
         restart_count: 0,
         exit_code: null,
         oom_killed: false,
@@ -239,9 +249,10 @@ export class ContainerManager {
         health: null,
         networks,
       };
-      await ctx.store.insertContainer(c);
+      await ctx.store.insertContainer(c, start ? undefined : 'container created (not started)');
       return c;
     });
+    if (!start) return rec;
     const run = this.provisioner.newRun(rec);
     ctx.enqueue(rec.id, () => this.provisioner.provision(rec.id, run));
     return rec;
@@ -321,11 +332,12 @@ export class ContainerManager {
   /**
    * Attaches to the main process of a running container (FailedPrecondition otherwise): its output from now
    * on (and the recent output, on request), its stdin with `stdin_open`, its window size with `tty`, its exit.
-   * Several clients may attach; `detach` leaves the process running.
+   * Several clients may attach; `detach` leaves the process running. With `nextRun`, a container that does
+   * not run is attached to its next run (Docker's attach before start; `bound` says when it runs).
    */
-  async attach(id: string): Promise<Attachment> {
+  async attach(id: string, opts: { nextRun?: boolean } = {}): Promise<Attachment> {
     await this.ready();
-    return attachTo(this.ctx, id);
+    return attachTo(this.ctx, id, opts);
   }
 
   /** A signal to an exec's command. */
@@ -385,6 +397,7 @@ export class ContainerManager {
     if (ctx.closing) return;
     ctx.closing = true;
     ctx.closed.abort();
+    this.stopAutoRemove();
     this.health.close();
     for (const id of ctx.runs.ids()) ctx.runs.cancelTimers(id);
     for (const run of ctx.runs.runs()) if (!run.started) run.abort.abort('shutdown' satisfies AbortReason);

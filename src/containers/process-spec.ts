@@ -68,6 +68,25 @@ export interface ImageProcessConfig {
   user?: string | null;
 }
 
+/**
+ * The image's process settings with the container's overrides on top, as Docker merges a create's Config
+ * over the image's: an entrypoint given (non-empty) replaces the image's and drops its CMD (the request's
+ * args are the whole command then); an empty one means no entrypoint, the CMD still the image's unless
+ * args are given. A working directory or user given replaces the image's, for the process and its execs.
+ */
+export function containerProcessConfig(
+  image: ImageProcessConfig,
+  c: { entrypoint: string[] | null; working_dir: string | null; user: string | null },
+): ImageProcessConfig {
+  return {
+    ...image,
+    ...(c.entrypoint === null ? {} : { entrypoint: c.entrypoint }),
+    ...(c.entrypoint !== null && c.entrypoint.length > 0 ? { cmd: [] } : {}),
+    ...(c.working_dir ? { workingDir: c.working_dir } : {}),
+    ...(c.user !== null ? { user: c.user } : {}),
+  };
+}
+
 export interface RunRequest {
   args: string[];
   env: Record<string, string>;

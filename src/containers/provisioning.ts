@@ -9,7 +9,7 @@ import type { ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
 import { hostLines, hostnameOf, refreshPeerHosts } from './network-hosts.ts';
-import { buildProcessSpec } from './process-spec.ts';
+import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
 import { prepareMounts, prepareReadOnly } from './volume-mounts.ts';
@@ -59,7 +59,7 @@ export class Provisioner {
       const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
       const hostname = hostnameOf(c); // as Docker
-      const process = buildProcessSpec(image.config, {
+      const process = buildProcessSpec(containerProcessConfig(image.config, c), {
         args: c.args,
         env: c.env_vars,
         hostname,

@@ -16,7 +16,8 @@ import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
 import type { LogStore } from './log-store.ts';
 import { pullEvents } from './pull-events.ts';
-import { AttachPoint } from './attach.ts';
+import type { EventEmitter } from 'node:events';
+import { AttachPoint, type ContainerNotices } from './attach.ts';
 import type { VolumeClaim } from './volume-claims.ts';
 
 export interface RunSettings {
@@ -72,6 +73,7 @@ export interface RunContext {
   readonly logs: LogStore;
   readonly settings: RunSettings;
   readonly log: BaseLogger;
+  readonly notices: EventEmitter<ContainerNotices>;
 }
 
 export class Run {
@@ -258,6 +260,8 @@ export class Run {
   attachSandbox(sandbox: Sandbox): void {
     this.sandbox = sandbox;
     this.attachPoint = new AttachPoint(sandbox);
+    // Before any output can come: a client waiting to attach sees all of it.
+    this.ctx.notices.emit('attach-point', this.containerId, this.attachPoint);
     sandbox.on('output', (chunk) => {
       try {
         this.logs.append(this.containerId, chunk);

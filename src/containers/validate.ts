@@ -28,6 +28,11 @@ export interface SpecInput {
   healthcheck?: HealthcheckSpec | null;
   cpus?: number;
   memory_mib?: number;
+  entrypoint?: string[] | null;
+  working_dir?: string | null;
+  user?: string | null;
+  labels?: Record<string, string>;
+  auto_remove?: boolean;
 }
 
 /** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
@@ -64,6 +69,11 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     healthcheck: input.healthcheck === undefined ? base.healthcheck : input.healthcheck && checkHealthcheck(input.healthcheck),
     cpus: input.cpus ?? base.cpus,
     memory_mib: input.memory_mib ?? base.memory_mib,
+    entrypoint: input.entrypoint === undefined ? base.entrypoint : input.entrypoint,
+    working_dir: input.working_dir === undefined ? base.working_dir : input.working_dir,
+    user: input.user === undefined ? base.user : input.user,
+    labels: input.labels ?? base.labels,
+    auto_remove: input.auto_remove ?? base.auto_remove,
   };
   checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {

@@ -40,6 +40,9 @@ export const ACTIVE_STATES: ReadonlySet<ContainerState> = new Set([
 /** States of a container whose process was started and whose VM may still run it. */
 export const STARTED_STATES: ReadonlySet<ContainerState> = new Set(['running', 'recovering', 'paused', 'unresponsive']);
 
+/** The states a run ends in: the process exited, the user stopped it, or a step or the VM failed. */
+export const ENDED_STATES: ReadonlySet<ContainerState> = new Set(['exited', 'stopped', 'error']);
+
 export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
@@ -88,6 +91,16 @@ export interface ContainerSpec {
    * them. Null: the manager's `vm.memoryMib` (containers made before limits were recorded).
    */
   memory_mib: number | null;
+  /** Over the image's ENTRYPOINT (Docker's `--entrypoint`): a non-empty one also drops the image's CMD; [] none. Null: the image's. */
+  entrypoint: string[] | null;
+  /** Over the image's WORKDIR (Docker's `-w`); null: the image's. */
+  working_dir: string | null;
+  /** Over the image's USER (Docker's `-u`), for the process and, by default, its execs; null: the image's. */
+  user: string | null;
+  /** Docker's labels: free-form metadata, filtered on by `docker ps --filter label=`. */
+  labels: Record<string, string>;
+  /** Deleted as soon as a run of it ends (Docker's `--rm`, `AutoRemove`). */
+  auto_remove: boolean;
 }
 
 export interface ContainerRecord extends ContainerSpec {

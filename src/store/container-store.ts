@@ -26,12 +26,12 @@ import type {
   VolumeMount,
 } from '../model/index.ts';
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'networks'] as const;
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
-const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health'] as const;
+const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health', 'entrypoint'] as const;
 type NullableJsonColumn = (typeof NULLABLE_JSON_COLUMNS)[number];
-const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed'] as const;
+const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed', 'auto_remove'] as const;
 type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
 /**
@@ -91,6 +91,9 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     healthcheck: r.healthcheck === null ? null : (JSON.parse(r.healthcheck) as HealthcheckSpec),
     health: r.health === null ? null : (JSON.parse(r.health) as HealthState),
     oom_killed: Boolean(r.oom_killed),
+    entrypoint: r.entrypoint === null ? null : (JSON.parse(r.entrypoint) as string[]),
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    auto_remove: Boolean(r.auto_remove),
   };
 }
 

@@ -162,8 +162,19 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('volumes_anonymous_for').on('volumes').column('anonymous_for').execute();
       },
     },
+    // What the Docker API sets beside the rest: overrides of the image's process (NULL: the image's; the
+    // entrypoint as JSON text), labels (a JSON object) and auto-removal (0 or 1).
+    '0010_docker_fields': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('entrypoint', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('working_dir', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('user', 'text').execute();
+        await db.schema.alterTable('containers').addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+        await db.schema.alterTable('containers').addColumn('auto_remove', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
     // Networks made through the Docker API, and the ones each container joined (JSON; '[]': bridge only).
-    '0010_networks': {
+    '0011_networks': {
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable('networks')

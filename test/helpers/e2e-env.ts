@@ -15,6 +15,7 @@ import { SHARE_TAG } from '../../src/vmm/qemu/file-shares.ts';
 import { processesTagged } from '../../src/vmm/process.ts';
 import { killVmmsUnder, vmmsUnder } from './vmm-processes.ts';
 import { pushAppImages } from './app-images.ts';
+import { DockerCli } from './docker-cli.ts';
 import { startManager } from './manager-process.ts';
 import type { ManagerOptions, ManagerProcess } from './manager-process.ts';
 import { freePort, startRegistry } from './registry.ts';
@@ -25,6 +26,8 @@ export interface E2eEnv {
   registry: TestRegistry;
   manager: ManagerProcess;
   api: Api;
+  /** The real `docker` CLI on this manager's Docker socket. */
+  docker: DockerCli;
   /** Starts the manager again on the same data directory and port (after a kill). */
   restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
@@ -45,6 +48,7 @@ export async function e2eEnv(
     registry,
     manager: await startManager(options),
     api: new Api(`http://127.0.0.1:${options.port}`),
+    docker: new DockerCli(path.join(dataDir, 'docker.sock')),
     async restart(extra = {}) {
       world.manager = await startManager({ ...options, env: { ...env, ...extra } });
     },
@@ -53,6 +57,7 @@ export async function e2eEnv(
       const left = await world.api.call('GET', '/v1/containers').catch(() => undefined);
       for (const c of left?.body?.items ?? []) await world.api.call('DELETE', `/v1/containers/${c.id}`).catch(() => undefined);
       await world.manager.stop();
+      world.docker.close();
       await killVmmsUnder(dataDir);
       await registry.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -41,6 +41,8 @@ export async function startManager(options: ManagerOptions): Promise<ManagerProc
     HEARTH_ACCEL: 'tcg',
     HEARTH_LOG_LEVEL: 'warn',
     HEARTH_DNS: '10.213.0.1',
+    // Each manager's own Docker socket, never the host's /run/hearth/docker.sock.
+    HEARTH_DOCKER_SOCKET: path.join(options.dataDir, 'docker.sock'),
     ...options.env,
   };
   if (options.compiled) delete env.NODE_OPTIONS; // no loader may come in by the environment either

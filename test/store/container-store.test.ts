@@ -22,8 +22,16 @@ function record(name: string): ContainerRecord {
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
     healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
+    entrypoint: ['/bin/sh', '-c'], working_dir: '/srv', user: '1000:1000', labels: { 'com.example.a': 'b' }, auto_remove: true,
     networks: [{ network: 'app_default', aliases: ['web'] }],
   };
+}
+
+/** The record as the schema of 0005 has it (no limits, health or Docker fields). */
+function withoutLaterColumns(c: ContainerRecord) {
+  const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...rest } = c;
+  const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0005 } = rest;
+  return at0005;
 }
 
 describe('ContainerStore (SQLite)', () => {
@@ -34,9 +42,9 @@ describe('ContainerStore (SQLite)', () => {
       const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
       const migrated = await new Migrator({ db: old, provider: { getMigrations: async () => migrations('sqlite') } }).migrateTo('0005_image_digest');
       assert.equal(migrated.error, undefined);
-      // The columns of a container as 0005 knew them.
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...c } = record('old');
-      await old.insertInto('containers').values({ ...c, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 }).execute();
+      const c = record('old');
+      const at0005 = withoutLaterColumns(c);
+      await old.insertInto('containers').values({ ...at0005, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 }).execute();
       await old.insertInto('events').values([5, 9].map((id) => ({ id, container_id: c.id, time: c.created_at, type: 'updated', message: `event ${id}` }))).execute();
       await old.destroy();
 
@@ -148,9 +156,10 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, networks: _n, ...old } = record('old');
+      const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0007 } = old;
       const raw = new Database(file);
-      const row = { ...old, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
+      const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0, healthcheck: JSON.stringify(at0007.healthcheck) };
       raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
       raw.close();
       const s = await ContainerStore.openSqlite(file);

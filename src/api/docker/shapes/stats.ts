@@ -13,7 +13,7 @@
  * stats carry it.
  * @module
  */
-import type { ContainerStats } from '../../containers/manager.ts';
+import type { ContainerStats } from '../../../containers/manager.ts';
 
 export interface DockerCpuStats {
   cpu_usage: { total_usage: number; usage_in_kernelmode: number; usage_in_usermode: number };

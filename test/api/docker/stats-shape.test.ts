@@ -1,11 +1,11 @@
 /**
- * Hearth's stats in Docker's shape (src/api/docker/stats.ts): the figures `docker stats` computes from it come
+ * Hearth's stats in Docker's shape (src/api/docker/shapes/stats.ts): the figures `docker stats` computes from it come
  * out as Hearth's say they should.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dockerStats } from '../../src/api/docker/stats.ts';
-import type { ContainerStats } from '../../src/containers/manager.ts';
+import { dockerStats } from '../../../src/api/docker/shapes/stats.ts';
+import type { ContainerStats } from '../../../src/containers/manager.ts';
 
 const MiB = 2 ** 20;
 

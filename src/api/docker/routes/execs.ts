@@ -1,0 +1,8 @@
+/**
+ * TODO(docker-core): being built.
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import type { DockerContext } from '../context.ts';
+
+export function execRoutes(_app: FastifyInstance, _ctx: DockerContext): void {}
