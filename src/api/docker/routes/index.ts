@@ -8,12 +8,20 @@ import type { FastifyInstance } from 'fastify';
 import type { DockerContext } from '../context.ts';
 import { containerStreamRoutes } from './container-streams.ts';
 import { containerRoutes } from './containers.ts';
+import { eventRoutes } from './events.ts';
 import { execRoutes } from './execs.ts';
+import { imageRoutes } from './images.ts';
+import { networkRoutes } from './networks.ts';
 import { systemRoutes } from './system.ts';
+import { volumeRoutes } from './volumes.ts';
 
 export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   systemRoutes(app, ctx);
   containerRoutes(app, ctx);
   containerStreamRoutes(app, ctx);
   execRoutes(app, ctx);
+  imageRoutes(app, ctx);
+  volumeRoutes(app, ctx);
+  networkRoutes(app, ctx);
+  eventRoutes(app, ctx);
 }
