@@ -94,6 +94,8 @@ describe('image shapes', () => {
       ],
     );
     assert.deepEqual(h[0]!.Tags, ['busybox:latest', 'busybox:1.36', 'localhost:5000/team/app:1']);
+    const bare = imageHistory(details({ config: { ...details().config, history: [] } }));
+    assert.deepEqual(bare.map((e) => [e.Id.startsWith('sha256:'), e.Size]), [[true, 500_000], [false, 1_500_000]], 'without history, one step per layer');
   });
 });
 

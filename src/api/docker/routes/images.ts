@@ -76,22 +76,30 @@ async function list(ctx: DockerContext, q: ListQuery['Querystring']) {
     const tags = repoTags(i.refs);
     const created = Date.parse(i.created ?? '') || 0;
     if (dangling !== undefined && (tags.length === 0) !== dangling) continue;
-    if (!matchOne(filters, 'reference', (pattern) => tags.some((t) => referenceMatches(pattern, t)))) continue;
+    // as dockerd, only the tags and digests the patterns match are shown
+    const matching = (names: string[]) => (filters.has('reference') ? names.filter((t) => matchOne(filters, 'reference', (pattern) => referenceMatches(pattern, t))) : names);
+    const shownTags = matching(tags);
+    const shownDigests = matching(repoDigests(i));
+    if (filters.has('reference') && shownTags.length + shownDigests.length === 0) continue;
     if (beforeMs !== undefined && created >= beforeMs) continue;
     if (sinceMs !== undefined && created <= sinceMs) continue;
     if (untilMs !== undefined && created > untilMs) continue;
     const labels = (await ctx.images.inspect(i.manifestDigest)).config.labels;
     if (!matchLabels(filters, labels)) continue;
-    out.push(imageSummary(i, labels));
+    out.push({ ...imageSummary(i, labels), RepoTags: shownTags, RepoDigests: shownDigests });
   }
   return out.sort((a, b) => b.Created - a.Created);
 }
 
-/** `docker images busybox`, `--filter reference='team/*:1*'`: a shell pattern over `name` or `name:tag`. */
-function referenceMatches(pattern: string, familiarTag: string): boolean {
+/**
+ * `docker images busybox`, `--filter reference='team/*:1*'`: a shell pattern over `name`, `name:tag` or
+ * `name@digest`, as `familiar` is a tag or a digest.
+ */
+function referenceMatches(pattern: string, familiar: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
-  const colon = familiarTag.lastIndexOf(':');
-  return re.test(familiarTag) || re.test(familiarTag.slice(0, colon));
+  const at = familiar.indexOf('@');
+  const name = at >= 0 ? familiar.slice(0, at) : familiar.slice(0, familiar.lastIndexOf(':'));
+  return re.test(familiar) || re.test(name);
 }
 
 async function tag(ctx: DockerContext, name: string, repo: string | undefined, tagName: string | undefined): Promise<void> {

@@ -123,13 +123,15 @@ export function imageInspect(d: ImageDetails) {
 }
 
 /**
- * `docker history`: the config's history, newest first, each entry that made a layer paired with that
- * layer's size (as downloaded: Hearth does not keep layers unpacked). Only the newest entry has an ID, as
+ * `docker history`: the config's history (or one step per layer when it has none), newest first, each
+ * entry that made a layer paired with that layer's size (as downloaded: Hearth does not keep layers unpacked). Only the newest entry has an ID, as
  * for a pulled image on dockerd (`<missing>` for the others).
  */
 export function imageHistory(d: ImageDetails) {
   const layers = [...d.layers];
-  const entries = d.config.history.map((h) => ({
+  // a config without history (some tools write none): one step per layer, so each layer is shown
+  const steps = d.config.history.length > 0 ? d.config.history : d.layers.map(() => ({ created: d.created, createdBy: '', comment: '', emptyLayer: false }));
+  const entries = steps.map((h) => ({
     Id: '<missing>',
     Created: unixSeconds(h.created),
     CreatedBy: h.createdBy,
