@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { booleanFilter, matchLabels, parseFilters } from '../../../src/api/docker/filters.ts';
+import { booleanFilter, matchLabels, parseFilters } from '../../../src/api/docker/filter-args.ts';
 import { DockerError } from '../../../src/api/docker/errors.ts';
 import { dockerEvents, type EventContainer } from '../../../src/api/docker/shapes/event.ts';
 import { deletedMessage, type ContainerState, type EventRecord, type EventType } from '../../../src/model/index.ts';
 
 const CID = 'c'.repeat(64);
-const web: EventContainer = { id: CID, name: 'web', image: 'nginx:alpine', labels: { 'com.docker.compose.project': 'shop' } };
+const web: EventContainer = { id: CID, name: 'web', image: 'nginx:alpine', labels: { 'com.docker.compose.project': 'shop' }, stopSignal: 3 };
 const TIME = '2024-05-06T07:08:09.123Z';
 
 function event(type: EventType, more: Partial<EventRecord> = {}): EventRecord {
@@ -31,7 +31,7 @@ describe('docker events from Hearth events', () => {
       [state('running', 'paused'), [['pause', '']]],
       [state('paused', 'running'), [['unpause', '']]],
       [state('running', 'exited', 3), [['die', '3']]],
-      [state('running', 'stopped', 143), [['die', '143'], ['stop', '']]],
+      [state('running', 'stopped', 131), [['kill', '3'], ['die', '131'], ['stop', '']]],
       [state('booting', 'stopped'), [['stop', '']]],
       [state('booting', 'error'), []],
       [event('kill', { message: 'sent SIGTERM (15) to the process' }), [['kill', '15']]],

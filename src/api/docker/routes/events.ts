@@ -8,11 +8,12 @@
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { stopSignal } from '../../../containers/stop-signal.ts';
 import type { ContainerRecord, EventRecord } from '../../../model/index.ts';
 import { familiarReference, parseReference } from '../../../images/reference.ts';
 import type { DockerContext } from '../context.ts';
 import { DockerError } from '../errors.ts';
-import { matchLabels, matchOne, parseFilters, type Filters } from '../filters.ts';
+import { matchLabels, matchOne, parseFilters, type Filters } from '../filter-args.ts';
 import { dockerEvents, type DockerEvent, type EventContainer } from '../shapes/event.ts';
 
 type Query = { Querystring: { since?: string; until?: string; filters?: string } };
@@ -120,5 +121,5 @@ class Actors {
 }
 
 function actorOf(c: ContainerRecord): EventContainer {
-  return { id: c.container_id, name: c.name, image: c.image, labels: c.labels };
+  return { id: c.container_id, name: c.name, image: c.image, labels: c.labels, stopSignal: stopSignal(c.stop_signal ?? undefined) };
 }

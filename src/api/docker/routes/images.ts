@@ -14,7 +14,7 @@ import { formatPlatform, hostPlatform, parsePlatform } from '../../../images/man
 import { familiarReference, formatReference, parseReference } from '../../../images/reference.ts';
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, notImplemented, toDockerResponse } from '../errors.ts';
-import { booleanFilter, matchLabels, matchOne, parseFilters } from '../filters.ts';
+import { booleanFilter, matchLabels, matchOne, parseFilters } from '../filter-args.ts';
 import { findImage } from '../image-lookup.ts';
 import { imageHistory, imageInspect, imageSummary, repoDigests, repoTags } from '../shapes/image.ts';
 import { errorLine, PullTranslator, type DockerProgressLine } from '../shapes/pull-progress.ts';

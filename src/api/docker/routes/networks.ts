@@ -11,7 +11,7 @@ import { isHearthError } from '../../../errors.ts';
 import type { ContainerRecord } from '../../../model/index.ts';
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, noSuchContainer } from '../errors.ts';
-import { matchLabels, matchOne, parseFilters } from '../filters.ts';
+import { matchLabels, matchOne, parseFilters } from '../filter-args.ts';
 import { dockerNetwork, type BridgeFacts } from '../shapes/network.ts';
 
 interface CreateBody {

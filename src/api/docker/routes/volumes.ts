@@ -10,7 +10,7 @@ import type { VolumeDetails } from '../../../containers/volume-commands.ts';
 import { isHearthError } from '../../../errors.ts';
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, notImplemented } from '../errors.ts';
-import { booleanFilter, matchLabels, matchOne, parseFilters } from '../filters.ts';
+import { booleanFilter, matchLabels, matchOne, parseFilters } from '../filter-args.ts';
 import { dockerVolume, parseSizeMib } from '../shapes/volume.ts';
 import { atLeast } from '../version.ts';
 

@@ -8,7 +8,7 @@
  *   paused -> running                      container unpause
  *   -> paused                              container pause
  *   -> exited, error (a process had run)   container die          exitCode
- *   -> stopped                             container die, stop    (only stop if no process had run)
+ *   -> stopped                             container kill, die, stop   (only stop if no process had run)
  *   kill                                   container kill         signal
  *   renamed                                container rename       oldName
  *   updated                                container update
@@ -48,6 +48,8 @@ export interface EventContainer {
   name: string;
   image: string;
   labels: Record<string, string>;
+  /** The signal a stop sends first (its number). */
+  stopSignal: number;
 }
 
 /** The Docker events `e` becomes; `container` is its container (undefined when unknown). */
@@ -55,10 +57,10 @@ export function dockerEvents(e: EventRecord, container: EventContainer | undefin
   const ms = Date.parse(e.time);
   const at = { time: Math.floor(ms / 1000), timeNano: ms * 1_000_000, scope: 'local' as const };
   const gone = deletedContainer(e);
-  if (gone) return [containerEvent('destroy', { id: gone.containerId, name: gone.name, image: e.image ?? '', labels: {} }, at)];
+  if (gone) return [containerEvent('destroy', { id: gone.containerId, name: gone.name, image: e.image ?? '', labels: {}, stopSignal: 0 }, at)];
   if (e.container_id === null) return imageEvents(e, at);
   if (!container) return [];
-  return containerActions(e).map(([action, extra]) => containerEvent(action, container, at, extra));
+  return containerActions(e, container).map(([action, extra]) => containerEvent(action, container, at, extra));
 }
 
 function containerEvent(action: string, c: EventContainer, at: Pick<DockerEvent, 'time' | 'timeNano' | 'scope'>, extra: Record<string, string> = {}): DockerEvent {
@@ -75,7 +77,7 @@ function containerEvent(action: string, c: EventContainer, at: Pick<DockerEvent,
 
 type Action = [action: string, attributes?: Record<string, string>];
 
-function containerActions(e: EventRecord): Action[] {
+function containerActions(e: EventRecord, c: EventContainer): Action[] {
   const exit = (): Record<string, string> => ({ exitCode: String(e.exit_code ?? 0) });
   switch (e.type) {
     case 'state': {
@@ -93,7 +95,8 @@ function containerActions(e: EventRecord): Action[] {
         case 'error':
           return ran ? [['die', exit()]] : [];
         case 'stopped':
-          return ran ? [['die', exit()], ['stop']] : [['stop']];
+          // a stop sends the stop signal first, as dockerd says before the process dies
+          return ran ? [['kill', { signal: String(c.stopSignal) }], ['die', exit()], ['stop']] : [['stop']];
         default:
           return [];
       }
