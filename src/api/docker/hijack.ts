@@ -33,8 +33,17 @@ export interface HijackRequest {
   raw: IncomingMessage;
 }
 
-/** Validates and throws before calling `open`; after `open` the connection is the handler's to end. */
-export type HijackHandler = (req: HijackRequest, open: (contentType: string) => HijackedStream) => Promise<void>;
+/** An ordinary answer, for a handler that does not stream (exec start with `Detach`). */
+export interface PlainAnswer {
+  status: number;
+  body?: unknown;
+}
+
+/**
+ * Validates and throws before calling `open`; after `open` the connection is the handler's to end. A handler
+ * that returns an answer without opening gets it sent as an ordinary response.
+ */
+export type HijackHandler = (req: HijackRequest, open: (contentType: string) => HijackedStream) => Promise<PlainAnswer | void>;
 
 interface HijackRoute {
   pattern: RegExp;
@@ -93,7 +102,8 @@ export class HijackRouter {
     const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
     const [body, rest] = await readBody(req, socket, head);
     const request: HijackRequest = { params, query: url.searchParams, body, raw: req };
-    await route.handler(request, (contentType) => open(contentType).stream(rest));
+    const answer = await route.handler(request, (contentType) => open(contentType).stream(rest));
+    if (answer) writeAnswer(socket, answer.status, answer.body);
   }
 }
 
@@ -160,19 +170,24 @@ function socketStream(socket: Duplex, input: Readable | undefined): HijackedStre
 async function serveWithoutUpgrade(handler: HijackHandler, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const query = new URLSearchParams(request.query as Record<string, string>);
   const req: HijackRequest = { params: request.params as Record<string, string>, query, body: request.body, raw: request.raw };
-  await handler(req, (contentType) => {
+  const answer = await handler(req, (contentType) => {
     void reply.hijack();
     const socket = request.raw.socket;
     socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n`);
     return socketStream(socket, undefined);
   });
+  if (answer) await reply.code(answer.status).send(answer.body ?? '');
 }
 
 /** An error before the upgrade, as an ordinary response; after it the stream is simply ended. */
 function writeError(socket: Duplex, e: unknown): void {
   if (socket.destroyed) return;
   const [status, body] = toDockerResponse(e);
-  const text = JSON.stringify(body);
+  writeAnswer(socket, status, body);
+}
+
+function writeAnswer(socket: Duplex, status: number, body: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nApi-Version: ${API_VERSION}\r\n` +

@@ -46,7 +46,7 @@ export function pathStatHeader(stat: PathStat): string {
 }
 
 /** Passes a body through, failing it once it exceeds ARCHIVE_MAX_BYTES. */
-function capped(body: Readable): Readable {
+export function capped(body: Readable): Readable {
   let seen = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {

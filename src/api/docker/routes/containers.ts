@@ -1,8 +1,179 @@
 /**
- * TODO(docker-core): being built.
+ * Containers as records: create (Docker's create: recorded, not started, its image already here or a 404
+ * the CLI answers with a pull), list (`docker ps` and its filters), inspect, remove, rename, top.
  * @module
  */
+import { randomInt } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { writableLayerPath } from '../../../containers/run.ts';
+import { isHearthError } from '../../../errors.ts';
+import type { ContainerRecord } from '../../../model/index.ts';
 import type { DockerContext } from '../context.ts';
+import { conflict, invalidParameter, nameInUse, noSuchImage } from '../errors.ts';
+import { FactsSource, findContainer, resolveContainer, withContainer } from '../resolve.ts';
+import { toDockerInspect, toDockerSummary } from '../shapes/container.ts';
+import { fromDockerCreate, parsePort } from '../shapes/create.ts';
+import { matchesFilters, parseFilters } from '../shapes/filters.ts';
+import { boolParam, intParam } from './params.ts';
 
-export function containerRoutes(_app: FastifyInstance, _ctx: DockerContext): void {}
+type Ref = { Params: { id: string }; Querystring: Record<string, string | undefined> };
+
+const NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void {
+  const { manager } = ctx;
+
+  app.post<{ Querystring: { name?: string; platform?: string }; Body: unknown }>('/containers/create', async (req, reply) => {
+    const wanted = req.query.name;
+    if (wanted !== undefined && wanted !== '' && !NAME.test(wanted)) {
+      throw invalidParameter(`Invalid container name (${wanted}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const platform = req.query.platform ?? '';
+    if (platform !== '' && !platform.startsWith('linux')) throw invalidParameter(`platform ${platform} is not supported by Hearth: linux only`);
+    const settings = fromDockerCreate(req.body);
+    const image = await ctx.images.inspect(settings.image).catch((e: unknown) => {
+      if (isHearthError(e) && e.kind === 'NotFound') throw noSuchImage(settings.image);
+      if (isHearthError(e, 'HEARTH_ERR_IMAGE_REF_INVALID')) throw invalidParameter(e.message);
+      throw e;
+    });
+    const all = await manager.list();
+    const name = wanted ? wanted.replace(/^\//, '') : freeName(all);
+    const holder = all.find((c) => c.name === name);
+    if (holder) throw nameInUse(name, holder.container_id);
+    const published = settings.publish_all
+      ? [...new Set([...settings.exposed_ports, ...image.config.exposedPorts])].map((key) => ({ ...parsePort(key.includes('/') ? key : `${key}/tcp`), free: true }))
+      : [];
+    const port_mappings = [
+      ...settings.port_mappings,
+      ...published
+        .filter((p) => !settings.port_mappings.some((m) => m.container_port === p.port && m.protocol === p.protocol))
+        .map((p) => ({ container_port: p.port, host_port: 0, protocol: p.protocol })),
+    ];
+    for (const m of port_mappings) if (m.host_port === 0) m.host_port = await freePort(m.protocol);
+    const { publish_all: _p, exposed_ports: _e, restart_max_retries, ...rest } = settings;
+    try {
+      const c = await manager.create(
+        {
+          ...rest,
+          name,
+          port_mappings,
+          ...(settings.restart_policy === 'on-failure' ? { restart_max_retries } : {}),
+        },
+        { start: false },
+      );
+      return reply.code(201).send({ Id: c.container_id, Warnings: [] });
+    } catch (e) {
+      if (isHearthError(e, 'HEARTH_ERR_NAME_IN_USE')) {
+        const taken = (await manager.list()).find((c) => c.name === name);
+        throw nameInUse(name, taken?.container_id ?? '');
+      }
+      throw e;
+    }
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/containers/json', async (req) => {
+    const all = boolParam(req.query.all);
+    const limit = intParam(req.query.limit, 'limit', -1);
+    const filters = parseFilters(req.query.filters);
+    const source = new FactsSource(ctx);
+    // Newest first, as dockerd lists them.
+    const list = (await manager.list()).sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+    const withFacts = await Promise.all(list.map(async (c) => ({ c, facts: await source.facts(c) })));
+    let rows = withFacts.filter(({ c, facts }) => matchesFilters(c, facts, filters, all || limit > 0 || filters.has('status')));
+    if (limit > 0) rows = rows.slice(0, limit);
+    const size = boolParam(req.query.size);
+    return Promise.all(
+      rows.map(async ({ c, facts }) => ({
+        ...toDockerSummary(c, facts),
+        ...(size ? await sizes(ctx, c) : {}),
+      })),
+    );
+  });
+
+  app.get<Ref>('/containers/:id/json', async (req) => {
+    const c = await resolveContainer(ctx, req.params.id);
+    const facts = await new FactsSource(ctx).facts(c);
+    return { ...toDockerInspect(c, facts), ...(boolParam(req.query.size) ? await sizes(ctx, c) : {}) };
+  });
+
+  app.delete<Ref>('/containers/:id', async (req, reply) => {
+    if (boolParam(req.query.link)) throw invalidParameter('links are not supported by Hearth');
+    await withContainer(ctx, req.params.id, async (c) => {
+      if (!boolParam(req.query.force) && (c.state === 'running' || c.state === 'paused' || c.state === 'recovering' || c.state === 'unresponsive')) {
+        throw conflict(
+          `cannot remove container "/${c.name}": container is ${c.state === 'paused' ? 'paused' : 'running'}: stop the container before removing or force remove`,
+        );
+      }
+      await manager.remove(c.id);
+    });
+    return reply.code(204).send();
+  });
+
+  app.post<Ref>('/containers/:id/rename', async (req, reply) => {
+    const name = req.query.name ?? '';
+    if (!NAME.test(name)) throw invalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const newName = name.replace(/^\//, '');
+    await withContainer(ctx, req.params.id, async (c) => {
+      const holder = findContainer(await manager.list(), newName);
+      if (holder && holder.name === newName && holder.id !== c.id) throw nameInUse(newName, holder.container_id);
+      if (c.name === newName) throw invalidParameter(`Renaming a container with the same name as its current name`);
+      await manager.rename(c.id, newName);
+    });
+    return reply.code(204).send();
+  });
+
+  app.get<Ref>('/containers/:id/top', async (req) => {
+    const psArgs = req.query.ps_args ?? '';
+    if (psArgs !== '' && psArgs !== '-ef') throw invalidParameter(`ps_args ${JSON.stringify(psArgs)} is not supported by Hearth: the guest's agent lists processes itself`);
+    return withContainer(ctx, req.params.id, async (c) => {
+      const procs = await manager.top(c.id);
+      return {
+        Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
+        Processes: procs.map((p) => [p.user, String(p.pid), String(p.ppid), '0', '', '?', cpuTime(p.cpuTimeMs), p.command]),
+      };
+    });
+  });
+}
+
+/** `[[hh:]mm:]ss` as ps prints TIME. */
+function cpuTime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+/** SizeRw: what the writable layer takes on disk; SizeRootFs adds nothing known of the image here (0 when unknown). */
+async function sizes(ctx: DockerContext, c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const layer = await stat(writableLayerPath(`${ctx.config.dataDir}/containers`, c.id)).catch(() => undefined);
+  const rw = layer ? layer.blocks * 512 : 0;
+  const image = await new FactsSource(ctx).facts(c);
+  const summary = image.imageId ? (await ctx.images.list()).find((i) => i.configDigest === image.imageId) : undefined;
+  return { SizeRw: rw, SizeRootFs: rw + (summary?.size ?? 0) };
+}
+
+const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'gentle', 'happy', 'keen', 'lucid', 'merry', 'quiet', 'sharp', 'warm'];
+const NAMES = ['ada', 'babbage', 'curie', 'dijkstra', 'euler', 'hopper', 'knuth', 'lamport', 'noether', 'ritchie', 'turing', 'wirth'];
+
+/** A Docker-like name (`brave_turing`) no container has, a number added after a few tries. */
+function freeName(all: readonly ContainerRecord[]): string {
+  const taken = new Set(all.map((c) => c.name));
+  for (let i = 0; ; i++) {
+    const name = `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NAMES[randomInt(NAMES.length)]}${i >= 10 ? randomInt(1000) : ''}`;
+    if (!taken.has(name)) return name;
+  }
+}
+
+/** A host port nothing listens on now, for `-p 80` and `-P` (dockerd picks from its ephemeral range the same way). */
+function freePort(protocol: 'tcp' | 'udp'): Promise<number> {
+  if (protocol === 'udp') return Promise.resolve(32768 + randomInt(28000));
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -6,6 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DockerContext } from '../context.ts';
+import { archiveRoutes } from './archive.ts';
+import { containerControlRoutes } from './container-control.ts';
 import { containerStreamRoutes } from './container-streams.ts';
 import { containerRoutes } from './containers.ts';
 import { eventRoutes } from './events.ts';
@@ -18,7 +20,9 @@ import { volumeRoutes } from './volumes.ts';
 export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   systemRoutes(app, ctx);
   containerRoutes(app, ctx);
+  containerControlRoutes(app, ctx);
   containerStreamRoutes(app, ctx);
+  archiveRoutes(app, ctx);
   execRoutes(app, ctx);
   imageRoutes(app, ctx);
   volumeRoutes(app, ctx);

@@ -123,3 +123,30 @@ function memoryStats(m: ContainerStats['memory']): DockerStats['memory_stats'] {
     stats,
   };
 }
+
+/** A container that does not run: zeros and Go's zero times, as dockerd answers (`docker stats -a` shows them). */
+export function stoppedDockerStats(container: { id: string; name: string }): DockerStats {
+  const idle: DockerCpuStats = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: NO_THROTTLING };
+  return {
+    name: `/${container.name}`,
+    id: container.id,
+    read: ZERO_TIME,
+    preread: ZERO_TIME,
+    pids_stats: {},
+    blkio_stats: {
+      io_service_bytes_recursive: null,
+      io_serviced_recursive: null,
+      io_queue_recursive: null,
+      io_service_time_recursive: null,
+      io_wait_time_recursive: null,
+      io_merged_recursive: null,
+      io_time_recursive: null,
+      sectors_recursive: null,
+    },
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: idle,
+    precpu_stats: idle,
+    memory_stats: {},
+  };
+}

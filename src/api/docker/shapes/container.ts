@@ -1,0 +1,297 @@
+/**
+ * A Hearth container in Docker's shapes: the summary `GET /containers/json` lists (what `docker ps` prints)
+ * and the document `GET /containers/{id}/json` returns (what `docker inspect --format` reads). Pure: the
+ * route gathers the facts (the image's config and id, the VM's network) and these only translate.
+ * @module
+ */
+import type { ContainerRecord, HealthcheckSpec } from '../../../model/index.ts';
+import { dockerStatus } from './container-state.ts';
+
+/** What the route knows beside the record. */
+export interface ContainerFacts {
+  /** `sha256:<config digest>`, or '' if the image is not (yet) here. */
+  imageId: string;
+  /** The image's process settings (null if the image is not here). */
+  image: { entrypoint: string[]; cmd: string[]; env: string[]; workingDir: string; user: string; labels: Record<string, string>; exposedPorts: string[] } | null;
+  /** The bridge's name, the guest's gateway and MAC while a VM runs. */
+  network: { bridge: string; gateway: string | null; prefixLength: number | null; mac: string | null };
+  /** The VMM's pid while it runs (Docker's State.Pid is the process's; a VM's is its VMM's). */
+  pid: number | null;
+  now: Date;
+}
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** The process the container runs, as Docker reports it: Path and Args. */
+export function commandOf(c: ContainerRecord, image: ContainerFacts['image']): string[] {
+  const entrypoint = c.entrypoint ?? image?.entrypoint ?? [];
+  const cmd = c.args.length > 0 ? c.args : c.entrypoint !== null && c.entrypoint.length > 0 ? [] : (image?.cmd ?? []);
+  return [...entrypoint, ...cmd];
+}
+
+/** go-units' HumanDuration, which `docker ps` shows ("Up 3 seconds", "Exited (0) 2 minutes ago"). */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
+}
+
+/** Docker's exit code: the process's, else 128 for a run that failed before or without one. */
+export function exitCodeOf(c: ContainerRecord): number {
+  return c.exit_code ?? (c.state === 'error' ? 128 : 0);
+}
+
+/** Docker's created (never started) is Hearth's stopped with no run on record. */
+export function statusOf(c: ContainerRecord) {
+  if (c.state === 'stopped' && c.started_at === null && c.finished_at === null) return 'created' as const;
+  return dockerStatus(c.state);
+}
+
+export function statusText(c: ContainerRecord, now: Date): string {
+  const since = (t: string | null) => humanDuration(now.getTime() - Date.parse(t ?? c.created_at));
+  switch (statusOf(c)) {
+    case 'created':
+      return 'Created';
+    case 'running':
+    case 'paused': {
+      const health = c.health ? ` (${c.health.status === 'starting' ? 'health: starting' : c.health.status})` : '';
+      return `Up ${since(c.started_at)}${c.state === 'paused' ? ' (Paused)' : ''}${health}`;
+    }
+    default:
+      return c.finished_at === null ? `Exited (${exitCodeOf(c)})` : `Exited (${exitCodeOf(c)}) ${since(c.finished_at)} ago`;
+  }
+}
+
+interface DockerPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+function ports(c: ContainerRecord, facts: ContainerFacts): DockerPort[] {
+  const published = c.port_mappings.map((p) => ({ IP: '0.0.0.0', PrivatePort: p.container_port, PublicPort: p.host_port, Type: p.protocol }));
+  const exposedOnly = (facts.image?.exposedPorts ?? [])
+    .map((e) => e.split('/') as [string, string?])
+    .filter(([port, proto = 'tcp']) => !c.port_mappings.some((p) => p.container_port === Number(port) && p.protocol === proto))
+    .map(([port, proto = 'tcp']) => ({ PrivatePort: Number(port), Type: proto }));
+  return [...published, ...exposedOnly];
+}
+
+function mounts(c: ContainerRecord) {
+  return c.volumes.map((v) => ({
+    Type: 'bind',
+    Source: v.host_path,
+    Destination: v.container_path,
+    Mode: v.readonly ? 'ro' : '',
+    RW: !v.readonly,
+    Propagation: 'rprivate',
+  }));
+}
+
+function endpoint(c: ContainerRecord, facts: ContainerFacts) {
+  const running = c.guest_ip !== null;
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    MacAddress: running ? (facts.network.mac ?? '') : '',
+    NetworkID: facts.network.bridge,
+    EndpointID: running ? c.vm_id : '',
+    Gateway: running ? (facts.network.gateway ?? '') : '',
+    IPAddress: c.guest_ip ?? '',
+    IPPrefixLen: running ? (facts.network.prefixLength ?? 0) : 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    DNSNames: null,
+  };
+}
+
+export function toDockerSummary(c: ContainerRecord, facts: ContainerFacts) {
+  return {
+    Id: c.container_id,
+    Names: [`/${c.name}`],
+    Image: c.image,
+    ImageID: facts.imageId,
+    Command: commandOf(c, facts.image).join(' '),
+    Created: Math.floor(Date.parse(c.created_at) / 1000),
+    Ports: ports(c, facts),
+    Labels: { ...(facts.image?.labels ?? {}), ...c.labels },
+    State: statusOf(c),
+    Status: statusText(c, facts.now),
+    HostConfig: { NetworkMode: 'bridge' },
+    NetworkSettings: { Networks: { bridge: endpoint(c, facts) } },
+    Mounts: mounts(c),
+  };
+}
+
+function dockerHealthcheck(h: HealthcheckSpec | null) {
+  if (!h) return undefined;
+  const ns = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1e9));
+  return {
+    ...(h.test ? { Test: h.test } : {}),
+    Interval: ns(h.interval_s),
+    Timeout: ns(h.timeout_s),
+    StartPeriod: ns(h.start_period_s),
+    StartInterval: ns(h.start_interval_s),
+    Retries: h.retries,
+  };
+}
+
+function portMap(c: ContainerRecord, facts: ContainerFacts, published: boolean): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  if (!published) for (const e of facts.image?.exposedPorts ?? []) out[e.includes('/') ? e : `${e}/tcp`] = null;
+  for (const p of c.port_mappings) {
+    const key = `${p.container_port}/${p.protocol}`;
+    (out[key] ??= []).push({ HostIp: '0.0.0.0', HostPort: String(p.host_port) });
+  }
+  return out;
+}
+
+export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
+  const argv = commandOf(c, facts.image);
+  const status = statusOf(c);
+  const hostname = c.container_id.slice(0, 12);
+  const env = mergedEnv(facts.image?.env ?? [], c.env_vars, hostname);
+  const memoryBytes = (c.memory_mib ?? 0) * 1024 * 1024;
+  const running = status === 'running' || status === 'paused';
+  return {
+    Id: c.container_id,
+    Created: c.created_at,
+    Path: argv[0] ?? '',
+    Args: argv.slice(1),
+    State: {
+      Status: status,
+      Running: running,
+      Paused: status === 'paused',
+      Restarting: false,
+      OOMKilled: c.oom_killed,
+      Dead: false,
+      Pid: running ? (facts.pid ?? 0) : 0,
+      ExitCode: running ? 0 : exitCodeOf(c),
+      Error: c.error_message ?? '',
+      StartedAt: c.started_at ?? ZERO_TIME,
+      FinishedAt: c.finished_at ?? ZERO_TIME,
+      ...(c.health
+        ? {
+            Health: {
+              Status: c.health.status,
+              FailingStreak: c.health.failing_streak,
+              Log: c.health.log.map((r) => ({ Start: r.start, End: r.end, ExitCode: r.exit_code, Output: r.output })),
+            },
+          }
+        : {}),
+    },
+    Image: facts.imageId,
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    LogPath: '',
+    Name: `/${c.name}`,
+    RestartCount: c.restart_count,
+    Driver: 'hearth',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: c.volumes.map((v) => `${v.host_path}:${v.container_path}${v.readonly ? ':ro' : ''}`),
+      ContainerIDFile: '',
+      LogConfig: { Type: 'json-file', Config: {} },
+      NetworkMode: 'bridge',
+      PortBindings: portMap(c, facts, true),
+      RestartPolicy: { Name: c.restart_policy, MaximumRetryCount: c.restart_max_retries ?? 0 },
+      AutoRemove: c.auto_remove,
+      VolumeDriver: '',
+      VolumesFrom: null,
+      ConsoleSize: [0, 0],
+      CapAdd: null,
+      CapDrop: null,
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: false,
+      Runtime: 'hearth-microvm',
+      Isolation: '',
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes,
+      NanoCpus: Math.round((c.cpus ?? 0) * 1e9),
+      CpuShares: 0,
+      Mounts: c.volumes.map((v) => ({ Type: 'bind', Source: v.host_path, Target: v.container_path, ReadOnly: v.readonly })),
+      Init: null,
+    },
+    GraphDriver: { Name: 'hearth', Data: null },
+    Mounts: mounts(c),
+    Config: {
+      Hostname: hostname,
+      Domainname: '',
+      User: c.user ?? facts.image?.user ?? '',
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      ExposedPorts: Object.fromEntries(Object.keys(portMap(c, facts, false)).map((k) => [k, {}])),
+      Tty: c.tty,
+      OpenStdin: c.stdin_open,
+      StdinOnce: false,
+      Env: env,
+      Cmd: c.args.length > 0 ? c.args : c.entrypoint !== null && c.entrypoint.length > 0 ? null : (facts.image?.cmd ?? null),
+      Healthcheck: dockerHealthcheck(c.healthcheck),
+      Image: c.image,
+      Volumes: null,
+      WorkingDir: c.working_dir ?? facts.image?.workingDir ?? '',
+      Entrypoint: c.entrypoint ?? (facts.image?.entrypoint.length ? facts.image.entrypoint : null),
+      OnBuild: null,
+      Labels: { ...(facts.image?.labels ?? {}), ...c.labels },
+      StopSignal: c.stop_signal ?? undefined,
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: c.vm_id,
+      SandboxKey: '',
+      Ports: running ? portMap(c, facts, false) : {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: running ? c.vm_id : '',
+      Gateway: running ? (facts.network.gateway ?? '') : '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: c.guest_ip ?? '',
+      IPPrefixLen: running ? (facts.network.prefixLength ?? 0) : 0,
+      IPv6Gateway: '',
+      MacAddress: running ? (facts.network.mac ?? '') : '',
+      Networks: { bridge: endpoint(c, facts) },
+    },
+  };
+}
+
+/** The process's environment as Docker shows it: the image's, PATH's default, HOSTNAME, then the container's. */
+function mergedEnv(imageEnv: string[], own: Record<string, string>, hostname: string): string[] {
+  const merged = new Map<string, string>();
+  for (const e of imageEnv) {
+    const eq = e.indexOf('=');
+    if (eq > 0) merged.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  merged.set('HOSTNAME', hostname);
+  for (const [k, v] of Object.entries(own)) merged.set(k, v);
+  return [...merged].map(([k, v]) => `${k}=${v}`);
+}
