@@ -42,11 +42,12 @@ export class VolumeCommands {
   ) {}
 
   /** A new named volume; AlreadyExists (409) for a name taken. */
-  async create(input: { name: string; size_mib?: number; labels?: Record<string, string> }): Promise<VolumeDetails> {
+  async create(input: { name: string; size_mib?: number; labels?: Record<string, string>; driver_options?: Record<string, string> }): Promise<VolumeDetails> {
     await this.ready();
     const record = await ensureVolume(this.ctx, input.name, {
       size_mib: input.size_mib ?? this.ctx.settings.volumes.defaultSizeMib,
       labels: input.labels ?? {},
+      driver_options: input.driver_options ?? {},
     });
     return this.details(record, []);
   }

@@ -177,7 +177,7 @@ describe('ContainerStore (SQLite)', () => {
     const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
     try {
       const now = new Date().toISOString();
-      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
+      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, driver_options: { size: '512m' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
       const anon = { ...named, name: 'a'.repeat(64), labels: {}, anonymous_for: 'c1', anonymous_path: '/data' };
       await s.volumes.insert(named);
       await s.volumes.insert(anon);

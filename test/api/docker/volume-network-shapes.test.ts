@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DockerError } from '../../../src/api/docker/errors.ts';
-import { createMemberships, dockerNetwork, endpointSettings } from '../../../src/api/docker/shapes/network.ts';
+import { createMemberships, dockerNetwork } from '../../../src/api/docker/shapes/network.ts';
 import { ANONYMOUS_LABEL, dockerVolume, parseSizeMib } from '../../../src/api/docker/shapes/volume.ts';
 import type { NetworkDetails } from '../../../src/containers/network-commands.ts';
 import type { VolumeDetails } from '../../../src/containers/volume-commands.ts';
@@ -17,6 +17,7 @@ describe('volume shapes', () => {
     name: 'pgdata',
     size_mib: 512,
     labels: { 'com.docker.compose.project': 'shop' },
+    driver_options: { size: '0.5g' },
     anonymous_for: null,
     anonymous_path: null,
     initialized: true,
@@ -34,7 +35,7 @@ describe('volume shapes', () => {
       CreatedAt: '2024-01-01T00:00:00.000Z',
       Labels: { 'com.docker.compose.project': 'shop' },
       Scope: 'local',
-      Options: { size: '512m' },
+      Options: { size: '0.5g' },
       Status: { size: '536870912', used: '4096' },
       UsageData: { Size: 4096, RefCount: 1 },
     });
@@ -42,7 +43,7 @@ describe('volume shapes', () => {
   });
 
   it('reads the size option in Docker units', () => {
-    assert.deepEqual(['512m', '2g', '2G', '1048576', '1536k', '1gb', 'lots'].map(parseSizeMib), [512, 2048, 2048, 1, 2, 1024, undefined]);
+    assert.deepEqual(['512m', '2g', '2G', '1048576', '1536k', '1gb', '0.5g', 'lots'].map(parseSizeMib), [512, 2048, 2048, 1, 2, 1024, 512, undefined]);
   });
 });
 
@@ -66,15 +67,6 @@ describe('network shapes', () => {
     assert.equal(n.Containers['d'.repeat(64)]!.MacAddress, '02:68:0a:d5:00:07');
     assert.deepEqual(dockerNetwork(net, facts, false).Containers, {});
     assert.deepEqual(dockerNetwork({ ...net, name: 'bridge', labels: {} }, facts, false).Options, { 'com.docker.network.bridge.name': 'fcbr0' });
-  });
-
-  it("gives a container's endpoints, aliases on a network and the address while it has one", () => {
-    const ids = new Map([['shop_default', net.id]]);
-    const on = endpointSettings({ container_id: 'd'.repeat(64), guest_ip: '10.213.0.7', networks: [{ network: 'shop_default', aliases: ['db', 'dddddddddddd'] }] }, ids, facts);
-    assert.deepEqual(Object.keys(on), ['shop_default']);
-    assert.deepEqual([on.shop_default!.Aliases, on.shop_default!.IPAddress, on.shop_default!.IPPrefixLen, on.shop_default!.Gateway, on.shop_default!.NetworkID], [['db', 'dddddddddddd'], '10.213.0.7', 22, '10.213.0.1', net.id]);
-    const off = endpointSettings({ container_id: 'd'.repeat(64), guest_ip: null, networks: [] }, new Map([['bridge', 'b'.repeat(64)]]), facts);
-    assert.deepEqual([Object.keys(off), off.bridge!.IPAddress, off.bridge!.EndpointID, off.bridge!.Aliases], [['bridge'], '', '', null]);
   });
 
   it('reads NetworkMode and EndpointsConfig, refusing host, none and container modes', () => {

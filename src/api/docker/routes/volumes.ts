@@ -83,7 +83,7 @@ async function create(ctx: DockerContext, body: CreateBody): Promise<VolumeDetai
   }
   const name = body.Name || randomBytes(32).toString('hex');
   try {
-    return await ctx.manager.volumes.create({ name, ...(sizeMib ? { size_mib: sizeMib } : {}), labels: body.Labels ?? {} });
+    return await ctx.manager.volumes.create({ name, ...(sizeMib ? { size_mib: sizeMib } : {}), labels: body.Labels ?? {}, driver_options: body.DriverOpts ?? {} });
   } catch (e) {
     if (isHearthError(e, 'HEARTH_ERR_VOLUME_EXISTS')) return inspect(ctx, name);
     if (isHearthError(e) && e.kind === 'InvalidArgument') throw invalidParameter(e.message);

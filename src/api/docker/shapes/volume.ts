@@ -30,7 +30,7 @@ export function dockerVolume(v: VolumeDetails): DockerVolume {
     CreatedAt: v.created_at,
     Labels: v.anonymous_for === null ? v.labels : { ...v.labels, [ANONYMOUS_LABEL]: '' },
     Scope: 'local',
-    Options: { size: `${v.size_mib}m` },
+    Options: v.driver_options,
     Status: { size: String(v.usage.sizeBytes), used: String(v.usage.usedBytes) },
     UsageData: { Size: v.usage.usedBytes, RefCount: v.users.length },
   };
@@ -38,7 +38,7 @@ export function dockerVolume(v: VolumeDetails): DockerVolume {
 
 /** Docker's `size` option (`DriverOpts.size`: `512m`, `10g`, `1073741824`) in MiB; undefined if it is not one. */
 export function parseSizeMib(text: string): number | undefined {
-  const m = /^(\d+)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
   if (!m) return undefined;
   const shift = { '': 0, k: 10, m: 20, g: 30, t: 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   const bytes = Number(m[1]) * 2 ** shift;
