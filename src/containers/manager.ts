@@ -224,9 +224,11 @@ export class ContainerManager {
     await checkHostPaths(specInput, ctx.settings.volumes.hostRoots);
     const rec = await ctx.queue.run(GLOBAL, async () => {
       const containers = await ctx.store.listContainers();
-      checkPortConflicts(spec, null, containers);
+      // Created only (Docker's create), it holds its host ports from its start on, as on Docker: one stopped
+      // may keep them meanwhile (Compose creates a container's replacement before it removes it).
+      checkPortConflicts(spec, null, start ? containers : containers.filter((c) => ACTIVE_STATES.has(c.state)));
       // A volume another container's VM holds read-write is refused now rather than in the background.
-      checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
+      if (start) checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
       const now = new Date().toISOString();
       const c: ContainerRecord = {
         ...spec,

@@ -49,16 +49,14 @@ export class NetworkCommands {
     private readonly ready: () => Promise<void>,
   ) {}
 
-  /** A new network; AlreadyExists for a name taken, InvalidArgument for a reserved or malformed one. */
+  /** A new network; AlreadyExists for a name taken, FailedPrecondition for a reserved one, InvalidArgument for a malformed one. */
   async create(input: { name: string; labels?: Record<string, string> }): Promise<NetworkDetails> {
     await this.ready();
     const name = input.name;
     if (!NAME.test(name) || name.length > 128) {
       throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `invalid network name "${name}": a letter or digit, then letters, digits, _ . or - (at most 128)`, 'body/Name');
     }
-    if (RESERVED.has(name)) {
-      throw new HearthError('AlreadyExists', 'HEARTH_ERR_NETWORK_EXISTS', `network ${name} is a pre-defined network and cannot be created`, { field: 'body/Name' });
-    }
+    if (RESERVED.has(name)) throw failedPrecondition('HEARTH_ERR_NETWORK_PREDEFINED', `${name} is a pre-defined network name: choose another`);
     const record: NetworkRecord = { name, id: randomBytes(32).toString('hex'), labels: input.labels ?? {}, created_at: new Date().toISOString() };
     await this.ctx.queue.run(GLOBAL, () => this.ctx.store.networks.insert(record));
     return { ...record, members: [] };

@@ -71,7 +71,7 @@ describe('networks', () => {
   it('refuses networks that do not exist, reserved and malformed names, and a name taken', async () => {
     await assert.rejects(manager.create({ name: 'lost', image: 'sleeper:1', networks: [{ network: 'nowhere', aliases: [] }] }), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_NOT_FOUND'));
     assert.ok(!(await manager.list()).some((c) => c.name === 'lost'), 'nothing was created');
-    for (const name of ['host', 'none', 'bridge']) await assert.rejects(manager.networks.create({ name }), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_EXISTS'));
+    for (const name of ['host', 'none', 'bridge']) await assert.rejects(manager.networks.create({ name }), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_PREDEFINED'));
     await assert.rejects(manager.networks.create({ name: '-x' }), (e) => isHearthError(e, 'HEARTH_ERR_INVALID_ARGUMENT'));
     await manager.networks.create({ name: 'twice' });
     await assert.rejects(manager.networks.create({ name: 'twice' }), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_EXISTS'));

@@ -63,6 +63,7 @@ export function networkRoutes(app: FastifyInstance, ctx: DockerContext): void {
       return reply.status(201).send({ Id: n.id, Warning: '' });
     } catch (e) {
       if (isHearthError(e, 'HEARTH_ERR_NETWORK_EXISTS')) throw new DockerError(409, `network with name ${body.Name} already exists`);
+      if (isHearthError(e, 'HEARTH_ERR_NETWORK_PREDEFINED')) throw new DockerError(403, `operation is not permitted on predefined ${body.Name} network`);
       if (isHearthError(e) && e.kind === 'InvalidArgument') throw invalidParameter(e.message);
       throw e;
     }

@@ -4,7 +4,7 @@
  * route gathers the facts (the image's config and id, the VM's network) and these only translate.
  * @module
  */
-import type { ContainerRecord, HealthcheckSpec } from '../../../model/index.ts';
+import { DEFAULT_NETWORK, type ContainerRecord, type HealthcheckSpec, type NetworkMembership } from '../../../model/index.ts';
 import { dockerStatus } from './container-state.ts';
 
 /** What the route knows beside the record. */
@@ -15,6 +15,8 @@ export interface ContainerFacts {
   image: { entrypoint: string[]; cmd: string[]; env: string[]; workingDir: string; user: string; labels: Record<string, string>; exposedPorts: string[] } | null;
   /** The bridge's name, the guest's gateway and MAC while a VM runs. */
   network: { bridge: string; gateway: string | null; prefixLength: number | null; mac: string | null };
+  /** Network names to ids (model/network.ts): every network is the one bridge, under a name of its own. */
+  networkIds: ReadonlyMap<string, string>;
   /** The VMM's pid while it runs (Docker's State.Pid is the process's; a VM's is its VMM's). */
   pid: number | null;
   now: Date;
@@ -90,24 +92,31 @@ function ports(c: ContainerRecord, facts: ContainerFacts): DockerPort[] {
 }
 
 function mounts(c: ContainerRecord) {
-  return c.volumes.map((v) => ({
-    Type: 'bind',
-    Source: v.host_path,
-    Destination: v.container_path,
-    Mode: v.readonly ? 'ro' : '',
-    RW: !v.readonly,
-    Propagation: 'rprivate',
-  }));
+  return c.volumes.map((v) =>
+    v.name !== null
+      ? { Type: 'volume', Name: v.name, Source: '', Destination: v.container_path, Driver: 'local', Mode: v.readonly ? 'ro' : 'z', RW: !v.readonly, Propagation: '' }
+      : { Type: 'bind', Source: v.host_path, Destination: v.container_path, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' },
+  );
 }
 
-function endpoint(c: ContainerRecord, facts: ContainerFacts) {
+/** The networks it is on (its own, else `bridge`), as `NetworkSettings.Networks`. */
+function endpoints(c: ContainerRecord, facts: ContainerFacts) {
+  const joined: NetworkMembership[] = c.networks.length > 0 ? c.networks : [{ network: DEFAULT_NETWORK, aliases: [] }];
+  return Object.fromEntries(joined.map((m) => [m.network, endpoint(c, facts, m)]));
+}
+
+/** The first network it joined: what `docker run --network` named. */
+const networkMode = (c: ContainerRecord) => c.networks[0]?.network ?? DEFAULT_NETWORK;
+
+function endpoint(c: ContainerRecord, facts: ContainerFacts, m: NetworkMembership) {
   const running = c.guest_ip !== null;
+  const named = m.network !== DEFAULT_NETWORK;
   return {
     IPAMConfig: null,
     Links: null,
-    Aliases: null,
+    Aliases: named ? m.aliases : null,
     MacAddress: running ? (facts.network.mac ?? '') : '',
-    NetworkID: facts.network.bridge,
+    NetworkID: facts.networkIds.get(m.network) ?? '',
     EndpointID: running ? c.vm_id : '',
     Gateway: running ? (facts.network.gateway ?? '') : '',
     IPAddress: c.guest_ip ?? '',
@@ -116,7 +125,7 @@ function endpoint(c: ContainerRecord, facts: ContainerFacts) {
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
     DriverOpts: null,
-    DNSNames: null,
+    DNSNames: named ? [c.name, ...m.aliases] : null,
   };
 }
 
@@ -132,8 +141,8 @@ export function toDockerSummary(c: ContainerRecord, facts: ContainerFacts) {
     Labels: { ...(facts.image?.labels ?? {}), ...c.labels },
     State: statusOf(c),
     Status: statusText(c, facts.now),
-    HostConfig: { NetworkMode: 'bridge' },
-    NetworkSettings: { Networks: { bridge: endpoint(c, facts) } },
+    HostConfig: { NetworkMode: networkMode(c) },
+    NetworkSettings: { Networks: endpoints(c, facts) },
     Mounts: mounts(c),
   };
 }
@@ -209,10 +218,10 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: {
-      Binds: c.volumes.map((v) => `${v.host_path}:${v.container_path}${v.readonly ? ':ro' : ''}`),
+      Binds: c.volumes.map((v) => `${v.name ?? v.host_path}:${v.container_path}${v.readonly ? ':ro' : ''}`),
       ContainerIDFile: '',
       LogConfig: { Type: 'json-file', Config: {} },
-      NetworkMode: 'bridge',
+      NetworkMode: networkMode(c),
       PortBindings: portMap(c, facts, true),
       RestartPolicy: { Name: c.restart_policy, MaximumRetryCount: c.restart_max_retries ?? 0 },
       AutoRemove: c.auto_remove,
@@ -234,7 +243,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       MemorySwap: memoryBytes,
       NanoCpus: Math.round((c.cpus ?? 0) * 1e9),
       CpuShares: 0,
-      Mounts: c.volumes.map((v) => ({ Type: 'bind', Source: v.host_path, Target: v.container_path, ReadOnly: v.readonly })),
+      Mounts: c.volumes.map((v) => ({ Type: v.name !== null ? 'volume' : 'bind', Source: v.name ?? v.host_path, Target: v.container_path, ReadOnly: v.readonly })),
       Init: null,
     },
     GraphDriver: { Name: 'hearth', Data: null },
@@ -279,7 +288,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       IPPrefixLen: running ? (facts.network.prefixLength ?? 0) : 0,
       IPv6Gateway: '',
       MacAddress: running ? (facts.network.mac ?? '') : '',
-      Networks: { bridge: endpoint(c, facts) },
+      Networks: endpoints(c, facts),
     },
   };
 }

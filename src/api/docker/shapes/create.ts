@@ -6,8 +6,9 @@
  * forwards signals (what `--init` is for).
  * @module
  */
-import type { HealthcheckSpec, Protocol, RestartPolicy } from '../../../model/index.ts';
+import { VOLUME_NAME_PATTERN, type HealthcheckSpec, type NetworkMembership, type Protocol, type RestartPolicy } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
+import { createMemberships } from './network.ts';
 
 /** Hearth's settings from a create (the image and name are the route's). */
 export interface CreateSettings {
@@ -20,7 +21,10 @@ export interface CreateSettings {
   tty: boolean;
   stdin_open: boolean;
   labels: Record<string, string>;
-  volumes: Array<{ host_path: string; container_path: string; readonly: boolean }>;
+  /** A named volume (`name`) or a host directory (`host_path`), as /v1's `volumes`. */
+  volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
+  /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
+  networks: NetworkMembership[];
   /** host_port 0: any free port, chosen by the route. */
   port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol }>;
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
@@ -92,7 +96,7 @@ const REFUSALS: Record<string, string> = {
 };
 
 /** The Docker create body as Hearth's settings; throws a 400 naming the first field it cannot honour. */
-export function fromDockerCreate(body: unknown, defaultNetwork = 'bridge'): CreateSettings {
+export function fromDockerCreate(body: unknown): CreateSettings {
   const config = obj(body);
   const host = obj(config.HostConfig);
   refuseUnknown(config, CONFIG_HANDLED, '');
@@ -130,7 +134,7 @@ export function fromDockerCreate(body: unknown, defaultNetwork = 'bridge'): Crea
     auto_remove: autoRemove,
     healthcheck: healthcheck(config.Healthcheck),
     ...resources(host),
-    ...network(host, obj(config.NetworkingConfig), defaultNetwork),
+    ...network(host, obj(config.NetworkingConfig)),
     ...logConfig(obj(host.LogConfig)),
   };
 }
@@ -184,10 +188,8 @@ function binds(list: string[]): CreateSettings['volumes'] {
       }
     }
     if (!target.startsWith('/')) throw invalidParameter(`invalid volume specification: '${b}': the destination must be an absolute path`);
-    if (!source.startsWith('/')) {
-      throw invalidParameter(`HostConfig.Binds '${b}': named volumes are not supported by Hearth yet: bind a host directory (an absolute path)`);
-    }
-    return { host_path: source, container_path: target, readonly: modes.includes('ro') };
+    const readonly = modes.includes('ro');
+    return source.startsWith('/') ? { host_path: source, container_path: target, readonly } : { name: volumeName(source), container_path: target, readonly };
   });
 }
 
@@ -196,13 +198,29 @@ function mounts(v: unknown): CreateSettings['volumes'] {
   if (!Array.isArray(v)) throw invalidParameter('HostConfig.Mounts must be a list');
   return v.map((m: unknown, i) => {
     const o = obj(m);
-    if (o.Type !== 'bind') {
-      throw invalidParameter(`HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)} are not supported by Hearth yet (only bind)`);
+    if (o.Type !== 'bind' && o.Type !== 'volume') {
+      throw invalidParameter(`HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)} are not supported by Hearth (bind and volume are)`);
+    }
+    if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
+    if (o.Type === 'volume') {
+      if (typeof o.Source !== 'string' || o.Source === '') {
+        throw invalidParameter(`HostConfig.Mounts[${i}]: a volume without a name is not supported by Hearth: name it (a named volume is created on first use)`);
+      }
+      return { name: volumeName(o.Source), container_path: o.Target, readonly: o.ReadOnly === true };
     }
     if (typeof o.Source !== 'string' || !o.Source.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be an absolute path`);
-    if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
     return { host_path: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
   });
+}
+
+const VOLUME_NAME = new RegExp(VOLUME_NAME_PATTERN);
+
+/** A named volume's name, in dockerd's words when it is not one. */
+function volumeName(source: string): string {
+  if (!VOLUME_NAME.test(source)) {
+    throw invalidParameter(`create ${source}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+  return source;
 }
 
 /** `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`; an empty or "0" HostPort is any free port (0). */
@@ -311,19 +329,9 @@ function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
   return out;
 }
 
-/** The one bridge: `default` and `bridge` (and the name given, for a network Hearth maps onto it). */
-function network(host: Json, networking: Json, defaultNetwork: string): Record<string, never> {
-  const mode = typeof host.NetworkMode === 'string' ? host.NetworkMode : '';
-  const ok = new Set(['', 'default', 'bridge', defaultNetwork]);
-  if (!ok.has(mode)) {
-    throw invalidParameter(`HostConfig.NetworkMode "${mode}" is not supported by Hearth: every container is on the one bridge network`);
-  }
-  for (const name of Object.keys(obj(networking.EndpointsConfig))) {
-    if (!ok.has(name) && name !== mode) {
-      throw invalidParameter(`NetworkingConfig: network "${name}" is not supported by Hearth: every container is on the one bridge network`);
-    }
-  }
-  return {};
+/** NetworkMode and EndpointsConfig: the networks it joins, all on the one bridge (shapes/network.ts). */
+function network(host: Json, networking: Json): { networks: NetworkMembership[] } {
+  return { networks: createMemberships({ NetworkMode: typeof host.NetworkMode === 'string' ? host.NetworkMode : '', EndpointsConfig: obj(networking.EndpointsConfig) as never }) };
 }
 
 function logConfig(lc: Json): Record<string, never> {

@@ -1,6 +1,6 @@
 /**
- * Networks as Docker shows them (`GET /networks`, `/networks/{id}`, a container's
- * `NetworkSettings.Networks`), and what a container create asks of them. Every network is the one bridge
+ * Networks as Docker shows them (`GET /networks`, `/networks/{id}`), and what a container create asks of
+ * them (a container's own `NetworkSettings.Networks` is shapes/container.ts's). Every network is the one bridge
  * (model/network.ts): each shows the bridge's subnet and gateway, and `bridge.name` the host's bridge. A
  * container's endpoint on a network exists while it has an address (as on dockerd, where only a running
  * container has one).
@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NetworkDetails, NetworkMember } from '../../../containers/network-commands.ts';
-import { DEFAULT_NETWORK, type ContainerRecord, type NetworkMembership } from '../../../model/index.ts';
+import { DEFAULT_NETWORK, type NetworkMembership } from '../../../model/index.ts';
 import { AddressPool, macForIp } from '../../../network/index.ts';
 import { DockerError } from '../errors.ts';
 
@@ -52,40 +52,6 @@ function endpoint(networkId: string, m: NetworkMember, pool: AddressPool) {
     IPv4Address: `${m.guest_ip}/${pool.prefixLength}`,
     IPv6Address: '',
   };
-}
-
-/**
- * A container's `NetworkSettings.Networks`: each network it is on, with its aliases there and, while it has
- * an address, that address. `networks` maps names to ids.
- */
-export function endpointSettings(c: Pick<ContainerRecord, 'container_id' | 'guest_ip' | 'networks'>, networks: ReadonlyMap<string, string>, facts: BridgeFacts) {
-  const pool = new AddressPool(facts.subnet);
-  const joined: NetworkMembership[] = c.networks.length > 0 ? c.networks : [{ network: DEFAULT_NETWORK, aliases: [] }];
-  const ip = c.guest_ip;
-  return Object.fromEntries(
-    joined.map((m) => {
-      const id = networks.get(m.network) ?? '';
-      return [
-        m.network,
-        {
-          IPAMConfig: null,
-          Links: null,
-          Aliases: m.network === DEFAULT_NETWORK ? null : m.aliases,
-          MacAddress: ip ? macForIp(ip) : '',
-          DriverOpts: null,
-          NetworkID: id,
-          EndpointID: ip ? endpointId(id, c.container_id) : '',
-          Gateway: ip ? pool.gateway : '',
-          IPAddress: ip ?? '',
-          IPPrefixLen: ip ? pool.prefixLength : 0,
-          IPv6Gateway: '',
-          GlobalIPv6Address: '',
-          GlobalIPv6PrefixLen: 0,
-          DNSNames: m.network === DEFAULT_NETWORK ? null : [c.container_id.slice(0, 12), ...m.aliases],
-        },
-      ];
-    }),
-  );
 }
 
 /** What a create's `HostConfig.NetworkMode` and `NetworkingConfig.EndpointsConfig` ask for. */
