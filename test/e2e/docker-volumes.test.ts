@@ -1,7 +1,7 @@
 /**
  * Volumes through the real `docker` CLI against a real manager: create (again: the same volume), ls with
- * filters and --format, inspect --format, rm (a missing one, a used one), prune; and the same volumes from
- * /v1.
+ * filters and --format, inspect --format, rm (a missing one, a used one), prune; a named volume written by
+ * one container and read by the next; and the same volumes from /v1.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -48,6 +48,19 @@ describe('Docker API: volumes with the docker CLI', () => {
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /no such volume/);
     await world.docker.ok(['volume', 'rm', '-f', anonymous]);
+  });
+
+  it('keeps what one container wrote in a named volume for the next (docker run -v name:/path), made on first use', async () => {
+    await world.docker.ok(['run', '--rm', '-v', 'notes:/data', 'busybox', 'sh', '-c', 'echo kept > /data/note && sync']);
+    assert.equal(await world.docker.ok(['run', '--rm', '-v', 'notes:/data:ro', 'busybox', 'cat', '/data/note']), 'kept\n');
+    assert.equal(await world.docker.ok(['run', '--rm', '--mount', 'type=volume,source=notes,target=/mnt', 'busybox', 'cat', '/mnt/note']), 'kept\n');
+    const fields = await world.docker.ok(['volume', 'inspect', '--format', '{{.Name}} {{.Driver}}', 'notes']);
+    assert.equal(fields, 'notes local\n', 'made by the first run');
+    const id = (await world.docker.ok(['create', '-v', 'notes:/data', 'busybox', 'true'])).trim();
+    const mount = await world.docker.ok(['inspect', '--format', '{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.RW}}{{end}}', id]);
+    assert.equal(mount, 'volume notes /data true\n');
+    await world.docker.ok(['rm', id]);
+    await world.docker.ok(['volume', 'rm', 'notes']);
   });
 
   it('refuses to remove a volume a container uses, naming it; prune --all removes the unused ones', async () => {

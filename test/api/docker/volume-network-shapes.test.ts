@@ -71,7 +71,7 @@ describe('network shapes', () => {
 
   it('reads NetworkMode and EndpointsConfig, refusing host, none and container modes', () => {
     assert.deepEqual(createMemberships({}), [{ network: 'bridge', aliases: [] }]);
-    assert.deepEqual(createMemberships({ NetworkMode: 'default' }), [{ network: 'bridge', aliases: [] }]);
+    assert.deepEqual(createMemberships({ NetworkMode: 'default', EndpointsConfig: { default: {} } }), [{ network: 'bridge', aliases: [] }], 'the CLI names the bridge default');
     assert.deepEqual(createMemberships({ NetworkMode: 'shop_default', EndpointsConfig: { shop_default: { Aliases: ['web'] }, other: null } }), [
       { network: 'shop_default', aliases: ['web'] },
       { network: 'other', aliases: [] },

@@ -70,9 +70,15 @@ export function createMemberships(n: CreateNetworking): NetworkMembership[] {
   if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
     throw new DockerError(400, `network mode ${mode} is not supported by Hearth: each container is a VM with its own network interface on the bridge`);
   }
-  const primary = mode === '' || mode === 'default' ? DEFAULT_NETWORK : mode;
-  const endpoints = Object.entries(n.EndpointsConfig ?? {});
-  const aliasesOf = (name: string) => endpoints.find(([k]) => k === name)?.[1]?.Aliases ?? [];
-  const names = [primary, ...endpoints.map(([k]) => k).filter((k) => k !== primary)];
-  return names.map((network) => ({ network, aliases: [...aliasesOf(network)] }));
+  // the CLI names the bridge `default`, as its network mode
+  const named = (name: string) => (name === '' || name === 'default' ? DEFAULT_NETWORK : name);
+  const out: NetworkMembership[] = [{ network: named(mode), aliases: [] }];
+  for (const [name, endpoint] of Object.entries(n.EndpointsConfig ?? {})) {
+    const network = named(name);
+    const aliases = endpoint?.Aliases ?? [];
+    const known = out.find((m) => m.network === network);
+    if (known) known.aliases.push(...aliases.filter((a) => !known.aliases.includes(a)));
+    else out.push({ network, aliases: [...aliases] });
+  }
+  return out;
 }
