@@ -1,7 +1,8 @@
 /**
  * `docker events` with the real CLI against a real manager: --since/--until over the one event log (image
- * pulls, tags and removals; a container's create, start, die, stop, rename, kill, destroy, made through
- * /v1 as through Docker), Docker's fields and order, filters, and a live stream that starts empty.
+ * pulls, tags and removals; a container's create, start, die, stop, rename, kill, exec, destroy, made
+ * through /v1 as through Docker), Docker's fields and order, filters (labels too), and a live stream that
+ * starts empty.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -77,6 +78,30 @@ describe('Docker API: docker events', () => {
     const afterDelete = await events(['--since', since, '--until', later, '--filter', `container=${c.container_id.slice(0, 12)}`]);
     assert.deepEqual(afterDelete.map((e) => [e.Action, e.Actor.Attributes.name, e.Actor.Attributes.image]), [['destroy', 'job', 'busybox']]);
     assert.equal((await world.api.call('DELETE', `/v1/containers/${sleeper}`)).status, 204);
+  });
+
+  it('carries labels and execs as dockerd does, for containers made through the docker CLI', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    const id = (await world.docker.ok(['run', '-d', '--name', 'lab', '--label', 'team=ops', 'busybox', 'sleep', '600'])).trim();
+    assert.equal((await world.docker.run(['exec', 'lab', 'sh', '-c', 'exit 4'])).code, 4);
+    await world.docker.ok(['kill', 'lab']);
+    await world.docker.ok(['wait', 'lab']);
+    const until = (Date.now() / 1000 + 0.001).toFixed(3);
+    const labelled = await events(['--since', since, '--until', until, '--filter', 'label=team=ops']);
+    assert.deepEqual(
+      labelled.map((e) => `${e.Action.replace(/^(exec_\w+):.*/, '$1')}${e.Actor.Attributes.exitCode ?? e.Actor.Attributes.signal ? ` ${e.Actor.Attributes.exitCode ?? e.Actor.Attributes.signal}` : ''}`),
+      ['create', 'start', 'exec_create', 'exec_start', 'exec_die 4', 'kill 9', 'die 137'],
+    );
+    assert.ok(labelled.every((e) => e.Actor.ID === id && e.Actor.Attributes.team === 'ops'));
+    const exec = labelled.find((e) => e.Action.startsWith('exec_start'))!;
+    assert.equal(exec.Action, 'exec_start: sh -c exit 4');
+    assert.match(exec.Actor.Attributes.execID!, /^[0-9a-f]+$/);
+    const byEvent = await events(['--since', since, '--until', until, '--filter', 'event=exec_die']);
+    assert.deepEqual(byEvent.map((e) => e.Actor.Attributes.name), ['lab']);
+    await world.docker.ok(['rm', 'lab']);
+    const later = (Date.now() / 1000 + 0.001).toFixed(3);
+    const destroyed = await events(['--since', since, '--until', later, '--filter', 'event=destroy']);
+    assert.deepEqual(destroyed.map((e) => e.Actor.ID), [id]);
   });
 
   it('streams live events from now on when not given --since', async () => {

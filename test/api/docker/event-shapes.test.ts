@@ -24,6 +24,7 @@ describe('docker events from Hearth events', () => {
   it('maps the transitions of a container life', () => {
     const table: [EventRecord, string[][]][] = [
       [state(null, 'creating'), [['create', '']]],
+      [state(null, 'stopped'), [['create', '']]],
       [state('stopped', 'creating'), []],
       [state('creating', 'booting'), []],
       [state('initializing', 'running'), [['start', '']]],

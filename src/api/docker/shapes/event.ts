@@ -3,7 +3,7 @@
  * say the same thing, in dockerd's order and words, or none when Docker has no word for it (a VM booting, a
  * restart scheduled, a step of a pull).
  *
- *   state null -> creating                 container create
+ *   state null -> creating or stopped      container create
  *   -> running (from booting/initializing) container start
  *   paused -> running                      container unpause
  *   -> paused                              container pause
@@ -82,10 +82,12 @@ function containerActions(e: EventRecord, c: EventContainer): Action[] {
   switch (e.type) {
     case 'state': {
       const from = e.from_state;
-      const ran = from !== null && STARTED_STATES.has(from);
+      // the first state of a container, whichever: `creating` (started at once) or `stopped` (created only)
+      if (from === null) return [['create']];
+      const ran = STARTED_STATES.has(from);
       switch (e.to_state) {
         case 'creating':
-          return from === null ? [['create']] : [];
+          return [];
         case 'running':
           if (from === 'paused') return [['unpause']];
           return from === 'booting' || from === 'initializing' ? [['start']] : [];
