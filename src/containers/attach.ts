@@ -30,10 +30,14 @@ export class AttachPoint extends EventEmitter<AttachEvents> {
   /** Set once the process ended. */
   ended = false;
   exitCode: number | null = null;
+  private markRunning!: () => void;
+  /** Resolves once the process runs (its stdin takes input from then on), or ended. */
+  readonly running: Promise<void> = new Promise((resolve) => (this.markRunning = resolve));
 
   constructor(readonly sandbox: Sandbox) {
     super();
     this.setMaxListeners(0); // clients come and go
+    sandbox.once('started', () => this.markRunning());
     sandbox.on('output', (chunk) => this.onOutput(chunk));
     sandbox.on('exit', (exit) => this.end(exit.code));
     sandbox.on('gone', () => this.end(null));
@@ -42,6 +46,11 @@ export class AttachPoint extends EventEmitter<AttachEvents> {
   /** The output kept (at most ATTACH_REPLAY_BYTES, whole chunks but the oldest, which may be cut). */
   replay(): OutputChunk[] {
     return [...this.recent];
+  }
+
+  /** A VM adopted after a manager restart: its process already runs. */
+  adopted(): void {
+    this.markRunning();
   }
 
   private onOutput(chunk: OutputChunk): void {
@@ -65,6 +74,7 @@ export class AttachPoint extends EventEmitter<AttachEvents> {
     if (this.ended) return;
     this.ended = true;
     this.exitCode = code;
+    this.markRunning();
     this.emit('exit', code);
   }
 }
@@ -89,7 +99,7 @@ export class Attachment {
   private size?: [rows: number, cols: number];
   private endedUnbound = false;
   private settle!: () => void;
-  /** Resolves once the attachment has a process (or ended without one): stdin may be written from then on. */
+  /** Resolves once the attachment's process runs (or it ended without one): stdin may be written from then on. */
   readonly bound: Promise<void> = new Promise((resolve) => (this.settle = resolve));
 
   constructor(
@@ -107,7 +117,10 @@ export class Attachment {
     this.point = point;
     if (this.handlers) this.hook(this.handlers.onOutput, this.handlers.onExit);
     if (this.size && this.tty) point.sandbox.resize(...this.size);
-    this.settle();
+    void point.running.then(() => {
+      if (this.size && this.tty && !point.ended) point.sandbox.resize(...this.size);
+      this.settle();
+    });
   }
 
   /** A waiting attachment's container ended its run, or went, with no process to bind to. */

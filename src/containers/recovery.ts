@@ -186,6 +186,7 @@ export class Recovery {
     run.volumes = [...namedClaims(c), ...(await ctx.store.volumes.anonymousOf(c.id)).map((v) => ({ name: v.name, readonly: false }))];
     run.started = true;
     run.startedAt = Date.now();
+    run.attachPoint?.adopted();
     try {
       await run.openPorts(c.port_mappings);
     } catch (e) {

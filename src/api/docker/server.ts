@@ -62,6 +62,12 @@ export async function buildDockerApp(deps: DockerDeps): Promise<FastifyInstance>
     return payload;
   });
 
+  // dockerd's JSON is `application/json` with no charset, and the CLI reads error messages only from exactly that.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('application/json')) void reply.header('content-type', 'application/json');
+    return payload;
+  });
   const closers: Array<() => Promise<void>> = [];
   doorClosers.set(app, closers);
   app.addHook('preClose', async () => {

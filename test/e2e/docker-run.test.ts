@@ -1,0 +1,97 @@
+/**
+ * `docker run` as the real CLI does it (create -> attach -> wait -> start) against a real manager and VMs:
+ * output and exit codes of fast-exiting containers never lost, `--rm` removing, `-i` feeding stdin, `-it`
+ * under a pseudo-terminal, a name conflict in dockerd's words, and a container made through Docker seen,
+ * stopped and deleted through /v1 (and the other way round). Images are pulled through /v1 first.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { HELLO_OUTPUT } from '../helpers/app-images.ts';
+import { assertNoLeaks, e2eEnv } from '../helpers/e2e-env.ts';
+import type { E2eEnv } from '../helpers/e2e-env.ts';
+import { enterTestNetns } from '../helpers/inside-netns.ts';
+
+await enterTestNetns(import.meta.url);
+
+export async function pullThroughV1(world: E2eEnv, images: string[]): Promise<void> {
+  for (const image of images) {
+    const r = await world.api.call('POST', '/v1/images/pull', { image });
+    assert.ok(r.status < 300, r.text);
+  }
+}
+
+describe('docker run through Hearth', () => {
+  let world: E2eEnv;
+  before(async () => {
+    world = await e2eEnv();
+    await pullThroughV1(world, ['hello-world:latest', 'busybox:latest']);
+  });
+  after(async () => {
+    await world?.close();
+  });
+
+  it('run --rm hello-world prints its output, exits 0 and leaves nothing', async () => {
+    const r = await world.docker.run(['run', '--rm', 'hello-world']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(HELLO_OUTPUT), r.stdout);
+    assert.equal((await world.docker.ok(['ps', '-aq'])).trim(), '');
+  });
+
+  it('keeps stdout and stderr apart and returns the exit code of a process that exits at once', async () => {
+    const r = await world.docker.run(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  it('run -i feeds stdin to the process and ends it at EOF', async () => {
+    const r = await world.docker.run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z; echo done'], { input: 'hello\nworld\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'HELLO\nWORLD\ndone\n');
+  });
+
+  it('run -it under a pseudo-terminal gives the process a terminal', () => {
+    const cmd = `docker run --rm -it busybox sh -c 'tty; stty size; exit 5'`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: { ...world.docker.env(), COLUMNS: '100', LINES: '30' }, encoding: 'utf8', timeout: 120_000, input: '' });
+    assert.equal(r.status, 5, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+  });
+
+  it('a name in use is dockerd\'s conflict; run without --rm keeps the exited container and its exit code', async () => {
+    const first = await world.docker.run(['run', '--name', 'kept', 'busybox', 'sh', '-c', 'exit 7']);
+    assert.equal(first.code, 7, first.stderr);
+    const id = (await world.docker.ok(['inspect', '--format', '{{.Id}}', 'kept'])).trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const again = await world.docker.run(['run', '--name', 'kept', 'busybox', 'true']);
+    assert.equal(again.code, 125);
+    assert.match(
+      again.stderr,
+      new RegExp(`Conflict\\. The container name "/kept" is already in use by container "${id}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`),
+    );
+    const state = await world.docker.ok(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}', 'kept']);
+    assert.equal(state.trim(), 'exited 7 false');
+    // One model: /v1 sees it, by the same 64-hex id, and deletes it; Docker no longer does.
+    const v1 = (await world.api.call('GET', '/v1/containers')).body.items.find((c: any) => c.name === 'kept');
+    assert.equal(v1.container_id, id);
+    assert.equal((await world.api.call('DELETE', `/v1/containers/${v1.id}`)).status, 204);
+    const gone = await world.docker.run(['container', 'inspect', 'kept']);
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /No such container: kept/);
+  });
+
+  it('a container made through /v1 is listed, stopped and removed through Docker', async () => {
+    const id = await world.api.create({ name: 'from-v1', image: 'busybox:latest', args: ['sleep', '600'] });
+    await world.api.waitFor(id, ['running']);
+    const ps = await world.docker.ok(['ps', '--format', '{{.Names}} {{.State}}']);
+    assert.match(ps, /^from-v1 running$/m);
+    await world.docker.ok(['stop', '-t', '1', 'from-v1']);
+    assert.equal((await world.api.get(id)).state, 'stopped');
+    await world.docker.ok(['rm', 'from-v1']);
+    assert.equal((await world.api.call('GET', `/v1/containers/${id}`)).status, 404);
+  });
+
+  it('leaves nothing behind', async () => {
+    await assertNoLeaks(world);
+  });
+});
