@@ -55,12 +55,6 @@ export async function buildDockerApp(deps: DockerDeps): Promise<FastifyInstance>
     void reply.header('Api-Version', API_VERSION).header('Server', `Hearth/${API_VERSION} (linux)`).header('Ostype', 'linux');
     checkApiVersion(apiVersionOf(request.raw));
   });
-  // dockerd says `application/json` bare, and the CLI reads an error body as JSON only when it is exactly
-  // that (else it prints the body as it is); Fastify adds a charset to every JSON answer.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') void reply.header('content-type', 'application/json');
-    return payload;
-  });
 
   // dockerd's JSON is `application/json` with no charset, and the CLI reads error messages only from exactly that.
   app.addHook('onSend', async (_req, reply, payload) => {
