@@ -10,12 +10,12 @@ import { describeError, failedPrecondition, HearthError, notFound } from '../err
 import type { ContainerRecord } from '../model/index.ts';
 import type { ContainerStore, Transition } from '../store/container-store.ts';
 import type { ContainerNotices } from './attach.ts';
-import type { ContainerDeps } from './deps.ts';
+import type { ContainerDeps, ResolvedImage } from './deps.ts';
 import { ExecTable } from './execs.ts';
 import { LiveRuns } from './live-runs.ts';
 import type { LogStore } from './log-store.ts';
 import type { BackoffSettings } from './restart-policy.ts';
-import type { RunContext, RunSettings } from './run.ts';
+import type { Run, RunContext, RunSettings } from './run.ts';
 import { KeyedQueue } from './serial-queue.ts';
 import type { HostCapacity } from './validate.ts';
 
@@ -71,6 +71,16 @@ export class ContainerContext implements RunContext {
 
   transition(id: string, t: Transition): Promise<ContainerRecord> {
     return this.store.transition(id, t);
+  }
+
+  /**
+   * The image a run started from. A run adopted after a manager restart was found without it: it is resolved
+   * again (local, kept for this container, pinned to the digest the run used, whatever the tag names now) and
+   * remembered on the run.
+   */
+  async imageOf(c: ContainerRecord, run: Run): Promise<ResolvedImage> {
+    run.image ??= await this.deps.images.ensureRootfs(c.image, { user: c.id, ...(c.image_digest ? { digest: c.image_digest } : {}) });
+    return run.image;
   }
 
   /** Queues background work for a container; a failure is logged, there is nobody to answer. */

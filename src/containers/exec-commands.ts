@@ -22,10 +22,7 @@ export async function createExec(ctx: ContainerContext, id: string, request: Exe
   if (c.state !== 'running' || !run?.sandbox || !run.started || run.finished) {
     throw stateConflict(`container ${c.name} is ${c.state}; an exec needs it running`);
   }
-  // After a manager restart the run was adopted without its image: it is found again (it is local, kept
-  // for this container) and remembered for the next exec.
-  run.image ??= await ctx.deps.images.ensureRootfs(c.image, { user: c.id });
-  const spec = buildExecSpec(containerProcessConfig(run.image.config, c), { env: c.env_vars, hostname: c.container_id.slice(0, 12) }, request);
+  const spec = buildExecSpec(containerProcessConfig((await ctx.imageOf(c, run)).config, c), { env: c.env_vars, hostname: c.container_id.slice(0, 12) }, request);
   return ctx.execs.add(id, spec);
 }
 

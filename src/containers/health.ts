@@ -77,10 +77,8 @@ export class HealthChecks {
       const c = await ctx.store.getContainer(id);
       const run = ctx.runs.run(id);
       if (!c || !run?.sandbox || slot.generation !== generation) return;
-      // After a manager restart the run was adopted without its image: found again (it is kept for this container).
-      run.image ??= await ctx.deps.images.ensureRootfs(c.image, { user: c.id, ...(c.image_digest ? { digest: c.image_digest } : {}) });
+      const { config } = await ctx.imageOf(c, run);
       if (slot.generation !== generation) return;
-      const config = run.image.config;
       const policy = healthPolicy(config.healthcheck, c.healthcheck, config.shell);
       if (!policy) {
         if (c.health !== null) this.write(id, slot, null);

@@ -377,4 +377,25 @@ describe('recovery after a manager restart', () => {
       await h2.close();
     }
   });
+
+  it("an exec after a restart runs with the image the container started from, not the tag's new one", async () => {
+    const images = new FakeImages({ ...IMAGES, 'moving:v1': { cmd: ['sleep'], env: ['IMAGE=old'] } });
+    const h1 = await harness({ images });
+    const id = await create(h1.app, { name: 'pinned-exec', image: 'moving:v1' });
+    const first = await waitFor(h1.app, id, 'running');
+    images.images['moving:v1'] = { cmd: ['sleep'], env: ['IMAGE=new'] };
+    const h2 = await restart(h1, images);
+    try {
+      const created = await h2.app.inject({ method: 'POST', url: `/v1/containers/${id}/exec`, payload: { cmd: ['env'] } });
+      assert.equal(created.statusCode, 201, created.body);
+      const vm = h2.launcher.vms.get(first.container_runtime_id.slice(3))!;
+      const started = h2.app.inject({ method: 'POST', url: `/v1/exec/${created.json().id}/start`, payload: { detach: true } });
+      assert.equal((await started).statusCode, 200, (await started).body);
+      const env = vm.execs.at(-1)!.spec.env;
+      assert.ok(env.includes('IMAGE=old'), `the exec's environment is the pinned image's: ${env.join(' ')}`);
+      assert.equal(images.calls.at(-1), `moving:v1@${first.image_digest}`, 'resolved by digest');
+    } finally {
+      await h2.close();
+    }
+  });
 });

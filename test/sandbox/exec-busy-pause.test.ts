@@ -27,10 +27,12 @@ describe('exec beside a busy main process, top, pause and resume', () => {
     let mainBytes = 0;
     vm.on('output', (c) => (mainBytes += c.data.length));
     try {
+      for (const giveUp = Date.now() + 60_000; mainBytes === 0; await sleep(20)) assert.ok(Date.now() < giveUp, 'the main process writes');
+      const before = mainBytes;
       const r = await execToEnd(vm, execSpec(['sh', '-c', 'echo from-exec; exit 4']));
       assert.deepEqual(r.exit, { code: 4, signal: null });
       assert.equal(r.stdout.toString(), 'from-exec\n');
-      assert.ok(mainBytes > 0, 'the main process was writing meanwhile');
+      assert.ok(mainBytes > before, 'the main process was writing meanwhile');
 
       // top: the main process and a running exec, with user, command line and figures.
       const session = await vm.exec(execSpec(['sleep', '300'], { user: 'app' }));

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,6 +48,8 @@ describe('VMM identity', () => {
     ]);
     await writeFile(path.join(runDir, 'vmm.json'), JSON.stringify({ pid, accel: 'tcg', name: `hearth-${id}` }));
     await waitFor(async () => (await driver.findAll(vmsDir)).some((v) => v.pid === pid));
+    // QEMU is found by its command line from its first instant; its QMP socket comes a little later.
+    await waitFor(() => stat(qmp).then(() => true, () => false));
     const vm = await driver.adopt(runDir);
     assert.equal(vm?.pid, pid, 'adopted through its old socket path');
     vm!.detach();
