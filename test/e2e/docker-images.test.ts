@@ -1,8 +1,8 @@
 /**
  * Images through the real `docker` CLI against a real manager: pull with Docker's progress (and again: up
  * to date; and an image the registry lacks: the CLI's error), images with --format and filters, inspect
- * --format, tag, history, rmi of a tag then of the image, image prune, build refused naming why; and the
- * same library seen from /v1.
+ * --format, tag, history, system df, rmi of a tag then of the image, image prune, build refused naming why;
+ * and the same library seen from /v1.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -67,6 +67,18 @@ describe('Docker API: images with the docker CLI', () => {
     const missing = await world.docker.run(['image', 'inspect', 'nothing:here']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No such image: nothing:here/);
+  });
+
+  it('says what images, containers and volumes take (docker system df)', async () => {
+    const id = (await world.docker.ok(['create', '-v', 'scratch:/data', 'busybox', 'true'])).trim();
+    try {
+      const rows = (await world.docker.ok(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}/{{.Active}}'])).trim().split('\n');
+      assert.deepEqual(rows, ['Images=2/1', 'Containers=1/0', 'Local Volumes=0/0', 'Build Cache=0/0']);
+      const verbose = await world.docker.ok(['system', 'df', '-v']);
+      assert.match(verbose, /^busybox +latest +[0-9a-f]{12} /m);
+    } finally {
+      await world.docker.ok(['rm', id]);
+    }
   });
 
   it('removes a tag (untagged), then an image by ID only when forced while tags remain, then prunes', async () => {

@@ -10,6 +10,7 @@ import { archiveRoutes } from './archive.ts';
 import { containerControlRoutes } from './container-control.ts';
 import { containerStreamRoutes } from './container-streams.ts';
 import { containerRoutes } from './containers.ts';
+import { diskUsageRoutes } from './disk-usage.ts';
 import { eventRoutes } from './events.ts';
 import { execRoutes } from './execs.ts';
 import { imageRoutes } from './images.ts';
@@ -28,4 +29,5 @@ export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   volumeRoutes(app, ctx);
   networkRoutes(app, ctx);
   eventRoutes(app, ctx);
+  diskUsageRoutes(app, ctx);
 }
