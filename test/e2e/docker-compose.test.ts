@@ -1,8 +1,9 @@
 /**
  * Networks with the real `docker` CLI, and Debian's docker-compose 1.29 bringing up a project, against a
  * real manager and real VMs: a database-ish service holding a named volume, a web service that depends on
- * it, reaches it by its service name and publishes a port, both with environment; then ps, logs, a second
- * up (nothing to do), a changed service recreated with its port, stop, and down -v leaving nothing behind.
+ * it, reaches it by its service name and publishes a port, both with environment; then ps, logs, exec, a
+ * one-off run, a second up (nothing to do), a service recreated with its port, stop, and down -v leaving
+ * nothing behind.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -106,7 +107,9 @@ volumes:
       assert.match(ps, /^shop_db_1 .* Up +80\/tcp/m);
       assert.match(ps, new RegExp(`^shop_web_1 .* Up +0\\.0\\.0\\.0:${port}->80/tcp`, 'm'));
       assert.match((await project.ok(['logs', 'web'])).stdout, /web_1 +\| frontend fetched from db/);
-      assert.equal((await world.docker.ok(['exec', 'shop_db_1', 'sh', '-c', 'echo $ROLE'])).trim(), 'database');
+      assert.equal((await project.ok(['exec', '-T', 'db', 'sh', '-c', 'echo $ROLE'])).stdout.trim(), 'database');
+      // a one-off container of a service, linked to its service's and on the project network
+      assert.equal((await project.ok(['run', '--rm', 'web', 'wget', '-q', '-O', '-', 'http://db/'])).stdout, WEBAPP_PAGE);
       // names resolve both ways: the one that started first learnt of the later one
       assert.equal(await world.docker.ok(['exec', 'shop_db_1', 'wget', '-q', '-O', '-', 'http://web/']), WEBAPP_PAGE);
       const labels = await world.docker.ok(['ps', '--filter', 'label=com.docker.compose.project=shop', '--format', '{{.Names}} {{.Label "com.docker.compose.service"}} {{.Networks}}']);

@@ -50,6 +50,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
+  'Links',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -90,7 +91,6 @@ const REFUSALS: Record<string, string> = {
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
   Volumes: 'anonymous volumes are not supported yet: bind a host directory (-v /host:/path)',
   VolumesFrom: 'volumes are not shared between containers yet',
-  Links: 'legacy links are not supported',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
   ShmSize: '/dev/shm is the guest\'s',
 };
@@ -329,9 +329,17 @@ function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
   return out;
 }
 
-/** NetworkMode and EndpointsConfig: the networks it joins, all on the one bridge (shapes/network.ts). */
+/**
+ * NetworkMode and EndpointsConfig: the networks it joins, all on the one bridge (shapes/network.ts). Links
+ * (`docker-compose run` links a one-off container to its service's) are accepted on a network of names, where
+ * the linked containers' names and aliases resolve already; a link's own alias is not added.
+ */
 function network(host: Json, networking: Json): { networks: NetworkMembership[] } {
-  return { networks: createMemberships({ NetworkMode: typeof host.NetworkMode === 'string' ? host.NetworkMode : '', EndpointsConfig: obj(networking.EndpointsConfig) as never }) };
+  const networks = createMemberships({ NetworkMode: typeof host.NetworkMode === 'string' ? host.NetworkMode : '', EndpointsConfig: obj(networking.EndpointsConfig) as never });
+  if (!isEmpty(host.Links) && networks.every((m) => m.network === 'bridge')) {
+    throw invalidParameter('HostConfig.Links is not supported by Hearth on the default bridge: put the containers on a network (docker network create), where they find each other by name');
+  }
+  return { networks };
 }
 
 function logConfig(lc: Json): Record<string, never> {
