@@ -8,18 +8,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { HELLO_OUTPUT } from '../helpers/app-images.ts';
-import { assertNoLeaks, e2eEnv } from '../helpers/e2e-env.ts';
+import { assertNoLeaks, e2eEnv, pullThroughV1 } from '../helpers/e2e-env.ts';
 import type { E2eEnv } from '../helpers/e2e-env.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
 
 await enterTestNetns(import.meta.url);
-
-export async function pullThroughV1(world: E2eEnv, images: string[]): Promise<void> {
-  for (const image of images) {
-    const r = await world.api.call('POST', '/v1/images/pull', { image });
-    assert.ok(r.status < 300, r.text);
-  }
-}
 
 describe('docker run through Hearth', () => {
   let world: E2eEnv;

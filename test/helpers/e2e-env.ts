@@ -66,6 +66,14 @@ export async function e2eEnv(
   return world;
 }
 
+/** Pulls images through /v1 (the Docker API's image endpoints are not this world's business). */
+export async function pullThroughV1(world: E2eEnv, images: string[]): Promise<void> {
+  for (const image of images) {
+    const r = await world.api.call('POST', '/v1/images/pull', { image });
+    assert.ok(r.status < 300, r.text);
+  }
+}
+
 export interface Reply<T = any> {
   status: number;
   body: T;

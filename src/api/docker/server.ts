@@ -49,7 +49,8 @@ export async function buildDockerApp(deps: DockerDeps): Promise<FastifyInstance>
       done(new HearthError('InvalidArgument', 'HEARTH_ERR_INVALID_ARGUMENT', 'the request body is not valid JSON'), undefined);
     }
   });
-  // Archives (`docker cp`, image loads) and whatever else: the route reads the stream itself.
+  // Archives (`docker cp` sends its tar as text/plain, image loads) and whatever else: the route reads the stream itself.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('Api-Version', API_VERSION).header('Server', `Hearth/${API_VERSION} (linux)`).header('Ostype', 'linux');

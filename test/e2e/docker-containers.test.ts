@@ -1,0 +1,202 @@
+/**
+ * The container commands of the real `docker` CLI against Hearth, on two running microVMs: run -d -p with a
+ * fetch through the port, ps (filters, --format), inspect --format, port, logs (-f, --tail, --since, -t),
+ * exec (with and without -it), cp both ways, top, stats --no-stream, rename, the lifecycle (stop, start,
+ * restart, kill, pause, unpause, wait, rm -f), --restart on-failure and --memory's OOM kill.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WEBAPP_PAGE } from '../helpers/app-images.ts';
+import { assertNoLeaks, e2eEnv, pullThroughV1 } from '../helpers/e2e-env.ts';
+import type { E2eEnv } from '../helpers/e2e-env.ts';
+import { enterTestNetns } from '../helpers/inside-netns.ts';
+import { freePort } from '../helpers/registry.ts';
+
+await enterTestNetns(import.meta.url);
+
+describe('docker container commands through Hearth', () => {
+  let world: E2eEnv;
+  let port: number;
+  let tmp: string;
+  const docker = (args: string[]) => world.docker.ok(args);
+  const line = async (args: string[]) => (await docker(args)).trim();
+
+  before(async () => {
+    world = await e2eEnv();
+    await pullThroughV1(world, ['busybox:latest', 'webapp:latest']);
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'hearth-docker-cp-'));
+    port = await freePort();
+    await docker(['run', '-d', '--name', 'web', '-p', `${port}:80`, '-e', 'GREETING=hi there', '--label', 'tier=front', 'webapp']);
+    await docker(['run', '-d', '--name', 'ticker', '--label', 'tier=back', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tick $i"; echo "err $i" >&2; sleep 0.2; done']);
+  });
+  after(async () => {
+    rmSync(tmp, { recursive: true, force: true });
+    await world?.close();
+  });
+
+  it('run -d -p publishes the port: a fetch through it reaches the container', async () => {
+    const r = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), WEBAPP_PAGE);
+    assert.equal(await line(['port', 'web']), `80/tcp -> 0.0.0.0:${port}`);
+    assert.equal(await line(['port', 'web', '80']), `0.0.0.0:${port}`);
+  });
+
+  it('ps lists running containers with --format and filters; -a adds stopped ones', async () => {
+    assert.equal(await line(['ps', '--format', '{{.Names}}', '--filter', 'label=tier=front']), 'web');
+    assert.equal(await line(['ps', '--format', '{{.Names}}', '--filter', 'name=tick']), 'ticker');
+    assert.equal(await line(['ps', '--format', '{{.Names}} {{.Image}} {{.State}}', '--filter', 'ancestor=webapp']), 'web webapp running');
+    const idOfWeb = await line(['inspect', '--format', '{{.Id}}', 'web']);
+    assert.equal(await line(['ps', '-q', '--no-trunc', '--filter', `id=${idOfWeb.slice(0, 10)}`]), idOfWeb);
+    assert.match(await line(['ps', '--format', '{{.Ports}}', '--filter', 'name=web']), new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
+    assert.match(await line(['ps', '--format', '{{.Status}}', '--filter', 'name=web']), /^Up /);
+    await docker(['create', '--name', 'made', 'busybox', 'true']);
+    assert.equal(await line(['ps', '-a', '--format', '{{.Names}} {{.Status}}', '--filter', 'status=created']), 'made Created');
+    assert.equal((await docker(['ps', '--format', '{{.Names}}'])).split('\n').filter(Boolean).sort().join(','), 'ticker,web');
+    await docker(['start', '-a', 'made']);
+    assert.match(await line(['ps', '-a', '--format', '{{.Names}} {{.Status}}', '--filter', 'exited=0']), /^made Exited \(0\)/);
+    assert.equal(await line(['ps', '-a', '-n', '1', '--format', '{{.Names}}']), 'made');
+    const bad = await world.docker.run(['ps', '--filter', 'status=sleeping']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid filter 'status=sleeping'/);
+    await docker(['rm', 'made']);
+  });
+
+  it('inspect --format reads the fields users reach for', async () => {
+    const out = await line([
+      'inspect',
+      '--format',
+      '{{.Name}}|{{.State.Status}}|{{.State.Running}}|{{.State.ExitCode}}|{{.State.OOMKilled}}|{{.Config.Image}}|{{index .Config.Labels "tier"}}|{{.HostConfig.RestartPolicy.Name}}|{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}',
+      'web',
+    ]);
+    assert.equal(out, `/web|running|true|0|false|webapp|front|no|${port}`);
+    const ip = await line(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', 'web']);
+    assert.match(ip, /^10\.213\.\d+\.\d+$/);
+    assert.equal(await line(['inspect', '--format', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'web']), ip);
+    const started = await line(['inspect', '--format', '{{.State.StartedAt}}', 'web']);
+    assert.ok(Date.parse(started) > Date.now() - 600_000, started);
+    assert.ok((await line(['inspect', '--format', '{{json .Config.Env}}', 'web'])).includes('"GREETING=hi there"'));
+  });
+
+  it('logs: all, --tail, -t, --since, stdout and stderr apart, and -f following', async () => {
+    const all = await world.docker.run(['logs', 'ticker']);
+    assert.match(all.stdout, /^tick 1\ntick 2\n/);
+    assert.match(all.stderr, /^err 1\n/);
+    const tail = await world.docker.run(['logs', '--tail', '2', 'ticker']);
+    assert.equal(tail.stdout.split('\n').filter(Boolean).length + tail.stderr.split('\n').filter(Boolean).length, 2);
+    const stamped = await world.docker.run(['logs', '-t', '--tail', '1', 'ticker']);
+    assert.match(stamped.stdout + stamped.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (tick|err) \d+\n$/);
+    await new Promise((r) => setTimeout(r, 1500));
+    const recent = await world.docker.run(['logs', '--since', '1s', 'ticker']);
+    const counts = recent.stdout.split('\n').filter(Boolean);
+    assert.ok(counts.length >= 2 && counts.length <= 8, recent.stdout);
+    assert.ok(!recent.stdout.includes('tick 1\n'));
+    // -f: new lines keep coming until the CLI is stopped.
+    const follow = spawn('docker', ['logs', '-f', '--tail', '0', 'ticker'], { env: world.docker.env() });
+    let seen = '';
+    follow.stdout.on('data', (b: Buffer) => (seen += b.toString()));
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (seen.split('\n').filter(Boolean).length >= 3) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    follow.kill();
+    assert.match(seen, /^tick \d+\ntick \d+\ntick \d+/);
+  });
+
+  it('exec runs beside the process, with its exit code; -it under a pseudo-terminal', async () => {
+    assert.equal(await line(['exec', 'web', 'sh', '-c', 'echo "$GREETING"']), 'hi there');
+    const failed = await world.docker.run(['exec', 'web', 'sh', '-c', 'exit 4']);
+    assert.equal(failed.code, 4);
+    const piped = await world.docker.run(['exec', '-i', 'web', 'sh', '-c', 'cat | wc -c'], { input: 'twelve bytes' });
+    assert.equal(piped.stdout.trim(), '12');
+    const r = spawnSync('script', ['-qec', `docker exec -it web sh -c 'tty; exit 6'`, '/dev/null'], { env: world.docker.env(), encoding: 'utf8', timeout: 60_000, input: '' });
+    assert.equal(r.status, 6, r.stdout + r.stderr);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    const missing = await world.docker.run(['exec', 'nosuch', 'true']);
+    assert.match(missing.stderr, /No such container: nosuch/);
+  });
+
+  it('cp copies a file in and a directory out', async () => {
+    const file = path.join(tmp, 'note.txt');
+    writeFileSync(file, 'copied in\n');
+    await docker(['cp', file, 'web:/tmp/note.txt']);
+    assert.equal(await line(['exec', 'web', 'cat', '/tmp/note.txt']), 'copied in');
+    await docker(['cp', 'web:/www', path.join(tmp, 'out')]);
+    assert.equal(readFileSync(path.join(tmp, 'out', 'index.html'), 'utf8'), WEBAPP_PAGE);
+    const missing = await world.docker.run(['cp', 'web:/no/such', tmp]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /Could not find the file \/no\/such in container web/);
+  });
+
+  it('top lists the processes and stats --no-stream gives figures', async () => {
+    const top = await docker(['top', 'web']);
+    assert.match(top, /^UID\s+PID\s+PPID/);
+    assert.match(top, /httpd -f -v -p 80 -h \/www/);
+    const stats = await line(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}}', 'web']);
+    assert.match(stats, /^web \d+\.\d+% \d+(\.\d+)?[KMG]i?B \/ \d+(\.\d+)?[KMG]i?B$/);
+  });
+
+  it('the lifecycle: pause, unpause, stop, start, restart, kill, wait, rename, rm -f', async () => {
+    await docker(['pause', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}} {{.State.Paused}}', 'ticker']), 'paused true');
+    assert.match(await line(['ps', '--format', '{{.Status}}', '--filter', 'name=ticker']), /\(Paused\)$/);
+    const pausedAgain = await world.docker.run(['pause', 'ticker']);
+    assert.match(pausedAgain.stderr, /is already paused/);
+    await docker(['unpause', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'running');
+    await docker(['stop', '-t', '1', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}} {{.State.Running}}', 'ticker']), 'exited false');
+    // sh ends on the SIGTERM a stop sends: 128 + 15.
+    assert.equal(await line(['wait', 'ticker']), '143');
+    await docker(['start', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'running');
+    await docker(['restart', '-t', '1', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'running');
+    const waiting = world.docker.run(['wait', 'ticker']);
+    await docker(['kill', 'ticker']);
+    assert.equal((await waiting).stdout.trim(), '137');
+    const notRunning = await world.docker.run(['kill', 'ticker']);
+    assert.match(notRunning.stderr, /is not running/);
+    await docker(['rename', 'ticker', 'tocker']);
+    assert.equal(await line(['ps', '-a', '--format', '{{.Names}}', '--filter', 'name=tocker']), 'tocker');
+    await docker(['start', 'tocker']);
+    const refused = await world.docker.run(['rm', 'tocker']);
+    assert.match(refused.stderr, /cannot remove container "\/tocker": container is running: stop the container before removing or force remove/);
+    await docker(['rm', '-f', 'tocker']);
+    assert.equal(await line(['ps', '-aq', '--filter', 'name=tocker']), '');
+  });
+
+  it('--restart on-failure restarts a failing process up to its limit', async () => {
+    await docker(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3']);
+    const deadline = Date.now() + 120_000;
+    let state = '';
+    while (Date.now() < deadline) {
+      state = await line(['inspect', '--format', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'flaky']);
+      if (state.startsWith('2 exited')) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(state, '2 exited 3 on-failure 2');
+    await docker(['rm', 'flaky']);
+  });
+
+  it('--memory is the container\'s limit: going over it is an OOM kill (OOMKilled=true, 137)', async () => {
+    const r = await world.docker.run(['run', '--name', 'hog', '--memory', '24m', 'busybox', 'sh', '-c', 'x=a; while true; do x="$x$x"; done']);
+    assert.equal(r.code, 137, r.stderr);
+    assert.equal(await line(['inspect', '--format', '{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}}', 'hog']), `true 137 ${24 * 1024 * 1024}`);
+    await docker(['rm', 'hog']);
+  });
+
+  it('rm -f removes running containers and leaves nothing behind', async () => {
+    await docker(['rm', '-f', 'web']);
+    assert.equal(await line(['ps', '-aq']), '');
+    await assertNoLeaks(world);
+  });
+});
