@@ -66,7 +66,7 @@ describe('Docker API: networks and docker-compose', () => {
     const gone = await world.docker.run(['network', 'inspect', 'team']);
     assert.match(gone.stderr, /network team not found/);
     const none = await world.docker.run(['run', '--rm', '--network', 'none', 'busybox', 'true']);
-    assert.match(none.stderr, /network mode none is not supported by Hearth/);
+    assert.match(none.stderr, /HostConfig\.NetworkMode "none" is not supported by Hearth/);
   });
 
   it('brings up a two-service project: a named volume, a port, environment, a dependency reached by name; ps, logs, stop, down -v', async () => {

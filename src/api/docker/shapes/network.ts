@@ -68,7 +68,7 @@ export interface CreateNetworking {
 export function createMemberships(n: CreateNetworking): NetworkMembership[] {
   const mode = n.NetworkMode ?? '';
   if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
-    throw new DockerError(400, `network mode ${mode} is not supported by Hearth: each container is a VM with its own network interface on the bridge`);
+    throw new DockerError(400, `HostConfig.NetworkMode "${mode}" is not supported by Hearth: each container is a VM with its own network interface on the bridge`);
   }
   // the CLI names the bridge `default`, as its network mode
   const named = (name: string) => (name === '' || name === 'default' ? DEFAULT_NETWORK : name);
