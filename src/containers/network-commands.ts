@@ -131,7 +131,10 @@ export class NetworkCommands {
     });
   }
 
-  /** The container leaves the network (NotFound if it is not on it); with none left it is on `bridge`. */
+  /**
+   * The container leaves the network (NotFound if it is not on it); with none left it is on `bridge`, which it
+   * cannot leave (FailedPrecondition).
+   */
   async disconnect(containerId: string, network: string): Promise<void> {
     await this.ready();
     await this.membershipChange(containerId, async (c) => {
@@ -139,7 +142,11 @@ export class NetworkCommands {
       if (!networksOf(c).some((m) => m.network === n.name)) {
         throw notFound('HEARTH_ERR_NETWORK_MEMBER', `container ${c.name} is not on network ${n.name}`);
       }
-      return c.networks.filter((m) => m.network !== n.name);
+      const left = c.networks.filter((m) => m.network !== n.name);
+      if (left.length === 0 && n.name === DEFAULT_NETWORK) {
+        throw failedPrecondition('HEARTH_ERR_NETWORK_PREDEFINED', `container ${c.name} is on ${DEFAULT_NETWORK} only: a container's VM always has its interface on the bridge; connect it to another network first`);
+      }
+      return left;
     });
   }
 

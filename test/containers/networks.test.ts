@@ -59,6 +59,7 @@ describe('networks', () => {
     assert.ok(hostsOf(aloneNow!).includes(dbLine), 'the one that joined learns its peers');
     await assert.rejects(manager.networks.connect(alone.id, 'shop_default', []), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_MEMBER'));
     await manager.networks.disconnect(alone.id, 'shop_default');
+    await assert.rejects(manager.networks.disconnect(alone.id, 'bridge'), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_PREDEFINED'));
     await waitUntil(() => !hostsOf(dbNow!).includes('alone tools') && !hostsOf(aloneNow!).includes(dbLine));
 
     await assert.rejects(manager.networks.remove('shop_default'), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_IN_USE') && /shop_db_1 \(running\)/.test(e.message));

@@ -1,8 +1,8 @@
 /**
  * Images through the real `docker` CLI against a real manager: pull with Docker's progress (and again: up
  * to date; and an image the registry lacks: the CLI's error), images with --format and filters, inspect
- * --format, tag, history, system df, rmi of a tag then of the image, image prune, build refused naming why;
- * and the same library seen from /v1.
+ * --format, tag, history, system df, system and container prune, rmi of a tag then of the image, image
+ * prune, build refused naming why; and the same library seen from /v1.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +79,19 @@ describe('Docker API: images with the docker CLI', () => {
     } finally {
       await world.docker.ok(['rm', id]);
     }
+  });
+
+  it('prunes the system: ended containers but a labelled one kept, unused networks, no build cache', async () => {
+    const ended = (await world.docker.ok(['create', 'busybox', 'true'])).trim();
+    const kept = (await world.docker.ok(['create', '--label', 'keep=1', 'busybox', 'true'])).trim();
+    const running = (await world.docker.ok(['run', '-d', 'busybox', 'sleep', '600'])).trim();
+    await world.docker.ok(['network', 'create', 'spare']);
+    assert.equal(await world.docker.ok(['container', 'prune', '-f', '--filter', 'label!=keep=1']), `Deleted Containers:\n${ended}\n\nTotal reclaimed space: 0B\n`);
+    const pruned = await world.docker.ok(['system', 'prune', '-f']);
+    assert.match(pruned, new RegExp(`Deleted Containers:\n${kept}\n`));
+    assert.match(pruned, /Deleted Networks:\nspare\n/);
+    assert.deepEqual((await world.docker.ok(['ps', '-aq', '--no-trunc'])).trim(), running, 'the running one stays');
+    await world.docker.ok(['rm', '-f', running]);
   });
 
   it('removes a tag (untagged), then an image by ID only when forced while tags remain, then prunes', async () => {

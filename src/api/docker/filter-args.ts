@@ -54,3 +54,18 @@ export function booleanFilter(filters: Filters, name: string): boolean | undefin
   if (last === 'false' || last === '0') return false;
   throw new DockerError(400, `invalid filter '${name}=${v.at(-1)}': true or false`);
 }
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A time filter (`until=…`) as dockerd reads one: Unix seconds (with a fraction), an RFC 3339 time, or a Go
+ * duration back from `now` (`24h`, `1h30m`: the CLI passes a prune's `--filter until=24h` as it is). Milliseconds.
+ */
+export function filterTime(text: string, name: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const parts = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(text) ? [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)] : [];
+  if (parts.length > 0) return now - parts.reduce((ms, [, n, unit]) => ms + Number(n) * DURATION_UNITS[unit!]!, 0);
+  const ms = Date.parse(text);
+  if (!Number.isFinite(ms)) throw new DockerError(400, `invalid filter '${name}=${text}': a time (Unix seconds, RFC 3339) or a duration (24h)`);
+  return ms;
+}

@@ -14,7 +14,7 @@ import { formatPlatform, hostPlatform, parsePlatform } from '../../../images/man
 import { familiarReference, formatReference, parseReference } from '../../../images/reference.ts';
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, notImplemented, toDockerResponse } from '../errors.ts';
-import { booleanFilter, matchLabels, matchOne, parseFilters } from '../filter-args.ts';
+import { booleanFilter, filterTime, matchLabels, matchOne, parseFilters } from '../filter-args.ts';
 import { findImage } from '../image-lookup.ts';
 import { imageHistory, imageInspect, imageSummary, repoDigests, repoTags } from '../shapes/image.ts';
 import { errorLine, PullTranslator, type DockerProgressLine } from '../shapes/pull-progress.ts';
@@ -27,9 +27,10 @@ export function imageRoutes(app: FastifyInstance, ctx: DockerContext): void {
   app.post<PullQuery>('/images/create', (req, reply) => pull(ctx, req, reply));
   app.get<ListQuery>('/images/json', (req) => list(ctx, req.query));
   app.post<{ Querystring: { filters?: string } }>('/images/prune', (req) => prune(ctx, req.query.filters));
+  // Hearth builds nothing, so it has no build cache: pruning it frees nothing (`docker system prune` asks).
+  app.post('/build/prune', async () => ({ CachesDeleted: [], SpaceReclaimed: 0 }));
   for (const [method, path, why] of [
     ['POST', '/build', 'docker build is not supported by Hearth: build images elsewhere and pull them from a registry'],
-    ['POST', '/build/prune', 'Hearth has no build cache'],
     ['GET', '/build/cancel', 'docker build is not supported by Hearth'],
     ['POST', '/images/load', 'docker load is not supported by Hearth: push the image to a registry and pull it'],
     ['GET', '/images/get', 'docker save is not supported by Hearth'],
@@ -64,7 +65,7 @@ async function list(ctx: DockerContext, q: ListQuery['Querystring']) {
   const filters = parseFilters(q.filters, ['dangling', 'label', 'reference', 'before', 'since', 'until']);
   const dangling = booleanFilter(filters, 'dangling');
   const until = filters.get('until')?.[0];
-  const untilMs = until === undefined ? undefined : /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
+  const untilMs = until === undefined ? undefined : filterTime(until, 'until');
   const all = await ctx.images.list();
   const createdOf = async (ref: string) => Date.parse((await findImage(ctx.images, ref)).details.created ?? '') || 0;
   const before = filters.get('before')?.[0];
@@ -158,7 +159,7 @@ async function prune(ctx: DockerContext, filtersText: string | undefined) {
   }
   const danglingOnly = booleanFilter(filters, 'dangling') !== false;
   const until = filters.get('until')?.[0];
-  const untilMs = until === undefined ? undefined : /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
+  const untilMs = until === undefined ? undefined : filterTime(until, 'until');
   for (const i of unusedOnly) {
     if (danglingOnly && repoTags(i.refs).length > 0) continue;
     if (untilMs !== undefined && (Date.parse(i.created ?? '') || 0) > untilMs) continue;

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DockerContext } from '../context.ts';
 import { archiveRoutes } from './archive.ts';
 import { containerControlRoutes } from './container-control.ts';
+import { containerPruneRoutes } from './container-prune.ts';
 import { containerStreamRoutes } from './container-streams.ts';
 import { containerRoutes } from './containers.ts';
 import { diskUsageRoutes } from './disk-usage.ts';
@@ -30,4 +31,5 @@ export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   networkRoutes(app, ctx);
   eventRoutes(app, ctx);
   diskUsageRoutes(app, ctx);
+  containerPruneRoutes(app, ctx);
 }

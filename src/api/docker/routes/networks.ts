@@ -103,6 +103,7 @@ export function networkRoutes(app: FastifyInstance, ctx: DockerContext): void {
     try {
       await networks.disconnect(c.id, n.name);
     } catch (e) {
+      if (isHearthError(e, 'HEARTH_ERR_NETWORK_PREDEFINED')) throw new DockerError(403, e.message);
       if (!isHearthError(e, 'HEARTH_ERR_NETWORK_MEMBER')) throw e;
       if (!req.body?.Force) throw new DockerError(403, `container ${c.container_id} is not connected to network ${n.name}`);
     }
