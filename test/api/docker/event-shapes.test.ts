@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { booleanFilter, matchLabels, parseFilters } from '../../../src/api/docker/filter-args.ts';
+import { booleanFilter, filterTime, matchLabels, parseFilters } from '../../../src/api/docker/filter-args.ts';
 import { DockerError } from '../../../src/api/docker/errors.ts';
 import { dockerEvents, type EventContainer } from '../../../src/api/docker/shapes/event.ts';
 import { deletedMessage, type ContainerState, type EventRecord, type EventType } from '../../../src/model/index.ts';
@@ -88,5 +88,11 @@ describe('docker filters', () => {
     assert.equal(booleanFilter(parseFilters('{"dangling":{"false":true}}', ['dangling']), 'dangling'), false);
     assert.equal(booleanFilter(parseFilters(undefined, ['dangling']), 'dangling'), undefined);
     assert.throws(() => booleanFilter(parseFilters('{"dangling":["maybe"]}', ['dangling']), 'dangling'), DockerError);
+    const now = Date.parse('2024-01-02T00:00:00Z');
+    assert.equal(filterTime('1700000000.5', 'until', now), 1_700_000_000_500);
+    assert.equal(filterTime('2024-01-01T00:00:00Z', 'until', now), Date.parse('2024-01-01T00:00:00Z'));
+    assert.equal(filterTime('24h', 'until', now), Date.parse('2024-01-01T00:00:00Z'));
+    assert.equal(filterTime('1h30m', 'until', now), now - 5_400_000);
+    assert.throws(() => filterTime('yesterday', 'until', now), (e) => e instanceof DockerError && /invalid filter 'until=yesterday'/.test(e.message));
   });
 });
