@@ -37,6 +37,9 @@ describe('Docker API: images with the docker CLI', () => {
     const missing = await world.docker.run(['pull', 'no-such-image:1']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^Error response from daemon: .*no-such-image/m);
+    const every = await world.docker.run(['pull', '-a', 'busybox']);
+    assert.equal(every.code, 1);
+    assert.match(every.stderr, /docker pull --all-tags\) is not supported by Hearth/);
     const quiet = await world.docker.run(['pull', '-q', 'hello-world']);
     assert.deepEqual([quiet.code, quiet.stdout], [0, 'docker.io/library/hello-world:latest\n']);
   });

@@ -225,6 +225,10 @@ async function pull(ctx: DockerContext, req: FastifyRequest<PullQuery>, reply: F
 
 /** `fromImage` with `tag` (a tag or a digest) in Docker's way: the tag given replaces one in the name. */
 function pullReference(fromImage: string, tag: string | undefined): string {
+  // a name with no tag, and none given, is how the CLI asks for every tag (`docker pull -a`)
+  if (!tag && !/[:@][^/]*$/.test(fromImage.trim())) {
+    throw invalidParameter(`pulling every tag of ${fromImage} (docker pull --all-tags) is not supported by Hearth: pull the tags you need one by one`);
+  }
   try {
     const r = parseReference(fromImage);
     if (!tag) return formatReference(r);
