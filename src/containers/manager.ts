@@ -51,6 +51,7 @@ import { Supervisor } from './supervision.ts';
 import { checkHostPaths, checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
 import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
 import { NetworkCommands } from './network-commands.ts';
+import { followPeerHosts } from './network-hosts.ts';
 import { VolumeCommands } from './volume-commands.ts';
 
 export type { ManagerSettings } from './context.ts';
@@ -91,6 +92,7 @@ export class ContainerManager {
   readonly networks: NetworkCommands;
   private closed?: Promise<void>;
   private readonly stopAutoRemove: () => void;
+  private readonly stopPeerHosts: () => void;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
     this.ctx = new ContainerContext(store, deps, logs, settings, log);
@@ -103,6 +105,7 @@ export class ContainerManager {
     this.volumes = new VolumeCommands(this.ctx, () => this.ready());
     this.networks = new NetworkCommands(this.ctx, () => this.ready());
     this.stopAutoRemove = removeWhenEnded(this.ctx, (id) => this.remove(id));
+    this.stopPeerHosts = followPeerHosts(this.ctx);
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -400,6 +403,7 @@ export class ContainerManager {
     ctx.closing = true;
     ctx.closed.abort();
     this.stopAutoRemove();
+    this.stopPeerHosts();
     this.health.close();
     for (const id of ctx.runs.ids()) ctx.runs.cancelTimers(id);
     for (const run of ctx.runs.runs()) if (!run.started) run.abort.abort('shutdown' satisfies AbortReason);

@@ -2,14 +2,15 @@
  * Names on networks, through /etc/hosts: a container on a network (model/network.ts) finds every container
  * on it that has an address by its name and its aliases there (Compose gives each its service name), as
  * Docker's embedded DNS answers on a user-defined network. The file is written at boot (the RUN message's
- * hosts record) and rewritten in the running containers of a network when one of them starts or joins or
- * leaves it (a copy-in of one file, so the image needs no shell). On `bridge` names are not resolved, as on
+ * hosts record) and rewritten in the running containers of a network when one of them starts or ends (its
+ * address comes or goes: an address given back may go to another container), joins or leaves it, or is
+ * deleted (a copy-in of one file, so the image needs no shell). On `bridge` names are not resolved, as on
  * Docker's default bridge.
  * @module
  */
 import { Readable } from 'node:stream';
 import { describeError } from '../errors.ts';
-import { DEFAULT_NETWORK, type ContainerRecord } from '../model/index.ts';
+import { DEFAULT_NETWORK, ENDED_STATES, type ContainerRecord, type EventRecord } from '../model/index.ts';
 import type { ContainerContext } from './context.ts';
 import { oneFileTar } from './one-file-tar.ts';
 import { hostsFile } from './process-spec.ts';
@@ -55,4 +56,22 @@ export async function refreshPeerHosts(ctx: ContainerContext, networks: Iterable
       ctx.log.warn({ container: c.id, err: e }, `could not rewrite /etc/hosts of ${c.name}: ${describeError(e)}`);
     }
   }
+}
+
+/**
+ * Keeps the peers' files true as runs start and end: a container that reached `running` or whose run ended
+ * has its networks' running containers rewritten (it did not know of them at boot, or its address is gone).
+ * Returns how to stop listening.
+ */
+export function followPeerHosts(ctx: ContainerContext): () => void {
+  return ctx.store.onEvent((e: EventRecord) => {
+    if (e.type !== 'state' || e.from_state === null || !e.container_id || !e.to_state) return;
+    const started = e.to_state === 'running' && (e.from_state === 'booting' || e.from_state === 'initializing');
+    if (!started && !ENDED_STATES.has(e.to_state)) return;
+    const id = e.container_id;
+    void (async () => {
+      const c = await ctx.store.getContainer(id);
+      if (c && c.networks.length > 0 && !ctx.closing) await refreshPeerHosts(ctx, c.networks.map((m) => m.network));
+    })().catch((err: unknown) => ctx.log.warn({ err, container: id }, `could not tell a container's peers of its address: ${describeError(err)}`));
+  });
 }

@@ -8,7 +8,7 @@ import { describeError } from '../errors.ts';
 import type { ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
-import { hostLines, hostnameOf, refreshPeerHosts } from './network-hosts.ts';
+import { hostLines, hostnameOf } from './network-hosts.ts';
 import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
@@ -77,8 +77,6 @@ export class Provisioner {
       for (const name of mounts.firstUse) await ctx.store.volumes.markInitialized(name);
       await ctx.transition(id, { to: 'running', patch: { started_at: new Date().toISOString() }, message: 'process started' });
       this.onRunning(run);
-      // the containers already on its networks learn its address (it knew theirs at boot)
-      void refreshPeerHosts(ctx, c.networks.map((m) => m.network)).catch((e: unknown) => ctx.log.warn({ err: e, container: id }, `could not tell ${c.name}'s peers its address: ${describeError(e)}`));
     } catch (e) {
       await run.release();
       ctx.runs.clearRun(id, run);

@@ -63,8 +63,18 @@ describe('networks', () => {
     await waitUntil(() => !hostsOf(dbNow!).includes('alone tools') && !hostsOf(aloneNow!).includes(dbLine));
 
     await assert.rejects(manager.networks.remove('shop_default'), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_IN_USE') && /shop_db_1 \(running\)/.test(e.message));
+
+    // a peer whose run ends gives its address back: the others forget it, and learn it again when it runs
+    await manager.stop(web.id);
+    await waitUntil(() => !hostsOf(dbNow!).includes('shop_web_1'));
+    await manager.start(web.id);
+    const webAgain = (await manager.get(web.id))!;
+    await waitUntil(() => hostsOf(dbNow!).includes(`${webAgain.guest_ip}\tshop_web_1 web`));
+    // and one deleted while it runs
     await assert.rejects(manager.networks.remove('bridge'), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_PREDEFINED'));
-    for (const c of [db, web, alone]) await manager.remove(c.id);
+    await manager.remove(web.id);
+    await waitUntil(() => !hostsOf(dbNow!).includes('shop_web_1'));
+    for (const c of [db, alone]) await manager.remove(c.id);
     assert.deepEqual(await manager.networks.prune(), ['shop_default']);
     assert.deepEqual((await manager.networks.list()).map((n) => n.name), ['bridge']);
   });
