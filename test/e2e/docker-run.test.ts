@@ -84,6 +84,13 @@ describe('docker run through Hearth', () => {
     assert.equal((await world.api.call('GET', `/v1/containers/${id}`)).status, 404);
   });
 
+  it('-v with a name is a named volume: what one container wrote, the next one reads', async () => {
+    await world.docker.ok(['run', '--rm', '-v', 'notes:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f']);
+    assert.equal(await world.docker.ok(['run', '--rm', '-v', 'notes:/data:ro', 'busybox', 'cat', '/data/f']), 'kept\n');
+    const mounts = await world.api.call('DELETE', '/v1/volumes/notes');
+    assert.ok(mounts.status === 204 || mounts.status === 200, mounts.text);
+  });
+
   it('leaves nothing behind', async () => {
     await assertNoLeaks(world);
   });

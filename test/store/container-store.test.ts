@@ -156,10 +156,10 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, networks: _n, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...old } = record('old');
       const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0007 } = old;
       const raw = new Database(file);
-      const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0, healthcheck: JSON.stringify(at0007.healthcheck) };
+      const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
       raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
       raw.close();
       const s = await ContainerStore.openSqlite(file);

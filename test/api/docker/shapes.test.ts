@@ -143,8 +143,11 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Privileged: true }))), /^HostConfig\.Privileged true is not supported by Hearth: a container is a microVM/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { CapAdd: ['NET_ADMIN'] }))), /^HostConfig\.CapAdd is not supported by Hearth/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /"da ta" includes invalid characters for a local volume name/);
-    assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data:ro'] })).volumes[0], { name: 'data', container_path: '/data', readonly: true }, 'a named volume');
+    assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }))), /^Volumes \["\/scratch"\] is not supported by Hearth: anonymous volumes/);
+    const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
+    assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '80' }] } }))), /a host address \(127\.0\.0\.1\)/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Memory: 1024 }))), /^Minimum memory limit allowed is 6MB$/);

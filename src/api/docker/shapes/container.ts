@@ -95,7 +95,7 @@ function mounts(c: ContainerRecord) {
   return c.volumes.map((v) =>
     v.name !== null
       ? { Type: 'volume', Name: v.name, Source: '', Destination: v.container_path, Driver: 'local', Mode: v.readonly ? 'ro' : 'z', RW: !v.readonly, Propagation: '' }
-      : { Type: 'bind', Source: v.host_path, Destination: v.container_path, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' },
+      : { Type: 'bind', Source: v.host_path ?? '', Destination: v.container_path, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' },
   );
 }
 
@@ -243,7 +243,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       MemorySwap: memoryBytes,
       NanoCpus: Math.round((c.cpus ?? 0) * 1e9),
       CpuShares: 0,
-      Mounts: c.volumes.map((v) => ({ Type: v.name !== null ? 'volume' : 'bind', Source: v.name ?? v.host_path, Target: v.container_path, ReadOnly: v.readonly })),
+      Mounts: c.volumes.map((v) => ({ Type: v.name !== null ? 'volume' : 'bind', Source: v.name ?? v.host_path ?? '', Target: v.container_path, ReadOnly: v.readonly })),
       Init: null,
     },
     GraphDriver: { Name: 'hearth', Data: null },

@@ -6,7 +6,7 @@
  * forwards signals (what `--init` is for).
  * @module
  */
-import { VOLUME_NAME_PATTERN, type HealthcheckSpec, type NetworkMembership, type Protocol, type RestartPolicy } from '../../../model/index.ts';
+import type { HealthcheckSpec, NetworkMembership, Protocol, RestartPolicy } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
 import { createMemberships } from './network.ts';
 
@@ -21,7 +21,7 @@ export interface CreateSettings {
   tty: boolean;
   stdin_open: boolean;
   labels: Record<string, string>;
-  /** A named volume (`name`) or a host directory (`host_path`), as /v1's `volumes`. */
+  /** A host directory (`host_path`) or a named volume (`name`). */
   volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
   /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
   networks: NetworkMembership[];
@@ -89,7 +89,7 @@ const REFUSALS: Record<string, string> = {
   Hostname: 'a container\'s hostname is its short id, as Docker\'s default',
   StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
-  Volumes: 'anonymous volumes are not supported yet: bind a host directory (-v /host:/path)',
+  Volumes: 'anonymous volumes are not supported yet: name one (-v name:/path) or bind a host directory (-v /host:/path)',
   VolumesFrom: 'volumes are not shared between containers yet',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
   ShmSize: '/dev/shm is the guest\'s',
@@ -102,6 +102,11 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
   for (const f of ['Hostname', 'Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'Volumes', 'OnBuild', 'Shell']) refuseSet(config, f, '');
+  const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
+  // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
+  // anonymous volume (Compose lists every volume's path here, named ones too).
+  const anonymous = Object.keys(obj(config.Volumes)).filter((p) => !volumes.some((v) => v.container_path === p));
+  if (anonymous.length > 0) throw invalidParameter(`Volumes ${JSON.stringify(anonymous)} is not supported by Hearth: ${REFUSALS.Volumes}`);
   if (config.NetworkDisabled === true) throw invalidParameter('NetworkDisabled is not supported by Hearth: every container has its network');
   for (const f of ['Privileged', 'PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
@@ -126,7 +131,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     tty: config.Tty === true,
     stdin_open: config.OpenStdin === true,
     labels: labels(config.Labels),
-    volumes: [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)],
+    volumes,
     port_mappings: portBindings(obj(host.PortBindings)),
     publish_all: host.PublishAllPorts === true,
     exposed_ports: exposed,
@@ -175,7 +180,9 @@ function labels(v: unknown): Record<string, string> {
   return out;
 }
 
-/** `/host:/path`, `/host:/path:ro`; a name instead of `/host` is a named volume. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** `/host:/path`, `/host:/path:ro`; a name instead of `/host` is a named volume (`data:/path`). */
 function binds(list: string[]): CreateSettings['volumes'] {
   return list.map((b) => {
     const parts = b.split(':');
@@ -189,7 +196,11 @@ function binds(list: string[]): CreateSettings['volumes'] {
     }
     if (!target.startsWith('/')) throw invalidParameter(`invalid volume specification: '${b}': the destination must be an absolute path`);
     const readonly = modes.includes('ro');
-    return source.startsWith('/') ? { host_path: source, container_path: target, readonly } : { name: volumeName(source), container_path: target, readonly };
+    if (source.startsWith('/')) return { host_path: source, container_path: target, readonly };
+    if (!VOLUME_NAME.test(source)) {
+      throw invalidParameter(`create ${source}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+    }
+    return { name: source, container_path: target, readonly };
   });
 }
 
@@ -198,29 +209,18 @@ function mounts(v: unknown): CreateSettings['volumes'] {
   if (!Array.isArray(v)) throw invalidParameter('HostConfig.Mounts must be a list');
   return v.map((m: unknown, i) => {
     const o = obj(m);
-    if (o.Type !== 'bind' && o.Type !== 'volume') {
-      throw invalidParameter(`HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)} are not supported by Hearth (bind and volume are)`);
+    if (o.Type === 'volume' && typeof o.Source === 'string' && VOLUME_NAME.test(o.Source) && typeof o.Target === 'string' && o.Target.startsWith('/')) {
+      return { name: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
     }
-    if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
-    if (o.Type === 'volume') {
-      if (typeof o.Source !== 'string' || o.Source === '') {
-        throw invalidParameter(`HostConfig.Mounts[${i}]: a volume without a name is not supported by Hearth: name it (a named volume is created on first use)`);
-      }
-      return { name: volumeName(o.Source), container_path: o.Target, readonly: o.ReadOnly === true };
+    if (o.Type !== 'bind') {
+      throw invalidParameter(
+        `HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)}${o.Type === 'volume' ? ' without a volume name (anonymous)' : ''} are not supported by Hearth yet`,
+      );
     }
     if (typeof o.Source !== 'string' || !o.Source.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be an absolute path`);
+    if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
     return { host_path: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
   });
-}
-
-const VOLUME_NAME = new RegExp(VOLUME_NAME_PATTERN);
-
-/** A named volume's name, in dockerd's words when it is not one. */
-function volumeName(source: string): string {
-  if (!VOLUME_NAME.test(source)) {
-    throw invalidParameter(`create ${source}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
-  return source;
 }
 
 /** `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`; an empty or "0" HostPort is any free port (0). */
