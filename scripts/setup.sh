@@ -37,6 +37,7 @@ packages=(
   skopeo umoci      # the comparison tools of bench:pull
   apache2-utils     # htpasswd, for registry auth tests
   openssl           # certificates for the token auth test
+  docker-compose    # Compose 1.29, driven against the Docker API in tests
 )
 wanted=()
 for p in "${packages[@]}"; do

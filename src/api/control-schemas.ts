@@ -105,7 +105,7 @@ export type EventsQuery = Static<typeof EventsQuery>;
 export const StreamEventItem = Type.Object({
   id: Type.Integer({ description: 'Increasing in the order events are written.' }),
   container_id: Nullable(Type.String({ format: 'uuid', description: 'Null for an image event.' })),
-  image: Nullable(Type.String({ description: 'The image reference of an image event (image-pull, image-delete); null otherwise.' })),
+  image: Nullable(Type.String({ description: 'The image reference of an image event (image-pull, image-tag, image-untag, image-delete); null otherwise.' })),
   time: Time,
   type: StringEnum(EVENT_TYPES),
   from_state: Nullable(State),

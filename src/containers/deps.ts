@@ -60,6 +60,8 @@ export interface ImageLibrary extends ImageResolver {
   /** Pulls from the registry even if the image is here, and builds its disk when `build`. */
   pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void }): Promise<string>;
   remove(refOrDigest: string, opts: { force?: boolean }): Promise<RemoveResult>;
+  /** Makes `target` name the image `source` names (`docker tag`); returns the canonical target and the digest. */
+  tag(source: string, target: string): Promise<{ ref: string; manifestDigest: string }>;
   prune(): Promise<CollectResult>;
   /** Calls `listener` when each pull from a registry ends (how long, whether it succeeded); returns how to stop. */
   onPull(listener: (t: PullTiming) => void): () => void;

@@ -22,6 +22,7 @@ import {
   type ContainerSpec,
   type ContainerState,
   type EventRecord,
+  type NetworkMembership,
   type VmRecord,
 } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
@@ -49,6 +50,8 @@ import type { ContainerStats } from './stats.ts';
 import { Supervisor } from './supervision.ts';
 import { checkHostPaths, checkPortConflicts, mergeSpec, type MergeRules, type SpecInput } from './validate.ts';
 import { checkClaims, containerNames, namedClaims } from './volume-claims.ts';
+import { NetworkCommands } from './network-commands.ts';
+import { followPeerHosts } from './network-hosts.ts';
 import { VolumeCommands } from './volume-commands.ts';
 
 export type { ManagerSettings } from './context.ts';
@@ -85,8 +88,11 @@ export class ContainerManager {
   private readonly health: HealthChecks;
   /** /v1/volumes (volume-commands.ts). */
   readonly volumes: VolumeCommands;
+  /** Networks: names containers share to find each other (network-commands.ts). */
+  readonly networks: NetworkCommands;
   private closed?: Promise<void>;
   private readonly stopAutoRemove: () => void;
+  private readonly stopPeerHosts: () => void;
 
   constructor(store: ContainerStore, deps: ContainerDeps, logs: LogStore, settings: ManagerSettings, log: BaseLogger) {
     this.ctx = new ContainerContext(store, deps, logs, settings, log);
@@ -96,8 +102,10 @@ export class ContainerManager {
     this.control = new GuestControl(this.ctx);
     this.runCommands = new RunCommands(this.ctx, this.provisioner, this.supervisor);
     this.health = new HealthChecks(this.ctx);
-    this.stopAutoRemove = removeWhenEnded(this.ctx, (id) => this.remove(id));
     this.volumes = new VolumeCommands(this.ctx, () => this.ready());
+    this.networks = new NetworkCommands(this.ctx, () => this.ready());
+    this.stopAutoRemove = removeWhenEnded(this.ctx, (id) => this.remove(id));
+    this.stopPeerHosts = followPeerHosts(this.ctx);
   }
 
   // --- queries ------------------------------------------------------------------------------------------
@@ -206,19 +214,24 @@ export class ContainerManager {
   /**
    * Records the container and starts provisioning it in the background. Any name not in use. With
    * `start: false` (Docker's create) it is recorded `stopped`, never started (`started_at` null), until `start`.
+   * `networks`: those it joins (they must exist; none: `bridge`).
    */
-  async create(input: SpecInput & { name: string; image: string }, opts: { start?: boolean } = {}): Promise<ContainerRecord> {
+  async create(input: SpecInput & { name: string; image: string; networks?: NetworkMembership[] }, opts: { start?: boolean } = {}): Promise<ContainerRecord> {
     const start = opts.start ?? true;
     await this.ready();
     const { ctx } = this;
+    const { networks: asked, ...specInput } = input;
+    const networks = await this.networks.check(asked ?? []);
     const defaults = { ...SPEC_DEFAULTS, cpus: ctx.settings.vcpus, memory_mib: ctx.settings.memoryMib };
-    const spec = mergeSpec(defaults, input, this.mergeRules());
-    await checkHostPaths(input, ctx.settings.volumes.hostRoots);
+    const spec = mergeSpec(defaults, specInput, this.mergeRules());
+    await checkHostPaths(specInput, ctx.settings.volumes.hostRoots);
     const rec = await ctx.queue.run(GLOBAL, async () => {
       const containers = await ctx.store.listContainers();
-      checkPortConflicts(spec, null, containers);
+      // Created only (Docker's create), it holds its host ports from its start on, as on Docker: one stopped
+      // may keep them meanwhile (Compose creates a container's replacement before it removes it).
+      checkPortConflicts(spec, null, start ? containers : containers.filter((c) => ACTIVE_STATES.has(c.state)));
       // A volume another container's VM holds read-write is refused now rather than in the background.
-      checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
+      if (start) checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
       const now = new Date().toISOString();
       const c: ContainerRecord = {
         ...spec,
@@ -239,6 +252,7 @@ export class ContainerManager {
         stop_signal: null,
         image_digest: null,
         health: null,
+        networks,
       };
       await ctx.store.insertContainer(c, start ? undefined : 'container created (not started)');
       return c;
@@ -389,6 +403,7 @@ export class ContainerManager {
     ctx.closing = true;
     ctx.closed.abort();
     this.stopAutoRemove();
+    this.stopPeerHosts();
     this.health.close();
     for (const id of ctx.runs.ids()) ctx.runs.cancelTimers(id);
     for (const run of ctx.runs.runs()) if (!run.started) run.abort.abort('shutdown' satisfies AbortReason);

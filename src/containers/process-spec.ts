@@ -173,7 +173,8 @@ function mergeEnv(imageEnv: string[], requestEnv: Record<string, string>, hostna
   return [...merged].map(([key, value]) => envEntry(key, value));
 }
 
-function hostsFile(hostname: string, extra: string[]): string {
+/** The container's /etc/hosts: localhost, its hostname, then `extra`. */
+export function hostsFile(hostname: string, extra: string[]): string {
   return [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',

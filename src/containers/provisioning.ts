@@ -8,6 +8,7 @@ import { describeError } from '../errors.ts';
 import type { ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
+import { hostLines, hostnameOf } from './network-hosts.ts';
 import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
@@ -57,12 +58,12 @@ export class Provisioner {
       const resources = resourcesOf(c, ctx.settings);
       const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
-      const hostname = c.container_id.slice(0, 12); // as Docker
+      const hostname = hostnameOf(c); // as Docker
       const process = buildProcessSpec(containerProcessConfig(image.config, c), {
         args: c.args,
         env: c.env_vars,
         hostname,
-        extraHosts: [`${attachment.guestIp}\t${hostname}`],
+        extraHosts: hostLines({ ...c, guest_ip: attachment.guestIp }, await ctx.store.listContainers()),
         resolvConf: ctx.settings.dnsServers.map((s) => `nameserver ${s}\n`).join(''),
         tty: c.tty,
         stdinOpen: c.stdin_open,

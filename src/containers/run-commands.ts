@@ -5,8 +5,10 @@
  * checked the manager is open and recovery queued.
  * @module
  */
-import { ACTIVE_STATES, type ContainerRecord } from '../model/index.ts';
+import { describeError } from '../errors.ts';
+import { ACTIVE_STATES, deletedMessage, type ContainerRecord } from '../model/index.ts';
 import { ended, shuttingDown, stateConflict, type ContainerContext } from './context.ts';
+import { refreshPeerHosts } from './network-hosts.ts';
 import type { Provisioner } from './provisioning.ts';
 import { Run, type AbortReason } from './run.ts';
 import { stopSignal } from './stop-signal.ts';
@@ -94,6 +96,10 @@ export class RunCommands {
       ctx.runs.delete(id);
       ctx.execs.drop(id);
       await ctx.store.deleteContainer(id);
+      // its events went with it: this one stays, naming it (Docker's `destroy`)
+      await ctx.store.addEvent({ container_id: null, image: c.image, type: 'deleted', from_state: c.state, to_state: null, message: deletedMessage(c) });
+      // a running one's address is given back without a run's end: its peers forget it now
+      if (c.networks.length > 0) void refreshPeerHosts(ctx, c.networks.map((m) => m.network)).catch((e: unknown) => ctx.log.warn({ err: e, container: id }, `could not tell ${c.name}'s peers it is gone: ${describeError(e)}`));
       ctx.notices.emit('removed', id);
       ctx.logs.remove(id);
       ctx.deps.images.release(id); // its image may now be collected

@@ -24,6 +24,8 @@ export interface VolumeUser {
 export interface VolumeDetails extends VolumeRecord {
   usage: VolumeUsage;
   users: VolumeUser[];
+  /** Its disk image on the host. */
+  diskPath: string;
 }
 
 export interface PruneResult {
@@ -40,11 +42,12 @@ export class VolumeCommands {
   ) {}
 
   /** A new named volume; AlreadyExists (409) for a name taken. */
-  async create(input: { name: string; size_mib?: number; labels?: Record<string, string> }): Promise<VolumeDetails> {
+  async create(input: { name: string; size_mib?: number; labels?: Record<string, string>; driver_options?: Record<string, string> }): Promise<VolumeDetails> {
     await this.ready();
     const record = await ensureVolume(this.ctx, input.name, {
       size_mib: input.size_mib ?? this.ctx.settings.volumes.defaultSizeMib,
       labels: input.labels ?? {},
+      driver_options: input.driver_options ?? {},
     });
     return this.details(record, []);
   }
@@ -106,7 +109,7 @@ export class VolumeCommands {
 
   private async details(v: VolumeRecord, containers: readonly ContainerRecord[]): Promise<VolumeDetails> {
     const usage = await this.ctx.deps.volumes.usage(v.name).catch(() => ({ sizeBytes: v.size_mib * 2 ** 20, usedBytes: 0, diskBytes: 0 }));
-    return { ...v, usage, users: usersOf(v, containers) };
+    return { ...v, usage, users: usersOf(v, containers), diskPath: this.ctx.deps.volumes.path(v.name) };
   }
 }
 

@@ -26,7 +26,11 @@ export interface PreparedMounts {
 export const volumeKey = (name: string) => `volume:${name}`;
 
 /** The named volume `name`, made now (empty, of the default size) if it does not exist: Docker's `-v name:/path`. */
-export async function ensureVolume(ctx: ContainerContext, name: string, create?: Partial<Pick<VolumeRecord, 'size_mib' | 'labels'>>): Promise<VolumeRecord> {
+export async function ensureVolume(
+  ctx: ContainerContext,
+  name: string,
+  create?: Partial<Pick<VolumeRecord, 'size_mib' | 'labels' | 'driver_options'>>,
+): Promise<VolumeRecord> {
   return ctx.queue.run(volumeKey(name), async () => {
     const found = await ctx.store.volumes.get(name);
     if (found && !create) {
@@ -37,6 +41,7 @@ export async function ensureVolume(ctx: ContainerContext, name: string, create?:
       name,
       size_mib: create?.size_mib ?? ctx.settings.volumes.defaultSizeMib,
       labels: create?.labels ?? {},
+      driver_options: create?.driver_options ?? {},
       anonymous_for: null,
       anonymous_path: null,
       initialized: false,
@@ -87,6 +92,7 @@ async function createAnonymous(ctx: ContainerContext, containerId: string, targe
     name: randomBytes(32).toString('hex'),
     size_mib: ctx.settings.volumes.defaultSizeMib,
     labels: {},
+    driver_options: {},
     anonymous_for: containerId,
     anonymous_path: target,
     initialized: false,

@@ -87,6 +87,30 @@ export class Catalog {
     return { refs: names, manifestDigest: digest };
   }
 
+  /**
+   * Makes `target` (a reference with a tag, not a digest) name the image `source` names, as `docker tag`:
+   * a target that named another image moves (that image keeps its other names, or is left for the
+   * collector). Returns the canonical target and the manifest digest.
+   */
+  async tag(source: string, target: string): Promise<{ ref: string; manifestDigest: string }> {
+    const to = parseReference(target);
+    if (to.digest !== undefined) {
+      throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_REF_INVALID', `invalid tag "${target}": a tag names an image by a tag, not by a digest`, {
+        field: 'tag',
+      });
+    }
+    const { digest, names } = this.lookup(source);
+    if (!(await this.details(digest, names, []))) throw notLocal(source);
+    const from = names.map((n) => this.refs.get(n)).find((e) => e !== undefined);
+    const ref = formatReference(to);
+    await this.refs.set(ref, {
+      manifestDigest: digest,
+      ...(from?.indexDigest ? { indexDigest: from.indexDigest } : {}),
+      pulledAt: from?.pulledAt || new Date().toISOString(),
+    });
+    return { ref, manifestDigest: digest };
+  }
+
   private identity(digest: string, refs: string[]) {
     const indexDigests = [...new Set(refs.map((r) => this.refs.get(r)?.indexDigest).filter((d): d is string => d !== undefined))];
     return { manifestDigest: digest, indexDigests, refs };

@@ -16,6 +16,14 @@ export interface Healthcheck {
   retries: number;
 }
 
+/** One step of how the image was made (the config's `history`); `emptyLayer` steps made no layer. */
+export interface HistoryEntry {
+  created?: string;
+  createdBy: string;
+  comment: string;
+  emptyLayer: boolean;
+}
+
 export interface ImageConfig {
   entrypoint: string[];
   cmd: string[];
@@ -41,6 +49,8 @@ export interface ImageConfig {
   created?: string;
   /** Uncompressed layer digests, in order (config `rootfs.diff_ids`). */
   diffIds: string[];
+  /** Oldest first; empty when the config has none. */
+  history: HistoryEntry[];
 }
 
 function strings(v: unknown): string[] {
@@ -53,6 +63,18 @@ function keys(v: unknown): string[] {
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+
+function historyEntry(h: Record<string, unknown>): HistoryEntry {
+  return {
+    ...(typeof h.created === 'string' ? { created: h.created } : {}),
+    createdBy: text(h.created_by),
+    comment: text(h.comment),
+    emptyLayer: h.empty_layer === true,
+  };
 }
 
 /** Parse an image config blob (Docker `application/vnd.docker.container.image.v1+json` or OCI config). */
@@ -99,5 +121,6 @@ export function parseImageConfig(bytes: Buffer): ImageConfig {
     ...(typeof doc.variant === 'string' ? { variant: doc.variant } : {}),
     ...(typeof doc.created === 'string' ? { created: doc.created } : {}),
     diffIds: strings(rootfs.diff_ids),
+    history: Array.isArray(doc.history) ? doc.history.filter(isObject).map(historyEntry) : [],
   };
 }

@@ -89,6 +89,8 @@ export interface RemoveResult {
   manifestDigest: string;
   /** What was freed: the image's blobs and disk if nothing else names or uses them. */
   collected: CollectResult;
+  /** No reference names the image any more (else only the references given were forgotten). */
+  unnamed: boolean;
 }
 
 const SILENT = { info: () => {}, warn: () => {}, error: () => {} };
@@ -190,8 +192,18 @@ export class ImageStore {
       const users = await this.usage();
       const { refs, manifestDigest } = await this.catalog.untag(ref, users, opts.force === true);
       const collected = await this.collector.collect(async () => users, { keepUnused: Infinity, maxBytes: 0 });
-      return { refs, manifestDigest, collected };
+      return { refs, manifestDigest, collected, unnamed: this.refs.naming(manifestDigest).length === 0 };
     });
+  }
+
+  /**
+   * Gives the image `source` names (a reference or a digest) another reference, `target`, as `docker tag`
+   * does; a target naming another image moves. Under the collector's lock, so a collection never frees an
+   * image while it gains a name.
+   */
+  async tag(source: string, target: string): Promise<{ ref: string; manifestDigest: string }> {
+    await this.open();
+    return this.holds.exclusive(() => this.catalog.tag(source, target));
   }
 
   /** One collection now, with the configured policy or these overrides. */

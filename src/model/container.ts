@@ -6,6 +6,7 @@
  */
 
 import type { HealthcheckSpec, HealthState } from './health.ts';
+import type { NetworkMembership } from './network.ts';
 
 /**
  * creating -> booting -> initializing -> running, then stopped (the user asked), exited (the process ended)
@@ -135,4 +136,9 @@ export interface ContainerRecord extends ContainerSpec {
   image_digest: string | null;
   /** What the health checks found; null when the container has none (or has not run with one). */
   health: HealthState | null;
+  /**
+   * The networks it joined (model/network.ts), set when it is created and by connecting and disconnecting;
+   * empty: it is on `bridge` only. Its peers on them are in its /etc/hosts.
+   */
+  networks: NetworkMembership[];
 }

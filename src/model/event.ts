@@ -13,9 +13,27 @@ import type { HealthStatus } from './health.ts';
  * kill: a signal was sent to its process; exec-start / exec-end: a command run beside the process began
  * or ended (`exit_code`); health-status: the health status changed (`health_status`). image-pull /
  * image-delete: an image was pulled or removed through the image API (no container; `image` names it; a
- * failed pull's message says why).
+ * failed pull's message says why). image-tag: a reference was given to an image (`image` the new one);
+ * image-untag: references were forgotten, others still name the image; image-delete: its last were.
+ * deleted: a container was deleted; its own events went with it, so this one has no container (`image` is
+ * its image, `from_state` the state it was in, and `message` names it: see `deletedMessage`).
  */
-export const EVENT_TYPES = ['state', 'restart-scheduled', 'updated', 'pull', 'renamed', 'kill', 'exec-start', 'exec-end', 'health-status', 'image-pull', 'image-delete'] as const;
+export const EVENT_TYPES = [
+  'state',
+  'restart-scheduled',
+  'updated',
+  'pull',
+  'renamed',
+  'kill',
+  'exec-start',
+  'exec-end',
+  'health-status',
+  'image-pull',
+  'image-tag',
+  'image-untag',
+  'image-delete',
+  'deleted',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRecord {
@@ -33,4 +51,13 @@ export interface EventRecord {
   exit_code: number | null;
   /** health-status: the new status. */
   health_status: HealthStatus | null;
+}
+
+/** The message of a `deleted` event: `deleted container <name> (<64 hex digits>)`. */
+export const deletedMessage = (c: { name: string; container_id: string }) => `deleted container ${c.name} (${c.container_id})`;
+
+/** The container a `deleted` event names, read back from its message. */
+export function deletedContainer(e: Pick<EventRecord, 'type' | 'message'>): { name: string; containerId: string } | undefined {
+  const m = e.type === 'deleted' ? /^deleted container (\S+) \(([0-9a-f]{64})\)$/.exec(e.message ?? '') : null;
+  return m ? { name: m[1]!, containerId: m[2]! } : undefined;
 }

@@ -13,6 +13,11 @@ export interface VolumeRecord {
   /** The disk's capacity; only what is written takes space on the host (the disk is sparse). */
   size_mib: number;
   labels: Record<string, string>;
+  /**
+   * Docker's `DriverOpts` as they were given at create (the Docker API reads `size` from them), shown back
+   * as they were: Compose compares them with its file's. Empty for a volume made otherwise.
+   */
+  driver_options: Record<string, string>;
   /** An anonymous volume: the container it belongs to and the image directory it holds; null for a named one. */
   anonymous_for: string | null;
   anonymous_path: string | null;

@@ -1,6 +1,6 @@
 /**
  * `ContainerStore` is the only door to the database: containers, the VMs (and so the addresses and taps)
- * they hold, the events of their lives, and the volumes (`volumes`, volume-rows.ts). SQLite by default (one file, WAL, foreign keys on, a busy
+ * they hold, the events of their lives, the volumes (`volumes`, volume-rows.ts) and networks (`networks`, network-rows.ts). SQLite by default (one file, WAL, foreign keys on, a busy
  * timeout); the queries are plain Kysely and keep JSON as TEXT so a PostgreSQL dialect can be dropped in
  * through `ContainerStore.fromKysely`.
  * @module
@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Insertable, type Selectable, type Transaction } from 'kysely';
 import { HearthError } from '../errors.ts';
 import { migrations, type Dialect } from './migrations.ts';
+import { NetworkRows, type NetworksTable } from './network-rows.ts';
 import { VolumeRows, type VolumesTable } from './volume-rows.ts';
 import type {
   ContainerRecord,
@@ -19,12 +20,13 @@ import type {
   HealthcheckSpec,
   HealthState,
   HealthStatus,
+  NetworkMembership,
   PortMapping,
   VmRecord,
   VolumeMount,
 } from '../model/index.ts';
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels'] as const;
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
 const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health', 'entrypoint'] as const;
@@ -64,6 +66,7 @@ interface Schema {
   vms: VmRecord;
   events: EventsTable;
   volumes: VolumesTable;
+  networks: NetworksTable;
 }
 
 function toRow(c: Partial<ContainerRecord>): Partial<ContainersTable> {
@@ -82,6 +85,7 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     // Mounts stored before named volumes existed have no `name`.
     volumes: (JSON.parse(r.volumes) as VolumeMount[]).map((v) => ({ ...v, name: v.name ?? null, host_path: v.host_path ?? null })),
     port_mappings: JSON.parse(r.port_mappings) as PortMapping[],
+    networks: JSON.parse(r.networks) as NetworkMembership[],
     tty: Boolean(r.tty),
     stdin_open: Boolean(r.stdin_open),
     healthcheck: r.healthcheck === null ? null : (JSON.parse(r.healthcheck) as HealthcheckSpec),
@@ -132,12 +136,15 @@ export class ContainerStore {
   private readonly listeners = new Set<EventListener>();
   /** The volumes' rows (volume-rows.ts). */
   readonly volumes: VolumeRows;
+  /** The networks' rows (network-rows.ts). */
+  readonly networks: NetworkRows;
 
   private constructor(
     private readonly db: Kysely<Schema>,
     readonly dialect: Dialect,
   ) {
     this.volumes = new VolumeRows(db as unknown as Kysely<{ volumes: VolumesTable }>);
+    this.networks = new NetworkRows(db as unknown as Kysely<{ networks: NetworksTable }>);
   }
 
   /**

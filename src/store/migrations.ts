@@ -173,5 +173,20 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('auto_remove', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    // Networks made through the Docker API, and the ones each container joined (JSON; '[]': bridge only); a
+    // volume's Docker driver options as given (JSON).
+    '0011_networks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('networks')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('containers').addColumn('networks', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('volumes').addColumn('driver_options', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      },
+    },
   };
 }

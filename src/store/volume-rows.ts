@@ -1,5 +1,5 @@
 /**
- * The `volumes` table: one row per volume, named or anonymous (model/volume.ts). Labels as JSON text and
+ * The `volumes` table: one row per volume, named or anonymous (model/volume.ts). Labels and driver options as JSON text and
  * `initialized` as 0/1, as the containers table keeps its documents and flags, so both dialects serve.
  * `ContainerStore` exposes these through its `volumes` member.
  * @module
@@ -8,10 +8,15 @@ import type { Kysely, Selectable } from 'kysely';
 import { HearthError } from '../errors.ts';
 import type { VolumeRecord } from '../model/index.ts';
 
-export type VolumesTable = Omit<VolumeRecord, 'labels' | 'initialized'> & { labels: string; initialized: number };
+export type VolumesTable = Omit<VolumeRecord, 'labels' | 'driver_options' | 'initialized'> & { labels: string; driver_options: string; initialized: number };
 
 function fromRow(r: Selectable<VolumesTable>): VolumeRecord {
-  return { ...r, labels: JSON.parse(r.labels) as Record<string, string>, initialized: Boolean(r.initialized) };
+  return {
+    ...r,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    driver_options: JSON.parse(r.driver_options) as Record<string, string>,
+    initialized: Boolean(r.initialized),
+  };
 }
 
 export class VolumeRows {
@@ -24,7 +29,10 @@ export class VolumeRows {
       if (taken) {
         throw new HearthError('AlreadyExists', 'HEARTH_ERR_VOLUME_EXISTS', `a volume named ${v.name} already exists`, { field: 'body/name' });
       }
-      await tx.insertInto('volumes').values({ ...v, labels: JSON.stringify(v.labels), initialized: v.initialized ? 1 : 0 }).execute();
+      await tx
+        .insertInto('volumes')
+        .values({ ...v, labels: JSON.stringify(v.labels), driver_options: JSON.stringify(v.driver_options), initialized: v.initialized ? 1 : 0 })
+        .execute();
     });
   }
 

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { create, harness, waitFor, type Harness } from '../containers/harness.ts';
+import { deletedContainer } from '../../src/model/index.ts';
 import { check, responseSchema } from './openapi-check.ts';
 
 /** An NDJSON event stream over a real socket: its events as they come. */
@@ -55,14 +56,25 @@ describe('events API', () => {
       await h.app.inject({ method: 'POST', url: `/v1/containers/${late}/rename?name=later` });
       await h.app.inject({ method: 'POST', url: `/v1/containers/${late}/stop` });
       await s.until((e) => e.container_id === late && e.to_state === 'stopped');
+      const lateRecord = (await h.store.getContainer(late))!;
+      assert.equal((await h.app.inject({ method: 'DELETE', url: `/v1/containers/${late}` })).statusCode, 204);
+      await s.until((e) => e.type === 'deleted');
       s.close();
+      const deleted = s.events.find((e) => e.type === 'deleted');
+      assert.deepEqual(
+        [deleted.container_id, deleted.image, deleted.from_state, deleted.message],
+        [null, 'sleeper:1', 'stopped', `deleted container later (${lateRecord.container_id})`],
+        'a deletion stays in the log, naming the container',
+      );
+      assert.deepEqual(deletedContainer(deleted), { name: 'later', containerId: lateRecord.container_id });
+      assert.equal((await h.store.listEvents(late)).length, 0, 'its own events went with it');
       assert.deepEqual(transitions(s.events, early), ['creating', 'booting', 'initializing', 'running', 'exited']);
       assert.deepEqual(transitions(s.events, late), ['creating', 'booting', 'initializing', 'running', 'stopped']);
       const ids = s.events.map((e) => e.id);
       assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in id order');
       assert.equal(new Set(ids).size, ids.length, 'no event twice');
-      // Exactly the store's events, none missing.
-      assert.deepEqual(ids, (await h.store.listAllEvents({ since })).map((e) => e.id));
+      // Exactly the store's events, none missing (but those of the deleted container, gone with it).
+      assert.deepEqual(s.events.filter((e) => e.container_id !== late).map((e) => e.id), (await h.store.listAllEvents({ since })).map((e) => e.id));
       assert.ok(s.events.some((e) => e.type === 'renamed'));
       assert.equal(s.events.find((e) => e.to_state === 'exited').exit_code, 0);
       assert.equal(s.events.find((e) => e.to_state === 'stopped').exit_code, 143);

@@ -286,6 +286,9 @@ export class FakeImages implements ImageLibrary {
   async remove(ref: string): Promise<RemoveResult> {
     throw notLocal(ref);
   }
+  async tag(source: string): Promise<{ ref: string; manifestDigest: string }> {
+    throw notLocal(source);
+  }
   async prune(): Promise<CollectResult> {
     return { images: [], disks: 0, blobs: 0, freedBytes: 0 };
   }

@@ -150,6 +150,41 @@ describe('image pull from an open registry', () => {
     await assert.rejects(() => store.remove(appRef), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND'));
   });
 
+  it('tags an image by reference or digest, moves a tag, and forgets one name while others remain', async () => {
+    const p = new Pusher(reg.url);
+    const made = [
+      { created: '2024-01-01T00:00:00Z', created_by: '/bin/sh -c #(nop) ADD file:a in /', empty_layer: false },
+      { created: '2024-01-01T00:00:01Z', created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true, comment: 'why' },
+    ];
+    await pushImage(p, 'team/tagged', '1', [{ entries: [{ path: 'a', content: 'a' }] }], { configExtra: { history: made } });
+    const store = new ImageStore({ dataDir: dataDir() });
+    const first = `${reg.host}/team/tagged:1`;
+    const digest = await store.pull(first);
+    assert.deepEqual(await store.tag(first, 'mine'), { ref: 'docker.io/library/mine:latest', manifestDigest: digest });
+    assert.deepEqual((await store.tag(digest, `${reg.host}/other:2`)).manifestDigest, digest);
+    const info = await store.inspect('mine');
+    assert.deepEqual(info.refs, ['docker.io/library/mine:latest']);
+    assert.deepEqual((await store.inspect(digest)).refs, [`${reg.host}/other:2`, first, 'docker.io/library/mine:latest'].sort());
+    assert.deepEqual(
+      info.config.history.map((h) => [h.createdBy, h.emptyLayer, h.comment]),
+      [
+        ['/bin/sh -c #(nop) ADD file:a in /', false, ''],
+        ['/bin/sh -c #(nop)  CMD ["sh"]', true, 'why'],
+      ],
+    );
+    // a tag naming another image moves to this one
+    const other = await store.pull(`${reg.host}/team/docker-style:latest`);
+    await store.tag(other, 'mine');
+    assert.equal((await store.inspect('mine')).manifestDigest, other);
+    const untag = await store.remove(`${reg.host}/other:2`);
+    assert.deepEqual([untag.refs, untag.unnamed, untag.collected.blobs], [[`${reg.host}/other:2`], false, 0]);
+    assert.equal((await store.inspect(first)).manifestDigest, digest);
+    await assert.rejects(store.tag('nothing-here:1', 'x'), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND'));
+    await assert.rejects(store.tag(first, `x@${digest}`), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_REF_INVALID') && e.field === 'tag');
+    await assert.rejects(store.tag(first, 'Bad Name'), (e) => isHearthError(e, 'HEARTH_ERR_IMAGE_REF_INVALID'));
+    assert.equal((await store.remove(first)).unnamed, true);
+  });
+
   describe('errors leave nothing half-made', () => {
     const nothingLeft = async (store: ImageStore): Promise<void> => {
       assert.deepEqual(fs.readdirSync(path.join(store.root, 'tmp')), []);

@@ -23,12 +23,13 @@ function record(name: string): ContainerRecord {
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
     healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
     entrypoint: ['/bin/sh', '-c'], working_dir: '/srv', user: '1000:1000', labels: { 'com.example.a': 'b' }, auto_remove: true,
+    networks: [{ network: 'app_default', aliases: ['web'] }],
   };
 }
 
 /** The record as the schema of 0005 has it (no limits, health or Docker fields). */
 function withoutLaterColumns(c: ContainerRecord) {
-  const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...rest } = c;
+  const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...rest } = c;
   const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0005 } = rest;
   return at0005;
 }
@@ -155,7 +156,7 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...old } = record('old');
       const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0007 } = old;
       const raw = new Database(file);
       const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
@@ -163,7 +164,7 @@ describe('ContainerStore (SQLite)', () => {
       raw.close();
       const s = await ContainerStore.openSqlite(file);
       const c = (await s.getContainer(old.id))!;
-      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed], [null, null, false]);
+      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed, c.networks], [null, null, false, []]);
       const changed = await s.updateContainer(old.id, { cpus: 1.5, memory_mib: 64, oom_killed: true });
       assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
       await s.close();
@@ -176,7 +177,7 @@ describe('ContainerStore (SQLite)', () => {
     const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
     try {
       const now = new Date().toISOString();
-      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
+      const named = { name: 'pgdata', size_mib: 512, labels: { team: 'db' }, driver_options: { size: '512m' }, anonymous_for: null, anonymous_path: null, initialized: false, created_at: now };
       const anon = { ...named, name: 'a'.repeat(64), labels: {}, anonymous_for: 'c1', anonymous_path: '/data' };
       await s.volumes.insert(named);
       await s.volumes.insert(anon);
@@ -187,6 +188,28 @@ describe('ContainerStore (SQLite)', () => {
       assert.deepEqual((await s.volumes.anonymousOf('c1')).map((v) => v.anonymous_path), ['/data']);
       await s.volumes.delete('pgdata');
       assert.deepEqual((await s.volumes.list()).map((v) => v.name), [anon.name]);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps networks: a taken name refused, labels round-trip, a container\'s memberships with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+    const s = await ContainerStore.openSqlite(join(dir, 'hearth.db'));
+    try {
+      const n = { name: 'app_default', id: 'a'.repeat(64), labels: { 'com.docker.compose.project': 'app' }, created_at: new Date().toISOString() };
+      await s.networks.insert(n);
+      await assert.rejects(s.networks.insert({ ...n, id: 'b'.repeat(64) }), (e) => isHearthError(e, 'HEARTH_ERR_NETWORK_EXISTS') && e.kind === 'AlreadyExists');
+      assert.deepEqual(await s.networks.list(), [n]);
+      assert.deepEqual(await s.networks.get('app_default'), n);
+      const c = record('web');
+      await s.insertContainer(c);
+      assert.deepEqual((await s.getContainer(c.id))!.networks, [{ network: 'app_default', aliases: ['web'] }]);
+      const moved = await s.updateContainer(c.id, { networks: [] });
+      assert.deepEqual(moved.networks, []);
+      await s.networks.delete('app_default');
+      assert.equal(await s.networks.get('app_default'), undefined);
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });

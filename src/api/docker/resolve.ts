@@ -49,6 +49,7 @@ export async function withContainer<T>(ctx: DockerContext, ref: string, f: (c: C
 export class FactsSource {
   private images?: Promise<ImageSummary[]>;
   private vms?: Promise<VmRecord[]>;
+  private networkIds?: Promise<ReadonlyMap<string, string>>;
   private readonly configs = new Map<string, Promise<ContainerFacts['image']>>();
 
   constructor(private readonly ctx: DockerContext) {}
@@ -56,7 +57,8 @@ export class FactsSource {
   async facts(c: ContainerRecord): Promise<ContainerFacts> {
     this.images ??= this.ctx.images.list().catch(() => []);
     this.vms ??= this.ctx.manager.listVms();
-    const [images, vms] = await Promise.all([this.images, this.vms]);
+    this.networkIds ??= this.ctx.manager.networks.list().then((ns) => new Map(ns.map((n) => [n.name, n.id])));
+    const [images, vms, networkIds] = await Promise.all([this.images, this.vms, this.networkIds]);
     const summary = images.find((i) => (c.image_digest ? i.manifestDigest === c.image_digest : i.refs.includes(canonical(c.image))));
     const vm = vms.find((v) => v.container_id === c.id);
     return {
@@ -64,6 +66,7 @@ export class FactsSource {
       image: summary ? await this.config(summary.manifestDigest) : null,
       network: { bridge: this.ctx.config.network.bridge, gateway: vm?.gateway ?? null, prefixLength: vm?.prefix_length ?? null, mac: vm?.mac ?? null },
       pid: vm?.pid ?? null,
+      networkIds,
       now: new Date(),
     };
   }

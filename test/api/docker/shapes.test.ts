@@ -145,7 +145,9 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
     assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {} } }))), /^Volumes is not supported by Hearth: anonymous volumes/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }))), /^Volumes \["\/scratch"\] is not supported by Hearth: anonymous volumes/);
+    const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
+    assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '80' }] } }))), /a host address \(127\.0\.0\.1\)/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Memory: 1024 }))), /^Minimum memory limit allowed is 6MB$/);
@@ -166,7 +168,7 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
     entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false,
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
-    started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null,
+    started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
     ...over,
   };
 }
@@ -176,6 +178,7 @@ const FACTS: ContainerFacts = {
   image: { entrypoint: [], cmd: ['httpd', '-f'], env: ['PATH=/bin'], workingDir: '/www', user: '', labels: { vendor: 'x' }, exposedPorts: ['80/tcp', '443/tcp'] },
   network: { bridge: 'fcbr0', gateway: '10.213.0.1', prefixLength: 22, mac: '02:00:00:00:00:05' },
   pid: 4242,
+  networkIds: new Map([['bridge', 'b'.repeat(64)]]),
   now: NOW,
 };
 
@@ -212,7 +215,7 @@ describe('container shapes', () => {
       { PrivatePort: 443, Type: 'tcp' },
     ]);
     assert.deepEqual(s.Labels, { vendor: 'x', tier: 'front' });
-    assert.equal(s.NetworkSettings.Networks.bridge.IPAddress, '10.213.0.5');
+    assert.equal(s.NetworkSettings.Networks.bridge!.IPAddress, '10.213.0.5');
   });
 
   it('inspects a container with the fields --format users reach for', () => {

@@ -145,7 +145,7 @@ function cpuTime(ms: number): string {
 }
 
 /** SizeRw: what the writable layer takes on disk; SizeRootFs adds nothing known of the image here (0 when unknown). */
-async function sizes(ctx: DockerContext, c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+export async function sizes(ctx: DockerContext, c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
   const layer = await stat(writableLayerPath(`${ctx.config.dataDir}/containers`, c.id)).catch(() => undefined);
   const rw = layer ? layer.blocks * 512 : 0;
   const image = await new FactsSource(ctx).facts(c);

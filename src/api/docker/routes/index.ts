@@ -8,10 +8,16 @@ import type { FastifyInstance } from 'fastify';
 import type { DockerContext } from '../context.ts';
 import { archiveRoutes } from './archive.ts';
 import { containerControlRoutes } from './container-control.ts';
+import { containerPruneRoutes } from './container-prune.ts';
 import { containerStreamRoutes } from './container-streams.ts';
 import { containerRoutes } from './containers.ts';
+import { diskUsageRoutes } from './disk-usage.ts';
+import { eventRoutes } from './events.ts';
 import { execRoutes } from './execs.ts';
+import { imageRoutes } from './images.ts';
+import { networkRoutes } from './networks.ts';
 import { systemRoutes } from './system.ts';
+import { volumeRoutes } from './volumes.ts';
 
 export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   systemRoutes(app, ctx);
@@ -20,4 +26,10 @@ export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   containerStreamRoutes(app, ctx);
   archiveRoutes(app, ctx);
   execRoutes(app, ctx);
+  imageRoutes(app, ctx);
+  volumeRoutes(app, ctx);
+  networkRoutes(app, ctx);
+  eventRoutes(app, ctx);
+  diskUsageRoutes(app, ctx);
+  containerPruneRoutes(app, ctx);
 }

@@ -4,7 +4,7 @@
  * route gathers the facts (the image's config and id, the VM's network) and these only translate.
  * @module
  */
-import type { ContainerRecord, HealthcheckSpec } from '../../../model/index.ts';
+import { DEFAULT_NETWORK, type ContainerRecord, type HealthcheckSpec, type NetworkMembership } from '../../../model/index.ts';
 import { dockerStatus } from './container-state.ts';
 
 /** What the route knows beside the record. */
@@ -15,6 +15,8 @@ export interface ContainerFacts {
   image: { entrypoint: string[]; cmd: string[]; env: string[]; workingDir: string; user: string; labels: Record<string, string>; exposedPorts: string[] } | null;
   /** The bridge's name, the guest's gateway and MAC while a VM runs. */
   network: { bridge: string; gateway: string | null; prefixLength: number | null; mac: string | null };
+  /** Network names to ids (model/network.ts): every network is the one bridge, under a name of its own. */
+  networkIds: ReadonlyMap<string, string>;
   /** The VMM's pid while it runs (Docker's State.Pid is the process's; a VM's is its VMM's). */
   pid: number | null;
   now: Date;
@@ -97,14 +99,24 @@ function mounts(c: ContainerRecord) {
   );
 }
 
-function endpoint(c: ContainerRecord, facts: ContainerFacts) {
+/** The networks it is on (its own, else `bridge`), as `NetworkSettings.Networks`. */
+function endpoints(c: ContainerRecord, facts: ContainerFacts) {
+  const joined: NetworkMembership[] = c.networks.length > 0 ? c.networks : [{ network: DEFAULT_NETWORK, aliases: [] }];
+  return Object.fromEntries(joined.map((m) => [m.network, endpoint(c, facts, m)]));
+}
+
+/** The first network it joined: what `docker run --network` named. */
+const networkMode = (c: ContainerRecord) => c.networks[0]?.network ?? DEFAULT_NETWORK;
+
+function endpoint(c: ContainerRecord, facts: ContainerFacts, m: NetworkMembership) {
   const running = c.guest_ip !== null;
+  const named = m.network !== DEFAULT_NETWORK;
   return {
     IPAMConfig: null,
     Links: null,
-    Aliases: null,
+    Aliases: named ? m.aliases : null,
     MacAddress: running ? (facts.network.mac ?? '') : '',
-    NetworkID: facts.network.bridge,
+    NetworkID: facts.networkIds.get(m.network) ?? '',
     EndpointID: running ? c.vm_id : '',
     Gateway: running ? (facts.network.gateway ?? '') : '',
     IPAddress: c.guest_ip ?? '',
@@ -113,7 +125,7 @@ function endpoint(c: ContainerRecord, facts: ContainerFacts) {
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
     DriverOpts: null,
-    DNSNames: null,
+    DNSNames: named ? [c.name, ...m.aliases] : null,
   };
 }
 
@@ -129,8 +141,8 @@ export function toDockerSummary(c: ContainerRecord, facts: ContainerFacts) {
     Labels: { ...(facts.image?.labels ?? {}), ...c.labels },
     State: statusOf(c),
     Status: statusText(c, facts.now),
-    HostConfig: { NetworkMode: 'bridge' },
-    NetworkSettings: { Networks: { bridge: endpoint(c, facts) } },
+    HostConfig: { NetworkMode: networkMode(c) },
+    NetworkSettings: { Networks: endpoints(c, facts) },
     Mounts: mounts(c),
   };
 }
@@ -209,7 +221,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       Binds: c.volumes.map((v) => `${v.name ?? v.host_path}:${v.container_path}${v.readonly ? ':ro' : ''}`),
       ContainerIDFile: '',
       LogConfig: { Type: 'json-file', Config: {} },
-      NetworkMode: 'bridge',
+      NetworkMode: networkMode(c),
       PortBindings: portMap(c, facts, true),
       RestartPolicy: { Name: c.restart_policy, MaximumRetryCount: c.restart_max_retries ?? 0 },
       AutoRemove: c.auto_remove,
@@ -276,7 +288,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       IPPrefixLen: running ? (facts.network.prefixLength ?? 0) : 0,
       IPv6Gateway: '',
       MacAddress: running ? (facts.network.mac ?? '') : '',
-      Networks: { bridge: endpoint(c, facts) },
+      Networks: endpoints(c, facts),
     },
   };
 }

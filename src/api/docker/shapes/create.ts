@@ -6,8 +6,9 @@
  * forwards signals (what `--init` is for).
  * @module
  */
-import type { HealthcheckSpec, Protocol, RestartPolicy } from '../../../model/index.ts';
+import type { HealthcheckSpec, NetworkMembership, Protocol, RestartPolicy } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
+import { createMemberships } from './network.ts';
 
 /** Hearth's settings from a create (the image and name are the route's). */
 export interface CreateSettings {
@@ -22,6 +23,8 @@ export interface CreateSettings {
   labels: Record<string, string>;
   /** A host directory (`host_path`) or a named volume (`name`). */
   volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
+  /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
+  networks: NetworkMembership[];
   /** host_port 0: any free port, chosen by the route. */
   port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol }>;
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
@@ -47,6 +50,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
+  'Links',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -87,20 +91,22 @@ const REFUSALS: Record<string, string> = {
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
   Volumes: 'anonymous volumes are not supported yet: name one (-v name:/path) or bind a host directory (-v /host:/path)',
   VolumesFrom: 'volumes are not shared between containers yet',
-  Links: 'legacy links are not supported',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
   ShmSize: '/dev/shm is the guest\'s',
 };
 
 /** The Docker create body as Hearth's settings; throws a 400 naming the first field it cannot honour. */
-export function fromDockerCreate(body: unknown, defaultNetwork = 'bridge'): CreateSettings {
+export function fromDockerCreate(body: unknown): CreateSettings {
   const config = obj(body);
   const host = obj(config.HostConfig);
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
   for (const f of ['Hostname', 'Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'Volumes', 'OnBuild', 'Shell']) refuseSet(config, f, '');
-  // A set of paths, `{"/data": {}}`: any key is an anonymous volume, though every value is empty.
-  if (Object.keys(obj(config.Volumes)).length > 0) throw invalidParameter(`Volumes is not supported by Hearth: ${REFUSALS.Volumes}`);
+  const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
+  // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
+  // anonymous volume (Compose lists every volume's path here, named ones too).
+  const anonymous = Object.keys(obj(config.Volumes)).filter((p) => !volumes.some((v) => v.container_path === p));
+  if (anonymous.length > 0) throw invalidParameter(`Volumes ${JSON.stringify(anonymous)} is not supported by Hearth: ${REFUSALS.Volumes}`);
   if (config.NetworkDisabled === true) throw invalidParameter('NetworkDisabled is not supported by Hearth: every container has its network');
   for (const f of ['Privileged', 'PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
@@ -125,7 +131,7 @@ export function fromDockerCreate(body: unknown, defaultNetwork = 'bridge'): Crea
     tty: config.Tty === true,
     stdin_open: config.OpenStdin === true,
     labels: labels(config.Labels),
-    volumes: [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)],
+    volumes,
     port_mappings: portBindings(obj(host.PortBindings)),
     publish_all: host.PublishAllPorts === true,
     exposed_ports: exposed,
@@ -133,7 +139,7 @@ export function fromDockerCreate(body: unknown, defaultNetwork = 'bridge'): Crea
     auto_remove: autoRemove,
     healthcheck: healthcheck(config.Healthcheck),
     ...resources(host),
-    ...network(host, obj(config.NetworkingConfig), defaultNetwork),
+    ...network(host, obj(config.NetworkingConfig)),
     ...logConfig(obj(host.LogConfig)),
   };
 }
@@ -323,19 +329,17 @@ function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
   return out;
 }
 
-/** The one bridge: `default` and `bridge` (and the name given, for a network Hearth maps onto it). */
-function network(host: Json, networking: Json, defaultNetwork: string): Record<string, never> {
-  const mode = typeof host.NetworkMode === 'string' ? host.NetworkMode : '';
-  const ok = new Set(['', 'default', 'bridge', defaultNetwork]);
-  if (!ok.has(mode)) {
-    throw invalidParameter(`HostConfig.NetworkMode "${mode}" is not supported by Hearth: every container is on the one bridge network`);
+/**
+ * NetworkMode and EndpointsConfig: the networks it joins, all on the one bridge (shapes/network.ts). Links
+ * (`docker-compose run` links a one-off container to its service's) are accepted on a network of names, where
+ * the linked containers' names and aliases resolve already; a link's own alias is not added.
+ */
+function network(host: Json, networking: Json): { networks: NetworkMembership[] } {
+  const networks = createMemberships({ NetworkMode: typeof host.NetworkMode === 'string' ? host.NetworkMode : '', EndpointsConfig: obj(networking.EndpointsConfig) as never });
+  if (!isEmpty(host.Links) && networks.every((m) => m.network === 'bridge')) {
+    throw invalidParameter('HostConfig.Links is not supported by Hearth on the default bridge: put the containers on a network (docker network create), where they find each other by name');
   }
-  for (const name of Object.keys(obj(networking.EndpointsConfig))) {
-    if (!ok.has(name) && name !== mode) {
-      throw invalidParameter(`NetworkingConfig: network "${name}" is not supported by Hearth: every container is on the one bridge network`);
-    }
-  }
-  return {};
+  return { networks };
 }
 
 function logConfig(lc: Json): Record<string, never> {
