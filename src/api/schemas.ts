@@ -5,7 +5,7 @@
  * @module
  */
 import { Kind, Type, TypeRegistry, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
-import { CONTAINER_STATES, EVENT_TYPES, HEALTH_STATUSES, RESTART_POLICIES, VM_STATES, VOLUME_NAME_PATTERN } from '../model/index.ts';
+import { CONTAINER_STATES, EVENT_TYPES, HEALTH_STATUSES, HOSTNAME_PATTERN, RESTART_POLICIES, VM_STATES, VOLUME_NAME_PATTERN } from '../model/index.ts';
 
 /** A string that is one of `values` (`{type: string, enum}` in JSON Schema); validation says "must be one of a, b, c". */
 TypeRegistry.Set<{ enum: string[] }>('StringEnum', (schema, value) => typeof value === 'string' && schema.enum.includes(value));
@@ -46,6 +46,8 @@ export const ImageRef = Type.String({
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
+const IPV4_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4_PATTERN = `^(?:${IPV4_OCTET}\\.){3}${IPV4_OCTET}$`;
 const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
 export const AbsolutePath = (description: string) =>
   Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[^\\u0000]*$', 'x-error': 'must be an absolute path', description });
@@ -55,6 +57,14 @@ export const PortMappingIn = Type.Object(
     container_port: Port('Port in the guest.'),
     host_port: Port('Port on the host; unique among all containers for its protocol.'),
     protocol: Type.Optional(StringEnum(['tcp', 'udp'] as const, { default: 'tcp' })),
+    host_ip: Type.Optional(
+      Type.String({
+        pattern: IPV4_PATTERN,
+        'x-error': 'must be an IPv4 address such as 127.0.0.1 (0.0.0.0: every address)',
+        description: "Host address to publish on (`docker run -p 127.0.0.1:8080:80`). Default: the manager's `network.portHostIp`.",
+        examples: ['127.0.0.1'],
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -62,6 +72,7 @@ export const PortMappingOut = Type.Object({
   container_port: Type.Integer(),
   host_port: Type.Integer(),
   protocol: StringEnum(['tcp', 'udp'] as const),
+  host_ip: Nullable(Type.String({ description: "Null: published on the manager's `network.portHostIp`." })),
 });
 
 export const VolumeName = Type.String({
@@ -147,6 +158,14 @@ const settings = {
   }),
   volumes: Type.Array(VolumeIn, { maxItems: 64 }),
   port_mappings: Type.Array(PortMappingIn, { maxItems: 256 }),
+  hostname: Nullable(
+    Type.String({
+      pattern: HOSTNAME_PATTERN,
+      'x-error': 'must be 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen (RFC 1123)',
+      description: "The guest's hostname (`docker run --hostname`). Null: the first 12 digits of `container_id`, as Docker's.",
+      examples: ['web1'],
+    }),
+  ),
   restart_policy: StringEnum(RESTART_POLICIES, {
     default: 'no',
     description: 'What to do when the process ends by itself; a stop asked for by the user is never undone.',
@@ -216,6 +235,7 @@ export const ContainerItem = Type.Object({
   env_vars: Type.Record(Type.String(), Type.String()),
   volumes: Type.Array(VolumeOut),
   port_mappings: Type.Array(PortMappingOut),
+  hostname: Nullable(Type.String({ description: "Null: the first 12 digits of `container_id`, as Docker's." })),
   restart_policy: StringEnum(RESTART_POLICIES),
   restart_max_retries: Nullable(Type.Integer()),
   tty: Type.Boolean(),

@@ -35,12 +35,13 @@ export function schemaErrorFormatter(errors: Array<{ instancePath?: string; mess
 type Schema = TSchema & Record<string, unknown>;
 
 /**
- * An object (or array) given where one or null is allowed (`Nullable(Type.Object(...))`): the error inside
- * it, so the message names the field at fault (`body/healthcheck/interval_s`), not the whole object.
+ * An object, array or string given where one or null is allowed (`Nullable(Type.Object(...))`): the error
+ * inside it, so the message names the field at fault (`body/healthcheck/interval_s`) or the rule broken (a
+ * string's pattern), not the union.
  */
 function innermost(e: ValueError): ValueError {
-  if (e.type !== ValueErrorType.Union || e.value === null || typeof e.value !== 'object') return e;
-  const kind = Array.isArray(e.value) ? 'array' : 'object';
+  if (e.type !== ValueErrorType.Union || e.value === null || (typeof e.value !== 'object' && typeof e.value !== 'string')) return e;
+  const kind = Array.isArray(e.value) ? 'array' : typeof e.value;
   const i = (((e.schema as Schema).anyOf as Schema[] | undefined) ?? []).findIndex((o) => o.type === kind);
   const inner = i < 0 ? undefined : e.errors[i]?.First();
   return inner ? innermost(inner) : e;

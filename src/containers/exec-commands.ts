@@ -8,6 +8,7 @@ import { describeError, invalidArgument } from '../errors.ts';
 import { signalName } from './signal-name.ts';
 import { stateConflict, type ContainerContext } from './context.ts';
 import { execState, type Exec } from './execs.ts';
+import { hostnameOf } from './network-hosts.ts';
 import { buildExecSpec, containerProcessConfig, type ExecRequest } from './process-spec.ts';
 
 /** Creates an exec in a running container (FailedPrecondition otherwise). */
@@ -22,7 +23,7 @@ export async function createExec(ctx: ContainerContext, id: string, request: Exe
   if (c.state !== 'running' || !run?.sandbox || !run.started || run.finished) {
     throw stateConflict(`container ${c.name} is ${c.state}; an exec needs it running`);
   }
-  const spec = buildExecSpec(containerProcessConfig((await ctx.imageOf(c, run)).config, c), { env: c.env_vars, hostname: c.container_id.slice(0, 12) }, request);
+  const spec = buildExecSpec(containerProcessConfig((await ctx.imageOf(c, run)).config, c), { env: c.env_vars, hostname: hostnameOf(c) }, request);
   return ctx.execs.add(id, spec);
 }
 

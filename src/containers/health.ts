@@ -16,6 +16,7 @@ import type { ContainerState, EventRecord, HealthState } from '../model/index.ts
 import type { ExecSpec } from '../sandbox/sandbox.ts';
 import type { ContainerContext } from './context.ts';
 import { runProbe } from './health-probe.ts';
+import { hostnameOf } from './network-hosts.ts';
 import { applyResult, checksStopped, describeChange, healthPolicy, nextCheckDelay, startedRun, type HealthPolicy } from './health-state.ts';
 import { buildExecSpec, containerProcessConfig } from './process-spec.ts';
 
@@ -86,7 +87,7 @@ export class HealthChecks {
       }
       const prev = c.health;
       const state = newRun || !prev ? startedRun(prev) : prev;
-      const hostname = c.container_id.slice(0, 12);
+      const hostname = hostnameOf(c);
       const spec = buildExecSpec(containerProcessConfig(config, c), { env: c.env_vars, hostname }, { cmd: policy.argv, env: {}, tty: false, stdin: false });
       const schedule: Schedule = { policy, spec, startedAt: Date.parse(c.started_at ?? new Date().toISOString()), state };
       slot.schedule = schedule;

@@ -75,6 +75,7 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   user: null,
   labels: {},
   auto_remove: false,
+  hostname: null,
 };
 
 
@@ -229,7 +230,7 @@ export class ContainerManager {
       const containers = await ctx.store.listContainers();
       // Created only (Docker's create), it holds its host ports from its start on, as on Docker: one stopped
       // may keep them meanwhile (Compose creates a container's replacement before it removes it).
-      checkPortConflicts(spec, null, start ? containers : containers.filter((c) => ACTIVE_STATES.has(c.state)));
+      checkPortConflicts(spec, null, start ? containers : containers.filter((c) => ACTIVE_STATES.has(c.state)), ctx.settings.portHostIp);
       // A volume another container's VM holds read-write is refused now rather than in the background.
       if (start) checkClaims(ctx.runs.runs(), '', namedClaims(spec), containerNames(containers));
       const now = new Date().toISOString();
@@ -276,7 +277,7 @@ export class ContainerManager {
       const spec = mergeSpec(cur, input, this.mergeRules());
       await checkHostPaths(input, ctx.settings.volumes.hostRoots);
       return ctx.queue.run(GLOBAL, async () => {
-        checkPortConflicts(spec, id, await ctx.store.listContainers());
+        checkPortConflicts(spec, id, await ctx.store.listContainers(), ctx.settings.portHostIp);
         const { name: _name, ...patch } = spec;
         // A writable layer belongs to one image: another image starts from a clean one.
         if (patch.image !== cur.image) await rm(writableLayerPath(ctx.settings.stateDir, id), { force: true });
@@ -440,7 +441,7 @@ export class ContainerManager {
   }
 
   private mergeRules(): MergeRules {
-    return { defaultMaxRetries: this.ctx.settings.restart.onFailureMaxRetries, host: this.ctx.settings.host };
+    return { defaultMaxRetries: this.ctx.settings.restart.onFailureMaxRetries, host: this.ctx.settings.host, defaultHostIp: this.ctx.settings.portHostIp };
   }
 
   /** Every command: refused during shutdown, and held until recovery has queued its tasks. */

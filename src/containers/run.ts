@@ -304,7 +304,7 @@ export class Run {
     for (const m of mappings) {
       if (this.aborted) throw cancelled();
       const rule = {
-        hostIp: this.settings.portHostIp,
+        hostIp: m.host_ip ?? this.settings.portHostIp,
         hostPort: m.host_port,
         protocol: m.protocol,
         targetIp: ip,
@@ -316,7 +316,7 @@ export class Run {
         throw new HearthError(
           'Unavailable',
           'HEARTH_ERR_PORT_FORWARD',
-          `cannot forward host port ${m.host_port}/${m.protocol}: ${describeError(e)}`,
+          `cannot forward host port ${m.host_ip === undefined ? '' : `${m.host_ip}:`}${m.host_port}/${m.protocol}: ${describeError(e)}`,
           { cause: e },
         );
       }

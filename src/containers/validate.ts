@@ -33,6 +33,7 @@ export interface SpecInput {
   user?: string | null;
   labels?: Record<string, string>;
   auto_remove?: boolean;
+  hostname?: string | null;
 }
 
 /** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
@@ -46,6 +47,8 @@ export interface MergeRules {
   /** `restart_max_retries` when on-failure is chosen without a limit. */
   defaultMaxRetries: number;
   host: HostCapacity;
+  /** Where a mapping without `host_ip` is published (`network.portHostIp`). */
+  defaultHostIp: string;
 }
 
 const ENV_NAME = /^[^=\0]+$/;
@@ -61,7 +64,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     env_vars: input.env_vars ?? base.env_vars,
     // Volumes stored before paths were cleaned are cleaned on the way through too.
     volumes: input.volumes ? checkVolumes(input.volumes) : base.volumes.map(cleanPaths),
-    port_mappings: input.port_mappings?.map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })) ?? base.port_mappings,
+    port_mappings: input.port_mappings?.map(portMapping) ?? base.port_mappings,
     restart_policy: input.restart_policy ?? base.restart_policy,
     restart_max_retries: base.restart_max_retries,
     tty: input.tty ?? base.tty,
@@ -74,6 +77,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     user: input.user === undefined ? base.user : input.user,
     labels: input.labels ?? base.labels,
     auto_remove: input.auto_remove ?? base.auto_remove,
+    hostname: input.hostname === undefined ? base.hostname : input.hostname,
   };
   checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
@@ -107,20 +111,38 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     }
   }
   checkRunRoom(spec, input);
-  const seen = new Set<string>();
   spec.port_mappings.forEach((p, i) => {
-    const key = `${p.host_port}/${p.protocol}`;
-    if (seen.has(key)) {
+    const earlier = spec.port_mappings.slice(0, i).find((q) => samePort(p, q, rules.defaultHostIp));
+    if (earlier) {
       throw invalidArgument(
         'HEARTH_ERR_INVALID_ARGUMENT',
-        `body/port_mappings/${i}/host_port ${key} is mapped more than once`,
+        `body/port_mappings/${i}/host_port ${describeHostPort(p)} is mapped more than once${describeHostPort(earlier) === describeHostPort(p) ? '' : ` (also as ${describeHostPort(earlier)})`}`,
         `body/port_mappings/${i}/host_port`,
       );
     }
-    seen.add(key);
   });
   return spec;
 }
+
+/**
+ * Two mappings hold the same host port, as the kernel (and so Docker) sees it: the same port and protocol on
+ * the same address, or on any address when either listens on all of them (0.0.0.0).
+ */
+function samePort(a: PortMapping, b: PortMapping, defaultHostIp: string): boolean {
+  if (a.host_port !== b.host_port || a.protocol !== b.protocol) return false;
+  const ipA = a.host_ip ?? defaultHostIp;
+  const ipB = b.host_ip ?? defaultHostIp;
+  return ipA === ipB || ipA === '0.0.0.0' || ipB === '0.0.0.0';
+}
+
+/** A mapping as stored: protocol defaulted, `host_ip` only when given. */
+function portMapping(p: NonNullable<SpecInput['port_mappings']>[number]): PortMapping {
+  const m: PortMapping = { container_port: p.container_port, host_port: p.host_port, protocol: p.protocol ?? 'tcp' };
+  if (p.host_ip !== undefined) m.host_ip = p.host_ip;
+  return m;
+}
+
+const describeHostPort = (p: PortMapping) => `${p.host_ip === undefined ? '' : `${p.host_ip}:`}${p.host_port}/${p.protocol}`;
 
 /**
  * The kinds of test Docker runs, each with its shape: `CMD` and at least the command, `CMD-SHELL` and one
@@ -260,16 +282,17 @@ export async function checkHostPaths(input: SpecInput, roots: readonly string[])
   }
 }
 
-/** Fails with AlreadyExists if another container maps one of the same host ports. */
-export function checkPortConflicts(spec: ContainerSpec, selfId: string | null, others: readonly ContainerRecord[]): void {
+/** Fails with AlreadyExists if another container maps one of the same host ports (per address, see `samePort`). */
+export function checkPortConflicts(spec: ContainerSpec, selfId: string | null, others: readonly ContainerRecord[], defaultHostIp: string): void {
   spec.port_mappings.forEach((p, i) => {
     for (const c of others) {
       if (c.id === selfId) continue;
-      if (c.port_mappings.some((q) => q.host_port === p.host_port && q.protocol === p.protocol)) {
+      const held = c.port_mappings.find((q) => samePort(p, q, defaultHostIp));
+      if (held) {
         throw new HearthError(
           'AlreadyExists',
           'HEARTH_ERR_PORT_IN_USE',
-          `host port ${p.host_port}/${p.protocol} is already mapped by container ${c.name} (${c.id})`,
+          `host port ${describeHostPort(p)} is already mapped by container ${c.name} (${c.id}) as ${describeHostPort(held)}`,
           { field: `body/port_mappings/${i}/host_port` },
         );
       }

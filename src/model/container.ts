@@ -48,10 +48,15 @@ export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
 export type Protocol = 'tcp' | 'udp';
 
+/** A hostname a container may be given: one RFC 1123 label (letters, digits and inner hyphens, 1 to 63). */
+export const HOSTNAME_PATTERN = '^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$';
+
 export interface PortMapping {
   container_port: number;
   host_port: number;
   protocol: Protocol;
+  /** The host address it is published on (Docker's `-p ADDR:PORT:PORT`); absent: the manager's `network.portHostIp`. */
+  host_ip?: string;
 }
 
 /** One of a container's volumes: a named volume (`name`) or a host directory (`host_path`), never both. */
@@ -101,6 +106,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   /** Deleted as soon as a run of it ends (Docker's `--rm`, `AutoRemove`). */
   auto_remove: boolean;
+  /** The guest's hostname (Docker's `--hostname`); null: the first 12 digits of the container id, as Docker's. */
+  hostname: string | null;
 }
 
 export interface ContainerRecord extends ContainerSpec {

@@ -188,5 +188,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('volumes').addColumn('driver_options', 'text', (c) => c.notNull().defaultTo('{}')).execute();
       },
     },
+    // Docker's `--hostname` (NULL: the short id). A port mapping's host address needs none: mappings are JSON,
+    // and one stored without `host_ip` is published on the default address as before.
+    '0012_hostname': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('hostname', 'text').execute();
+      },
+    },
   };
 }

@@ -6,7 +6,7 @@ import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
   'args', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'env_vars', 'error_message', 'exit_code',
-  'finished_at', 'guest_ip', 'health', 'healthcheck', 'id', 'image', 'image_digest', 'memory_mib', 'name', 'oom_killed',
+  'finished_at', 'guest_ip', 'health', 'healthcheck', 'hostname', 'id', 'image', 'image_digest', 'memory_mib', 'name', 'oom_killed',
   'port_mappings', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'tty',
   'updated_at', 'volumes',
 ];
@@ -101,7 +101,42 @@ describe('containers API', () => {
     assert.match(p.hosts, new RegExp(`^${item.guest_ip.replaceAll('.', '\\.')}\\t${p.hostname}$`, 'm'));
     assert.equal(p.resolvConf, 'nameserver 10.9.0.1\n');
     assert.equal(vm.spec.network?.guestIp, item.guest_ip);
+    assert.equal(item.hostname, null);
     await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+  });
+
+  it('gives the guest the hostname asked for, in its process, /etc/hosts and execs', async () => {
+    const id = await create(h.app, { name: 'named-host', image: 'sleeper:1', hostname: 'web1' });
+    const item = await waitFor(h.app, id, 'running');
+    assert.equal(item.hostname, 'web1');
+    const p = h.launcher.vms.get(item.container_runtime_id.slice(3))!.spec.process;
+    assert.equal(p.hostname, 'web1');
+    assert.ok(p.env.includes('HOSTNAME=web1'), p.env.join(' '));
+    assert.match(p.hosts, new RegExp(`^${item.guest_ip.replaceAll('.', '\\.')}\\tweb1$`, 'm'));
+    await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop?timeout=1` });
+    const reset = await h.app.inject({ method: 'PUT', url: `/v1/containers/${id}`, payload: { hostname: null } });
+    assert.equal(reset.json().item.hostname, null, 'null gives back the short id');
+    await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+  });
+
+  it('publishes a port on the address asked for; a port is held per address, as the kernel holds it', async () => {
+    const local = await create(h.app, { name: 'on-lo1', image: 'sleeper:1', port_mappings: [{ container_port: 80, host_port: 3333, host_ip: '127.0.0.1' }] });
+    const item = await waitFor(h.app, local, 'running');
+    assert.deepEqual(item.port_mappings, [{ container_port: 80, host_port: 3333, protocol: 'tcp', host_ip: '127.0.0.1' }]);
+    assert.deepEqual(h.network.ports.get('127.0.0.1:3333/tcp'), { hostIp: '127.0.0.1', hostPort: 3333, protocol: 'tcp', targetIp: item.guest_ip, targetPort: 80 });
+    const other = await create(h.app, { name: 'on-lo2', image: 'sleeper:1', port_mappings: [{ container_port: 80, host_port: 3333, host_ip: '127.0.0.2' }] });
+    await waitFor(h.app, other, 'running');
+    for (const [name, mapping, held] of [
+      ['again-lo1', { container_port: 81, host_port: 3333, host_ip: '127.0.0.1' }, '127.0.0.1:3333/tcp'],
+      ['all', { container_port: 81, host_port: 3333, host_ip: '0.0.0.0' }, '127.0.0.1:3333/tcp'],
+      ['default', { container_port: 81, host_port: 3333 }, '127.0.0.1:3333/tcp'],
+    ] as const) {
+      const res = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name, image: 'sleeper:1', port_mappings: [mapping] } });
+      assert.equal(res.statusCode, 409, `${name}: ${res.body}`);
+      assert.equal(res.json().error.field, 'body/port_mappings/0/host_port');
+      assert.match(res.json().error.message, new RegExp(`by container on-lo1 \\(.*\\) as ${held.replaceAll('.', '\\.')}$`));
+    }
+    for (const id of [local, other]) await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
   });
 
   it("stops with the image's StopSignal", async () => {
@@ -130,7 +165,7 @@ describe('containers API', () => {
   it('stops, starts, restarts, updates and deletes', async () => {
     const id = await create(h.app, { name: 'cycle', image: 'sleeper:1', port_mappings: [{ container_port: 80, host_port: 18081 }] });
     const first = await waitFor(h.app, id, 'running');
-    assert.deepEqual(h.network.ports.get('18081/tcp'), {
+    assert.deepEqual(h.network.ports.get('0.0.0.0:18081/tcp'), {
       hostIp: '0.0.0.0', hostPort: 18081, protocol: 'tcp', targetIp: first.guest_ip, targetPort: 80,
     });
 
@@ -156,14 +191,14 @@ describe('containers API', () => {
     assert.equal(upd.statusCode, 200, upd.body);
     const u = upd.json().item;
     assert.deepEqual([u.env_vars, u.restart_policy, u.restart_max_retries, u.port_mappings, u.image], [
-      { A: '1' }, 'on-failure', 3, [{ container_port: 80, host_port: 18082, protocol: 'udp' }], 'sleeper:1',
+      { A: '1' }, 'on-failure', 3, [{ container_port: 80, host_port: 18082, protocol: 'udp', host_ip: null }], 'sleeper:1',
     ]);
     assert.equal((await h.app.inject({ method: 'PUT', url: `/v1/containers/${id}`, payload: {} })).statusCode, 400);
 
     const start = await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
     assert.equal(start.statusCode, 200);
     assert.equal(start.json().item.state, 'running');
-    assert.ok(h.network.ports.has('18082/udp'));
+    assert.ok(h.network.ports.has('0.0.0.0:18082/udp'));
     const again = await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
     assert.equal(again.statusCode, 409);
     assert.match(again.json().error.message, /already running/);
@@ -305,6 +340,12 @@ describe('request validation', () => {
     ['port as a string', { ...base, port_mappings: [{ container_port: '80', host_port: 80 }] }, 'body/port_mappings/0/container_port', 'body/port_mappings/0/container_port must be an integer'],
     ['unknown protocol', { ...base, port_mappings: [{ container_port: 80, host_port: 80, protocol: 'sctp' }] }, 'body/port_mappings/0/protocol', 'body/port_mappings/0/protocol must be one of tcp, udp'],
     ['host port twice', { ...base, port_mappings: [{ container_port: 80, host_port: 80 }, { container_port: 81, host_port: 80 }] }, 'body/port_mappings/1/host_port', 'body/port_mappings/1/host_port 80/tcp is mapped more than once'],
+    ['host port twice on overlapping addresses', { ...base, port_mappings: [{ container_port: 80, host_port: 80, host_ip: '0.0.0.0' }, { container_port: 81, host_port: 80, host_ip: '127.0.0.1' }] }, 'body/port_mappings/1/host_port', 'body/port_mappings/1/host_port 127.0.0.1:80/tcp is mapped more than once (also as 0.0.0.0:80/tcp)'],
+    ['host_ip not IPv4', { ...base, port_mappings: [{ container_port: 80, host_port: 80, host_ip: '::1' }] }, 'body/port_mappings/0/host_ip', 'body/port_mappings/0/host_ip must be an IPv4 address such as 127.0.0.1 (0.0.0.0: every address)'],
+    ['host_ip out of range', { ...base, port_mappings: [{ container_port: 80, host_port: 80, host_ip: '127.0.0.256' }] }, 'body/port_mappings/0/host_ip', 'body/port_mappings/0/host_ip must be an IPv4 address such as 127.0.0.1 (0.0.0.0: every address)'],
+    ['hostname with an underscore', { ...base, hostname: 'web_1' }, 'body/hostname', 'body/hostname must be 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen (RFC 1123)'],
+    ['hostname ending in a hyphen', { ...base, hostname: 'web-' }, 'body/hostname', 'body/hostname must be 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen (RFC 1123)'],
+    ['hostname of 64 characters', { ...base, hostname: 'a'.repeat(64) }, 'body/hostname', 'body/hostname must be 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen (RFC 1123)'],
     ['missing container_port', { ...base, port_mappings: [{ host_port: 80 }] }, 'body/port_mappings/0/container_port', 'body/port_mappings/0/container_port is required'],
     ['relative volume path', { ...base, volumes: [{ host_path: 'data', container_path: '/data' }] }, 'body/volumes/0/host_path', 'body/volumes/0/host_path must be an absolute path'],
     ['readonly not boolean', { ...base, volumes: [{ host_path: '/d', container_path: '/d', readonly: 'yes' }] }, 'body/volumes/0/readonly', 'body/volumes/0/readonly must be true or false'],

@@ -316,7 +316,7 @@ export class FakeNetwork implements ContainerNetwork {
   readonly taps = new Map<string, string>();
   /** address -> vm id */
   readonly addresses = new Map<string, string>();
-  /** "port/proto" -> rule */
+  /** "ip:port/proto" -> rule */
   readonly ports = new Map<string, PortRule>();
   /** Host ports something else holds. */
   readonly busyPorts = new Set<number>();
@@ -361,12 +361,15 @@ export class FakeNetwork implements ContainerNetwork {
     this.taps.delete(name);
     this.log.push(`deleteTap ${name}`);
   }
-  /** Refused as the real PortForwarder refuses a port bound by anyone; `close` gives back only its own. */
+  /**
+   * Refused as the real PortForwarder refuses a port bound by anyone: the same port and protocol on the same
+   * address, or on any when either is 0.0.0.0. `close` gives back only its own.
+   */
   async openPort(rule: PortRule): Promise<PortHandle> {
-    const key = `${rule.hostPort}/${rule.protocol}`;
-    if (this.busyPorts.has(rule.hostPort) || this.ports.has(key)) {
-      const where = `${rule.hostIp}:${rule.hostPort}/${rule.protocol}`;
-      throw new HearthError('AlreadyExists', 'HEARTH_ERR_PORT_IN_USE', `host port ${rule.hostPort} (${where}) is already in use`, { field: 'hostPort' });
+    const key = `${rule.hostIp}:${rule.hostPort}/${rule.protocol}`;
+    const overlaps = (r: PortRule) => r.hostPort === rule.hostPort && r.protocol === rule.protocol && (r.hostIp === rule.hostIp || r.hostIp === '0.0.0.0' || rule.hostIp === '0.0.0.0');
+    if (this.busyPorts.has(rule.hostPort) || [...this.ports.values()].some(overlaps)) {
+      throw new HearthError('AlreadyExists', 'HEARTH_ERR_PORT_IN_USE', `host port ${rule.hostPort} (${key}) is already in use`, { field: 'hostPort' });
     }
     const held = { ...rule };
     this.ports.set(key, held);

@@ -42,7 +42,7 @@ describe('recovery after a manager restart', () => {
       const after = await getItem(h2.app, id);
       assert.equal(after.state, 'running');
       assert.equal(after.container_runtime_id, before.container_runtime_id);
-      assert.equal(h2.network.ports.get('8088/tcp')?.targetIp, before.guest_ip, 'port forward reopened');
+      assert.equal(h2.network.ports.get('0.0.0.0:8088/tcp')?.targetIp, before.guest_ip, 'port forward reopened');
       assert.ok(h2.network.addresses.has(before.guest_ip), 'address reserved again');
       const vm = h2.launcher.vms.get(before.container_runtime_id.slice(3))!;
       vm.emit('output', { stream: 'stdout', timestamp: new Date(), data: Buffer.from('after restart\n') });
@@ -234,7 +234,7 @@ describe('recovery after a manager restart', () => {
       const silent = await getItem(h2.app, id);
       assert.deepEqual([silent.state, silent.guest_ip], ['unresponsive', item.guest_ip], 'reported as what it is, its address kept');
       assert.equal(h2.launcher.vms.get(vmId)!.alive, true, 'not killed for being silent');
-      assert.equal(h2.network.ports.get('8099/tcp')?.targetIp, item.guest_ip, 'its port forward stays');
+      assert.equal(h2.network.ports.get('0.0.0.0:8099/tcp')?.targetIp, item.guest_ip, 'its port forward stays');
       h2.launcher.adoptFailures.delete(vmId);
       const back = await waitFor(h2.app, id, 'running');
       assert.equal(back.container_runtime_id, item.container_runtime_id, 'the same VM');

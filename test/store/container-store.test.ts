@@ -16,20 +16,20 @@ function record(name: string): ContainerRecord {
   return {
     id: randomUUID(), name, image: 'nginx:alpine', args: ['a b', 'c'], env_vars: { K: 'v' },
     volumes: [{ name: null, host_path: '/h', container_path: '/c', readonly: true }],
-    port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
+    port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }, { container_port: 53, host_port: 5353, protocol: 'udp', host_ip: '127.0.0.1' }],
     restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, cpus: 0.5, memory_mib: 64, state: 'creating', desired_state: 'running',
     restart_count: 0, exit_code: null, oom_killed: true, error_message: null, vm_id: randomUUID(),
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
     started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
     healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
     entrypoint: ['/bin/sh', '-c'], working_dir: '/srv', user: '1000:1000', labels: { 'com.example.a': 'b' }, auto_remove: true,
-    networks: [{ network: 'app_default', aliases: ['web'] }],
+    networks: [{ network: 'app_default', aliases: ['web'] }], hostname: 'web1',
   };
 }
 
 /** The record as the schema of 0005 has it (no limits, health or Docker fields). */
 function withoutLaterColumns(c: ContainerRecord) {
-  const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...rest } = c;
+  const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, hostname: _hn, ...rest } = c;
   const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0005 } = rest;
   return at0005;
 }
@@ -156,7 +156,7 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, ...old } = record('old');
+      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, hostname: _hn, ...old } = record('old');
       const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0007 } = old;
       const raw = new Database(file);
       const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
@@ -164,7 +164,7 @@ describe('ContainerStore (SQLite)', () => {
       raw.close();
       const s = await ContainerStore.openSqlite(file);
       const c = (await s.getContainer(old.id))!;
-      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed, c.networks], [null, null, false, []]);
+      assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed, c.networks, c.hostname], [null, null, false, [], null]);
       const changed = await s.updateContainer(old.id, { cpus: 1.5, memory_mib: 64, oom_killed: true });
       assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
       await s.close();

@@ -115,6 +115,24 @@ describe('fromDockerCreate', () => {
     assert.deepEqual([s.memory_mib, s.cpus], [64, 1.5]);
     assert.deepEqual([s.entrypoint, s.working_dir, s.user, s.tty, s.stdin_open, s.auto_remove], [null, null, null, false, false, false]);
     assert.equal(s.healthcheck, null);
+    assert.equal(s.hostname, null, 'no --hostname: the short id');
+  });
+
+  it('maps -p ADDR:HOST:CONTAINER and --hostname', () => {
+    const s = fromDockerCreate(
+      cliBody({ Hostname: 'web1' }, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostIp: '::', HostPort: '8081' }] } }),
+    );
+    assert.deepEqual(s.port_mappings, [
+      { container_port: 80, host_port: 8080, protocol: 'tcp', host_ip: '127.0.0.1' },
+      { container_port: 80, host_port: 8081, protocol: 'tcp' },
+    ]);
+    assert.equal(s.hostname, 'web1');
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '::1', HostPort: '80' }] } }))), /host address "::1" is not supported by Hearth: give an IPv4 address/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.256', HostPort: '80' }] } }))), /host address "127\.0\.0\.256"/);
+    for (const bad of ['-web', 'web-', 'web_1', 'web.example.com', 'a'.repeat(64)]) {
+      assert.match(refusal(() => fromDockerCreate(cliBody({ Hostname: bad }))), /^invalid hostname format: .*Hostname must be 1 to 63/, bad);
+    }
+    assert.equal(fromDockerCreate(cliBody({ Hostname: 'a'.repeat(63) })).hostname, 'a'.repeat(63));
   });
 
   it('maps entrypoints, -w, -u, -it, --rm, health checks and free ports', () => {
@@ -134,7 +152,7 @@ describe('fromDockerCreate', () => {
     );
     assert.deepEqual([s.entrypoint, s.args, s.working_dir, s.user, s.tty, s.stdin_open, s.auto_remove], [['/bin/sh', '-c'], ['echo hi'], '/srv', '1000:1000', true, true, true]);
     assert.deepEqual(s.healthcheck, { test: ['CMD-SHELL', 'true'], interval_s: 2, retries: 2, start_period_s: 0.5 });
-    assert.deepEqual(s.port_mappings, [{ container_port: 53, host_port: 0, protocol: 'udp' }]);
+    assert.deepEqual(s.port_mappings, [{ container_port: 53, host_port: 0, protocol: 'udp', host_ip: '0.0.0.0' }]);
     assert.deepEqual(fromDockerCreate(cliBody({ Entrypoint: [''] })).entrypoint, [], '--entrypoint "" is no entrypoint');
     assert.equal(fromDockerCreate(cliBody({}, { RestartPolicy: { Name: 'unless-stopped' } })).restart_policy, 'always');
   });
@@ -148,10 +166,8 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }))), /^Volumes \["\/scratch"\] is not supported by Hearth: anonymous volumes/);
     const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
     assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '80' }] } }))), /a host address \(127\.0\.0\.1\)/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Memory: 1024 }))), /^Minimum memory limit allowed is 6MB$/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({ Hostname: 'box' }))), /^Hostname "box" is not supported by Hearth/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { SomethingNew: 'x' }))), /^HostConfig\.SomethingNew is not supported by Hearth$/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'syslog' } }))), /syslog logging driver is not supported/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { RestartPolicy: { Name: 'sometimes' } }))), /unknown policy 'sometimes'/);
@@ -165,7 +181,7 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
   return {
     id: 'uuid-1', name: 'web', image: 'webapp', args: [], env_vars: { A: '1' }, volumes: [], port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'no', restart_max_retries: null, tty: false, stdin_open: false, healthcheck: null, cpus: 1, memory_mib: 64,
-    entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false,
+    entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null,
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
     started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
@@ -231,6 +247,11 @@ describe('container shapes', () => {
     const exited = toDockerInspect(record({ state: 'exited', exit_code: 3, guest_ip: null, finished_at: NOW.toISOString() }), FACTS);
     assert.deepEqual([exited.State.Status, exited.State.ExitCode, exited.State.Pid, exited.NetworkSettings.IPAddress], ['exited', 3, 0, '']);
     assert.deepEqual(exited.NetworkSettings.Ports, {});
+    const local = record({ hostname: 'web1', port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp', host_ip: '127.0.0.1' }] });
+    const l = toDockerInspect(local, FACTS);
+    assert.deepEqual([l.NetworkSettings.Ports['80/tcp'], l.HostConfig.PortBindings['80/tcp']], [[{ HostIp: '127.0.0.1', HostPort: '8080' }], [{ HostIp: '127.0.0.1', HostPort: '8080' }]]);
+    assert.deepEqual([l.Config.Hostname, l.Config.Env], ['web1', ['PATH=/bin', 'HOSTNAME=web1', 'A=1']]);
+    assert.deepEqual(toDockerSummary(local, FACTS).Ports[0], { IP: '127.0.0.1', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' });
   });
 
   it('filters as docker ps --filter does', () => {

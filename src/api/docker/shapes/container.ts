@@ -83,7 +83,7 @@ interface DockerPort {
 }
 
 function ports(c: ContainerRecord, facts: ContainerFacts): DockerPort[] {
-  const published = c.port_mappings.map((p) => ({ IP: '0.0.0.0', PrivatePort: p.container_port, PublicPort: p.host_port, Type: p.protocol }));
+  const published = c.port_mappings.map((p) => ({ IP: p.host_ip ?? '0.0.0.0', PrivatePort: p.container_port, PublicPort: p.host_port, Type: p.protocol }));
   const exposedOnly = (facts.image?.exposedPorts ?? [])
     .map((e) => e.split('/') as [string, string?])
     .filter(([port, proto = 'tcp']) => !c.port_mappings.some((p) => p.container_port === Number(port) && p.protocol === proto))
@@ -165,7 +165,7 @@ function portMap(c: ContainerRecord, facts: ContainerFacts, published: boolean):
   if (!published) for (const e of facts.image?.exposedPorts ?? []) out[e.includes('/') ? e : `${e}/tcp`] = null;
   for (const p of c.port_mappings) {
     const key = `${p.container_port}/${p.protocol}`;
-    (out[key] ??= []).push({ HostIp: '0.0.0.0', HostPort: String(p.host_port) });
+    (out[key] ??= []).push({ HostIp: p.host_ip ?? '0.0.0.0', HostPort: String(p.host_port) });
   }
   return out;
 }
@@ -173,7 +173,7 @@ function portMap(c: ContainerRecord, facts: ContainerFacts, published: boolean):
 export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
   const argv = commandOf(c, facts.image);
   const status = statusOf(c);
-  const hostname = c.container_id.slice(0, 12);
+  const hostname = c.hostname ?? c.container_id.slice(0, 12);
   const env = mergedEnv(facts.image?.env ?? [], c.env_vars, hostname);
   const memoryBytes = (c.memory_mib ?? 0) * 1024 * 1024;
   const running = status === 'running' || status === 'paused';

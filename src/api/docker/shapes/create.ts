@@ -6,7 +6,8 @@
  * forwards signals (what `--init` is for).
  * @module
  */
-import type { HealthcheckSpec, NetworkMembership, Protocol, RestartPolicy } from '../../../model/index.ts';
+import { isIPv4 } from 'node:net';
+import { HOSTNAME_PATTERN, type HealthcheckSpec, type NetworkMembership, type Protocol, type RestartPolicy } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
 import { createMemberships } from './network.ts';
 
@@ -25,8 +26,10 @@ export interface CreateSettings {
   volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
   /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
   networks: NetworkMembership[];
-  /** host_port 0: any free port, chosen by the route. */
-  port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol }>;
+  /** host_port 0: any free port, chosen by the route; no host_ip: the manager's `network.portHostIp`. */
+  port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol; host_ip?: string }>;
+  /** `--hostname`; null: the short id. */
+  hostname: string | null;
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
   publish_all: boolean;
   exposed_ports: string[];
@@ -86,7 +89,6 @@ const REFUSALS: Record<string, string> = {
   DnsSearch: 'every guest gets the manager\'s name servers (network.dns)',
   DnsOptions: 'every guest gets the manager\'s name servers (network.dns)',
   ExtraHosts: 'extra /etc/hosts entries are not supported yet',
-  Hostname: 'a container\'s hostname is its short id, as Docker\'s default',
   StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
   Volumes: 'anonymous volumes are not supported yet: name one (-v name:/path) or bind a host directory (-v /host:/path)',
@@ -101,7 +103,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   const host = obj(config.HostConfig);
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
-  for (const f of ['Hostname', 'Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'Volumes', 'OnBuild', 'Shell']) refuseSet(config, f, '');
+  for (const f of ['Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'Volumes', 'OnBuild', 'Shell']) refuseSet(config, f, '');
   const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
   // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
   // anonymous volume (Compose lists every volume's path here, named ones too).
@@ -133,6 +135,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     labels: labels(config.Labels),
     volumes,
     port_mappings: portBindings(obj(host.PortBindings)),
+    hostname: hostname(config.Hostname),
     publish_all: host.PublishAllPorts === true,
     exposed_ports: exposed,
     ...restart,
@@ -231,19 +234,27 @@ function portBindings(pb: Json): CreateSettings['port_mappings'] {
     for (const b of (Array.isArray(bindings) ? bindings : []) as unknown[]) {
       const o = obj(b);
       const hostIp = typeof o.HostIp === 'string' ? o.HostIp : '';
-      if (hostIp !== '' && hostIp !== '0.0.0.0' && hostIp !== '::') {
-        throw invalidParameter(
-          `HostConfig.PortBindings ${key}: a host address (${hostIp}) is not supported by Hearth: every port is published on the manager's network.portHostIp`,
-        );
+      // "::" is what the CLI sends for `-p [::]:8080:80`; Hearth publishes on IPv4 only, its default address.
+      if (hostIp !== '' && hostIp !== '::' && !isIPv4(hostIp)) {
+        throw invalidParameter(`HostConfig.PortBindings ${key}: host address ${JSON.stringify(hostIp)} is not supported by Hearth: give an IPv4 address`);
       }
       const raw = typeof o.HostPort === 'string' ? o.HostPort : '';
       if (raw.includes('-')) throw invalidParameter(`HostConfig.PortBindings ${key}: host port ranges (${raw}) are not supported by Hearth`);
       const hostPort = raw === '' ? 0 : Number(raw);
       if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw invalidParameter(`invalid port specification: "${raw}"`);
-      out.push({ container_port: port, host_port: hostPort, protocol });
+      out.push({ container_port: port, host_port: hostPort, protocol, ...(isIPv4(hostIp) ? { host_ip: hostIp } : {}) });
     }
   }
   return out;
+}
+
+/** `--hostname`: one RFC 1123 label, as the guest's kernel takes it; empty is the default (the short id). */
+function hostname(v: unknown): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string' || !new RegExp(HOSTNAME_PATTERN).test(v)) {
+    throw invalidParameter(`invalid hostname format: ${JSON.stringify(v)}: Hostname must be 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen`);
+  }
+  return v;
 }
 
 export function parsePort(key: string): { port: number; protocol: Protocol } {
