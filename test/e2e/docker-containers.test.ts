@@ -1,8 +1,9 @@
 /**
- * The container commands of the real `docker` CLI against Hearth, on two running microVMs: run -d -p with a
- * fetch through the port, ps (filters, --format), inspect --format, port, logs (-f, --tail, --since, -t),
- * exec (with and without -it), cp both ways, top, stats --no-stream, rename, the lifecycle (stop, start,
- * restart, kill, pause, unpause, wait, rm -f), --restart on-failure and --memory's OOM kill.
+ * The container commands of the real `docker` CLI against Hearth, on two running microVMs: run -d -p (on all
+ * addresses and on 127.0.0.1) with a fetch through each port, --hostname, ps (filters, --format), inspect
+ * --format, port, logs (-f, --tail, --since, -t), exec (with and without -it), cp both ways, top, stats
+ * --no-stream, rename, the lifecycle (stop, start, restart, kill, pause, unpause, wait, rm -f), --restart
+ * on-failure and --memory's OOM kill.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +22,7 @@ await enterTestNetns(import.meta.url);
 describe('docker container commands through Hearth', () => {
   let world: E2eEnv;
   let port: number;
+  let localPort: number;
   let tmp: string;
   const docker = (args: string[]) => world.docker.ok(args);
   const line = async (args: string[]) => (await docker(args)).trim();
@@ -30,7 +32,8 @@ describe('docker container commands through Hearth', () => {
     await pullThroughV1(world, ['busybox:latest', 'webapp:latest']);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'hearth-docker-cp-'));
     port = await freePort();
-    await docker(['run', '-d', '--name', 'web', '-p', `${port}:80`, '-e', 'GREETING=hi there', '--label', 'tier=front', 'webapp']);
+    localPort = await freePort();
+    await docker(['run', '-d', '--name', 'web', '-p', `${port}:80`, '-p', `127.0.0.1:${localPort}:80`, '--hostname', 'web1', '-e', 'GREETING=hi there', '--label', 'tier=front', 'webapp']);
     await docker(['run', '-d', '--name', 'ticker', '--label', 'tier=back', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tick $i"; echo "err $i" >&2; sleep 0.2; done']);
   });
   after(async () => {
@@ -42,8 +45,20 @@ describe('docker container commands through Hearth', () => {
     const r = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(r.status, 200);
     assert.equal(await r.text(), WEBAPP_PAGE);
-    assert.equal(await line(['port', 'web']), `80/tcp -> 0.0.0.0:${port}`);
-    assert.equal(await line(['port', 'web', '80']), `0.0.0.0:${port}`);
+    const local = await fetch(`http://127.0.0.1:${localPort}/`);
+    assert.equal(local.status, 200);
+    assert.equal(await local.text(), WEBAPP_PAGE);
+    assert.equal(await line(['port', 'web']), `80/tcp -> 0.0.0.0:${port}\n80/tcp -> 127.0.0.1:${localPort}`);
+    assert.equal(await line(['port', 'web', '80']), `0.0.0.0:${port}\n127.0.0.1:${localPort}`);
+  });
+
+  it('--hostname names the guest: hostname, HOSTNAME and inspect agree', async () => {
+    assert.equal(await line(['exec', 'web', 'hostname']), 'web1');
+    assert.equal(await line(['exec', 'web', 'sh', '-c', 'echo "$HOSTNAME"']), 'web1');
+    assert.equal(await line(['inspect', '--format', '{{.Config.Hostname}}', 'web']), 'web1');
+    const bad = await world.docker.run(['create', '--hostname', 'web_1', 'busybox', 'true']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /invalid hostname format: "web_1"/);
   });
 
   it('ps lists running containers with --format and filters; -a adds stopped ones', async () => {
@@ -52,7 +67,9 @@ describe('docker container commands through Hearth', () => {
     assert.equal(await line(['ps', '--format', '{{.Names}} {{.Image}} {{.State}}', '--filter', 'ancestor=webapp']), 'web webapp running');
     const idOfWeb = await line(['inspect', '--format', '{{.Id}}', 'web']);
     assert.equal(await line(['ps', '-q', '--no-trunc', '--filter', `id=${idOfWeb.slice(0, 10)}`]), idOfWeb);
-    assert.match(await line(['ps', '--format', '{{.Ports}}', '--filter', 'name=web']), new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
+    const ports = await line(['ps', '--format', '{{.Ports}}', '--filter', 'name=web']);
+    assert.match(ports, new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
+    assert.match(ports, new RegExp(`127\\.0\\.0\\.1:${localPort}->80/tcp`));
     assert.match(await line(['ps', '--format', '{{.Status}}', '--filter', 'name=web']), /^Up /);
     await docker(['create', '--name', 'made', 'busybox', 'true']);
     assert.equal(await line(['ps', '-a', '--format', '{{.Names}} {{.Status}}', '--filter', 'status=created']), 'made Created');
