@@ -84,7 +84,7 @@ export const VolumeIn = Type.Object(
     container_path: AbsolutePath('Where it appears in the container.'),
     readonly: Type.Optional(Type.Boolean({ default: false, description: 'Enforced by the host, not only inside the guest.' })),
   },
-  { additionalProperties: false, description: 'Exactly one of `name` and `host_path`.' },
+  { additionalProperties: false, description: 'At most one of `name` and `host_path`; neither: an anonymous volume, removed with the container.' },
 );
 export const VolumeOut = Type.Object({
   name: Nullable(Type.String()),

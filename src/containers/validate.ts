@@ -159,15 +159,16 @@ function cleanPaths(v: VolumeMount): VolumeMount {
 }
 
 /**
- * Each entry names a volume or a host directory (not both, not neither); no two share a mount point, and a
- * named volume is mounted once (its disk can be attached to a VM only once).
+ * Each entry names a volume or a host directory (not both), or neither: an anonymous volume, made at its first
+ * start and removed with the container; no two share a mount point, and a named volume is mounted once (its
+ * disk can be attached to a VM only once).
  */
 function checkVolumes(input: NonNullable<SpecInput['volumes']>): VolumeMount[] {
   const targets = new Set<string>();
   const names = new Set<string>();
   return input.map((v, i) => {
-    if ((v.name === undefined) === (v.host_path === undefined)) {
-      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i} must have either name (a volume) or host_path (a host directory), not ${v.name === undefined ? 'neither' : 'both'}`, `body/volumes/${i}`);
+    if (v.name !== undefined && v.host_path !== undefined) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i} must have name (a volume) or host_path (a host directory), not both`, `body/volumes/${i}`);
     }
     const mount = cleanVolume({ name: v.name ?? null, host_path: v.host_path ?? null, container_path: v.container_path, readonly: v.readonly ?? false }, i);
     if (targets.has(mount.container_path)) {

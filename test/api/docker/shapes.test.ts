@@ -145,7 +145,16 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
     assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }))), /^Volumes \["\/scratch"\] is not supported by Hearth: anonymous volumes/);
+    assert.deepEqual(
+      fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }, { Binds: ['/data'], Mounts: [{ Type: 'volume', Target: '/tmp/m', ReadOnly: true }] })).volumes,
+      [
+        { container_path: '/data', readonly: false },
+        { container_path: '/tmp/m', readonly: true },
+        { container_path: '/scratch', readonly: false },
+      ],
+      '-v /data, --mount type=volume without a source, and a Volumes path nothing covers: anonymous volumes',
+    );
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Mounts: [{ Type: 'volume', Source: 'da ta', Target: '/x' }] }))), /^HostConfig\.Mounts\[0\]\.Source must be a volume name/);
     const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
     assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '80' }] } }))), /a host address \(127\.0\.0\.1\)/);
