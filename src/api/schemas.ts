@@ -93,6 +93,15 @@ export const VolumeOut = Type.Object({
   readonly: Type.Boolean(),
 });
 
+export const ExtraHostIn = Type.Object(
+  {
+    hostname: Type.String({ minLength: 1, maxLength: 253, description: 'A host name: letters, digits, "-" and ".".' }),
+    ip: Type.String({ maxLength: 15, description: 'An IPv4 address, or `host-gateway`: the address of the host on the container\'s bridge.' }),
+  },
+  { additionalProperties: false },
+);
+export const ExtraHostOut = Type.Object({ hostname: Type.String(), ip: Type.String() });
+
 /** Node's timers wait at most 2^31-1 ms (24.8 days); a million seconds is well inside. */
 const Seconds = (minimum: number, description: string) => Type.Number({ minimum, maximum: 1_000_000, description });
 
@@ -147,6 +156,14 @@ const settings = {
   }),
   volumes: Type.Array(VolumeIn, { maxItems: 64 }),
   port_mappings: Type.Array(PortMappingIn, { maxItems: 256 }),
+  extra_hosts: Type.Array(ExtraHostIn, {
+    maxItems: 256,
+    description: "Lines appended to the container's /etc/hosts (`docker run --add-host`).",
+  }),
+  dns: Type.Array(Type.String({ maxLength: 15, description: 'An IPv4 address.' }), {
+    maxItems: 3,
+    description: "Name servers for the container's /etc/resolv.conf (`docker run --dns`), replacing the manager's `network.dns`; [] (the default): the manager's.",
+  }),
   restart_policy: StringEnum(RESTART_POLICIES, {
     default: 'no',
     description: 'What to do when the process ends by itself; a stop asked for by the user is never undone.',
@@ -216,6 +233,8 @@ export const ContainerItem = Type.Object({
   env_vars: Type.Record(Type.String(), Type.String()),
   volumes: Type.Array(VolumeOut),
   port_mappings: Type.Array(PortMappingOut),
+  extra_hosts: Type.Array(ExtraHostOut),
+  dns: Type.Array(Type.String()),
   restart_policy: StringEnum(RESTART_POLICIES),
   restart_max_retries: Nullable(Type.Integer()),
   tty: Type.Boolean(),

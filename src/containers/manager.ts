@@ -75,6 +75,8 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   user: null,
   labels: {},
   auto_remove: false,
+  extra_hosts: [],
+  dns: [],
 };
 
 

@@ -188,5 +188,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('volumes').addColumn('driver_options', 'text', (c) => c.notNull().defaultTo('{}')).execute();
       },
     },
+    // A container's own /etc/hosts entries and name servers (JSON lists; '[]': none, the manager's).
+    '0012_extra_hosts_dns': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('extra_hosts', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('containers').addColumn('dns', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      },
+    },
   };
 }

@@ -37,6 +37,8 @@ export function containerItem(c: ContainerRecord) {
     env_vars: c.env_vars,
     volumes: c.volumes,
     port_mappings: c.port_mappings,
+    extra_hosts: c.extra_hosts,
+    dns: c.dns,
     restart_policy: c.restart_policy,
     restart_max_retries: c.restart_max_retries,
     tty: c.tty,

@@ -36,6 +36,10 @@ export interface CreateSettings {
   healthcheck: HealthcheckSpec | null;
   cpus?: number;
   memory_mib?: number;
+  /** `--add-host name:ip`, checked by the containers layer (validate.ts). */
+  extra_hosts: Array<{ hostname: string; ip: string }>;
+  /** `--dns`, checked there too. */
+  dns: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -50,7 +54,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
-  'Links',
+  'Links', 'ExtraHosts', 'Dns',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -82,10 +86,8 @@ const REFUSALS: Record<string, string> = {
   CapAdd: 'capabilities inside the guest are not configurable yet',
   CapDrop: 'capabilities inside the guest are not configurable yet',
   Devices: 'host devices are not passed into microVMs',
-  Dns: 'every guest gets the manager\'s name servers (network.dns)',
-  DnsSearch: 'every guest gets the manager\'s name servers (network.dns)',
-  DnsOptions: 'every guest gets the manager\'s name servers (network.dns)',
-  ExtraHosts: 'extra /etc/hosts entries are not supported yet',
+  DnsSearch: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
+  DnsOptions: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
   Hostname: 'a container\'s hostname is its short id, as Docker\'s default',
   StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
@@ -140,6 +142,8 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     auto_remove: autoRemove,
     healthcheck: healthcheck(config.Healthcheck),
     ...resources(host),
+    extra_hosts: strings(host.ExtraHosts, 'HostConfig.ExtraHosts').map(extraHost),
+    dns: strings(host.Dns, 'HostConfig.Dns'),
     ...network(host, obj(config.NetworkingConfig)),
     ...logConfig(obj(host.LogConfig)),
   };
@@ -223,6 +227,13 @@ function mounts(v: unknown): CreateSettings['volumes'] {
     if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
     return { host_path: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
   });
+}
+
+/** `name:ip`, or `name=ip` as newer CLIs send it. */
+function extraHost(entry: string): { hostname: string; ip: string } {
+  const at = entry.includes('=') ? entry.indexOf('=') : entry.indexOf(':');
+  if (at <= 0) throw invalidParameter(`HostConfig.ExtraHosts: invalid entry ${JSON.stringify(entry)}: give name:ip`);
+  return { hostname: entry.slice(0, at), ip: entry.slice(at + 1) };
 }
 
 /** `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`; an empty or "0" HostPort is any free port (0). */
