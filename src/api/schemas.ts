@@ -95,7 +95,7 @@ export const VolumeIn = Type.Object(
     container_path: AbsolutePath('Where it appears in the container.'),
     readonly: Type.Optional(Type.Boolean({ default: false, description: 'Enforced by the host, not only inside the guest.' })),
   },
-  { additionalProperties: false, description: 'Exactly one of `name` and `host_path`.' },
+  { additionalProperties: false, description: 'At most one of `name` and `host_path`; neither: an anonymous volume, removed with the container.' },
 );
 export const VolumeOut = Type.Object({
   name: Nullable(Type.String()),
@@ -103,6 +103,15 @@ export const VolumeOut = Type.Object({
   container_path: Type.String(),
   readonly: Type.Boolean(),
 });
+
+export const ExtraHostIn = Type.Object(
+  {
+    hostname: Type.String({ minLength: 1, maxLength: 253, description: 'A host name: letters, digits, "-" and ".".' }),
+    ip: Type.String({ maxLength: 15, description: 'An IPv4 address, or `host-gateway`: the address of the host on the container\'s bridge.' }),
+  },
+  { additionalProperties: false },
+);
+export const ExtraHostOut = Type.Object({ hostname: Type.String(), ip: Type.String() });
 
 /** Node's timers wait at most 2^31-1 ms (24.8 days); a million seconds is well inside. */
 const Seconds = (minimum: number, description: string) => Type.Number({ minimum, maximum: 1_000_000, description });
@@ -166,6 +175,14 @@ const settings = {
       examples: ['web1'],
     }),
   ),
+  extra_hosts: Type.Array(ExtraHostIn, {
+    maxItems: 256,
+    description: "Lines appended to the container's /etc/hosts (`docker run --add-host`).",
+  }),
+  dns: Type.Array(Type.String({ maxLength: 15, description: 'An IPv4 address.' }), {
+    maxItems: 3,
+    description: "Name servers for the container's /etc/resolv.conf (`docker run --dns`), replacing the manager's `network.dns`; [] (the default): the manager's.",
+  }),
   restart_policy: StringEnum(RESTART_POLICIES, {
     default: 'no',
     description: 'What to do when the process ends by itself; a stop asked for by the user is never undone.',
@@ -236,6 +253,8 @@ export const ContainerItem = Type.Object({
   volumes: Type.Array(VolumeOut),
   port_mappings: Type.Array(PortMappingOut),
   hostname: Nullable(Type.String({ description: "Null: the first 12 digits of `container_id`, as Docker's." })),
+  extra_hosts: Type.Array(ExtraHostOut),
+  dns: Type.Array(Type.String()),
   restart_policy: StringEnum(RESTART_POLICIES),
   restart_max_retries: Nullable(Type.Integer()),
   tty: Type.Boolean(),

@@ -76,6 +76,8 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   labels: {},
   auto_remove: false,
   hostname: null,
+  extra_hosts: [],
+  dns: [],
 };
 
 

@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import { describeError } from '../errors.ts';
-import { DEFAULT_NETWORK, ENDED_STATES, type ContainerRecord, type EventRecord } from '../model/index.ts';
+import { DEFAULT_NETWORK, ENDED_STATES, HOST_GATEWAY, type ContainerRecord, type EventRecord } from '../model/index.ts';
 import type { ContainerContext } from './context.ts';
 import { oneFileTar } from './one-file-tar.ts';
 import { hostsFile } from './process-spec.ts';
@@ -21,9 +21,14 @@ export const hostnameOf = (c: Pick<ContainerRecord, 'container_id' | 'hostname'>
 /**
  * The lines after the standard ones in `c`'s /etc/hosts: its own address and hostname, then each container
  * that shares a network with it (itself included) and has an address, with its name and its aliases on
- * those networks.
+ * those networks, then its own extra hosts (`host-gateway`: `gateway`, its bridge's address), last as
+ * Docker appends them.
  */
-export function hostLines(c: ContainerRecord, all: readonly ContainerRecord[]): string[] {
+export function hostLines(c: ContainerRecord, all: readonly ContainerRecord[], gateway: string | undefined): string[] {
+  return [...peerLines(c, all), ...c.extra_hosts.map((h) => `${h.ip === HOST_GATEWAY ? gateway : h.ip}\t${h.hostname}`)];
+}
+
+function peerLines(c: ContainerRecord, all: readonly ContainerRecord[]): string[] {
   const lines = c.guest_ip ? [`${c.guest_ip}\t${hostnameOf(c)}`] : [];
   const mine = new Set(c.networks.map((m) => m.network).filter((n) => n !== DEFAULT_NETWORK));
   if (mine.size === 0) return lines;
@@ -49,7 +54,7 @@ export async function refreshPeerHosts(ctx: ContainerContext, networks: Iterable
     if (c.id !== also && !c.networks.some((m) => wanted.has(m.network))) continue;
     const run = ctx.runs.run(c.id);
     if (c.state !== 'running' || !run?.sandbox || !run.started || run.finished) continue;
-    const hosts = hostsFile(hostnameOf(c), hostLines(c, all));
+    const hosts = hostsFile(hostnameOf(c), hostLines(c, all, run.attachment?.gateway));
     try {
       await run.sandbox.copyIn('/etc', Readable.from([oneFileTar('hosts', hosts)]));
     } catch (e) {

@@ -63,8 +63,8 @@ export class Provisioner {
         args: c.args,
         env: c.env_vars,
         hostname,
-        extraHosts: hostLines({ ...c, guest_ip: attachment.guestIp }, await ctx.store.listContainers()),
-        resolvConf: ctx.settings.dnsServers.map((s) => `nameserver ${s}\n`).join(''),
+        extraHosts: hostLines({ ...c, guest_ip: attachment.guestIp }, await ctx.store.listContainers(), attachment.gateway),
+        resolvConf: (c.dns.length > 0 ? c.dns : ctx.settings.dnsServers).map((s) => `nameserver ${s}\n`).join(''),
         tty: c.tty,
         stdinOpen: c.stdin_open,
       });

@@ -2,16 +2,17 @@
  * The checks on a container's settings that a JSON schema cannot express: environment variable names,
  * the pairing of `restart_max_retries` with `on-failure`, host ports (unique within the request, and not
  * mapped by another container), volume paths (cleaned), the room args and env_vars take in the
- * guest's RUN message, and CPUs and memory within what the host has. Shapes, types and the sizes of
+ * guest's RUN message, CPUs and memory within what the host has, and extra hosts' names and addresses. Shapes, types and the sizes of
  * single values are the API schema's job.
  * @module
  */
+import { isIPv4 } from 'node:net';
 import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
 import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
 import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
-import type { ContainerRecord, ContainerSpec, HealthcheckSpec, PortMapping, Protocol, RestartPolicy, VolumeMount } from '../model/index.ts';
+import { HOST_GATEWAY, type ContainerRecord, type ContainerSpec, type ExtraHost, type HealthcheckSpec, type PortMapping, type Protocol, type RestartPolicy, type VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */
 export interface SpecInput {
@@ -34,6 +35,8 @@ export interface SpecInput {
   labels?: Record<string, string>;
   auto_remove?: boolean;
   hostname?: string | null;
+  extra_hosts?: ExtraHost[];
+  dns?: string[];
 }
 
 /** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
@@ -78,6 +81,8 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     labels: input.labels ?? base.labels,
     auto_remove: input.auto_remove ?? base.auto_remove,
     hostname: input.hostname === undefined ? base.hostname : input.hostname,
+    extra_hosts: input.extra_hosts ? checkExtraHosts(input.extra_hosts) : base.extra_hosts,
+    dns: input.dns ? checkDns(input.dns) : base.dns,
   };
   checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
@@ -170,6 +175,28 @@ function checkHealthcheck(h: HealthcheckSpec): HealthcheckSpec {
 
 const cleanPath = (p: string) => posix.normalize(p).replace(/(.)\/$/, '$1');
 
+/** A DNS name (RFC 1123 labels), as /etc/hosts takes them. */
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+function checkExtraHosts(input: ExtraHost[]): ExtraHost[] {
+  return input.map((h, i) => {
+    if (!HOSTNAME.test(h.hostname)) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/extra_hosts/${i}/hostname ${JSON.stringify(h.hostname)} is not a host name (letters, digits, "-" and ".")`, `body/extra_hosts/${i}/hostname`);
+    }
+    if (h.ip !== HOST_GATEWAY && !isIPv4(h.ip)) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/extra_hosts/${i}/ip ${JSON.stringify(h.ip)} is not an IPv4 address (nor "host-gateway")`, `body/extra_hosts/${i}/ip`);
+    }
+    return { hostname: h.hostname, ip: h.ip };
+  });
+}
+
+function checkDns(input: string[]): string[] {
+  for (const [i, s] of input.entries()) {
+    if (!isIPv4(s)) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/dns/${i} ${JSON.stringify(s)} is not an IPv4 address`, `body/dns/${i}`);
+  }
+  return input;
+}
+
 /** Stored mounts, cleaned; one stored before named volumes existed has no `name`. */
 function cleanPaths(v: VolumeMount): VolumeMount {
   return {
@@ -181,15 +208,16 @@ function cleanPaths(v: VolumeMount): VolumeMount {
 }
 
 /**
- * Each entry names a volume or a host directory (not both, not neither); no two share a mount point, and a
- * named volume is mounted once (its disk can be attached to a VM only once).
+ * Each entry names a volume or a host directory (not both), or neither: an anonymous volume, made at its first
+ * start and removed with the container; no two share a mount point, and a named volume is mounted once (its
+ * disk can be attached to a VM only once).
  */
 function checkVolumes(input: NonNullable<SpecInput['volumes']>): VolumeMount[] {
   const targets = new Set<string>();
   const names = new Set<string>();
   return input.map((v, i) => {
-    if ((v.name === undefined) === (v.host_path === undefined)) {
-      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i} must have either name (a volume) or host_path (a host directory), not ${v.name === undefined ? 'neither' : 'both'}`, `body/volumes/${i}`);
+    if (v.name !== undefined && v.host_path !== undefined) {
+      throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/volumes/${i} must have name (a volume) or host_path (a host directory), not both`, `body/volumes/${i}`);
     }
     const mount = cleanVolume({ name: v.name ?? null, host_path: v.host_path ?? null, container_path: v.container_path, readonly: v.readonly ?? false }, i);
     if (targets.has(mount.container_path)) {

@@ -1,7 +1,7 @@
 /**
  * What a container's volumes become when it starts: its named volumes (made on first use, as Docker makes
- * them), an anonymous volume for each `VOLUME` directory of its image that no entry covers (kept for the
- * container's life, removed with it), and its host directories (resolved against the allowed roots again:
+ * them), an anonymous volume for each entry with neither name nor host directory and each `VOLUME` directory
+ * of its image that no entry covers (kept for the container's life, removed with it), and its host directories (resolved against the allowed roots again:
  * their symlinks may have changed since the create). Mounted parents first, as Docker orders mounts.
  * @module
  */
@@ -70,9 +70,13 @@ export async function prepareMounts(ctx: ContainerContext, c: ContainerRecord, i
   }
   const covered = new Set(c.volumes.map((v) => v.container_path));
   const anonymous = await ctx.store.volumes.anonymousOf(c.id);
-  for (const target of [...new Set(imageVolumes.map(clean))].filter((p) => p !== '/' && !covered.has(p))) {
+  const wanted = [
+    ...c.volumes.filter((v) => v.name === null && v.host_path === null).map((v) => ({ target: v.container_path, readOnly: v.readonly })),
+    ...[...new Set(imageVolumes.map(clean))].filter((p) => p !== '/' && !covered.has(p)).map((target) => ({ target, readOnly: false })),
+  ];
+  for (const { target, readOnly } of wanted) {
     const record = anonymous.find((a) => a.anonymous_path === target) ?? (await createAnonymous(ctx, c.id, target));
-    entries.push({ target, record, volume: disk(ctx, record, target, false) });
+    entries.push({ target, record, volume: disk(ctx, record, target, readOnly) });
   }
   entries.sort((a, b) => depth(a.target) - depth(b.target));
   const withDisk = entries.filter((e) => e.record !== undefined);

@@ -59,7 +59,7 @@ export interface PortMapping {
   host_ip?: string;
 }
 
-/** One of a container's volumes: a named volume (`name`) or a host directory (`host_path`), never both. */
+/** One of a container's volumes: a named volume (`name`) or a host directory (`host_path`), never both; neither: an anonymous volume. */
 export interface VolumeMount {
   /** A named volume, created on first use. */
   name: string | null;
@@ -108,6 +108,19 @@ export interface ContainerSpec {
   auto_remove: boolean;
   /** The guest's hostname (Docker's `--hostname`); null: the first 12 digits of the container id, as Docker's. */
   hostname: string | null;
+  /** Lines appended to its /etc/hosts (Docker's `--add-host`). */
+  extra_hosts: ExtraHost[];
+  /** Its name servers, replacing the manager's `network.dns` (Docker's `--dns`); [] the manager's. */
+  dns: string[];
+}
+
+/** An extra host's address that stands for the bridge's (the host's) address on the container's network, as Docker's. */
+export const HOST_GATEWAY = 'host-gateway';
+
+/** An /etc/hosts entry of a container's own: `ip` an IPv4 address, or `host-gateway` (its bridge's address). */
+export interface ExtraHost {
+  hostname: string;
+  ip: string;
 }
 
 export interface ContainerRecord extends ContainerSpec {

@@ -17,6 +17,7 @@ import type {
   ContainerState,
   EventRecord,
   EventType,
+  ExtraHost,
   HealthcheckSpec,
   HealthState,
   HealthStatus,
@@ -26,7 +27,7 @@ import type {
   VolumeMount,
 } from '../model/index.ts';
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks'] as const;
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
 const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health', 'entrypoint'] as const;
@@ -94,6 +95,8 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     entrypoint: r.entrypoint === null ? null : (JSON.parse(r.entrypoint) as string[]),
     labels: JSON.parse(r.labels) as Record<string, string>,
     auto_remove: Boolean(r.auto_remove),
+    extra_hosts: JSON.parse(r.extra_hosts) as ExtraHost[],
+    dns: JSON.parse(r.dns) as string[],
   };
 }
 

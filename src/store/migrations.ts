@@ -195,5 +195,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('hostname', 'text').execute();
       },
     },
+    // A container's own /etc/hosts entries and name servers (JSON lists; '[]': none, the manager's).
+    '0013_extra_hosts_dns': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('extra_hosts', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('containers').addColumn('dns', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      },
+    },
   };
 }

@@ -5,7 +5,7 @@ import { check, conforms, responseSchema } from './openapi-check.ts';
 import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
-  'args', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'env_vars', 'error_message', 'exit_code',
+  'args', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'dns', 'env_vars', 'error_message', 'exit_code', 'extra_hosts',
   'finished_at', 'guest_ip', 'health', 'healthcheck', 'hostname', 'id', 'image', 'image_digest', 'memory_mib', 'name', 'oom_killed',
   'port_mappings', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'tty',
   'updated_at', 'volumes',
@@ -137,6 +137,30 @@ describe('containers API', () => {
       assert.match(res.json().error.message, new RegExp(`by container on-lo1 \\(.*\\) as ${held.replaceAll('.', '\\.')}$`));
     }
     for (const id of [local, other]) await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}` });
+  });
+
+  it('appends extra_hosts to /etc/hosts (host-gateway: the bridge) and replaces the name servers with dns', async () => {
+    const id = await create(h.app, {
+      name: 'hosts',
+      image: 'sleeper:1',
+      extra_hosts: [{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'host.docker.internal', ip: 'host-gateway' }],
+      dns: ['10.9.9.9', '10.9.9.8'],
+    });
+    const item = await waitFor(h.app, id, 'running');
+    assert.deepEqual([item.extra_hosts.length, item.dns], [2, ['10.9.9.9', '10.9.9.8']]);
+    const vm = h.launcher.vms.get(item.container_runtime_id.slice(3))!;
+    const gateway = vm.spec.network!.gateway;
+    assert.deepEqual(vm.spec.process.hosts.trimEnd().split('\n').slice(-2), ['10.1.2.3\tdb.local', `${gateway}\thost.docker.internal`]);
+    assert.equal(vm.spec.process.resolvConf, 'nameserver 10.9.9.9\nnameserver 10.9.9.8\n');
+    assert.equal((await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}?force=true` })).statusCode, 204);
+    for (const [body, field] of [
+      [{ extra_hosts: [{ hostname: 'db.local', ip: '10.1.2' }] }, 'body/extra_hosts/0/ip'],
+      [{ extra_hosts: [{ hostname: 'ok', ip: '10.1.2.3' }, { hostname: 'bad name', ip: '10.1.2.3' }] }, 'body/extra_hosts/1/hostname'],
+      [{ dns: ['10.9.9.9', 'resolver'] }, 'body/dns/1'],
+    ] as const) {
+      const r = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'badhosts', image: 'sleeper:1', ...body } });
+      assert.deepEqual([r.statusCode, r.json().error.field], [400, field], r.body);
+    }
   });
 
   it("stops with the image's StopSignal", async () => {

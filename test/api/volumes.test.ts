@@ -119,10 +119,24 @@ describe('volumes API', () => {
     assert.equal((await call('DELETE', '/v1/volumes/held')).status, 204);
   });
 
-  it('refuses an entry with both name and host_path, or neither, and two entries on one mount point', async () => {
+  it('makes an entry with neither name nor host_path an anonymous volume of its own, deleted with the container', async () => {
+    const id = await create(h.app, { name: 'anon', image: 'sleeper:1', volumes: [{ container_path: '/scratch/' }, { container_path: '/ro', readonly: true }] });
+    await waitFor(h.app, id, 'running');
+    const spec = h.launcher.alive().at(-1)!.spec.volumes!;
+    assert.deepEqual(spec.map((v) => [v.kind, v.target, v.readOnly]), [['disk', '/scratch', false], ['disk', '/ro', true]]);
+    const shown = (await call('GET', `/v1/containers/${id}`)).body.item.volumes;
+    assert.deepEqual(shown, [{ name: null, host_path: null, container_path: '/scratch', readonly: false }, { name: null, host_path: null, container_path: '/ro', readonly: true }]);
+    const anonymous = (await call('GET', '/v1/volumes')).body.items.filter((v: any) => v.anonymous_for === id);
+    assert.deepEqual(anonymous.map((v: any) => v.containers[0].container_path).sort(), ['/ro', '/scratch']);
+    assert.equal((await call('DELETE', `/v1/containers/${id}?force=true`)).status, 204);
+    assert.deepEqual((await call('GET', '/v1/volumes')).body.items.filter((v: any) => v.anonymous_for === id), []);
+    for (const v of anonymous) assert.equal(existsSync(join(h.dir, 'volumes', `${v.name}.ext4`)), false);
+  });
+
+  it('refuses an entry with both name and host_path, and two entries on one mount point', async () => {
     for (const [volumes, field] of [
       [[{ name: 'a1', host_path: '/tmp', container_path: '/x' }], 'body/volumes/0'],
-      [[{ container_path: '/x' }], 'body/volumes/0'],
+      [[{ container_path: '/x' }, { container_path: '/x' }], 'body/volumes/1/container_path'],
       [[rw('a1', '/x'), rw('a2', '/x/')], 'body/volumes/1/container_path'],
       [[rw('a1', '/x'), rw('a1', '/y')], 'body/volumes/1/name'],
     ] as const) {

@@ -96,10 +96,12 @@ describe('networks', () => {
 
   it('lists every peer that has an address, by its name and its aliases on the networks shared', () => {
     const c = (name: string, ip: string | null, networks: ContainerRecord['networks']) =>
-      ({ id: name, name, container_id: `${name}0123456789abcdef`, guest_ip: ip, networks }) as ContainerRecord;
+      ({ id: name, name, container_id: `${name}0123456789abcdef`, guest_ip: ip, networks, extra_hosts: [] as ContainerRecord['extra_hosts'] }) as ContainerRecord;
     const me = c('me', '10.0.0.2', [{ network: 'a', aliases: ['x'] }, { network: 'b', aliases: [] }]);
     const all = [me, c('p', '10.0.0.3', [{ network: 'a', aliases: ['svc'] }, { network: 'b', aliases: ['svc', 'other'] }]), c('q', null, [{ network: 'a', aliases: [] }]), c('r', '10.0.0.5', [{ network: 'c', aliases: [] }])];
-    assert.deepEqual(hostLines(me, all), ['10.0.0.2\tme0123456789', '10.0.0.2\tme x', '10.0.0.3\tp svc other']);
+    assert.deepEqual(hostLines(me, all, '10.0.0.1'), ['10.0.0.2\tme0123456789', '10.0.0.2\tme x', '10.0.0.3\tp svc other']);
+    const extra = { ...me, extra_hosts: [{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'host.docker.internal', ip: 'host-gateway' }] };
+    assert.deepEqual(hostLines(extra, all, '10.0.0.1').slice(-2), ['10.1.2.3\tdb.local', '10.0.0.1\thost.docker.internal'], 'its own extra hosts last; host-gateway: the bridge');
   });
 });
 

@@ -2,7 +2,8 @@
  * `docker run` as the real CLI does it (create -> attach -> wait -> start) against a real manager and VMs:
  * output and exit codes of fast-exiting containers never lost, `--rm` removing, `-i` feeding stdin, `-it`
  * under a pseudo-terminal, a name conflict in dockerd's words, and a container made through Docker seen,
- * stopped and deleted through /v1 (and the other way round). Images are pulled through /v1 first.
+ * stopped and deleted through /v1 (and the other way round), volumes named and anonymous (`-v /path`), and
+ * `--add-host` and `--dns` in the guest's files. Images are pulled through /v1 first.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -89,6 +90,30 @@ describe('docker run through Hearth', () => {
     assert.equal(await world.docker.ok(['run', '--rm', '-v', 'notes:/data:ro', 'busybox', 'cat', '/data/f']), 'kept\n');
     const mounts = await world.api.call('DELETE', '/v1/volumes/notes');
     assert.ok(mounts.status === 204 || mounts.status === 200, mounts.text);
+  });
+
+  it('-v /path alone is an anonymous volume, removed with its --rm container', async () => {
+    assert.equal(await world.docker.ok(['run', '--rm', '-v', '/data', 'busybox', 'sh', '-c', 'echo x > /data/f && cat /data/f']), 'x\n');
+    assert.equal((await world.docker.ok(['ps', '-aq'])).trim(), '');
+    assert.equal((await world.docker.ok(['volume', 'ls', '-q'])).trim(), '', 'no volume left');
+    const id = (await world.docker.ok(['create', '--mount', 'type=volume,target=/data', 'busybox', 'grep', '-c', ' /data ', '/proc/mounts'])).trim();
+    assert.equal(await world.docker.ok(['start', '-a', id]), '1\n', 'a mount of its own');
+    assert.match((await world.docker.ok(['volume', 'ls', '-q'])).trim(), /^[0-9a-f]{64}$/, 'one anonymous volume while the container exists');
+    await world.docker.ok(['rm', '-v', id]);
+    assert.equal((await world.docker.ok(['volume', 'ls', '-q'])).trim(), '', 'removed with it');
+  });
+
+  it('--add-host adds a line to /etc/hosts and --dns replaces the name servers', async () => {
+    const hosts = await world.docker.ok(['run', '--rm', '--add-host', 'db.local:10.1.2.3', 'busybox', 'cat', '/etc/hosts']);
+    assert.match(hosts, /^10\.1\.2\.3\s+db\.local$/m);
+    const resolv = await world.docker.ok(['run', '--rm', '--dns', '10.9.9.9', 'busybox', 'cat', '/etc/resolv.conf']);
+    assert.equal(resolv, 'nameserver 10.9.9.9\n');
+    const id = (await world.docker.ok(['create', '--add-host', 'gw:host-gateway', '--dns', '10.9.9.9', 'busybox', 'true'])).trim();
+    assert.equal(await world.docker.ok(['inspect', '--format', '{{json .HostConfig.ExtraHosts}} {{json .HostConfig.Dns}}', id]), '["gw:host-gateway"] ["10.9.9.9"]\n');
+    await world.docker.ok(['rm', id]);
+    const bad = await world.docker.run(['run', '--rm', '--add-host', 'bad_name:10.1.2.3', 'busybox', 'true']);
+    assert.equal(bad.code, 125, bad.stderr);
+    assert.match(bad.stderr, /body\/extra_hosts\/0\/hostname/);
   });
 
   it('leaves nothing behind', async () => {

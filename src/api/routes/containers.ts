@@ -38,6 +38,8 @@ export function containerItem(c: ContainerRecord) {
     volumes: c.volumes,
     port_mappings: c.port_mappings.map((p) => ({ ...p, host_ip: p.host_ip ?? null })),
     hostname: c.hostname,
+    extra_hosts: c.extra_hosts,
+    dns: c.dns,
     restart_policy: c.restart_policy,
     restart_max_retries: c.restart_max_retries,
     tty: c.tty,

@@ -163,7 +163,20 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
     assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }))), /^Volumes \["\/scratch"\] is not supported by Hearth: anonymous volumes/);
+    assert.deepEqual(
+      fromDockerCreate(cliBody({ Volumes: { '/data': {}, '/scratch': {} } }, { Binds: ['/data'], Mounts: [{ Type: 'volume', Target: '/tmp/m', ReadOnly: true }] })).volumes,
+      [
+        { container_path: '/data', readonly: false },
+        { container_path: '/tmp/m', readonly: true },
+        { container_path: '/scratch', readonly: false },
+      ],
+      '-v /data, --mount type=volume without a source, and a Volumes path nothing covers: anonymous volumes',
+    );
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Mounts: [{ Type: 'volume', Source: 'da ta', Target: '/x' }] }))), /^HostConfig\.Mounts\[0\]\.Source must be a volume name/);
+    const hosts = fromDockerCreate(cliBody({}, { ExtraHosts: ['db.local:10.1.2.3', 'gw=host-gateway'], Dns: ['10.9.9.9'] }));
+    assert.deepEqual([hosts.extra_hosts, hosts.dns], [[{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'gw', ip: 'host-gateway' }], ['10.9.9.9']]);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { ExtraHosts: ['nocolon'] }))), /^HostConfig\.ExtraHosts: invalid entry "nocolon"/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { DnsSearch: ['example.com'] }))), /^HostConfig\.DnsSearch is not supported by Hearth/);
     const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
     assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
@@ -181,7 +194,7 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
   return {
     id: 'uuid-1', name: 'web', image: 'webapp', args: [], env_vars: { A: '1' }, volumes: [], port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'no', restart_max_retries: null, tty: false, stdin_open: false, healthcheck: null, cpus: 1, memory_mib: 64,
-    entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null,
+    entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null, extra_hosts: [], dns: [],
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
     started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
@@ -252,6 +265,16 @@ describe('container shapes', () => {
     assert.deepEqual([l.NetworkSettings.Ports['80/tcp'], l.HostConfig.PortBindings['80/tcp']], [[{ HostIp: '127.0.0.1', HostPort: '8080' }], [{ HostIp: '127.0.0.1', HostPort: '8080' }]]);
     assert.deepEqual([l.Config.Hostname, l.Config.Env], ['web1', ['PATH=/bin', 'HOSTNAME=web1', 'A=1']]);
     assert.deepEqual(toDockerSummary(local, FACTS).Ports[0], { IP: '127.0.0.1', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' });
+    const own = toDockerInspect(
+      record({
+        extra_hosts: [{ hostname: 'db.local', ip: '10.1.2.3' }],
+        dns: ['10.9.9.9'],
+        volumes: [{ name: null, host_path: null, container_path: '/data', readonly: false }, { name: 'v', host_path: null, container_path: '/v', readonly: false }],
+      }),
+      FACTS,
+    );
+    assert.deepEqual([own.HostConfig.ExtraHosts, own.HostConfig.Dns, d.HostConfig.ExtraHosts, d.HostConfig.Dns], [['db.local:10.1.2.3'], ['10.9.9.9'], null, []]);
+    assert.deepEqual([own.HostConfig.Binds, own.Config.Volumes, own.Mounts.map((m) => [m.Type, m.Destination])], [['v:/v'], { '/data': {} }, [['volume', '/data'], ['volume', '/v']]]);
   });
 
   it('filters as docker ps --filter does', () => {

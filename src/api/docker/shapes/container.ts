@@ -91,9 +91,13 @@ function ports(c: ContainerRecord, facts: ContainerFacts): DockerPort[] {
   return [...published, ...exposedOnly];
 }
 
+const anonymous = (v: ContainerRecord['volumes'][number]) => v.name === null && v.host_path === null;
+
 function mounts(c: ContainerRecord) {
   return c.volumes.map((v) =>
-    v.name !== null
+    anonymous(v)
+      ? { Type: 'volume', Name: '', Source: '', Destination: v.container_path, Driver: 'local', Mode: v.readonly ? 'ro' : 'z', RW: !v.readonly, Propagation: '' }
+      : v.name !== null
       ? { Type: 'volume', Name: v.name, Source: '', Destination: v.container_path, Driver: 'local', Mode: v.readonly ? 'ro' : 'z', RW: !v.readonly, Propagation: '' }
       : { Type: 'bind', Source: v.host_path ?? '', Destination: v.container_path, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' },
   );
@@ -218,7 +222,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: {
-      Binds: c.volumes.map((v) => `${v.name ?? v.host_path}:${v.container_path}${v.readonly ? ':ro' : ''}`),
+      Binds: c.volumes.filter((v) => !anonymous(v)).map((v) => `${v.name ?? v.host_path}:${v.container_path}${v.readonly ? ':ro' : ''}`),
       ContainerIDFile: '',
       LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: networkMode(c),
@@ -230,10 +234,10 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       ConsoleSize: [0, 0],
       CapAdd: null,
       CapDrop: null,
-      Dns: [],
+      Dns: c.dns,
       DnsOptions: [],
       DnsSearch: [],
-      ExtraHosts: null,
+      ExtraHosts: c.extra_hosts.length > 0 ? c.extra_hosts.map((h) => `${h.hostname}:${h.ip}`) : null,
       Privileged: false,
       PublishAllPorts: false,
       ReadonlyRootfs: false,
@@ -243,7 +247,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       MemorySwap: memoryBytes,
       NanoCpus: Math.round((c.cpus ?? 0) * 1e9),
       CpuShares: 0,
-      Mounts: c.volumes.map((v) => ({ Type: v.name !== null ? 'volume' : 'bind', Source: v.name ?? v.host_path ?? '', Target: v.container_path, ReadOnly: v.readonly })),
+      Mounts: c.volumes.filter((v) => !anonymous(v)).map((v) => ({ Type: v.name !== null ? 'volume' : 'bind', Source: v.name ?? v.host_path ?? '', Target: v.container_path, ReadOnly: v.readonly })),
       Init: null,
     },
     GraphDriver: { Name: 'hearth', Data: null },
@@ -263,7 +267,7 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       Cmd: c.args.length > 0 ? c.args : c.entrypoint !== null && c.entrypoint.length > 0 ? null : (facts.image?.cmd ?? null),
       Healthcheck: dockerHealthcheck(c.healthcheck),
       Image: c.image,
-      Volumes: null,
+      Volumes: c.volumes.some(anonymous) ? Object.fromEntries(c.volumes.filter(anonymous).map((v) => [v.container_path, {}])) : null,
       WorkingDir: c.working_dir ?? facts.image?.workingDir ?? '',
       Entrypoint: c.entrypoint ?? (facts.image?.entrypoint.length ? facts.image.entrypoint : null),
       OnBuild: null,

@@ -22,7 +22,7 @@ export interface CreateSettings {
   tty: boolean;
   stdin_open: boolean;
   labels: Record<string, string>;
-  /** A host directory (`host_path`) or a named volume (`name`). */
+  /** A host directory (`host_path`), a named volume (`name`), or neither: an anonymous volume, removed with the container. */
   volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
   /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
   networks: NetworkMembership[];
@@ -39,6 +39,10 @@ export interface CreateSettings {
   healthcheck: HealthcheckSpec | null;
   cpus?: number;
   memory_mib?: number;
+  /** `--add-host name:ip`, checked by the containers layer (validate.ts). */
+  extra_hosts: Array<{ hostname: string; ip: string }>;
+  /** `--dns`, checked there too. */
+  dns: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -53,7 +57,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
-  'Links',
+  'Links', 'ExtraHosts', 'Dns',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -85,13 +89,10 @@ const REFUSALS: Record<string, string> = {
   CapAdd: 'capabilities inside the guest are not configurable yet',
   CapDrop: 'capabilities inside the guest are not configurable yet',
   Devices: 'host devices are not passed into microVMs',
-  Dns: 'every guest gets the manager\'s name servers (network.dns)',
-  DnsSearch: 'every guest gets the manager\'s name servers (network.dns)',
-  DnsOptions: 'every guest gets the manager\'s name servers (network.dns)',
-  ExtraHosts: 'extra /etc/hosts entries are not supported yet',
+  DnsSearch: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
+  DnsOptions: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
   StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
   StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
-  Volumes: 'anonymous volumes are not supported yet: name one (-v name:/path) or bind a host directory (-v /host:/path)',
   VolumesFrom: 'volumes are not shared between containers yet',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
   ShmSize: '/dev/shm is the guest\'s',
@@ -103,12 +104,14 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   const host = obj(config.HostConfig);
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
-  for (const f of ['Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'Volumes', 'OnBuild', 'Shell']) refuseSet(config, f, '');
+  for (const f of ['Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'OnBuild', 'Shell']) refuseSet(config, f, '');
   const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
   // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
-  // anonymous volume (Compose lists every volume's path here, named ones too).
-  const anonymous = Object.keys(obj(config.Volumes)).filter((p) => !volumes.some((v) => v.container_path === p));
-  if (anonymous.length > 0) throw invalidParameter(`Volumes ${JSON.stringify(anonymous)} is not supported by Hearth: ${REFUSALS.Volumes}`);
+  // anonymous volume (the CLI puts `-v /data` here; Compose lists every volume's path, named ones too).
+  for (const path of Object.keys(obj(config.Volumes))) {
+    if (!path.startsWith('/')) throw invalidParameter(`Volumes: ${JSON.stringify(path)} must be an absolute path`);
+    if (!volumes.some((v) => v.container_path === path)) volumes.push({ container_path: path, readonly: false });
+  }
   if (config.NetworkDisabled === true) throw invalidParameter('NetworkDisabled is not supported by Hearth: every container has its network');
   for (const f of ['Privileged', 'PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
@@ -142,6 +145,8 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     auto_remove: autoRemove,
     healthcheck: healthcheck(config.Healthcheck),
     ...resources(host),
+    extra_hosts: strings(host.ExtraHosts, 'HostConfig.ExtraHosts').map(extraHost),
+    dns: strings(host.Dns, 'HostConfig.Dns'),
     ...network(host, obj(config.NetworkingConfig)),
     ...logConfig(obj(host.LogConfig)),
   };
@@ -185,10 +190,11 @@ function labels(v: unknown): Record<string, string> {
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
-/** `/host:/path`, `/host:/path:ro`; a name instead of `/host` is a named volume (`data:/path`). */
+/** `/host:/path`, `/host:/path:ro`; a name instead of `/host` is a named volume (`data:/path`); `/path` alone an anonymous one. */
 function binds(list: string[]): CreateSettings['volumes'] {
   return list.map((b) => {
     const parts = b.split(':');
+    if (parts.length === 1 && b.startsWith('/')) return { container_path: b, readonly: false };
     if (parts.length < 2 || parts.length > 3) throw invalidParameter(`invalid volume specification: '${b}'`);
     const [source, target, mode = ''] = parts as [string, string, string?];
     const modes = mode.split(',').filter(Boolean);
@@ -212,18 +218,25 @@ function mounts(v: unknown): CreateSettings['volumes'] {
   if (!Array.isArray(v)) throw invalidParameter('HostConfig.Mounts must be a list');
   return v.map((m: unknown, i) => {
     const o = obj(m);
-    if (o.Type === 'volume' && typeof o.Source === 'string' && VOLUME_NAME.test(o.Source) && typeof o.Target === 'string' && o.Target.startsWith('/')) {
+    if (o.Type === 'volume') {
+      if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
+      // No source: an anonymous volume, as `--mount type=volume,target=/data`.
+      if (o.Source === undefined || o.Source === null || o.Source === '') return { container_path: o.Target, readonly: o.ReadOnly === true };
+      if (typeof o.Source !== 'string' || !VOLUME_NAME.test(o.Source)) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be a volume name`);
       return { name: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
     }
-    if (o.Type !== 'bind') {
-      throw invalidParameter(
-        `HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)}${o.Type === 'volume' ? ' without a volume name (anonymous)' : ''} are not supported by Hearth yet`,
-      );
-    }
+    if (o.Type !== 'bind') throw invalidParameter(`HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)} are not supported by Hearth yet`);
     if (typeof o.Source !== 'string' || !o.Source.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be an absolute path`);
     if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
     return { host_path: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
   });
+}
+
+/** `name:ip`, or `name=ip` as newer CLIs send it. */
+function extraHost(entry: string): { hostname: string; ip: string } {
+  const at = entry.includes('=') ? entry.indexOf('=') : entry.indexOf(':');
+  if (at <= 0) throw invalidParameter(`HostConfig.ExtraHosts: invalid entry ${JSON.stringify(entry)}: give name:ip`);
+  return { hostname: entry.slice(0, at), ip: entry.slice(at + 1) };
 }
 
 /** `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`; an empty or "0" HostPort is any free port (0). */
