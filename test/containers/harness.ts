@@ -100,8 +100,11 @@ export async function getItem(app: FastifyInstance, id: string) {
   return res.json().item;
 }
 
-/** Polls until the container's item satisfies `ok` (default: reaches `state`). */
-export async function waitFor(app: FastifyInstance, id: string, state: string, ok?: (item: any) => boolean, ms = 3000) {
+/**
+ * Polls until the container's item satisfies `ok` (default: reaches `state`). The limit only ends a test that
+ * would otherwise hang: generous, since a loaded machine (VM tests beside) slows the fakes' timers too.
+ */
+export async function waitFor(app: FastifyInstance, id: string, state: string, ok?: (item: any) => boolean, ms = 30_000) {
   const until = Date.now() + ms;
   let item: any;
   for (;;) {
