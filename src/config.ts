@@ -282,6 +282,14 @@ export function resolveConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = 
           `a non-loopback address needs TLS client certificates, which Hearth does not serve yet; use 127.0.0.1 or the unix socket`,
       );
     }
+    // Unlike the socket (root only), loopback TCP is open to every local user: the API token guards it.
+    if (!result.apiToken) {
+      throw configError(
+        `refusing to serve the Docker API on ${result.docker.tcp} without an API token: any local user reaching it would ` +
+          `control the host; set HEARTH_API_TOKEN (clients send it as "HttpHeaders": {"Authorization": "Bearer <token>"} ` +
+          `in their docker config.json), or use the unix socket`,
+      );
+    }
   }
   if (result.restart.backoffMaxMs < result.restart.backoffInitialMs) {
     throw configError('invalid configuration: restart.backoffMaxMs is smaller than restart.backoffInitialMs');

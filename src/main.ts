@@ -52,7 +52,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   if (config.docker.socket !== '' || config.docker.tcp !== '') {
     const images = recordImageEvents(deps.images, store, log);
     docker = await buildDockerApp({ manager: app.containers, images, store, config, logger: log });
-    const doors = await listenDocker(docker, config.docker);
+    const doors = await listenDocker(docker, config.docker, config.apiToken);
     log.info({ doors }, 'Docker Engine API listening');
   }
   await app.listen({ host: config.listen.host, port: config.listen.port });

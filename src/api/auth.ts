@@ -45,14 +45,20 @@ export interface BearerAuth {
   onFrameworkError(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void;
 }
 
-/** Requires `Authorization: Bearer <token>` on every route but the open ones. */
-export function bearerAuth(token: string): BearerAuth {
+/** Whether an `Authorization` header carries `Bearer <token>`. */
+export function bearerCheck(token: string): (authorization: string | undefined) => boolean {
   const expected = digest(token);
   // Digests have one length whatever was sent, so the comparison is constant-time and leaks no length.
-  const hasToken = (req: FastifyRequest) => {
-    const m = /^Bearer (.*)$/i.exec(String(req.headers.authorization ?? ''));
+  return (authorization) => {
+    const m = /^Bearer (.*)$/i.exec(authorization ?? '');
     return timingSafeEqual(digest(m?.[1] ?? ''), expected) && m !== null;
   };
+}
+
+/** Requires `Authorization: Bearer <token>` on every route but the open ones. */
+export function bearerAuth(token: string): BearerAuth {
+  const check = bearerCheck(token);
+  const hasToken = (req: FastifyRequest) => check(req.headers.authorization);
   return {
     async onRequest(req) {
       const route = req.is404 ? undefined : req.routeOptions.url;

@@ -72,6 +72,13 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig({}, { HEARTH_HOST: '0.0.0.0', HEARTH_API_TOKEN: 'short' }), /apiToken/);
   });
 
+  it('serves the Docker API on TCP only on loopback, and only with an API token', () => {
+    const token = 'x'.repeat(20);
+    assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '0.0.0.0:2375', HEARTH_API_TOKEN: token }), /TLS client certificates/);
+    assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '127.0.0.1:2375' }), /127\.0\.0\.1:2375 without an API token: any local user/);
+    assert.equal(resolveConfig({}, { HEARTH_DOCKER_TCP: '127.0.0.1:2375', HEARTH_API_TOKEN: token }).docker.tcp, '127.0.0.1:2375');
+  });
+
   it('guest name servers: configured, else the host non-loopback ones, else 8.8.8.8', () => {
     const c = resolveConfig();
     assert.deepEqual(guestDnsServers(c, 'nameserver 127.0.0.53\nnameserver 192.168.1.1\n'), ['192.168.1.1']);

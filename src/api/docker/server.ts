@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { parseHostPort, type HearthConfig } from '../../config.ts';
 import { HearthError } from '../../errors.ts';
+import { bearerCheck } from '../auth.ts';
 import type { DockerDeps } from './context.ts';
 import { dockerErrorHandler, notImplemented } from './errors.ts';
 import { HijackRouter } from './hijack.ts';
@@ -84,7 +85,7 @@ export async function buildDockerApp(deps: DockerDeps): Promise<FastifyInstance>
  * root and `docker.group`), then the TCP address if one is set. A socket file left by an earlier run is
  * replaced; one another process still answers on is not.
  */
-export async function listenDocker(app: FastifyInstance, config: HearthConfig['docker']): Promise<string[]> {
+export async function listenDocker(app: FastifyInstance, config: HearthConfig['docker'], apiToken: string | null): Promise<string[]> {
   const doors: string[] = [];
   if (config.socket !== '') {
     await listenUnix(app, config.socket, config.group);
@@ -93,10 +94,20 @@ export async function listenDocker(app: FastifyInstance, config: HearthConfig['d
   if (config.tcp !== '') {
     const { host, port } = parseHostPort(config.tcp)!;
     const server = app.server;
+    // Loopback TCP is open to every local user: only requests with the API token get through (config.ts
+    // refuses docker.tcp without one), whatever they ask for, before any routing.
+    const allowed = bearerCheck(apiToken ?? '');
+    const refusal = JSON.stringify({ message: 'missing or wrong API token (Authorization: Bearer <token>)' });
     // A second door into the same server: what it receives, the first one serves.
     await new Promise<void>((resolve, reject) => {
-      const extra = createServer((req, res) => server.emit('request', req, res));
-      extra.on('upgrade', (req, socket, head) => server.emit('upgrade', req, socket, head));
+      const extra = createServer((req, res) => {
+        if (allowed(req.headers.authorization)) server.emit('request', req, res);
+        else res.writeHead(401, { 'content-type': 'application/json', connection: 'close' }).end(refusal);
+      });
+      extra.on('upgrade', (req, socket, head) => {
+        if (allowed(req.headers.authorization)) server.emit('upgrade', req, socket, head);
+        else socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${refusal.length}\r\nconnection: close\r\n\r\n${refusal}`);
+      });
       extra.once('error', reject);
       extra.listen(port, host, () => resolve());
       doorClosers.get(app)!.push(async () => {

@@ -1,0 +1,70 @@
+/**
+ * The Docker API on loopback TCP, which every local user can reach (the socket is root's): nothing gets
+ * through without the API token, whatever the path or its spelling, upgrades included; the real `docker` CLI
+ * gets through with it (sent as its config.json's HttpHeaders); the socket needs no token.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { e2eEnv } from '../helpers/e2e-env.ts';
+import type { E2eEnv } from '../helpers/e2e-env.ts';
+import { enterTestNetns } from '../helpers/inside-netns.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
+import { spellings } from '../helpers/url-spellings.ts';
+
+await enterTestNetns(import.meta.url);
+
+const TOKEN = 'docker-tcp-token-of-some-length';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('Docker API on loopback TCP', () => {
+  let world: E2eEnv;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    world = await e2eEnv({ HEARTH_DOCKER_TCP: `127.0.0.1:${port}`, HEARTH_API_TOKEN: TOKEN });
+  });
+  after(async () => {
+    await world?.close();
+  });
+
+  it('refuses every request and upgrade without the token, whatever the spelling', async () => {
+    let tried = 0;
+    for (const route of ['/_ping', '/v1.47/containers/json', '/containers/create', '/v1.47/exec/abc/start']) {
+      for (const spelt of spellings(route).filter((p) => p.startsWith('/') && !p.includes('#'))) {
+        for (const method of ['GET', 'POST']) {
+          const r = await rawRequest(port, method, spelt);
+          assert.equal(r.status, 401, `${method} ${spelt}: ${r.text.slice(0, 200)}`);
+          tried++;
+        }
+      }
+    }
+    assert.ok(tried > 100, `${tried} requests`);
+    const wrong = await rawRequest(port, 'GET', '/_ping', { authorization: `Bearer ${TOKEN}x` });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.text, /"message":"missing or wrong API token/);
+    const upgrade = await rawRequest(port, 'POST', '/v1.47/containers/x/attach?stream=1', { connection: 'Upgrade', upgrade: 'tcp' });
+    assert.equal(upgrade.status, 401);
+    assert.equal((await rawRequest(port, 'GET', '/_ping', { authorization: `Bearer ${TOKEN}` })).status, 200);
+  });
+
+  it('lets the docker CLI in with the token in its HttpHeaders, and not without; the socket needs none', async () => {
+    const tcp = { DOCKER_HOST: `tcp://127.0.0.1:${port}` };
+    const refused = await world.docker.run(['version', '--format', '{{.Server.APIVersion}}'], { env: tcp });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /API token/);
+    writeFileSync(path.join(world.docker.configDir, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${TOKEN}` } }));
+    assert.equal((await world.docker.ok(['version', '--format', '{{.Server.APIVersion}}'], { env: tcp })).trim(), '1.47');
+    writeFileSync(path.join(world.docker.configDir, 'config.json'), '{}');
+    assert.equal((await world.docker.ok(['version', '--format', '{{.Server.APIVersion}}'])).trim(), '1.47');
+  });
+});
