@@ -45,6 +45,25 @@ export function requestRunBytes(
 }
 
 /**
+ * What the request's own process settings beside args and env_vars take in the RUN message: the entrypoint's
+ * records, the user's and working directory's, and the lines extra_hosts and dns add to /etc/hosts and
+ * resolv.conf (counted generously: a record's header for each line).
+ */
+export function settingsRunBytes(s: {
+  entrypoint: readonly string[] | null;
+  user: string | null;
+  working_dir: string | null;
+  extra_hosts: ReadonlyArray<{ hostname: string; ip: string }>;
+  dns: readonly string[];
+}): { entrypoint: number; extra_hosts: number; other: number } {
+  return {
+    entrypoint: recordListBytes(s.entrypoint ?? []),
+    extra_hosts: recordListBytes(s.extra_hosts.map((h) => `${h.ip}\t${h.hostname}`)),
+    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...s.dns.map((d) => `nameserver ${d}`)]),
+  };
+}
+
+/**
  * What a volume's MOUNT record takes in the RUN message beside its container path, at most: its own header
  * and those of its five fields, the longest source (`vol127`) and type (`virtiofs`), and two flag bytes.
  */

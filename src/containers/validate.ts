@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
 import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
-import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes } from './process-spec.ts';
+import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes, settingsRunBytes } from './process-spec.ts';
 import { HOST_GATEWAY, type ContainerRecord, type ContainerSpec, type ExtraHost, type HealthcheckSpec, type PortMapping, type Protocol, type RestartPolicy, type VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */
@@ -259,15 +259,17 @@ function cleanVolume(v: VolumeMount, i: number): VolumeMount {
 function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
   const size = requestRunBytes(spec.args, spec.env_vars, { tty: spec.tty, stdinOpen: spec.stdin_open });
   const volumes = mountRecordBytes(spec.volumes.map((v) => v.container_path));
-  const total = size.args + size.env + size.stdio + volumes;
+  const settings = settingsRunBytes(spec);
+  const total = size.args + size.env + size.stdio + volumes + settings.entrypoint + settings.extra_hosts + settings.other;
   if (total <= REQUEST_RUN_BYTES_MAX) return;
-  const given = (['args', 'env_vars', 'volumes'] as const).filter((f) => input[f] !== undefined);
-  const bytes = { args: size.args, env_vars: size.env, volumes };
+  const given = (['args', 'env_vars', 'volumes', 'entrypoint', 'extra_hosts'] as const).filter((f) => input[f] !== undefined);
+  const bytes = { args: size.args, env_vars: size.env, volumes, entrypoint: settings.entrypoint, extra_hosts: settings.extra_hosts };
   const field = given.length === 0 ? 'args' : given.reduce((a, b) => (bytes[b] > bytes[a] ? b : a));
   throw invalidArgument(
     'HEARTH_ERR_INVALID_ARGUMENT',
     `body/${field} is too large for the guest: args (${size.args} bytes), env_vars (${size.env} bytes) and volumes (${volumes} bytes) take ` +
-      `${total} bytes of the guest's RUN message (with ${size.stdio} for tty and stdin_open), counting 6 bytes more ` +
+      `${total} bytes of the guest's RUN message (with ${size.stdio} for tty and stdin_open, and ` +
+      `${settings.entrypoint + settings.extra_hosts + settings.other} for the entrypoint, user, working_dir, extra_hosts and dns), counting 6 bytes more ` +
       `than its UTF-8 text for each arg and each NAME=value, and ${MOUNT_RECORD_OVERHEAD} more than its container_path for each volume; ` +
       `a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
       `kept for the image and the manager): use fewer or shorter args, env_vars or volumes`,

@@ -29,6 +29,18 @@ describe('limits the API enforces', () => {
     assert.match(error.message, /^body\/args is too large for the guest: args \(1045504 bytes\), env_vars \(2810 bytes\) and volumes \(0 bytes\) take 1048314 bytes of the guest's RUN message.* a container may use 1015808 /);
   });
 
+  it('counts extra_hosts and dns in the same room: args that fit alone do not fit beside 256 long host names', async () => {
+    const args = Array.from({ length: 990 }, () => 'a'.repeat(1000));
+    const extra_hosts = Array.from({ length: 256 }, (_, i) => ({ hostname: `${'h'.repeat(60)}.${'h'.repeat(34)}.n${i}`, ip: '10.1.2.3' }));
+    const alone = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'fits-alone', image: 'sleeper:1', args } });
+    assert.equal(alone.statusCode, 201, alone.body);
+    const res = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'does-not', image: 'sleeper:1', args, extra_hosts, dns: ['10.9.9.9'] } });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.json().error.field, 'body/args');
+    assert.match(res.json().error.message, /for the entrypoint, user, working_dir, extra_hosts and dns/);
+    await h.app.inject({ method: 'DELETE', url: `/v1/containers/${alone.json().id}?force=true` });
+  });
+
   it('names body/env_vars when the variables take most of the room', async () => {
     const env_vars = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`V${i}`, 'v'.repeat(26_000)]));
     const body = { name: 'env-heavy', image: 'sleeper:1', args: ['sleep'], env_vars };
