@@ -8,7 +8,7 @@ import { describeError, invalidArgument } from '../errors.ts';
 import { signalName } from './signal-name.ts';
 import { stateConflict, type ContainerContext } from './context.ts';
 import { execState, type Exec } from './execs.ts';
-import { hostnameOf } from './network-hosts.ts';
+import { hostnameOf } from '../model/index.ts';
 import { buildExecSpec, containerProcessConfig, type ExecRequest } from './process-spec.ts';
 
 /** Creates an exec in a running container (FailedPrecondition otherwise). */

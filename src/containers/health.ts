@@ -12,11 +12,10 @@
  * @module
  */
 import { describeError } from '../errors.ts';
-import type { ContainerState, EventRecord, HealthState } from '../model/index.ts';
+import { hostnameOf, type ContainerState, type EventRecord, type HealthState } from '../model/index.ts';
 import type { ExecSpec } from '../sandbox/sandbox.ts';
 import type { ContainerContext } from './context.ts';
 import { runProbe } from './health-probe.ts';
-import { hostnameOf } from './network-hosts.ts';
 import { applyResult, checksStopped, describeChange, healthPolicy, nextCheckDelay, startedRun, type HealthPolicy } from './health-state.ts';
 import { buildExecSpec, containerProcessConfig } from './process-spec.ts';
 

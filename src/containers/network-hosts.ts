@@ -10,13 +10,10 @@
  */
 import { Readable } from 'node:stream';
 import { describeError } from '../errors.ts';
-import { DEFAULT_NETWORK, ENDED_STATES, HOST_GATEWAY, type ContainerRecord, type EventRecord } from '../model/index.ts';
+import { DEFAULT_NETWORK, ENDED_STATES, HOST_GATEWAY, hostnameOf, type ContainerRecord, type EventRecord } from '../model/index.ts';
 import type { ContainerContext } from './context.ts';
 import { oneFileTar } from './one-file-tar.ts';
 import { hostsFile } from './process-spec.ts';
-
-/** A container's hostname: the one it was given, else Docker's default, the first 12 digits of its id. */
-export const hostnameOf = (c: Pick<ContainerRecord, 'container_id' | 'hostname'>) => c.hostname ?? c.container_id.slice(0, 12);
 
 /**
  * The lines after the standard ones in `c`'s /etc/hosts: its own address and hostname, then each container

@@ -5,10 +5,10 @@
  * @module
  */
 import { describeError } from '../errors.ts';
-import type { ContainerRecord } from '../model/index.ts';
+import { hostnameOf, type ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
-import { hostLines, hostnameOf } from './network-hosts.ts';
+import { hostLines } from './network-hosts.ts';
 import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';

@@ -162,3 +162,6 @@ export interface ContainerRecord extends ContainerSpec {
    */
   networks: NetworkMembership[];
 }
+
+/** The guest's hostname: the one asked for, else the first 12 digits of the container id, as Docker's. */
+export const hostnameOf = (c: Pick<ContainerRecord, 'container_id' | 'hostname'>): string => c.hostname ?? c.container_id.slice(0, 12);

@@ -4,7 +4,7 @@
  * route gathers the facts (the image's config and id, the VM's network) and these only translate.
  * @module
  */
-import { DEFAULT_NETWORK, type ContainerRecord, type HealthcheckSpec, type NetworkMembership } from '../../../model/index.ts';
+import { DEFAULT_NETWORK, hostnameOf, type ContainerRecord, type HealthcheckSpec, type NetworkMembership } from '../../../model/index.ts';
 import { dockerStatus } from './container-state.ts';
 
 /** What the route knows beside the record. */
@@ -177,7 +177,7 @@ function portMap(c: ContainerRecord, facts: ContainerFacts, published: boolean):
 export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
   const argv = commandOf(c, facts.image);
   const status = statusOf(c);
-  const hostname = c.hostname ?? c.container_id.slice(0, 12);
+  const hostname = hostnameOf(c);
   const env = mergedEnv(facts.image?.env ?? [], c.env_vars, hostname);
   const memoryBytes = (c.memory_mib ?? 0) * 1024 * 1024;
   const running = status === 'running' || status === 'paused';

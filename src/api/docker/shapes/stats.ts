@@ -22,16 +22,8 @@ export interface DockerCpuStats {
   throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
 }
 
-export interface DockerNetworkStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errors: number;
-  rx_dropped: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errors: number;
-  tx_dropped: number;
-}
+/** Docker's per-interface counters are the tap's, field for field. */
+export type DockerNetworkStats = NonNullable<ContainerStats['network']>;
 
 export interface DockerBlkioEntry {
   major: number;
@@ -69,6 +61,8 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 const VIRTIO_BLK_MAJOR = 254;
 const MINORS_PER_DISK = 16;
 const NO_THROTTLING = { periods: 0, throttled_periods: 0, throttled_time: 0 };
+/** No reading yet (the first of a stream) or none at all (a stopped container). */
+const IDLE_CPU: DockerCpuStats = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: NO_THROTTLING };
 
 /**
  * `current` as Docker shows it, with `previous` (the reading a second before, or null for a single one) as its
@@ -81,25 +75,32 @@ export function dockerStats(current: ContainerStats, previous: ContainerStats | 
     read: current.read,
     preread: previous?.read ?? ZERO_TIME,
     pids_stats: current.pids.current === null ? {} : { current: current.pids.current },
-    blkio_stats: {
-      io_service_bytes_recursive: current.block_io.flatMap((d, i) => [
+    blkio_stats: blkioStats(
+      current.block_io.flatMap((d, i) => [
         { major: VIRTIO_BLK_MAJOR, minor: i * MINORS_PER_DISK, op: 'read' as const, value: d.read_bytes },
         { major: VIRTIO_BLK_MAJOR, minor: i * MINORS_PER_DISK, op: 'write' as const, value: d.write_bytes },
       ]),
-      io_serviced_recursive: null,
-      io_queue_recursive: null,
-      io_service_time_recursive: null,
-      io_wait_time_recursive: null,
-      io_merged_recursive: null,
-      io_time_recursive: null,
-      sectors_recursive: null,
-    },
+    ),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: cpuStats(current),
-    precpu_stats: previous ? cpuStats(previous) : { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: NO_THROTTLING },
+    precpu_stats: previous ? cpuStats(previous) : IDLE_CPU,
     memory_stats: memoryStats(current.memory),
     ...(current.network ? { networks: { eth0: { ...current.network } } } : {}),
+  };
+}
+
+/** Bytes per disk and direction are all Hearth counts; Docker's other lists are null, as on cgroup v2 hosts. */
+function blkioStats(bytes: DockerBlkioEntry[] | null): DockerStats['blkio_stats'] {
+  return {
+    io_service_bytes_recursive: bytes,
+    io_serviced_recursive: null,
+    io_queue_recursive: null,
+    io_service_time_recursive: null,
+    io_wait_time_recursive: null,
+    io_merged_recursive: null,
+    io_time_recursive: null,
+    sectors_recursive: null,
   };
 }
 
@@ -126,27 +127,17 @@ function memoryStats(m: ContainerStats['memory']): DockerStats['memory_stats'] {
 
 /** A container that does not run: zeros and Go's zero times, as dockerd answers (`docker stats -a` shows them). */
 export function stoppedDockerStats(container: { id: string; name: string }): DockerStats {
-  const idle: DockerCpuStats = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: NO_THROTTLING };
   return {
     name: `/${container.name}`,
     id: container.id,
     read: ZERO_TIME,
     preread: ZERO_TIME,
     pids_stats: {},
-    blkio_stats: {
-      io_service_bytes_recursive: null,
-      io_serviced_recursive: null,
-      io_queue_recursive: null,
-      io_service_time_recursive: null,
-      io_wait_time_recursive: null,
-      io_merged_recursive: null,
-      io_time_recursive: null,
-      sectors_recursive: null,
-    },
+    blkio_stats: blkioStats(null),
     num_procs: 0,
     storage_stats: {},
-    cpu_stats: idle,
-    precpu_stats: idle,
+    cpu_stats: IDLE_CPU,
+    precpu_stats: IDLE_CPU,
     memory_stats: {},
   };
 }
