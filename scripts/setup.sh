@@ -38,6 +38,8 @@ packages=(
   apache2-utils     # htpasswd, for registry auth tests
   openssl           # certificates for the token auth test
   docker-compose    # Compose 1.29, driven against the Docker API in tests
+  chromium          # the browser of the web UI tests (Playwright drives it by its path)
+  fonts-dejavu-core # a font for that browser's pages and screenshots
 )
 wanted=()
 for p in "${packages[@]}"; do
