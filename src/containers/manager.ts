@@ -121,6 +121,11 @@ export class ContainerManager {
     return this.ctx.store.listContainers(state);
   }
 
+  /** Whether a policy restart of this container is waiting out its backoff (Docker's `restarting`). */
+  restartPending(id: string): boolean {
+    return this.ctx.runs.restartPending(id);
+  }
+
   async events(id: string): Promise<EventRecord[]> {
     await this.get(id);
     return this.ctx.store.listEvents(id);
