@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
 import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
+import { parseSignal } from './signal-name.ts';
 import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes, settingsRunBytes } from './process-spec.ts';
 import { HOST_GATEWAY, type ContainerRecord, type ContainerSpec, type ExtraHost, type HealthcheckSpec, type PortMapping, type Protocol, type RestartPolicy, type VolumeMount } from '../model/index.ts';
 
@@ -37,6 +38,10 @@ export interface SpecInput {
   hostname?: string | null;
   extra_hosts?: ExtraHost[];
   dns?: string[];
+  dns_search?: string[];
+  dns_options?: string[];
+  stop_signal?: string | null;
+  stop_timeout_s?: number | null;
 }
 
 /** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
@@ -83,6 +88,10 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     hostname: input.hostname === undefined ? base.hostname : input.hostname,
     extra_hosts: input.extra_hosts ? checkExtraHosts(input.extra_hosts) : base.extra_hosts,
     dns: input.dns ? checkDns(input.dns) : base.dns,
+    dns_search: input.dns_search ? checkDnsSearch(input.dns_search) : base.dns_search,
+    dns_options: input.dns_options ?? base.dns_options,
+    stop_signal: input.stop_signal === undefined ? base.stop_signal : input.stop_signal && checkStopSignal(input.stop_signal),
+    stop_timeout_s: input.stop_timeout_s === undefined ? base.stop_timeout_s : input.stop_timeout_s,
   };
   checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
@@ -195,6 +204,23 @@ function checkDns(input: string[]): string[] {
     if (!isIPv4(s)) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/dns/${i} ${JSON.stringify(s)} is not an IPv4 address`, `body/dns/${i}`);
   }
   return input;
+}
+
+/** resolv.conf's search list: domain names, at most 6 and 256 characters together (glibc's and musl's limits). */
+function checkDnsSearch(input: string[]): string[] {
+  for (const [i, d] of input.entries()) {
+    if (!DOMAIN.test(d)) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/dns_search/${i} ${JSON.stringify(d)} is not a domain name`, `body/dns_search/${i}`);
+  }
+  if (input.join(' ').length > 256) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', 'body/dns_search: the domains take more than 256 characters together', 'body/dns_search');
+  return input;
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.?$/;
+
+/** Kept as given (the guest reads it), once it names a signal. */
+function checkStopSignal(name: string): string {
+  parseSignal(name, 'body/stop_signal');
+  return name;
 }
 
 /** Stored mounts, cleaned; one stored before named volumes existed has no `name`. */

@@ -216,6 +216,18 @@ describe('docker container commands through Hearth', () => {
     await docker(['rm', 'flaky']);
   });
 
+  it('--dns-search and --dns-option write resolv.conf; --stop-signal and --stop-timeout are what docker stop sends and waits', async () => {
+    const resolv = await docker(['run', '--rm', '--dns', '10.9.9.9', '--dns-search', 'corp.example', '--dns-option', 'ndots:2', 'busybox', 'cat', '/etc/resolv.conf']);
+    assert.equal(resolv, 'nameserver 10.9.9.9\nsearch corp.example\noptions ndots:2\n');
+    await docker(['run', '-d', '--name', 'graceful', '--stop-signal', 'SIGUSR1', '--stop-timeout', '30', 'busybox', 'sh', '-c', "trap 'echo got USR1; exit 7' USR1; echo ready; while true; do sleep 0.1; done"]);
+    assert.equal(await line(['inspect', '--format', '{{.Config.StopSignal}} {{.Config.StopTimeout}}', 'graceful']), 'SIGUSR1 30');
+    for (let i = 0; i < 100 && !(await docker(['logs', 'graceful'])).includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+    await docker(['stop', 'graceful']);
+    assert.equal(await line(['inspect', '--format', '{{.State.ExitCode}}', 'graceful']), '7', 'the trap ran: USR1, not SIGKILL');
+    assert.match(await docker(['logs', 'graceful']), /got USR1/);
+    await docker(['rm', 'graceful']);
+  });
+
   it('--memory is the container\'s limit: going over it is an OOM kill (OOMKilled=true, 137)', async () => {
     const r = await world.docker.run(['run', '--name', 'hog', '--memory', '24m', 'busybox', 'sh', '-c', 'x=a; while true; do x="$x$x"; done']);
     assert.equal(r.code, 137, r.stderr);

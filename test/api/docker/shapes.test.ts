@@ -176,7 +176,10 @@ describe('fromDockerCreate', () => {
     const hosts = fromDockerCreate(cliBody({}, { ExtraHosts: ['db.local:10.1.2.3', 'gw=host-gateway'], Dns: ['10.9.9.9'] }));
     assert.deepEqual([hosts.extra_hosts, hosts.dns], [[{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'gw', ip: 'host-gateway' }], ['10.9.9.9']]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { ExtraHosts: ['nocolon'] }))), /^HostConfig\.ExtraHosts: invalid entry "nocolon"/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { DnsSearch: ['example.com'] }))), /^HostConfig\.DnsSearch is not supported by Hearth/);
+    const resolver = fromDockerCreate(cliBody({ StopSignal: 'SIGQUIT', StopTimeout: 3 }, { DnsSearch: ['example.com'], DnsOptions: ['ndots:2'] }));
+    assert.deepEqual([resolver.dns_search, resolver.dns_options, resolver.stop_signal, resolver.stop_timeout_s], [['example.com'], ['ndots:2'], 'SIGQUIT', 3]);
+    assert.equal(fromDockerCreate(cliBody({ StopTimeout: -1 }, {})).stop_timeout_s, 86_400, "-1: dockerd's for ever, a day");
+    assert.match(refusal(() => fromDockerCreate(cliBody({ StopTimeout: 1.5 }, {}))), /^StopTimeout must be a whole number/);
     const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
     assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
@@ -197,7 +200,8 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
     entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null, extra_hosts: [], dns: [],
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
-    started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
+    started_at: '2025-01-01T11:59:57.000Z', finished_at: null, image_stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
+    dns_search: [], dns_options: [], stop_signal: null, stop_timeout_s: null,
     ...over,
   };
 }
