@@ -61,7 +61,7 @@ export function settingsRunBytes(s: {
   return {
     entrypoint: recordListBytes(s.entrypoint ?? []),
     extra_hosts: recordListBytes(s.extra_hosts.map((h) => `${h.ip}\t${h.hostname}`)),
-    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...resolvConf(s.dns, s).split('\n')]),
+    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...resolvConf(s.dns, s).split('\n').filter(Boolean)]),
   };
 }
 
