@@ -52,6 +52,16 @@ describe('docker run through Hearth', () => {
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
   });
 
+  it('logs of a TTY container give back what the terminal wrote, \\r\\n included, unframed', async () => {
+    await world.docker.ok(['run', '-t', '--name', 'ttylog', 'busybox', 'sh', '-c', 'echo one; echo two']);
+    const logs = await world.docker.run(['logs', 'ttylog']);
+    assert.equal(logs.stdout, 'one\r\ntwo\r\n');
+    const v1 = (await world.api.call('GET', '/v1/containers')).body.items.find((c: any) => c.name === 'ttylog');
+    const items = (await world.api.call('GET', `/v1/containers/${v1.id}/logs`)).body.items;
+    assert.deepEqual(items.map((e: any) => [e.message, Object.keys(e).sort().join()]), [['one', 'message,stream,timestamp'], ['two', 'message,stream,timestamp']], '/v1 keeps its lines and shape');
+    await world.docker.ok(['rm', 'ttylog']);
+  });
+
   it('a name in use is dockerd\'s conflict; run without --rm keeps the exited container and its exit code', async () => {
     const first = await world.docker.run(['run', '--name', 'kept', 'busybox', 'sh', '-c', 'exit 7']);
     assert.equal(first.code, 7, first.stderr);

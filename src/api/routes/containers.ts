@@ -251,7 +251,7 @@ async function logs(manager: ContainerManager, req: FastifyRequest<Id & { Querys
   const text = q.format ? q.format === 'text' : accept.includes('text/plain') && !accept.includes('application/json');
   const query: LogQuery = { stream: q.stream, since: parseSince(q.since), tail: q.tail };
   const asText = (e: LogEntry) => (q.timestamps ? `${e.timestamp} ${e.message}\n` : `${e.message}\n`);
-  const asJson = (e: LogEntry) => JSON.stringify(e) + '\n';
+  const asJson = (e: LogEntry) => JSON.stringify({ timestamp: e.timestamp, stream: e.stream, message: e.message }) + '\n';
 
   if (!q.follow) {
     const entries = await manager.readLogs(req.params.id, query);
