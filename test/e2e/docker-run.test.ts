@@ -52,6 +52,19 @@ describe('docker run through Hearth', () => {
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
   });
 
+  it('run -it detaches on Ctrl-P Ctrl-Q leaving the shell running; attach reaches the same shell', async () => {
+    const env = { ...process.env, ...world.docker.env() };
+    const typed = (keys: string) => `(sleep 3; ${keys}; sleep 2) | script -qec`;
+    const first = spawnSync('bash', ['-c', `${typed("printf 'echo first\\n'; sleep 1; printf '\\020\\021'")} "docker run -it --name detached busybox sh" /dev/null`], { env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(first.status, 0, first.stdout);
+    assert.match(first.stdout, /first\r\n/);
+    assert.equal((await world.docker.ok(['inspect', '--format', '{{.State.Status}}', 'detached'])).trim(), 'running');
+    const again = spawnSync('bash', ['-c', `${typed("printf 'echo again\\n'; sleep 1; printf 'exit 3\\n'")} "docker attach detached" /dev/null`], { env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(again.status, 3, again.stdout);
+    assert.match(again.stdout, /again\r\n/);
+    await world.docker.ok(['rm', 'detached']);
+  });
+
   it('logs of a TTY container give back what the terminal wrote, \\r\\n included, unframed', async () => {
     await world.docker.ok(['run', '-t', '--name', 'ttylog', 'busybox', 'sh', '-c', 'echo one; echo two']);
     const logs = await world.docker.run(['logs', 'ttylog']);
