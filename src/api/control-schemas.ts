@@ -106,6 +106,8 @@ export const StreamEventItem = Type.Object({
   id: Type.Integer({ description: 'Increasing in the order events are written.' }),
   container_id: Nullable(Type.String({ format: 'uuid', description: 'Null for an image event.' })),
   image: Nullable(Type.String({ description: 'The image reference of an image event (image-pull, image-tag, image-untag, image-delete); null otherwise.' })),
+  volume: Nullable(Type.String({ description: 'The volume of a volume event (volume-create, volume-delete); null otherwise.' })),
+  network: Nullable(Type.String({ description: 'The network of a network event (network-create, network-delete, network-connect, network-disconnect); null otherwise.' })),
   time: Time,
   type: StringEnum(EVENT_TYPES),
   from_state: Nullable(State),

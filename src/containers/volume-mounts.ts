@@ -50,6 +50,7 @@ export async function ensureVolume(
     // The disk first: a crash between the two leaves a disk no row names, which the next start removes.
     if (!found) await ctx.deps.volumes.create(name, record.size_mib);
     await ctx.store.volumes.insert(record);
+    await volumeEvent(ctx, 'volume-create', record, null);
     return record;
   });
 }
@@ -104,7 +105,14 @@ async function createAnonymous(ctx: ContainerContext, containerId: string, targe
   };
   await ctx.deps.volumes.create(record.name, record.size_mib);
   await ctx.store.volumes.insert(record);
+  await volumeEvent(ctx, 'volume-create', record, containerId);
   return record;
+}
+
+/** A volume made or deleted, in the event log; an anonymous one's event is its container's too. */
+export async function volumeEvent(ctx: ContainerContext, type: 'volume-create' | 'volume-delete', v: VolumeRecord, containerId: string | null): Promise<void> {
+  const what = `${type === 'volume-create' ? 'created' : 'deleted'} ${v.anonymous_for ? 'anonymous ' : ''}volume ${v.name}`;
+  await ctx.store.addEvent({ container_id: containerId, volume: v.name, type, from_state: null, to_state: null, message: what });
 }
 
 /** The container is deleted: its anonymous volumes go (row first: a disk no row names is an orphan to sweep). */
@@ -113,6 +121,8 @@ export async function removeAnonymous(ctx: ContainerContext, containerId: string
     await ctx.queue.run(volumeKey(v.name), async () => {
       await ctx.store.volumes.delete(v.name);
       await ctx.deps.volumes.remove(v.name);
+      // Not the container's: it is being deleted, and its events with it.
+      await volumeEvent(ctx, 'volume-delete', v, null);
     });
   }
 }

@@ -53,6 +53,8 @@ interface EventsTable {
   id: import('kysely').Generated<number>;
   container_id: string | null;
   image: string | null;
+  volume: string | null;
+  network: string | null;
   time: string;
   type: string;
   from_state: string | null;
@@ -352,10 +354,12 @@ export class ContainerStore {
   }
 }
 
-type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'health_status'> & {
+type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'volume' | 'network' | 'health_status'> & {
   time?: string;
   exit_code?: number | null;
   image?: string | null;
+  volume?: string | null;
+  network?: string | null;
   health_status?: HealthStatus | null;
 };
 
@@ -363,7 +367,15 @@ type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'healt
 const ENDED_STATES: ReadonlySet<ContainerState> = new Set(['exited', 'stopped', 'error']);
 
 async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<EventRecord> {
-  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null, image: e.image ?? null, health_status: e.health_status ?? null };
+  const row = {
+    ...e,
+    time: e.time ?? nowIso(),
+    exit_code: e.exit_code ?? null,
+    image: e.image ?? null,
+    volume: e.volume ?? null,
+    network: e.network ?? null,
+    health_status: e.health_status ?? null,
+  };
   const { id } = await db.insertInto('events').values(row).returning('id').executeTakeFirstOrThrow();
   return { ...row, id: Number(id) };
 }
