@@ -78,6 +78,10 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   hostname: null,
   extra_hosts: [],
   dns: [],
+  tmpfs: [],
+  cap_add: [],
+  cap_drop: [],
+  privileged: false,
 };
 
 

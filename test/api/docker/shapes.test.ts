@@ -195,6 +195,7 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
     id: 'uuid-1', name: 'web', image: 'webapp', args: [], env_vars: { A: '1' }, volumes: [], port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'no', restart_max_retries: null, tty: false, stdin_open: false, healthcheck: null, cpus: 1, memory_mib: 64,
     entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null, extra_hosts: [], dns: [],
+    tmpfs: [], cap_add: [], cap_drop: [], privileged: false,
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
     started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
