@@ -203,6 +203,28 @@ const settings = {
     maxItems: 3,
     description: "Name servers for the container's /etc/resolv.conf (`docker run --dns`), replacing the manager's `network.dns`; [] (the default): the manager's.",
   }),
+  dns_search: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+    maxItems: 6,
+    description: "Search domains for the container's /etc/resolv.conf (`docker run --dns-search`); at most 256 characters together.",
+  }),
+  dns_options: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_.:+-]+$', 'x-error': 'must be one resolver option such as ndots:2 or edns0' }), {
+    maxItems: 16,
+    description: "Resolver options for the container's /etc/resolv.conf (`docker run --dns-option`), e.g. `ndots:2`, `edns0`.",
+  }),
+  stop_signal: Nullable(
+    Type.String({
+      minLength: 1,
+      maxLength: 16,
+      description: "The signal a stop sends first (`docker run --stop-signal`): `SIGQUIT`, `QUIT` or `3`. Null: the image's STOPSIGNAL, else SIGTERM.",
+    }),
+  ),
+  stop_timeout_s: Nullable(
+    Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      description: "Seconds a stop waits for the process before SIGKILL when the stop request names no timeout (`docker run --stop-timeout`). Null: the manager's `timeouts.stopGraceMs`.",
+    }),
+  ),
   tmpfs: Type.Array(TmpfsIn, { maxItems: 64, description: 'tmpfs mounts (`docker run --tmpfs`, `--mount type=tmpfs`).' }),
   cap_add: CapabilityNames(
     "Capabilities added to Docker's default set (`docker run --cap-add`): names with or without `CAP_`, any case (`NET_ADMIN`), or `ALL`. " +
@@ -286,6 +308,10 @@ export const ContainerItem = Type.Object({
   hostname: Nullable(Type.String({ description: "Null: the first 12 digits of `container_id`, as Docker's." })),
   extra_hosts: Type.Array(ExtraHostOut),
   dns: Type.Array(Type.String()),
+  dns_search: Type.Array(Type.String()),
+  dns_options: Type.Array(Type.String()),
+  stop_signal: Nullable(Type.String({ description: "Null: the image's STOPSIGNAL, else SIGTERM." })),
+  stop_timeout_s: Nullable(Type.Integer({ description: "Null: the manager's `timeouts.stopGraceMs`." })),
   tmpfs: Type.Array(TmpfsOut),
   cap_add: Type.Array(Type.String()),
   cap_drop: Type.Array(Type.String()),

@@ -56,12 +56,22 @@ export function settingsRunBytes(s: {
   working_dir: string | null;
   extra_hosts: ReadonlyArray<{ hostname: string; ip: string }>;
   dns: readonly string[];
+  dns_search: readonly string[];
+  dns_options: readonly string[];
 }): { entrypoint: number; extra_hosts: number; other: number } {
   return {
     entrypoint: recordListBytes(s.entrypoint ?? []),
     extra_hosts: recordListBytes(s.extra_hosts.map((h) => `${h.ip}\t${h.hostname}`)),
-    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...s.dns.map((d) => `nameserver ${d}`)]),
+    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...resolvConf(s.dns, s).split('\n').filter(Boolean)]),
   };
+}
+
+/** The guest's /etc/resolv.conf: its name servers, then the search domains and options it was given, as Docker writes it. */
+export function resolvConf(servers: readonly string[], s: { dns_search: readonly string[]; dns_options: readonly string[] }): string {
+  const lines = servers.map((n) => `nameserver ${n}`);
+  if (s.dns_search.length > 0) lines.push(`search ${s.dns_search.join(' ')}`);
+  if (s.dns_options.length > 0) lines.push(`options ${s.dns_options.join(' ')}`);
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 /**

@@ -121,6 +121,14 @@ export interface ContainerSpec {
   extra_hosts: ExtraHost[];
   /** Its name servers, replacing the manager's `network.dns` (Docker's `--dns`); [] the manager's. */
   dns: string[];
+  /** Its resolv.conf `search` domains (Docker's `--dns-search`); [] none. */
+  dns_search: string[];
+  /** Its resolv.conf `options` (Docker's `--dns-option`, e.g. `ndots:2`); [] none. */
+  dns_options: string[];
+  /** The signal a stop sends first (Docker's `--stop-signal`): a name (`SIGQUIT`, `QUIT`) or a number; null: the image's STOPSIGNAL, else SIGTERM. */
+  stop_signal: string | null;
+  /** Seconds a stop waits before SIGKILL when the request gives none (Docker's `--stop-timeout`); null: the manager's `timeouts.stopGraceMs`. */
+  stop_timeout_s: number | null;
   /** Docker's `--tmpfs` and `--mount type=tmpfs`. */
   tmpfs: TmpfsMount[];
   /**
@@ -165,7 +173,7 @@ export interface ContainerRecord extends ContainerSpec {
    * The image's StopSignal, recorded when the image is resolved, so that a VM adopted after a manager
    * restart is stopped the way the image asks. Null: SIGTERM.
    */
-  stop_signal: string | null;
+  image_stop_signal: string | null;
   /**
    * The manifest digest the container's image resolved to when it was first provisioned: every later start
    * (by the user, the restart policy, a resumed provisioning) boots that image, whatever its tag names

@@ -28,7 +28,7 @@ import type {
   VolumeMount,
 } from '../model/index.ts';
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns', 'tmpfs', 'cap_add', 'cap_drop'] as const;
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns', 'dns_search', 'dns_options', 'tmpfs', 'cap_add', 'cap_drop'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
 const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health', 'entrypoint'] as const;
@@ -98,6 +98,8 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     auto_remove: Boolean(r.auto_remove),
     extra_hosts: JSON.parse(r.extra_hosts) as ExtraHost[],
     dns: JSON.parse(r.dns) as string[],
+    dns_search: JSON.parse(r.dns_search) as string[],
+    dns_options: JSON.parse(r.dns_options) as string[],
     tmpfs: JSON.parse(r.tmpfs) as TmpfsMount[],
     cap_add: JSON.parse(r.cap_add) as string[],
     cap_drop: JSON.parse(r.cap_drop) as string[],

@@ -121,5 +121,5 @@ class Actors {
 }
 
 function actorOf(c: ContainerRecord): EventContainer {
-  return { id: c.container_id, name: c.name, image: c.image, labels: c.labels, stopSignal: stopSignal(c.stop_signal ?? undefined) };
+  return { id: c.container_id, name: c.name, image: c.image, labels: c.labels, stopSignal: stopSignal(c.stop_signal ?? c.image_stop_signal ?? undefined) };
 }

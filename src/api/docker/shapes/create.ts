@@ -43,6 +43,10 @@ export interface CreateSettings {
   extra_hosts: Array<{ hostname: string; ip: string }>;
   /** `--dns`, checked there too. */
   dns: string[];
+  dns_search: string[];
+  dns_options: string[];
+  stop_signal: string | null;
+  stop_timeout_s: number | null;
   /** `--tmpfs PATH:OPTIONS` and `--mount type=tmpfs`; options checked by the containers layer (tmpfs.ts). */
   tmpfs: Array<{ container_path: string; options: string }>;
   /** `--cap-add`, `--cap-drop` (names checked by the containers layer), `--privileged`: the guest kernel's, never the host's. */
@@ -63,7 +67,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
-  'Links', 'ExtraHosts', 'Dns', 'Tmpfs', 'CapAdd', 'CapDrop',
+  'Links', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'CapAdd', 'CapDrop',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -92,10 +96,6 @@ const strings = (v: unknown, field: string): string[] => {
 /** Why each refused field is refused, beyond "Hearth does not do this". */
 const REFUSALS: Record<string, string> = {
   Devices: 'host devices are not passed into microVMs',
-  DnsSearch: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
-  DnsOptions: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
-  StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
-  StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
   VolumesFrom: 'volumes are not shared between containers yet',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
   ShmSize: '/dev/shm is the guest\'s',
@@ -107,7 +107,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   const host = obj(config.HostConfig);
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
-  for (const f of ['Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'OnBuild', 'Shell']) refuseSet(config, f, '');
+  for (const f of ['Domainname', 'MacAddress', 'OnBuild', 'Shell']) refuseSet(config, f, '');
   const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
   const tmpfs = [...tmpfsMap(host.Tmpfs), ...tmpfsMounts(host.Mounts)];
   // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
@@ -152,6 +152,9 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     ...resources(host),
     extra_hosts: strings(host.ExtraHosts, 'HostConfig.ExtraHosts').map(extraHost),
     dns: strings(host.Dns, 'HostConfig.Dns'),
+    dns_search: strings(host.DnsSearch, 'HostConfig.DnsSearch'),
+    dns_options: strings(host.DnsOptions, 'HostConfig.DnsOptions'),
+    ...stopSettings(config),
     tmpfs,
     cap_add: strings(host.CapAdd, 'HostConfig.CapAdd'),
     cap_drop: strings(host.CapDrop, 'HostConfig.CapDrop'),
@@ -412,6 +415,16 @@ function network(host: Json, networking: Json): { networks: NetworkMembership[] 
     throw invalidParameter('HostConfig.Links is not supported by Hearth on the default bridge: put the containers on a network (docker network create), where they find each other by name');
   }
   return { networks };
+}
+
+/** `--stop-signal` (checked by the containers layer) and `--stop-timeout` (seconds; -1 is dockerd's "wait for ever", a day here). */
+function stopSettings(config: Json): Pick<CreateSettings, 'stop_signal' | 'stop_timeout_s'> {
+  const signal = typeof config.StopSignal === 'string' && config.StopSignal !== '' ? config.StopSignal : null;
+  const t = config.StopTimeout;
+  if (t !== undefined && t !== null && (typeof t !== 'number' || !Number.isInteger(t) || t < -1)) {
+    throw invalidParameter('StopTimeout must be a whole number of seconds (-1: wait for ever)');
+  }
+  return { stop_signal: signal, stop_timeout_s: typeof t === 'number' ? (t < 0 ? 86_400 : Math.min(t, 86_400)) : null };
 }
 
 function logConfig(lc: Json): Record<string, never> {
