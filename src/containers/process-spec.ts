@@ -16,7 +16,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
  * The process travels to the guest in one RUN message of at most MAX_PAYLOAD bytes (1 MiB). This much of it
  * is kept for what the image and the manager add to a request's args and env_vars: the image's Entrypoint,
  * its Cmd when no args are given, its Env, WorkingDir and User; the manager's PATH and HOSTNAME variables,
- * hostname, /etc/hosts, resolv.conf, clock and root filesystem type (a few hundred bytes of these). A
+ * hostname, /etc/hosts, resolv.conf, clock, root filesystem type and capabilities (a few hundred bytes of these). A
  * request's `tty` and `stdin_open` (their records and the TERM it adds) are counted with its args and env
  * (requestRunBytes), not taken from the reserve. 32 KiB
  * holds the config of any common image and still lets a request of about 1 MB (1000 args of 1000 bytes)

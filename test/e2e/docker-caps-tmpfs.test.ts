@@ -61,6 +61,9 @@ describe('capabilities and tmpfs through Hearth', () => {
     assert.match(line('/scratch'), /^tmpfs \/scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k /);
     assert.match(line('/run'), /^tmpfs \/run tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k /);
     assert.match(line('/m'), /^tmpfs \/m tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k,mode=1770 /);
+    const noexec = await world.docker.run(['exec', 'plain', 'sh', '-c', 'cp /bin/busybox /run/bb && /run/bb true']);
+    assert.equal(noexec.code, 126, `a program on a noexec tmpfs does not run: ${noexec.stderr}`);
+    assert.match(noexec.stderr, /Permission denied/);
     const full = await world.docker.run(['exec', 'plain', 'dd', 'if=/dev/zero', 'of=/scratch/big', 'bs=1024', 'count=2048']);
     assert.notEqual(full.code, 0, full.stderr);
     assert.match(full.stderr, /No space left on device/);
