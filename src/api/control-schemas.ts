@@ -26,6 +26,12 @@ export const ExecCreate = Type.Object(
     working_dir: Type.Optional(AbsolutePath("Default: the image's WorkingDir, else /.")),
     tty: Type.Optional(Type.Boolean({ default: false, description: 'A pseudo-terminal: stdout and stderr are one stream; TERM=xterm unless given.' })),
     stdin: Type.Optional(Type.Boolean({ default: false, description: 'Keep stdin open for an attached client; without it stdin is /dev/null.' })),
+    privileged: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Every capability of the guest's kernel (`docker exec --privileged`); default: the container's. Never the host's.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -82,6 +82,10 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   dns_options: [],
   stop_signal: null,
   stop_timeout_s: null,
+  tmpfs: [],
+  cap_add: [],
+  cap_drop: [],
+  privileged: false,
 };
 
 

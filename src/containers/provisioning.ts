@@ -10,6 +10,7 @@ import { CLEARED, containerNotFound, ended, type ContainerContext } from './cont
 import { isCancelled } from './deadlines.ts';
 import { hostLines } from './network-hosts.ts';
 import { buildProcessSpec, containerProcessConfig, resolvConf } from './process-spec.ts';
+import { capabilityMask } from './capabilities.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
 import { prepareMounts, prepareReadOnly } from './volume-mounts.ts';
@@ -67,6 +68,7 @@ export class Provisioner {
         resolvConf: resolvConf(c.dns.length > 0 ? c.dns : ctx.settings.dnsServers, c),
         tty: c.tty,
         stdinOpen: c.stdin_open,
+        capabilities: capabilityMask(c),
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
       await run.launch(process, resources, mounts.volumes);

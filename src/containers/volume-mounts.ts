@@ -1,8 +1,8 @@
 /**
  * What a container's volumes become when it starts: its named volumes (made on first use, as Docker makes
  * them), an anonymous volume for each entry with neither name nor host directory and each `VOLUME` directory
- * of its image that no entry covers (kept for the container's life, removed with it), and its host directories (resolved against the allowed roots again:
- * their symlinks may have changed since the create). Mounted parents first, as Docker orders mounts.
+ * of its image that no entry covers (kept for the container's life, removed with it), its host directories (resolved against the allowed roots again:
+ * their symlinks may have changed since the create), and its tmpfs mounts. Mounted parents first, as Docker orders mounts.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import type { ContainerRecord, VolumeRecord } from '../model/index.ts';
 import type { SandboxVolume } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
 import type { ContainerContext } from './context.ts';
+import { tmpfsMountOptions } from './tmpfs.ts';
 import type { VolumeClaim } from './volume-claims.ts';
 
 /** A container's volumes, ready for its VM. */
@@ -69,7 +70,10 @@ export async function prepareMounts(ctx: ContainerContext, c: ContainerRecord, i
       entries.push({ target: v.container_path, volume: { kind: 'host', path, target: v.container_path, readOnly: v.readonly } });
     }
   }
-  const covered = new Set(c.volumes.map((v) => v.container_path));
+  for (const t of c.tmpfs) {
+    entries.push({ target: t.container_path, volume: { kind: 'tmpfs', target: t.container_path, options: tmpfsMountOptions(t.options), readOnly: false } });
+  }
+  const covered = new Set([...c.volumes, ...c.tmpfs].map((v) => v.container_path));
   const anonymous = await ctx.store.volumes.anonymousOf(c.id);
   const wanted = [
     ...c.volumes.filter((v) => v.name === null && v.host_path === null).map((v) => ({ target: v.container_path, readOnly: v.readonly })),

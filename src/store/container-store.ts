@@ -23,16 +23,17 @@ import type {
   HealthStatus,
   NetworkMembership,
   PortMapping,
+  TmpfsMount,
   VmRecord,
   VolumeMount,
 } from '../model/index.ts';
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns', 'dns_search', 'dns_options'] as const;
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns', 'dns_search', 'dns_options', 'tmpfs', 'cap_add', 'cap_drop'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
 const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health', 'entrypoint'] as const;
 type NullableJsonColumn = (typeof NULLABLE_JSON_COLUMNS)[number];
-const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed', 'auto_remove'] as const;
+const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed', 'auto_remove', 'privileged'] as const;
 type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
 /**
@@ -101,6 +102,10 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     dns: JSON.parse(r.dns) as string[],
     dns_search: JSON.parse(r.dns_search) as string[],
     dns_options: JSON.parse(r.dns_options) as string[],
+    tmpfs: JSON.parse(r.tmpfs) as TmpfsMount[],
+    cap_add: JSON.parse(r.cap_add) as string[],
+    cap_drop: JSON.parse(r.cap_drop) as string[],
+    privileged: Boolean(r.privileged),
   };
 }
 

@@ -216,5 +216,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('events').addColumn('network', 'text').execute();
       },
     },
+    // Docker's --tmpfs (a JSON list; '[]': none) and capabilities: '[]' added and dropped, not privileged. A
+    // container made before these runs with Docker's default set from now on, as a Docker container would,
+    // no longer with every capability of its guest.
+    '0015_tmpfs_capabilities': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('containers').addColumn('tmpfs', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('containers').addColumn('cap_add', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('containers').addColumn('cap_drop', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('containers').addColumn('privileged', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }

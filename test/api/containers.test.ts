@@ -5,9 +5,9 @@ import { check, conforms, responseSchema } from './openapi-check.ts';
 import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
-  'args', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'dns', 'dns_options', 'dns_search', 'env_vars', 'error_message', 'exit_code', 'extra_hosts',
+  'args', 'cap_add', 'cap_drop', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'dns', 'dns_options', 'dns_search', 'env_vars', 'error_message', 'exit_code', 'extra_hosts',
   'finished_at', 'guest_ip', 'health', 'healthcheck', 'hostname', 'id', 'image', 'image_digest', 'memory_mib', 'name', 'oom_killed',
-  'port_mappings', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'stop_signal', 'stop_timeout_s', 'tty',
+  'port_mappings', 'privileged', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'stop_signal', 'stop_timeout_s', 'tmpfs', 'tty',
   'updated_at', 'volumes',
 ];
 

@@ -19,6 +19,7 @@ it('events written during the backlog read are neither lost nor repeated', async
       created_at: now, updated_at: now, started_at: null, finished_at: null, image_stop_signal: null, image_digest: null,
       dns_search: [], dns_options: [], stop_signal: null, stop_timeout_s: null,
       healthcheck: null, health: null, entrypoint: null, working_dir: null, user: null, labels: {}, auto_remove: false, networks: [], hostname: null, extra_hosts: [], dns: [],
+      tmpfs: [], cap_add: [], cap_drop: [], privileged: false,
     });
     const add = (i: number) => store.addEvent({ container_id: '00000000-0000-4000-8000-000000000001', type: 'updated', from_state: null, to_state: null, message: String(i) });
     for (let i = 0; i < 50; i++) await add(i);

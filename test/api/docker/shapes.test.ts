@@ -157,9 +157,40 @@ describe('fromDockerCreate', () => {
     assert.equal(fromDockerCreate(cliBody({}, { RestartPolicy: { Name: 'unless-stopped' } })).restart_policy, 'always');
   });
 
+  it('maps capabilities and tmpfs mounts: --cap-add, --cap-drop, --privileged, --tmpfs and --mount type=tmpfs as moby writes their options', () => {
+    const s = fromDockerCreate(
+      cliBody(
+        { Volumes: { '/run': {}, '/data': {} } },
+        {
+          Binds: [],
+          CapAdd: ['NET_ADMIN'],
+          CapDrop: ['chown'],
+          Privileged: true,
+          Tmpfs: { '/run': 'rw,size=64m,mode=1777' },
+          Mounts: [
+            { Type: 'tmpfs', Target: '/x', TmpfsOptions: { SizeBytes: 3 * 2 ** 20, Mode: 0o1770 } },
+            { Type: 'tmpfs', Target: '/y', ReadOnly: true, TmpfsOptions: { SizeBytes: 1000 } },
+            { Type: 'volume', Source: 'data', Target: '/data' },
+          ],
+        },
+      ),
+    );
+    assert.deepEqual([s.cap_add, s.cap_drop, s.privileged], [['NET_ADMIN'], ['chown'], true]);
+    assert.deepEqual(s.tmpfs, [
+      { container_path: '/run', options: 'rw,size=64m,mode=1777' },
+      { container_path: '/x', options: 'mode=1770,size=3m' },
+      { container_path: '/y', options: 'ro,size=1000' },
+    ]);
+    assert.deepEqual(s.volumes, [{ name: 'data', container_path: '/data', readonly: false }], 'a Volumes path a tmpfs covers is no anonymous volume');
+    const none = fromDockerCreate(cliBody());
+    assert.deepEqual([none.cap_add, none.cap_drop, none.privileged, none.tmpfs], [[], [], false, []]);
+  });
+
   it('refuses what Hearth cannot honour, naming the field and why', () => {
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Privileged: true }))), /^HostConfig\.Privileged true is not supported by Hearth: a container is a microVM/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { CapAdd: ['NET_ADMIN'] }))), /^HostConfig\.CapAdd is not supported by Hearth/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Privileged: 'yes' }))), /^HostConfig\.Privileged must be a boolean/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { CapAdd: 'NET_ADMIN' }))), /^HostConfig\.CapAdd must be a list of strings/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Tmpfs: { run: '' } }))), /^HostConfig\.Tmpfs: "run" must be an absolute path/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Mounts: [{ Type: 'tmpfs', Source: '/host', Target: '/x' }] }))), /^HostConfig\.Mounts\[0\]\.Source must not be specified for a tmpfs/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
     assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
@@ -198,6 +229,7 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
     id: 'uuid-1', name: 'web', image: 'webapp', args: [], env_vars: { A: '1' }, volumes: [], port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'no', restart_max_retries: null, tty: false, stdin_open: false, healthcheck: null, cpus: 1, memory_mib: 64,
     entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null, extra_hosts: [], dns: [],
+    tmpfs: [], cap_add: [], cap_drop: [], privileged: false,
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
     started_at: '2025-01-01T11:59:57.000Z', finished_at: null, image_stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
@@ -272,6 +304,12 @@ describe('container shapes', () => {
     assert.deepEqual([d.HostConfig.Memory, d.HostConfig.NanoCpus], [64 * 1024 * 1024, 1e9]);
     assert.deepEqual(d.Config.Env, ['PATH=/bin', 'HOSTNAME=abababababab', 'A=1']);
     assert.equal(d.Config.WorkingDir, '/www');
+    assert.deepEqual([d.HostConfig.CapAdd, d.HostConfig.CapDrop, d.HostConfig.Privileged, 'Tmpfs' in d.HostConfig], [null, null, false, false]);
+    const caps = toDockerInspect(record({ cap_add: ['CAP_NET_ADMIN'], cap_drop: ['ALL'], privileged: true, tmpfs: [{ container_path: '/run', options: 'size=64m' }] }), FACTS);
+    assert.deepEqual(
+      [caps.HostConfig.CapAdd, caps.HostConfig.CapDrop, caps.HostConfig.Privileged, caps.HostConfig.Tmpfs],
+      [['CAP_NET_ADMIN'], ['ALL'], true, { '/run': 'size=64m' }],
+    );
     const exited = toDockerInspect(record({ state: 'exited', exit_code: 3, guest_ip: null, finished_at: NOW.toISOString() }), FACTS);
     assert.deepEqual([exited.State.Status, exited.State.ExitCode, exited.State.Pid, exited.NetworkSettings.IPAddress], ['exited', 3, 0, '']);
     assert.deepEqual(exited.NetworkSettings.Ports, {});
