@@ -6,6 +6,7 @@
  * on-failure and --memory's OOM kill.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,9 +16,23 @@ import { WEBAPP_PAGE } from '../helpers/app-images.ts';
 import { assertNoLeaks, e2eEnv, pullThroughV1 } from '../helpers/e2e-env.ts';
 import type { E2eEnv } from '../helpers/e2e-env.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
+import { residentBytes } from '../../src/vmm/process.ts';
 import { freePort } from '../helpers/registry.ts';
 
 await enterTestNetns(import.meta.url);
+
+/** One Docker API request on the socket, its body as text. */
+function dockerApi(socketPath: string, method: string, route: string, body?: unknown): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path: route, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(text));
+    });
+    req.once('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
 
 describe('docker container commands through Hearth', () => {
   let world: E2eEnv;
@@ -226,6 +241,29 @@ describe('docker container commands through Hearth', () => {
     assert.equal(await line(['inspect', '--format', '{{.State.ExitCode}}', 'graceful']), '7', 'the trap ran: USR1, not SIGKILL');
     assert.match(await docker(['logs', 'graceful']), /got USR1/);
     await docker(['rm', 'graceful']);
+  });
+
+  it('a client that leaves an exec\'s output unread is cut off before the manager holds more than 32 MiB of it', async () => {
+    const exec = JSON.parse(await dockerApi(world.docker.socket, 'POST', '/containers/ticker/exec', { Cmd: ['cat', '/dev/zero'], AttachStdout: true }));
+    const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const req = http.request({ socketPath: world.docker.socket, method: 'POST', path: `/exec/${exec.Id}/start`, headers: { 'content-type': 'application/json', connection: 'Upgrade', upgrade: 'tcp' } });
+      req.once('upgrade', (_res, s) => resolve(s));
+      req.once('error', reject);
+      req.end(JSON.stringify({ Detach: false, Tty: true }));
+    });
+    socket.pause();
+    const before = (await residentBytes(world.manager.pid))!;
+    // The output piles up in the manager while the client reads nothing, until the cut.
+    const deadline = Date.now() + 180_000;
+    while ((await residentBytes(world.manager.pid))! - before < 40 * 2 ** 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    let received = 0;
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (b: Buffer) => (received += b.length));
+    socket.resume();
+    // cat /dev/zero never ends: only the cut ends this stream.
+    await ended;
+    assert.ok(received < 48 * 2 ** 20, `${received} bytes reached the client`);
+    assert.equal(await line(['exec', 'ticker', 'echo', 'still here']), 'still here');
   });
 
   it('--memory is the container\'s limit: going over it is an OOM kill (OOMKilled=true, 137)', async () => {

@@ -13,6 +13,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DockerError, toDockerResponse } from './errors.ts';
 import { checkApiVersion, stripVersion, apiVersionOf, API_VERSION } from './version.ts';
+import { SLOW_CLIENT_BYTES, SLOW_CLIENT_REASON } from '../slow-client.ts';
 
 /** The output side of a hijacked connection, and its input when the client upgraded. */
 export interface HijackedStream {
@@ -162,7 +163,14 @@ function socketStream(socket: Duplex, input: Readable | undefined): HijackedStre
   socket.once('close', () => gone.abort());
   return {
     input,
-    write: (chunk) => (socket.destroyed ? true : socket.write(chunk)),
+    write: (chunk) => {
+      if (socket.destroyed) return true;
+      if (socket.writableLength > SLOW_CLIENT_BYTES) {
+        socket.destroy(new Error(SLOW_CLIENT_REASON));
+        return true;
+      }
+      return socket.write(chunk);
+    },
     once: (event, listener) => void socket.once(event, listener),
     end: () => {
       if (!socket.destroyed) socket.end();

@@ -20,6 +20,7 @@ import type { OutputChunk } from '../../sandbox/sandbox.ts';
 import { toResponse } from '../error-handler.ts';
 import { IdParams, errors } from '../schemas.ts';
 import { STREAM_STDERR, STREAM_STDIN, STREAM_STDOUT } from './execs.ts';
+import { SLOW_CLIENT_BYTES } from '../slow-client.ts';
 
 const AttachQuery = Type.Object(
   {
@@ -70,7 +71,10 @@ const attachments = new WeakMap<FastifyRequest, Attachment>();
 
 /** One client's session (message format in the module comment). */
 function session(manager: ContainerManager, socket: WebSocket, id: string, attachment: Attachment, query: AttachReq['Querystring']): void {
-  const frame = (stream: number, data: Buffer) => socket.send(Buffer.concat([Buffer.from([stream]), data]));
+  const frame = (stream: number, data: Buffer) => {
+    if (socket.bufferedAmount > SLOW_CLIENT_BYTES) socket.close(1008, 'output unread');
+    else socket.send(Buffer.concat([Buffer.from([stream]), data]));
+  };
   const onOutput = (c: OutputChunk) => frame(c.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, c.data);
   const refuse = (e: unknown) => socket.send(JSON.stringify(toResponse(e)[1]));
   socket.on('message', (data: Buffer, isBinary: boolean) => {

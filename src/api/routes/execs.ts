@@ -21,6 +21,7 @@ import type { OutputChunk } from '../../sandbox/sandbox.ts';
 import { toResponse } from '../error-handler.ts';
 import { ExecCreate, ExecItem, ExecLine, ExecParams, ExecResult, ExecStart } from '../control-schemas.ts';
 import { IdParams, errors } from '../schemas.ts';
+import { SLOW_CLIENT_BYTES } from '../slow-client.ts';
 
 const tags = ['execs'];
 
@@ -209,7 +210,10 @@ class Capped {
 
 /** One client's session with an exec over the WebSocket (message format in the module comment). */
 function attach(manager: ContainerManager, socket: WebSocket, exec: Exec, size: { rows?: number; cols?: number }): void {
-  const frame = (stream: number, data: Buffer) => socket.send(Buffer.concat([Buffer.from([stream]), data]));
+  const frame = (stream: number, data: Buffer) => {
+    if (socket.bufferedAmount > SLOW_CLIENT_BYTES) socket.close(1008, 'output unread');
+    else socket.send(Buffer.concat([Buffer.from([stream]), data]));
+  };
   let errorSent = false;
   const sendStartError = () => {
     if (exec.startError && !errorSent) frame(STREAM_STDERR, Buffer.from(exec.startError + '\n'));
