@@ -1,9 +1,10 @@
 /**
  * Images through the real `docker` CLI against a real manager: pull with Docker's progress (and again: up
  * to date; and an image the registry lacks: the CLI's error), images with --format and filters, inspect
- * --format, tag, history, system df, system and container prune, rmi of a tag then of the image, image
- * prune, build refused naming why; and the same library seen from /v1. A private registry: docker login
- * checks the credentials, pulls carry them (X-Registry-Auth), and nobody else's pull rides on them.
+ * --format, tag, history, system df, system and container prune, rmi of a tag (also of an image a container
+ * runs) then of the image, image prune, build refused naming why; and the same library seen from /v1. A
+ * private registry: docker login checks the credentials, pulls carry them (X-Registry-Auth), and nobody
+ * else's pull rides on them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -98,6 +99,13 @@ describe('Docker API: images with the docker CLI', () => {
     assert.match(pruned, new RegExp(`Deleted Containers:\n${kept}\n`));
     assert.match(pruned, /Deleted Networks:\nspare\n/);
     assert.deepEqual((await world.docker.ok(['ps', '-aq', '--no-trunc'])).trim(), running, 'the running one stays');
+    // While a container runs the image, a name of it no container uses goes; the one the container names stays.
+    await world.docker.ok(['tag', 'busybox', 'spare:1']);
+    assert.equal(await world.docker.ok(['rmi', 'spare:1']), 'Untagged: spare:1\n');
+    const inUse = await world.docker.run(['rmi', 'busybox']);
+    assert.equal(inUse.code, 1);
+    const conflict = `conflict: unable to remove repository reference "busybox" \\(must force\\) - container ${running.slice(0, 12)} is using its referenced image [0-9a-f]{12}`;
+    assert.match(inUse.stderr, new RegExp(conflict));
     await world.docker.ok(['rm', '-f', running]);
   });
 

@@ -15,7 +15,7 @@ import { familiarReference, formatReference, parseReference } from '../../../ima
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, notImplemented, toDockerResponse } from '../errors.ts';
 import { booleanFilter, filterTime, matchLabels, matchOne, parseFilters } from '../filter-args.ts';
-import { findImage } from '../image-lookup.ts';
+import { findImage, type FoundImage } from '../image-lookup.ts';
 import { imageHistory, imageInspect, imageSummary, repoDigests, repoTags } from '../shapes/image.ts';
 import { errorLine, PullTranslator, type DockerProgressLine } from '../shapes/pull-progress.ts';
 import { credentialsOf } from './registry-auth.ts';
@@ -132,7 +132,7 @@ async function remove(ctx: DockerContext, name: string, q: Record<string, string
   try {
     r = await ctx.images.remove(found.ref ?? d.manifestDigest, { force });
   } catch (e) {
-    if (isHearthError(e, 'HEARTH_ERR_IMAGE_IN_USE')) throw new DockerError(409, `conflict: unable to remove repository reference "${name}" (must force) - ${e.message}`);
+    if (isHearthError(e, 'HEARTH_ERR_IMAGE_IN_USE')) throw await inUse(ctx, name, found);
     throw e;
   }
   const untagged = r.refs.map((ref) => familiarReference(parseReference(ref)));
@@ -141,6 +141,23 @@ async function remove(ctx: DockerContext, name: string, q: Record<string, string
 }
 
 const shortId = (i: Pick<ImageSummary, 'configDigest'>) => i.configDigest.slice(7, 19);
+
+/** dockerd's conflict, naming by its Docker ID a container in the way: one naming the reference if any. */
+async function inUse(ctx: DockerContext, name: string, found: FoundImage): Promise<DockerError> {
+  const users = found.details.users;
+  const naming = users.find((u) => found.ref !== undefined && sameReference(u.ref, found.ref)) ?? users[0];
+  const container = (await ctx.manager.list()).find((c) => c.id === naming?.id);
+  const who = container ? `container ${container.container_id.slice(0, 12)}` : 'a container';
+  return new DockerError(409, `conflict: unable to remove repository reference "${name}" (must force) - ${who} is using its referenced image ${shortId(found.details)}`);
+}
+
+function sameReference(a: string, b: string): boolean {
+  try {
+    return formatReference(parseReference(a)) === formatReference(parseReference(b));
+  } catch {
+    return false;
+  }
+}
 
 /** `docker image prune`: dangling (untagged) images by default, every unused one with `dangling=false`. */
 async function prune(ctx: DockerContext, filtersText: string | undefined) {
