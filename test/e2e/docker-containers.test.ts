@@ -1,6 +1,6 @@
 /**
  * The container commands of the real `docker` CLI against Hearth, on two running microVMs: run -d -p (on all
- * addresses and on 127.0.0.1) with a fetch through each port, --hostname, ps (filters, --format), inspect
+ * addresses and on 127.0.0.1) with a fetch through each port, --hostname, ps (every filter, --format), inspect
  * --format, port, logs (-f, --tail, --since, -t), exec (with and without -it), cp both ways, top, stats
  * --no-stream, rename, the lifecycle (stop, start, restart, kill, pause, unpause, wait, rm -f), --restart
  * on-failure and --memory's OOM kill.
@@ -82,6 +82,33 @@ describe('docker container commands through Hearth', () => {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /invalid filter 'status=sleeping'/);
     await docker(['rm', 'made']);
+  });
+
+  it('ps filters by network (name or ID prefix), volume (name or path), published and exposed port, and creation order', async () => {
+    await docker(['network', 'create', 'filters-net']);
+    await docker(['create', '--name', 'f1', '--network', 'filters-net', '-v', 'fvol:/data', 'busybox', 'true']);
+    await docker(['create', '--name', 'f2', '-p', '127.0.0.1::53/udp', 'busybox', 'true']);
+    const names = async (...filters: string[]) =>
+      (await docker(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])])).split('\n').filter(Boolean).sort().join(',');
+    assert.equal(await names('network=filters-net'), 'f1');
+    assert.equal(await names(`network=${(await line(['network', 'inspect', '-f', '{{.Id}}', 'filters-net'])).slice(0, 6)}`), 'f1');
+    assert.equal(await names('volume=fvol'), 'f1');
+    assert.equal(await names('volume=/data'), 'f1');
+    assert.equal(await names('publish=53/udp'), 'f2');
+    assert.equal(await names('publish=53'), '', 'tcp unless a protocol is given');
+    assert.equal(await names('publish=70-90'), 'web');
+    assert.equal(await names('expose=80/tcp'), 'web', 'the image exposes it');
+    assert.equal(await names('expose=53/udp'), 'f2', 'a published port is exposed');
+    assert.equal(await names('since=f1'), 'f2');
+    assert.equal(await names('before=f2', 'name=^/f'), 'f1');
+    assert.equal(await names('is-task=true'), '');
+    const bad = await world.docker.run(['ps', '--filter', 'publish=8080:80']);
+    assert.match(bad.stderr, /invalid filter 'publish=8080:80'/);
+    const missing = await world.docker.run(['ps', '--filter', 'before=nothing-here']);
+    assert.match(missing.stderr, /No such container: nothing-here/);
+    await docker(['rm', 'f1', 'f2']);
+    await docker(['network', 'rm', 'filters-net']);
+    await docker(['volume', 'rm', 'fvol']);
   });
 
   it('inspect --format reads the fields users reach for', async () => {

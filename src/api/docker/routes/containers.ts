@@ -81,7 +81,12 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
     // Newest first, as dockerd lists them.
     const list = (await manager.list()).sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
     const withFacts = await Promise.all(list.map(async (c) => ({ c, facts: await source.facts(c) })));
-    let rows = withFacts.filter(({ c, facts }) => matchesFilters(c, facts, filters, all || limit > 0 || filters.has('status')));
+    const bound = async (key: 'before' | 'since') => {
+      const ref = filters.get(key)?.at(-1);
+      return ref === undefined ? {} : { [key]: await resolveContainer(ctx, ref) };
+    };
+    const bounds = { ...(await bound('before')), ...(await bound('since')) };
+    let rows = withFacts.filter(({ c, facts }) => matchesFilters(c, facts, filters, all || limit > 0 || filters.has('status'), bounds));
     if (limit > 0) rows = rows.slice(0, limit);
     const size = boolParam(req.query.size);
     return Promise.all(
