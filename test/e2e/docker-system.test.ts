@@ -2,7 +2,7 @@
  * The Docker socket's door, with the real `docker` CLI and raw requests: the socket's mode, the ping and its
  * headers (GET and HEAD), version negotiation down to 1.47, a pinned version too new or too old getting
  * dockerd's 400, `docker version` and `docker info` describing Hearth, and an endpoint Hearth does not serve
- * answering a 501 that names it, on both versioned and unversioned paths.
+ * answering a 501 that names it, on both versioned and unversioned paths; `docker inspect` of nothing.
  */
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -103,5 +103,12 @@ describe('Docker API: the endpoint', () => {
     const cli = await world.docker.run(['swarm', 'ca']);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /not implemented by Hearth/);
+  });
+
+  it('docker inspect of a name nothing has is the CLI\'s "no such object"; there are no plugins', async () => {
+    const missing = await world.docker.run(['inspect', 'nothing-here']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no such object: nothing-here/);
+    assert.equal((await world.docker.ok(['plugin', 'ls', '-q'])).trim(), '');
   });
 });
