@@ -108,7 +108,7 @@ describe('Docker API: the endpoint', () => {
   it('docker inspect of a name nothing has is the CLI\'s "no such object"; there are no plugins', async () => {
     const missing = await world.docker.run(['inspect', 'nothing-here']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no such object: nothing-here/);
+    assert.match(missing.stderr, /^Error: No such object: nothing-here$/m);
     assert.equal((await world.docker.ok(['plugin', 'ls', '-q'])).trim(), '');
   });
 });
