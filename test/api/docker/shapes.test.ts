@@ -345,7 +345,10 @@ describe('container shapes', () => {
     assert.ok(!matchesFilters(exited, FACTS, f({}), false), 'stopped ones only with all');
     assert.ok(matchesFilters(exited, FACTS, f({ exited: ['1'] }), true));
     assert.throws(() => f({ status: ['sleeping'] }), /invalid filter 'status=sleeping'/);
-    assert.throws(() => f({ before: ['x'] }), /the filter 'before' is not supported by Hearth/);
+    assert.throws(() => f({ isolation: ['default'] }), /the filter 'isolation' is not supported by Hearth/);
+    assert.throws(() => f({ publish: ['8080:80'] }), /invalid filter 'publish=8080:80'/);
+    assert.ok(matchesFilters(c, FACTS, f({ 'is-task': ['false'] }), false));
+    assert.ok(!matchesFilters(c, FACTS, f({ 'is-task': ['true'] }), false), 'no swarm tasks here');
     assert.throws(() => f({ bogus: ['x'] }), /invalid filter 'bogus'/);
   });
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomInt } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { writableLayerPath } from '../../../containers/run.ts';
@@ -52,7 +52,10 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
         .map((p) => ({ container_port: p.port, host_port: 0, protocol: p.protocol })),
     ];
     for (const m of port_mappings) if (m.host_port === 0) m.host_port = await freePort(m.protocol);
-    const { publish_all: _p, exposed_ports: _e, restart_max_retries, ...rest } = settings;
+    const { publish_all: _p, exposed_ports: _e, bind_sources, restart_max_retries, ...rest } = settings;
+    // `-v /host/dir:/path` makes a missing host directory, as dockerd does; something else there is left for
+    // the create to refuse, naming it.
+    for (const dir of bind_sources) await mkdir(dir, { recursive: true }).catch(() => undefined);
     try {
       const c = await manager.create(
         {

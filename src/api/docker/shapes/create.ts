@@ -33,6 +33,8 @@ export interface CreateSettings {
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
   publish_all: boolean;
   exposed_ports: string[];
+  /** The host directories of `Binds` (`-v /host:/path`): made when missing, as dockerd does (never a Mount's). */
+  bind_sources: string[];
   restart_policy: RestartPolicy;
   restart_max_retries: number | null;
   auto_remove: boolean;
@@ -108,7 +110,8 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
   for (const f of ['Domainname', 'MacAddress', 'OnBuild', 'Shell']) refuseSet(config, f, '');
-  const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
+  const bound = binds(strings(host.Binds, 'HostConfig.Binds'));
+  const volumes = [...bound, ...mounts(host.Mounts)];
   const tmpfs = [...tmpfsMap(host.Tmpfs), ...tmpfsMounts(host.Mounts)];
   // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
   // anonymous volume (the CLI puts `-v /data` here; Compose lists every volume's path, named ones too).
@@ -146,6 +149,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     hostname: hostname(config.Hostname),
     publish_all: host.PublishAllPorts === true,
     exposed_ports: exposed,
+    bind_sources: bound.flatMap((v) => (v.host_path === undefined ? [] : [v.host_path])),
     ...restart,
     auto_remove: autoRemove,
     healthcheck: healthcheck(config.Healthcheck),
@@ -427,11 +431,28 @@ function stopSettings(config: Json): Pick<CreateSettings, 'stop_signal' | 'stop_
   return { stop_signal: signal, stop_timeout_s: typeof t === 'number' ? (t < 0 ? 86_400 : Math.min(t, 86_400)) : null };
 }
 
+/**
+ * The options of json-file and local that only bound what is kept (`--log-opt max-size=10m`, common in
+ * scripts and Compose files) are accepted once checked: the manager already bounds every container's log
+ * (logs.maxBytes). Any other option would change what is logged, and is refused.
+ */
+const LOG_BOUNDS: Record<string, RegExp> = {
+  'max-size': /^(-1|\d+(\.\d+)?\s*([kmgt]i?b?|b)?)$/i,
+  'max-file': /^[1-9]\d*$/,
+  compress: /^(true|false|1|0)$/i,
+  mode: /^(blocking|non-blocking)$/,
+  'max-buffer-size': /^\d+(\.\d+)?\s*([kmgt]i?b?|b)?$/i,
+};
+
 function logConfig(lc: Json): Record<string, never> {
   const type = typeof lc.Type === 'string' ? lc.Type : '';
   if (type !== '' && type !== 'json-file' && type !== 'local') {
     throw invalidParameter(`HostConfig.LogConfig: the ${type} logging driver is not supported by Hearth: logs are kept by the manager (json-file)`);
   }
-  if (!isEmpty(lc.Config)) throw invalidParameter('HostConfig.LogConfig.Config is not supported by Hearth: see logs.maxBytes');
+  for (const [k, v] of Object.entries(obj(lc.Config))) {
+    const valid = LOG_BOUNDS[k];
+    if (!valid) throw invalidParameter(`HostConfig.LogConfig.Config: the log option ${k} is not supported by Hearth (only ${Object.keys(LOG_BOUNDS).join(', ')}; the manager bounds each log by logs.maxBytes)`);
+    if (typeof v !== 'string' || !valid.test(v.trim())) throw invalidParameter(`HostConfig.LogConfig.Config: invalid value for log option ${k}: ${JSON.stringify(v)}`);
+  }
   return {};
 }
