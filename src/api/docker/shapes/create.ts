@@ -333,7 +333,7 @@ export function parsePort(key: string): { port: number; protocol: Protocol } {
   return { port, protocol: proto };
 }
 
-function restartPolicy(rp: Json): Pick<CreateSettings, 'restart_policy' | 'restart_max_retries'> {
+export function restartPolicy(rp: Json): Pick<CreateSettings, 'restart_policy' | 'restart_max_retries'> {
   const name = typeof rp.Name === 'string' ? rp.Name : '';
   const max = typeof rp.MaximumRetryCount === 'number' ? rp.MaximumRetryCount : 0;
   if (max !== 0 && name !== 'on-failure') throw invalidParameter(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
@@ -382,7 +382,7 @@ function healthcheck(v: unknown): HealthcheckSpec | null {
 
 const MiB = 1024 * 1024;
 
-function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
+export function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
   const out: Pick<CreateSettings, 'cpus' | 'memory_mib'> = {};
   const memory = host.Memory;
   if (typeof memory === 'number' && memory > 0) {
