@@ -2,7 +2,7 @@
  * The container commands of the real `docker` CLI against Hearth, on two running microVMs: run -d -p (on all
  * addresses and on 127.0.0.1) with a fetch through each port, --hostname, ps (every filter, --format), inspect
  * --format, port, logs (-f, --tail, --since, -t), exec (with and without -it), cp both ways, top, stats
- * --no-stream, rename, the lifecycle (stop, start, restart, kill, pause, unpause, wait, rm -f), --restart
+ * --no-stream, rename, the lifecycle (stop, start, restart, kill, pause, unpause, wait, update, rm -f), --restart
  * on-failure and --memory's OOM kill.
  */
 import assert from 'node:assert/strict';
@@ -191,7 +191,7 @@ describe('docker container commands through Hearth', () => {
     assert.match(stats, /^web \d+\.\d+% \d+(\.\d+)?[KMG]i?B \/ \d+(\.\d+)?[KMG]i?B$/);
   });
 
-  it('the lifecycle: pause, unpause, stop, start, restart, kill, wait, rename, rm -f', async () => {
+  it('the lifecycle: pause, unpause, stop, start, restart, kill, wait, update, rename, rm -f', async () => {
     await docker(['pause', 'ticker']);
     assert.equal(await line(['inspect', '--format', '{{.State.Status}} {{.State.Paused}}', 'ticker']), 'paused true');
     assert.match(await line(['ps', '--format', '{{.Status}}', '--filter', 'name=ticker']), /\(Paused\)$/);
@@ -212,9 +212,18 @@ describe('docker container commands through Hearth', () => {
     assert.equal((await waiting).stdout.trim(), '137');
     const notRunning = await world.docker.run(['kill', 'ticker']);
     assert.match(notRunning.stderr, /is not running/);
+    // update: memory and CPUs while it is not running; the restart policy in any state
+    await docker(['update', '--memory', '300m', '--cpus', '1', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', 'ticker']), `${300 * 2 ** 20} 1000000000`);
     await docker(['rename', 'ticker', 'tocker']);
     assert.equal(await line(['ps', '-a', '--format', '{{.Names}}', '--filter', 'name=tocker']), 'tocker');
     await docker(['start', 'tocker']);
+    await docker(['update', '--restart', 'on-failure:4', 'tocker']);
+    assert.equal(await line(['inspect', '--format', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'tocker']), 'on-failure 4');
+    const live = await world.docker.run(['update', '--memory', '400m', 'tocker']);
+    assert.match(live.stderr, /Cannot update the memory or CPUs of container tocker while it runs/);
+    const shares = await world.docker.run(['update', '--cpu-shares', '512', 'tocker']);
+    assert.match(shares.stderr, /CpuShares cannot be updated by Hearth/);
     const refused = await world.docker.run(['rm', 'tocker']);
     assert.match(refused.stderr, /cannot remove container "\/tocker": container is running: stop the container before removing or force remove/);
     await docker(['rm', '-f', 'tocker']);
