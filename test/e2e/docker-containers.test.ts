@@ -187,6 +187,12 @@ describe('docker container commands through Hearth', () => {
     const top = await docker(['top', 'web']);
     assert.match(top, /^UID\s+PID\s+PPID/);
     assert.match(top, /httpd -f -v -p 80 -h \/www/);
+    const aux = (await docker(['top', 'web', 'aux'])).trim().split('\n');
+    assert.match(aux[0]!, /^USER\s+PID\s+%CPU\s+%MEM\s+VSZ\s+RSS\s+TTY\s+STAT\s+START\s+TIME\s+COMMAND$/);
+    assert.match(aux.at(-1)!, /^root\s+\d+\s+-\s+-\s+-\s+\d+\s+\?\s+-\s+-\s+\d\d:\d\d:\d\d\s+httpd -f/);
+    assert.match(await docker(['top', 'web', '-o', 'pid,comm=NAME']), /^PID\s+NAME\n\d+\s+httpd\n$/);
+    const bad = await world.docker.run(['top', 'web', '-o', 'pid,nice']);
+    assert.match(bad.stderr, /ps field "nice" is not supported by Hearth's top/);
     const stats = await line(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}}', 'web']);
     assert.match(stats, /^web \d+\.\d+% \d+(\.\d+)?[KMG]i?B \/ \d+(\.\d+)?[KMG]i?B$/);
   });

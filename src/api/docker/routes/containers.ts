@@ -16,6 +16,7 @@ import { FactsSource, findContainer, resolveContainer, withContainer } from '../
 import { toDockerInspect, toDockerSummary } from '../shapes/container.ts';
 import { fromDockerCreate, parsePort } from '../shapes/create.ts';
 import { matchesFilters, parseFilters } from '../shapes/filters.ts';
+import { topTable } from '../shapes/top.ts';
 import { boolParam, intParam } from './params.ts';
 
 type Ref = { Params: { id: string }; Querystring: Record<string, string | undefined> };
@@ -134,22 +135,9 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
 
   app.get<Ref>('/containers/:id/top', async (req) => {
     const psArgs = req.query.ps_args ?? '';
-    if (psArgs !== '' && psArgs !== '-ef') throw invalidParameter(`ps_args ${JSON.stringify(psArgs)} is not supported by Hearth: the guest's agent lists processes itself`);
-    return withContainer(ctx, req.params.id, async (c) => {
-      const procs = await manager.top(c.id);
-      return {
-        Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
-        Processes: procs.map((p) => [p.user, String(p.pid), String(p.ppid), '0', '', '?', cpuTime(p.cpuTimeMs), p.command]),
-      };
-    });
+    topTable(psArgs, []); // refused options are a 400 before the container is looked at
+    return withContainer(ctx, req.params.id, async (c) => topTable(psArgs, await manager.top(c.id)));
   });
-}
-
-/** `[[hh:]mm:]ss` as ps prints TIME. */
-function cpuTime(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 }
 
 /** SizeRw: what the writable layer takes on disk; SizeRootFs adds nothing known of the image here (0 when unknown). */
