@@ -108,7 +108,6 @@ describe('docker container commands through Hearth', () => {
     assert.match(missing.stderr, /No such container: nothing-here/);
     await docker(['rm', 'f1', 'f2']);
     await docker(['network', 'rm', 'filters-net']);
-    await docker(['volume', 'rm', 'fvol']);
   });
 
   it('inspect --format reads the fields users reach for', async () => {
