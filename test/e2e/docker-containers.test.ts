@@ -133,7 +133,7 @@ describe('docker container commands through Hearth', () => {
     const tail = await world.docker.run(['logs', '--tail', '2', 'ticker']);
     assert.equal(tail.stdout.split('\n').filter(Boolean).length + tail.stderr.split('\n').filter(Boolean).length, 2);
     const stamped = await world.docker.run(['logs', '-t', '--tail', '1', 'ticker']);
-    assert.match(stamped.stdout + stamped.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (tick|err) \d+\n$/);
+    assert.match(stamped.stdout + stamped.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (tick|err) \d+\n$/);
     // --since a line's own timestamp: that line and later ones, none from before.
     await new Promise((r) => setTimeout(r, 1000));
     const lastTick = (await world.docker.run(['logs', '-t', '--tail', '2', 'ticker'])).stdout.trim().split('\n').at(-1)!;
