@@ -217,6 +217,12 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Memory: 1024 }))), /^Minimum memory limit allowed is 6MB$/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { SomethingNew: 'x' }))), /^HostConfig\.SomethingNew is not supported by Hearth$/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'syslog' } }))), /syslog logging driver is not supported/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'json-file', Config: { 'max-size': 'big' } } }))), /invalid value for log option max-size: "big"/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'json-file', Config: { labels: 'a' } } }))), /the log option labels is not supported/);
+    assert.doesNotThrow(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'local', Config: { 'max-size': '10m', 'max-file': '3', compress: 'false' } } })));
+    assert.doesNotThrow(() => fromDockerCreate(cliBody({}, { SecurityOpt: ['seccomp=unconfined', 'apparmor:unconfined', 'label=disable'] })));
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { SecurityOpt: ['no-new-privileges'] }))), /SecurityOpt "no-new-privileges" is not supported by Hearth/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { SecurityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ERRNO"}'] }))), /SecurityOpt "seccomp=\{/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { RestartPolicy: { Name: 'sometimes' } }))), /unknown policy 'sometimes'/);
     assert.match(refusal(() => fromDockerCreate({})), /Config\.Image is required/);
   });

@@ -69,7 +69,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
-  'Links', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'CapAdd', 'CapDrop',
+  'Links', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'CapAdd', 'CapDrop', 'SecurityOpt',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -123,6 +123,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   for (const f of ['PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
   if (host.Privileged !== undefined && host.Privileged !== null && typeof host.Privileged !== 'boolean') throw invalidParameter('HostConfig.Privileged must be a boolean');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
+  for (const opt of strings(host.SecurityOpt, 'HostConfig.SecurityOpt')) securityOpt(opt);
 
   const image = typeof config.Image === 'string' ? config.Image : '';
   if (image === '') throw invalidParameter('Config.Image is required');
@@ -285,6 +286,18 @@ function tmpfsMounts(v: unknown): CreateSettings['tmpfs'] {
     }
     return [{ container_path: o.Target, options: options.join(',') }];
   });
+}
+
+/**
+ * `--security-opt` that asks for less host confinement (`seccomp=unconfined`, `apparmor=unconfined`,
+ * `label=disable`, as debugging scripts do) is already so: the VM is the boundary, and no seccomp, AppArmor
+ * or SELinux profile is applied inside it. A profile or any other option would need the guest to apply it.
+ */
+function securityOpt(opt: string): void {
+  const [key, value = ''] = opt.split(/[=:](.*)/s) as [string, string?];
+  const unconfined = (key === 'seccomp' || key === 'apparmor') && value === 'unconfined';
+  if (unconfined || (key === 'label' && value === 'disable')) return;
+  throw invalidParameter(`HostConfig.SecurityOpt ${JSON.stringify(opt.length > 60 ? `${opt.slice(0, 60)}…` : opt)} is not supported by Hearth: no seccomp, AppArmor or SELinux profile is applied inside a container's VM, and other options are not yet (only seccomp=unconfined, apparmor=unconfined and label=disable are accepted)`);
 }
 
 /** `name:ip`, or `name=ip` as newer CLIs send it. */
