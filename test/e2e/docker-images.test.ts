@@ -131,13 +131,18 @@ describe('Docker API: images with the docker CLI', () => {
     assert.equal((await world.docker.ok(['images', '-q'])).trim(), '');
   });
 
-  it('refuses build, push and load, naming the command', async () => {
+  it('refuses build, push, commit, diff and export, naming the command and why', async () => {
     const build = await world.docker.run(['build', '-q', '-'], { input: 'FROM busybox\n', env: { DOCKER_BUILDKIT: '0' } });
     assert.equal(build.code, 1);
     assert.match(build.stderr, /docker build is not supported by Hearth/);
     const push = await world.docker.run(['push', 'busybox']);
     assert.equal(push.code, 1);
     assert.match(push.stderr, /push/);
+    for (const [args, command] of [[['commit', 'some-container', 'snap:1'], 'commit'], [['diff', 'some-container'], 'diff'], [['export', 'some-container'], 'export']] as const) {
+      const r = await world.docker.run([...args]);
+      assert.equal(r.code, 1, command);
+      assert.match(r.stderr, new RegExp(`docker ${command} is not supported by Hearth: `));
+    }
   });
 
   describe('a private registry (Basic auth)', () => {

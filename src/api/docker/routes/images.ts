@@ -2,8 +2,8 @@
  * Images through the Docker API: pull (`POST /images/create`, Docker's progress stream), list, inspect,
  * history, tag, remove and prune, each one call into the same image library /v1/images uses (and so
  * recorded in the same event log). A name in a path may hold slashes (`localhost:5000/team/app:1`), so the
- * routes on one image are a wildcard read from its end. `docker build`, import, load, save, push and search
- * answer a clear 501.
+ * routes on one image are a wildcard read from its end. `docker build`, import, load, save, push, search,
+ * commit, and a container's diff and export answer a clear 501 saying why.
  * @module
  */
 import { PassThrough } from 'node:stream';
@@ -36,8 +36,11 @@ export function imageRoutes(app: FastifyInstance, ctx: DockerContext): void {
     ['POST', '/images/load', 'docker load is not supported by Hearth: push the image to a registry and pull it'],
     ['GET', '/images/get', 'docker save is not supported by Hearth'],
     ['GET', '/images/search', 'docker search is not supported by Hearth'],
+    ['POST', '/commit', 'docker commit is not supported by Hearth: a container\'s changes stay in its VM\'s writable disk; build images elsewhere and pull them'],
+    ['GET', '/containers/:id/changes', 'docker diff is not supported by Hearth: a container\'s changes are in its VM\'s writable disk, not a layer the manager reads'],
+    ['GET', '/containers/:id/export', 'docker export is not supported by Hearth: a container\'s files are assembled inside its VM; docker cp copies a path out'],
   ] as const) {
-    app.route({ method, url: path, handler: async () => Promise.reject(notImplemented(method, path, why)) });
+    app.route({ method, url: path, handler: async (req) => Promise.reject(notImplemented(method, req.url.split('?')[0]!, why)) });
   }
   app.get<OneImage>('/images/*', (req) => oneImage(ctx, req, 'GET'));
   app.post<OneImage>('/images/*', (req, reply) => oneImage(ctx, req, 'POST', reply));
