@@ -3,8 +3,8 @@
  * output and exit codes of fast-exiting containers never lost, `--rm` removing, `-i` feeding stdin, `-it`
  * under a pseudo-terminal, a name conflict in dockerd's words, and a container made through Docker seen,
  * stopped and deleted through /v1 (and the other way round), volumes named and anonymous (`-v /path`), and
- * `--add-host` and `--dns` in the guest's files, `-v` making a missing host directory, `--log-opt` bounds.
- * Images are pulled through /v1 first.
+ * `--add-host` and `--dns` in the guest's files, an image by ID, `-v` making a missing host directory,
+ * `--log-opt` bounds. Images are pulled through /v1 first.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -140,6 +140,16 @@ describe('docker run through Hearth', () => {
     const bad = await world.docker.run(['run', '--rm', '--add-host', 'bad_name:10.1.2.3', 'busybox', 'true']);
     assert.equal(bad.code, 125, bad.stderr);
     assert.match(bad.stderr, /body\/extra_hosts\/0\/hostname/);
+  });
+
+  it('runs an image named by its ID, short as docker images -q prints it or full', async () => {
+    const short = (await world.docker.ok(['images', '-q', 'busybox'])).trim();
+    assert.match(short, /^[0-9a-f]{12}$/);
+    assert.equal(await world.docker.ok(['run', '--rm', short, 'echo', 'by id']), 'by id\n');
+    const full = (await world.docker.ok(['images', '-q', '--no-trunc', 'busybox'])).trim();
+    const id = (await world.docker.ok(['create', full, 'true'])).trim();
+    assert.match(await world.docker.ok(['inspect', '--format', '{{.Config.Image}}', id]), /^busybox@sha256:[0-9a-f]{64}\n$/, 'pinned to its digest');
+    await world.docker.ok(['rm', id]);
   });
 
   it('-v makes a missing host directory as dockerd does (--mount does not); --log-opt bounds are accepted, others refused', async () => {

@@ -11,9 +11,11 @@ import { writableLayerPath } from '../../../containers/run.ts';
 import { isHearthError } from '../../../errors.ts';
 import type { ContainerRecord } from '../../../model/index.ts';
 import type { DockerContext } from '../context.ts';
-import { conflict, invalidParameter, nameInUse, noSuchImage } from '../errors.ts';
+import { conflict, invalidParameter, nameInUse } from '../errors.ts';
+import { findImage } from '../image-lookup.ts';
 import { FactsSource, findContainer, resolveContainer, withContainer } from '../resolve.ts';
 import { toDockerInspect, toDockerSummary } from '../shapes/container.ts';
+import { repoDigests } from '../shapes/image.ts';
 import { fromDockerCreate, parsePort } from '../shapes/create.ts';
 import { matchesFilters, parseFilters } from '../shapes/filters.ts';
 import { topTable } from '../shapes/top.ts';
@@ -34,11 +36,15 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
     const platform = req.query.platform ?? '';
     if (platform !== '' && !platform.startsWith('linux')) throw invalidParameter(`platform ${platform} is not supported by Hearth: linux only`);
     const settings = fromDockerCreate(req.body);
-    const image = await ctx.images.inspect(settings.image).catch((e: unknown) => {
-      if (isHearthError(e) && e.kind === 'NotFound') throw noSuchImage(settings.image);
-      if (isHearthError(e, 'HEARTH_ERR_IMAGE_REF_INVALID')) throw invalidParameter(e.message);
-      throw e;
-    });
+    // By reference, or by ID as `docker run $(docker images -q app)` names it; a container names its image
+    // by reference, so one given by ID is pinned to its digest under a name it has.
+    const found = await findImage(ctx.images, settings.image);
+    const image = found.details;
+    if (found.ref === undefined) {
+      const pinned = repoDigests(image)[0];
+      if (pinned === undefined) throw invalidParameter(`image ${settings.image} has no name a container could refer to it by: tag it first (docker tag)`);
+      settings.image = pinned;
+    }
     const all = await manager.list();
     const name = wanted ? wanted.replace(/^\//, '') : freeName(all);
     const holder = all.find((c) => c.name === name);
