@@ -82,6 +82,9 @@ describe('Docker API: images with the docker CLI', () => {
     try {
       const rows = (await world.docker.ok(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}/{{.Active}}'])).trim().split('\n');
       assert.deepEqual(rows, ['Images=2/1', 'Containers=1/0', 'Local Volumes=0/0', 'Build Cache=0/0']);
+      const images = (await world.docker.ok(['system', 'df', '--format', '{{.Type}} {{.Size}} {{.Reclaimable}}'])).split('\n')[0]!;
+      const [, size, reclaimable] = /^Images (\S+) (\S+) \(/.exec(images) ?? [];
+      assert.ok(size !== undefined && reclaimable !== size, `the image a container uses is not reclaimable: ${images}`);
       const verbose = await world.docker.ok(['system', 'df', '-v']);
       assert.match(verbose, /^busybox +latest +[0-9a-f]{12} /m);
     } finally {
