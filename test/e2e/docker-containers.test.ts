@@ -214,6 +214,7 @@ describe('docker container commands through Hearth', () => {
     assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'running');
     const waiting = world.docker.run(['wait', 'ticker']);
     await docker(['kill', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'exited', 'a SIGKILL is answered once the process is gone');
     assert.equal((await waiting).stdout.trim(), '137');
     const notRunning = await world.docker.run(['kill', 'ticker']);
     assert.match(notRunning.stderr, /is not running/);
