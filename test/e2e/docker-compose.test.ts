@@ -33,6 +33,7 @@ describe('Docker API: networks and docker-compose', () => {
 
     const id = (await world.docker.ok(['network', 'create', '--label', 'team=a', 'team'])).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
+    assert.equal(await world.docker.ok(['network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}']), 'team\n', 'the built-in bridge is never dangling');
     for (const [args, why] of [
       [['--driver', 'overlay', 'x'], /driver overlay is not supported by Hearth/],
       [['--subnet', '10.9.0.0/24', 'x'], /an address plan \(IPAM\) of its own is not supported by Hearth/],
