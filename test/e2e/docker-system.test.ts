@@ -71,7 +71,7 @@ describe('Docker API: the endpoint', () => {
     assert.match(platform, /Hearth/);
   });
 
-  it('docker info describes Hearth: its VMM, its VMs, the host kernel and CPUs', async () => {
+  it('docker info describes Hearth: its VMM, its VMs, the host kernel and CPUs, its registry mirrors', async () => {
     const out = await world.docker.ok(['info', '--format', '{{json .}}']);
     const info = JSON.parse(out);
     assert.equal(info.OSType, 'linux');
@@ -80,6 +80,13 @@ describe('Docker API: the endpoint', () => {
     assert.ok(info.NCPU >= 1);
     assert.equal(info.Containers, 0);
     assert.deepEqual(info.DriverStatus.find((d: string[]) => d[0] === 'Virtual machines'), ['Virtual machines', '0']);
+    // the test registry is the docker.io mirror, spoken to over plain HTTP
+    const mirror = `http://${world.registry.host}/`;
+    assert.deepEqual(info.RegistryConfig.Mirrors, [mirror]);
+    assert.equal(info.RegistryConfig.IndexConfigs[world.registry.host].Secure, false);
+    const text = await world.docker.ok(['info']);
+    assert.match(text, new RegExp(`Registry Mirrors:\\n +${mirror.replace(/[.]/g, '\\.')}\\n`));
+    assert.match(text, new RegExp(`Insecure Registries:\\n(?: +\\S+\\n)* +${world.registry.host.replace(/[.]/g, '\\.')}\\n`));
   });
 
   it('a client pinned to a version too new or too old gets dockerd\'s 400', async () => {

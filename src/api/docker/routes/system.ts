@@ -68,6 +68,7 @@ export function systemRoutes(app: FastifyInstance, ctx: DockerContext): void {
       containers: containers.map((c) => c.state),
       vms: vms.length,
       images: images.length,
+      registry: { mirrors: ctx.config.registry.mirrors, insecure: ctx.config.registry.insecure },
     };
     return dockerInfo(facts);
   });
