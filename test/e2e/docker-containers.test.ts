@@ -84,7 +84,7 @@ describe('docker container commands through Hearth', () => {
     await docker(['rm', 'made']);
   });
 
-  it('ps filters by network (name or ID prefix), volume (name or path), published and exposed port, and creation order', async () => {
+  it('ps filters by network (name or ID prefix), volume (name or path), published and exposed port, and creation order; -p with a host port range', async () => {
     await docker(['network', 'create', 'filters-net']);
     await docker(['create', '--name', 'f1', '--network', 'filters-net', '-v', 'fvol:/data', 'busybox', 'true']);
     await docker(['create', '--name', 'f2', '-p', '127.0.0.1::53/udp', 'busybox', 'true']);
@@ -108,6 +108,16 @@ describe('docker container commands through Hearth', () => {
     assert.match(missing.stderr, /No such container: nothing-here/);
     await docker(['rm', 'f1', 'f2']);
     await docker(['network', 'rm', 'filters-net']);
+    // a host port range for one container port: the first free one of it, as dockerd picks
+    const low = await freePort();
+    const range = `${low}-${low + 1}:80`;
+    const bound = async (name: string) => line(['inspect', '--format', '{{(index (index .HostConfig.PortBindings "80/tcp") 0).HostPort}}', name]);
+    await docker(['create', '--name', 'r1', '-p', range, 'busybox', 'true']);
+    await docker(['create', '--name', 'r2', '-p', range, 'busybox', 'true']);
+    assert.deepEqual([await bound('r1'), await bound('r2')], [String(low), String(low + 1)]);
+    const full = await world.docker.run(['create', '-p', range, 'busybox', 'true']);
+    assert.match(full.stderr, new RegExp(`Bind for ${low}-${low + 1} failed: no port of the range is free for 80/tcp`));
+    await docker(['rm', 'r1', 'r2']);
   });
 
   it('inspect --format reads the fields users reach for', async () => {

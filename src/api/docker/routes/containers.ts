@@ -16,7 +16,7 @@ import { findImage } from '../image-lookup.ts';
 import { FactsSource, findContainer, resolveContainer, withContainer } from '../resolve.ts';
 import { toDockerInspect, toDockerSummary } from '../shapes/container.ts';
 import { repoDigests } from '../shapes/image.ts';
-import { fromDockerCreate, parsePort } from '../shapes/create.ts';
+import { fromDockerCreate, parsePort, type CreateSettings } from '../shapes/create.ts';
 import { matchesFilters, parseFilters } from '../shapes/filters.ts';
 import { topTable } from '../shapes/top.ts';
 import { boolParam, intParam } from './params.ts';
@@ -52,13 +52,17 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
     const published = settings.publish_all
       ? [...new Set([...settings.exposed_ports, ...image.config.exposedPorts])].map((key) => ({ ...parsePort(key.includes('/') ? key : `${key}/tcp`), free: true }))
       : [];
-    const port_mappings = [
+    const port_mappings: CreateSettings['port_mappings'] = [
       ...settings.port_mappings,
       ...published
         .filter((p) => !settings.port_mappings.some((m) => m.container_port === p.port && m.protocol === p.protocol))
         .map((p) => ({ container_port: p.port, host_port: 0, protocol: p.protocol })),
     ];
-    for (const m of port_mappings) if (m.host_port === 0) m.host_port = await freePort(m.protocol);
+    for (const m of port_mappings) {
+      if (m.host_range) m.host_port = await freePortIn(m.host_range, m.protocol, m.container_port, all);
+      else if (m.host_port === 0) m.host_port = await freePort(m.protocol);
+      delete m.host_range;
+    }
     const { publish_all: _p, exposed_ports: _e, bind_sources, restart_max_retries, ...rest } = settings;
     // `-v /host/dir:/path` makes a missing host directory, as dockerd does; something else there is left for
     // the create to refuse, naming it.
@@ -170,12 +174,27 @@ function freeName(all: readonly ContainerRecord[]): string {
 /** A host port nothing listens on now, for `-p 80` and `-P` (dockerd picks from its ephemeral range the same way). */
 function freePort(protocol: 'tcp' | 'udp'): Promise<number> {
   if (protocol === 'udp') return Promise.resolve(32768 + randomInt(28000));
-  return new Promise((resolve, reject) => {
+  return listenable(0) as Promise<number>;
+}
+
+/** The first port of `[low, high]` no container maps and (tcp) nothing listens on, as dockerd picks one. */
+async function freePortIn([low, high]: [number, number], protocol: 'tcp' | 'udp', containerPort: number, all: readonly ContainerRecord[]): Promise<number> {
+  const mapped = new Set(all.flatMap((c) => c.port_mappings.filter((m) => m.protocol === protocol).map((m) => m.host_port)));
+  for (let p = low; p <= high; p++) {
+    if (mapped.has(p)) continue;
+    if (protocol === 'udp' || (await listenable(p)) !== undefined) return p;
+  }
+  throw conflict(`Bind for ${low}-${high} failed: no port of the range is free for ${containerPort}/${protocol}`);
+}
+
+/** Listens on `port` (0: any) and lets it go: the port it got, or undefined if it is taken. */
+function listenable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(undefined));
+    s.listen(port, () => {
+      const got = (s.address() as { port: number }).port;
+      s.close(() => resolve(got));
     });
   });
 }

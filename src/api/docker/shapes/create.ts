@@ -26,8 +26,11 @@ export interface CreateSettings {
   volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
   /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
   networks: NetworkMembership[];
-  /** host_port 0: any free port, chosen by the route; no host_ip: the manager's `network.portHostIp`. */
-  port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol; host_ip?: string }>;
+  /**
+   * host_port 0: a free port, chosen by the route (within `host_range` when given: `-p 8000-8010:80`); no
+   * host_ip: the manager's `network.portHostIp`.
+   */
+  port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol; host_ip?: string; host_range?: [number, number] }>;
   /** `--hostname`; null: the short id. */
   hostname: string | null;
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
@@ -320,10 +323,12 @@ function portBindings(pb: Json): CreateSettings['port_mappings'] {
         throw invalidParameter(`HostConfig.PortBindings ${key}: host address ${JSON.stringify(hostIp)} is not supported by Hearth: give an IPv4 address`);
       }
       const raw = typeof o.HostPort === 'string' ? o.HostPort : '';
-      if (raw.includes('-')) throw invalidParameter(`HostConfig.PortBindings ${key}: host port ranges (${raw}) are not supported by Hearth`);
-      const hostPort = raw === '' ? 0 : Number(raw);
+      const range = /^(\d+)-(\d+)$/.exec(raw);
+      const [low, high] = range ? [Number(range[1]), Number(range[2])] : [NaN, NaN];
+      if (range && !(low >= 1 && low <= high && high <= 65535)) throw invalidParameter(`invalid port specification: "${raw}"`);
+      const hostPort = range ? 0 : raw === '' ? 0 : Number(raw);
       if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw invalidParameter(`invalid port specification: "${raw}"`);
-      out.push({ container_port: port, host_port: hostPort, protocol, ...(isIPv4(hostIp) ? { host_ip: hostIp } : {}) });
+      out.push({ container_port: port, host_port: hostPort, protocol, ...(isIPv4(hostIp) ? { host_ip: hostIp } : {}), ...(range ? { host_range: [low, high] as [number, number] } : {}) });
     }
   }
   return out;
