@@ -70,7 +70,7 @@ describe('Docker API: networks and docker-compose', () => {
     assert.match(none.stderr, /HostConfig\.NetworkMode "none" is not supported by Hearth/);
   });
 
-  it('brings up a two-service project: a named volume, a port, environment, a dependency reached by name; ps, logs, stop, down -v', async () => {
+  it('brings up a two-service project: a named volume, a port, environment, a dependency reached by name, stop_grace_period and log options; ps, logs, stop, down -v', async () => {
     const port = await freePort();
     const project = new ComposeProject(
       world.docker,
@@ -92,6 +92,10 @@ services:
       - "${port}:80"
     environment:
       ROLE: frontend
+    stop_grace_period: 3s
+    logging:
+      options:
+        max-size: "1m"
 volumes:
   data:
 `,
@@ -101,6 +105,7 @@ volumes:
       assert.match(up.stderr, /Creating network "shop_default" with the default driver/);
       assert.match(up.stderr, /Creating volume "shop_data" with default driver/);
       assert.match(up.stderr, /Creating shop_web_1 \.\.\. done/);
+      assert.equal(await world.docker.ok(['inspect', '--format', '{{.Config.StopTimeout}}', 'shop_web_1']), '3\n', 'stop_grace_period is its StopTimeout');
       const page = await fetchUntil(`http://127.0.0.1:${port}/`);
       assert.equal(page, WEBAPP_PAGE, 'web fetched from db by service name, and is published on the port');
 
