@@ -9,6 +9,7 @@
 import { isIPv4 } from 'node:net';
 import { HOSTNAME_PATTERN, type HealthcheckSpec, type NetworkMembership, type Protocol, type RestartPolicy } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
+import { logConfig, securityOpt } from './host-options.ts';
 import { createMemberships } from './network.ts';
 
 /** Hearth's settings from a create (the image and name are the route's). */
@@ -291,18 +292,6 @@ function tmpfsMounts(v: unknown): CreateSettings['tmpfs'] {
   });
 }
 
-/**
- * `--security-opt` that asks for less host confinement (`seccomp=unconfined`, `apparmor=unconfined`,
- * `label=disable`, as debugging scripts do) is already so: the VM is the boundary, and no seccomp, AppArmor
- * or SELinux profile is applied inside it. A profile or any other option would need the guest to apply it.
- */
-function securityOpt(opt: string): void {
-  const [key, value = ''] = opt.split(/[=:](.*)/s) as [string, string?];
-  const unconfined = (key === 'seccomp' || key === 'apparmor') && value === 'unconfined';
-  if (unconfined || (key === 'label' && value === 'disable')) return;
-  throw invalidParameter(`HostConfig.SecurityOpt ${JSON.stringify(opt.length > 60 ? `${opt.slice(0, 60)}…` : opt)} is not supported by Hearth: no seccomp, AppArmor or SELinux profile is applied inside a container's VM, and other options are not yet (only seccomp=unconfined, apparmor=unconfined and label=disable are accepted)`);
-}
-
 /** `name:ip`, or `name=ip` as newer CLIs send it. */
 function extraHost(entry: string): { hostname: string; ip: string } {
   const at = entry.includes('=') ? entry.indexOf('=') : entry.indexOf(':');
@@ -447,30 +436,4 @@ function stopSettings(config: Json): Pick<CreateSettings, 'stop_signal' | 'stop_
     throw invalidParameter('StopTimeout must be a whole number of seconds (-1: wait for ever)');
   }
   return { stop_signal: signal, stop_timeout_s: typeof t === 'number' ? (t < 0 ? 86_400 : Math.min(t, 86_400)) : null };
-}
-
-/**
- * The options of json-file and local that only bound what is kept (`--log-opt max-size=10m`, common in
- * scripts and Compose files) are accepted once checked: the manager already bounds every container's log
- * (logs.maxBytes). Any other option would change what is logged, and is refused.
- */
-const LOG_BOUNDS: Record<string, RegExp> = {
-  'max-size': /^(-1|\d+(\.\d+)?\s*([kmgt]i?b?|b)?)$/i,
-  'max-file': /^[1-9]\d*$/,
-  compress: /^(true|false|1|0)$/i,
-  mode: /^(blocking|non-blocking)$/,
-  'max-buffer-size': /^\d+(\.\d+)?\s*([kmgt]i?b?|b)?$/i,
-};
-
-function logConfig(lc: Json): Record<string, never> {
-  const type = typeof lc.Type === 'string' ? lc.Type : '';
-  if (type !== '' && type !== 'json-file' && type !== 'local') {
-    throw invalidParameter(`HostConfig.LogConfig: the ${type} logging driver is not supported by Hearth: logs are kept by the manager (json-file)`);
-  }
-  for (const [k, v] of Object.entries(obj(lc.Config))) {
-    const valid = LOG_BOUNDS[k];
-    if (!valid) throw invalidParameter(`HostConfig.LogConfig.Config: the log option ${k} is not supported by Hearth (only ${Object.keys(LOG_BOUNDS).join(', ')}; the manager bounds each log by logs.maxBytes)`);
-    if (typeof v !== 'string' || !valid.test(v.trim())) throw invalidParameter(`HostConfig.LogConfig.Config: invalid value for log option ${k}: ${JSON.stringify(v)}`);
-  }
-  return {};
 }
