@@ -1,15 +1,17 @@
 /**
  * The commands that act on a running container's guest without ending its run: a signal to its process
- * (`kill`), pausing and resuming its vCPUs, the list of its processes, its usage, and renaming it. Behind the
- * manager's door, which has already checked the manager is open and recovery queued.
+ * (`kill`), pausing and resuming its vCPUs, the list of its processes, its usage; and renaming it and changing
+ * its restart policy, in any state. Behind the manager's door, which has already checked the manager is open
+ * and recovery queued.
  * @module
  */
-import type { ContainerRecord } from '../model/index.ts';
+import type { ContainerRecord, RestartPolicy } from '../model/index.ts';
 import type { GuestProcess } from '../sandbox/sandbox.ts';
 import { GLOBAL, stateConflict, type ContainerContext } from './context.ts';
 import { resourcesOf } from './run.ts';
 import { signalName } from './signal-name.ts';
 import { containerStats, type ContainerStats } from './stats.ts';
+import { mergeSpec, type MergeRules } from './validate.ts';
 
 export class GuestControl {
   constructor(private readonly ctx: ContainerContext) {}
@@ -91,6 +93,22 @@ export class GuestControl {
       const renamed = await ctx.store.renameContainer(id, name);
       await ctx.store.addEvent({ container_id: id, type: 'renamed', from_state: null, to_state: null, message: `renamed from ${c.name} to ${name}` });
       return renamed;
+    });
+  }
+
+  /**
+   * Changes the restart policy in any state (`docker update --restart`): supervision reads it from the record
+   * when a run ends, so the next end follows it. The pairing with `restart_max_retries` is checked as at create.
+   */
+  setRestartPolicy(id: string, policy: RestartPolicy, maxRetries: number | null, rules: MergeRules): Promise<ContainerRecord> {
+    const { ctx } = this;
+    return ctx.queue.run(id, async () => {
+      const c = await ctx.get(id);
+      const spec = mergeSpec(c, { restart_policy: policy, restart_max_retries: maxRetries }, rules);
+      const updated = await ctx.store.updateContainer(id, { restart_policy: spec.restart_policy, restart_max_retries: spec.restart_max_retries });
+      const limit = spec.restart_max_retries === null ? '' : ` (at most ${spec.restart_max_retries} restarts)`;
+      await ctx.store.addEvent({ container_id: id, type: 'updated', from_state: null, to_state: null, message: `restart policy ${spec.restart_policy}${limit}` });
+      return updated;
     });
   }
 

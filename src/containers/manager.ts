@@ -23,6 +23,7 @@ import {
   type ContainerState,
   type EventRecord,
   type NetworkMembership,
+  type RestartPolicy,
   type VmRecord,
 } from '../model/index.ts';
 import type { ContainerStore } from '../store/container-store.ts';
@@ -392,6 +393,12 @@ export class ContainerManager {
   async rename(id: string, name: string): Promise<ContainerRecord> {
     await this.ready();
     return this.control.rename(id, name);
+  }
+
+  /** The restart policy, in any state (the settings of a running container are otherwise fixed: `update`). */
+  async setRestartPolicy(id: string, policy: RestartPolicy, maxRetries: number | null): Promise<ContainerRecord> {
+    await this.ready();
+    return this.control.setRestartPolicy(id, policy, maxRetries, this.mergeRules());
   }
 
   // --- start and shutdown -------------------------------------------------------------------------------

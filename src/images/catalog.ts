@@ -13,7 +13,7 @@ import { parseImageConfig, type ImageConfig } from './image-config.ts';
 import { formatPlatform, parseManifest, type Descriptor } from './manifest.ts';
 import { formatReference, isDigest, parseReference } from './reference.ts';
 import type { RefsIndex } from './refs-index.ts';
-import { usersOf, type ImageUser } from './usage.ts';
+import { usersNaming, usersOf, type ImageUser } from './usage.ts';
 
 export interface ImageSummary {
   manifestDigest: string;
@@ -80,7 +80,7 @@ export class Catalog {
       const all = this.refs.naming(digest);
       const lastRefs = names.length === all.length;
       // forgetting some of its names leaves the image; only containers naming those are in the way
-      const using = usersOf(this.identity(digest, lastRefs ? all : names), users, lastRefs ? this.runs : new Map());
+      const using = lastRefs ? usersOf(this.identity(digest, all), users, this.runs) : usersNaming(this.identity(digest, names), users);
       if (using.length > 0) throw inUse(ref, using);
     }
     await this.refs.delete(names);

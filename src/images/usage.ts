@@ -33,13 +33,21 @@ export interface ImageIdentity {
  * (container id -> manifest digest, kept while the manager runs) does.
  */
 export function usersOf(image: ImageIdentity, users: readonly ImageUser[], runs: ReadonlyMap<string, string>): ImageUser[] {
-  const digests = new Set([image.manifestDigest, ...image.indexDigests]);
-  const refs = new Set(image.refs);
-  return users.filter((u) => {
-    if (runs.get(u.id) === image.manifestDigest || u.digest === image.manifestDigest) return true;
-    const r = canonical(u.ref);
-    return r !== undefined && (refs.has(r.key) || (r.digest !== undefined && digests.has(r.digest)));
-  });
+  return users.filter((u) => runs.get(u.id) === image.manifestDigest || u.digest === image.manifestDigest || names(image, u));
+}
+
+/**
+ * The containers whose reference is one of `image.refs` or pins one of its digests: those in the way of
+ * forgetting some of an image's names (the others boot the digest they resolved, which stays).
+ */
+export function usersNaming(image: ImageIdentity, users: readonly ImageUser[]): ImageUser[] {
+  return users.filter((u) => names(image, u));
+}
+
+function names(image: ImageIdentity, u: ImageUser): boolean {
+  const r = canonical(u.ref);
+  if (r === undefined) return false;
+  return image.refs.includes(r.key) || (r.digest !== undefined && (r.digest === image.manifestDigest || image.indexDigests.includes(r.digest)));
 }
 
 /** A reference in the refs index's form; undefined for one that does not parse (it names no image here). */

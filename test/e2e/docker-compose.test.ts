@@ -33,6 +33,7 @@ describe('Docker API: networks and docker-compose', () => {
 
     const id = (await world.docker.ok(['network', 'create', '--label', 'team=a', 'team'])).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
+    assert.equal(await world.docker.ok(['network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}']), 'team\n', 'the built-in bridge is never dangling');
     for (const [args, why] of [
       [['--driver', 'overlay', 'x'], /driver overlay is not supported by Hearth/],
       [['--subnet', '10.9.0.0/24', 'x'], /an address plan \(IPAM\) of its own is not supported by Hearth/],
@@ -69,7 +70,7 @@ describe('Docker API: networks and docker-compose', () => {
     assert.match(none.stderr, /HostConfig\.NetworkMode "none" is not supported by Hearth/);
   });
 
-  it('brings up a two-service project: a named volume, a port, environment, a dependency reached by name; ps, logs, stop, down -v', async () => {
+  it('brings up a two-service project: a named volume, a port, environment, a dependency reached by name, stop_grace_period and log options; ps, logs, stop, down -v', async () => {
     const port = await freePort();
     const project = new ComposeProject(
       world.docker,
@@ -91,6 +92,10 @@ services:
       - "${port}:80"
     environment:
       ROLE: frontend
+    stop_grace_period: 3s
+    logging:
+      options:
+        max-size: "1m"
 volumes:
   data:
 `,
@@ -100,6 +105,7 @@ volumes:
       assert.match(up.stderr, /Creating network "shop_default" with the default driver/);
       assert.match(up.stderr, /Creating volume "shop_data" with default driver/);
       assert.match(up.stderr, /Creating shop_web_1 \.\.\. done/);
+      assert.equal(await world.docker.ok(['inspect', '--format', '{{.Config.StopTimeout}}', 'shop_web_1']), '3\n', 'stop_grace_period is its StopTimeout');
       const page = await fetchUntil(`http://127.0.0.1:${port}/`);
       assert.equal(page, WEBAPP_PAGE, 'web fetched from db by service name, and is published on the port');
 

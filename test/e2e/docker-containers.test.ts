@@ -1,8 +1,8 @@
 /**
  * The container commands of the real `docker` CLI against Hearth, on two running microVMs: run -d -p (on all
- * addresses and on 127.0.0.1) with a fetch through each port, --hostname, ps (filters, --format), inspect
+ * addresses and on 127.0.0.1) with a fetch through each port, --hostname, ps (every filter, --format), inspect
  * --format, port, logs (-f, --tail, --since, -t), exec (with and without -it), cp both ways, top, stats
- * --no-stream, rename, the lifecycle (stop, start, restart, kill, pause, unpause, wait, rm -f), --restart
+ * --no-stream, rename, the lifecycle (stop, start, restart, kill, pause, unpause, wait, update, rm -f), --restart
  * on-failure and --memory's OOM kill.
  */
 import assert from 'node:assert/strict';
@@ -99,6 +99,42 @@ describe('docker container commands through Hearth', () => {
     await docker(['rm', 'made']);
   });
 
+  it('ps filters by network (name or ID prefix), volume (name or path), published and exposed port, and creation order; -p with a host port range', async () => {
+    await docker(['network', 'create', 'filters-net']);
+    await docker(['create', '--name', 'f1', '--network', 'filters-net', '-v', 'fvol:/data', 'busybox', 'true']);
+    await docker(['create', '--name', 'f2', '-p', '127.0.0.1::53/udp', 'busybox', 'true']);
+    const names = async (...filters: string[]) =>
+      (await docker(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])])).split('\n').filter(Boolean).sort().join(',');
+    assert.equal(await names('network=filters-net'), 'f1');
+    assert.equal(await names(`network=${(await line(['network', 'inspect', '-f', '{{.Id}}', 'filters-net'])).slice(0, 6)}`), 'f1');
+    assert.equal(await names('volume=fvol'), 'f1');
+    assert.equal(await names('volume=/data'), 'f1');
+    assert.equal(await names('publish=53/udp'), 'f2');
+    assert.equal(await names('publish=53'), '', 'tcp unless a protocol is given');
+    assert.equal(await names('publish=70-90'), 'web');
+    assert.equal(await names('expose=80/tcp'), 'web', 'the image exposes it');
+    assert.equal(await names('expose=53/udp'), 'f2', 'a published port is exposed');
+    assert.equal(await names('since=f1'), 'f2');
+    assert.equal(await names('before=f2', 'name=^/f'), 'f1');
+    assert.equal(await names('is-task=true'), '');
+    const bad = await world.docker.run(['ps', '--filter', 'publish=8080:80']);
+    assert.match(bad.stderr, /invalid filter 'publish=8080:80'/);
+    const missing = await world.docker.run(['ps', '--filter', 'before=nothing-here']);
+    assert.match(missing.stderr, /No such container: nothing-here/);
+    await docker(['rm', 'f1', 'f2']);
+    await docker(['network', 'rm', 'filters-net']);
+    // a host port range for one container port: the first free one of it, as dockerd picks
+    const low = await freePort();
+    const range = `${low}-${low + 1}:80`;
+    const bound = async (name: string) => line(['inspect', '--format', '{{(index (index .HostConfig.PortBindings "80/tcp") 0).HostPort}}', name]);
+    await docker(['create', '--name', 'r1', '-p', range, 'busybox', 'true']);
+    await docker(['create', '--name', 'r2', '-p', range, 'busybox', 'true']);
+    assert.deepEqual([await bound('r1'), await bound('r2')], [String(low), String(low + 1)]);
+    const full = await world.docker.run(['create', '-p', range, 'busybox', 'true']);
+    assert.match(full.stderr, new RegExp(`Bind for ${low}-${low + 1} failed: no port of the range is free for 80/tcp`));
+    await docker(['rm', 'r1', 'r2']);
+  });
+
   it('inspect --format reads the fields users reach for', async () => {
     const out = await line([
       'inspect',
@@ -122,7 +158,7 @@ describe('docker container commands through Hearth', () => {
     const tail = await world.docker.run(['logs', '--tail', '2', 'ticker']);
     assert.equal(tail.stdout.split('\n').filter(Boolean).length + tail.stderr.split('\n').filter(Boolean).length, 2);
     const stamped = await world.docker.run(['logs', '-t', '--tail', '1', 'ticker']);
-    assert.match(stamped.stdout + stamped.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (tick|err) \d+\n$/);
+    assert.match(stamped.stdout + stamped.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (tick|err) \d+\n$/);
     // --since a line's own timestamp: that line and later ones, none from before.
     await new Promise((r) => setTimeout(r, 1000));
     const lastTick = (await world.docker.run(['logs', '-t', '--tail', '2', 'ticker'])).stdout.trim().split('\n').at(-1)!;
@@ -175,11 +211,17 @@ describe('docker container commands through Hearth', () => {
     const top = await docker(['top', 'web']);
     assert.match(top, /^UID\s+PID\s+PPID/);
     assert.match(top, /httpd -f -v -p 80 -h \/www/);
+    const aux = (await docker(['top', 'web', 'aux'])).trim().split('\n');
+    assert.match(aux[0]!, /^USER\s+PID\s+%CPU\s+%MEM\s+VSZ\s+RSS\s+TTY\s+STAT\s+START\s+TIME\s+COMMAND$/);
+    assert.match(aux.at(-1)!, /^root\s+\d+\s+-\s+-\s+-\s+\d+\s+\?\s+-\s+-\s+\d\d:\d\d:\d\d\s+httpd -f/);
+    assert.match(await docker(['top', 'web', '-o', 'pid,comm=NAME']), /^PID\s+NAME\n\d+\s+httpd\n$/);
+    const bad = await world.docker.run(['top', 'web', '-o', 'pid,nice']);
+    assert.match(bad.stderr, /ps field "nice" is not supported by Hearth's top/);
     const stats = await line(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}}', 'web']);
     assert.match(stats, /^web \d+\.\d+% \d+(\.\d+)?[KMG]i?B \/ \d+(\.\d+)?[KMG]i?B$/);
   });
 
-  it('the lifecycle: pause, unpause, stop, start, restart, kill, wait, rename, rm -f', async () => {
+  it('the lifecycle: pause, unpause, stop, start, restart, kill, wait, update, rename, rm -f', async () => {
     await docker(['pause', 'ticker']);
     assert.equal(await line(['inspect', '--format', '{{.State.Status}} {{.State.Paused}}', 'ticker']), 'paused true');
     assert.match(await line(['ps', '--format', '{{.Status}}', '--filter', 'name=ticker']), /\(Paused\)$/);
@@ -197,12 +239,22 @@ describe('docker container commands through Hearth', () => {
     assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'running');
     const waiting = world.docker.run(['wait', 'ticker']);
     await docker(['kill', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}}', 'ticker']), 'exited', 'a SIGKILL is answered once the process is gone');
     assert.equal((await waiting).stdout.trim(), '137');
     const notRunning = await world.docker.run(['kill', 'ticker']);
     assert.match(notRunning.stderr, /is not running/);
+    // update: memory and CPUs while it is not running; the restart policy in any state
+    await docker(['update', '--memory', '300m', '--cpus', '1', 'ticker']);
+    assert.equal(await line(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', 'ticker']), `${300 * 2 ** 20} 1000000000`);
     await docker(['rename', 'ticker', 'tocker']);
     assert.equal(await line(['ps', '-a', '--format', '{{.Names}}', '--filter', 'name=tocker']), 'tocker');
     await docker(['start', 'tocker']);
+    await docker(['update', '--restart', 'on-failure:4', 'tocker']);
+    assert.equal(await line(['inspect', '--format', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'tocker']), 'on-failure 4');
+    const live = await world.docker.run(['update', '--memory', '400m', 'tocker']);
+    assert.match(live.stderr, /Cannot update the memory or CPUs of container tocker while it runs/);
+    const shares = await world.docker.run(['update', '--cpu-shares', '512', 'tocker']);
+    assert.match(shares.stderr, /CpuShares cannot be updated by Hearth/);
     const refused = await world.docker.run(['rm', 'tocker']);
     assert.match(refused.stderr, /cannot remove container "\/tocker": container is running: stop the container before removing or force remove/);
     await docker(['rm', '-f', 'tocker']);

@@ -1,9 +1,10 @@
 /**
  * Images through the real `docker` CLI against a real manager: pull with Docker's progress (and again: up
  * to date; and an image the registry lacks: the CLI's error), images with --format and filters, inspect
- * --format, tag, history, system df, system and container prune, rmi of a tag then of the image, image
- * prune, build refused naming why; and the same library seen from /v1. A private registry: docker login
- * checks the credentials, pulls carry them (X-Registry-Auth), and nobody else's pull rides on them.
+ * --format, tag, history, system df, system and container prune, rmi of a tag (also of an image a container
+ * runs) then of the image, image prune, build refused naming why; and the same library seen from /v1. A
+ * private registry: docker login checks the credentials, pulls carry them (X-Registry-Auth), and nobody
+ * else's pull rides on them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +82,9 @@ describe('Docker API: images with the docker CLI', () => {
     try {
       const rows = (await world.docker.ok(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}/{{.Active}}'])).trim().split('\n');
       assert.deepEqual(rows, ['Images=2/1', 'Containers=1/0', 'Local Volumes=0/0', 'Build Cache=0/0']);
+      const images = (await world.docker.ok(['system', 'df', '--format', '{{.Type}} {{.Size}} {{.Reclaimable}}'])).split('\n')[0]!;
+      const [, size, reclaimable] = /^Images (\S+) (\S+) \(/.exec(images) ?? [];
+      assert.ok(size !== undefined && reclaimable !== size, `the image a container uses is not reclaimable: ${images}`);
       const verbose = await world.docker.ok(['system', 'df', '-v']);
       assert.match(verbose, /^busybox +latest +[0-9a-f]{12} /m);
     } finally {
@@ -98,6 +102,13 @@ describe('Docker API: images with the docker CLI', () => {
     assert.match(pruned, new RegExp(`Deleted Containers:\n${kept}\n`));
     assert.match(pruned, /Deleted Networks:\nspare\n/);
     assert.deepEqual((await world.docker.ok(['ps', '-aq', '--no-trunc'])).trim(), running, 'the running one stays');
+    // While a container runs the image, a name of it no container uses goes; the one the container names stays.
+    await world.docker.ok(['tag', 'busybox', 'spare:1']);
+    assert.equal(await world.docker.ok(['rmi', 'spare:1']), 'Untagged: spare:1\n');
+    const inUse = await world.docker.run(['rmi', 'busybox']);
+    assert.equal(inUse.code, 1);
+    const conflict = `conflict: unable to remove repository reference "busybox" \\(must force\\) - container ${running.slice(0, 12)} is using its referenced image [0-9a-f]{12}`;
+    assert.match(inUse.stderr, new RegExp(conflict));
     await world.docker.ok(['rm', '-f', running]);
   });
 
@@ -123,13 +134,18 @@ describe('Docker API: images with the docker CLI', () => {
     assert.equal((await world.docker.ok(['images', '-q'])).trim(), '');
   });
 
-  it('refuses build, push and load, naming the command', async () => {
+  it('refuses build, push, commit, diff and export, naming the command and why', async () => {
     const build = await world.docker.run(['build', '-q', '-'], { input: 'FROM busybox\n', env: { DOCKER_BUILDKIT: '0' } });
     assert.equal(build.code, 1);
     assert.match(build.stderr, /docker build is not supported by Hearth/);
     const push = await world.docker.run(['push', 'busybox']);
     assert.equal(push.code, 1);
     assert.match(push.stderr, /push/);
+    for (const [args, command] of [[['commit', 'some-container', 'snap:1'], 'commit'], [['diff', 'some-container'], 'diff'], [['export', 'some-container'], 'export']] as const) {
+      const r = await world.docker.run([...args]);
+      assert.equal(r.code, 1, command);
+      assert.match(r.stderr, new RegExp(`docker ${command} is not supported by Hearth: `));
+    }
   });
 
   describe('a private registry (Basic auth)', () => {

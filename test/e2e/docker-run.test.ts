@@ -3,10 +3,13 @@
  * output and exit codes of fast-exiting containers never lost, `--rm` removing, `-i` feeding stdin, `-it`
  * under a pseudo-terminal, a name conflict in dockerd's words, and a container made through Docker seen,
  * stopped and deleted through /v1 (and the other way round), volumes named and anonymous (`-v /path`), and
- * `--add-host` and `--dns` in the guest's files. Images are pulled through /v1 first.
+ * `--add-host` and `--dns` in the guest's files, an image by ID, `-v` making a missing host directory,
+ * `--log-opt` bounds. Images are pulled through /v1 first.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HELLO_OUTPUT } from '../helpers/app-images.ts';
 import { assertNoLeaks, e2eEnv, pullThroughV1 } from '../helpers/e2e-env.ts';
@@ -137,6 +140,32 @@ describe('docker run through Hearth', () => {
     const bad = await world.docker.run(['run', '--rm', '--add-host', 'bad_name:10.1.2.3', 'busybox', 'true']);
     assert.equal(bad.code, 125, bad.stderr);
     assert.match(bad.stderr, /body\/extra_hosts\/0\/hostname/);
+  });
+
+  it('runs an image named by its ID, short as docker images -q prints it or full', async () => {
+    const short = (await world.docker.ok(['images', '-q', 'busybox'])).trim();
+    assert.match(short, /^[0-9a-f]{12}$/);
+    assert.equal(await world.docker.ok(['run', '--rm', short, 'echo', 'by id']), 'by id\n');
+    const full = (await world.docker.ok(['images', '-q', '--no-trunc', 'busybox'])).trim();
+    const id = (await world.docker.ok(['create', full, 'true'])).trim();
+    assert.match(await world.docker.ok(['inspect', '--format', '{{.Config.Image}}', id]), /^busybox@sha256:[0-9a-f]{64}\n$/, 'pinned to its digest');
+    await world.docker.ok(['rm', id]);
+  });
+
+  it('-v makes a missing host directory as dockerd does (--mount does not); --log-opt bounds are accepted, others refused', async () => {
+    const dir = path.join(world.dataDir, 'made-by-v', 'deep');
+    assert.equal(await world.docker.ok(['run', '--rm', '-v', `${dir}:/out`, 'busybox', 'sh', '-c', 'echo hi > /out/f']), '');
+    assert.equal(readFileSync(path.join(dir, 'f'), 'utf8'), 'hi\n');
+    const mount = await world.docker.run(['create', '--mount', `type=bind,source=${dir}-not-there,target=/x`, 'busybox', 'true']);
+    assert.equal(mount.code, 1);
+    assert.match(mount.stderr, /does not exist on the host/);
+    const logged = await world.docker.run(['run', '--rm', '--log-driver', 'json-file', '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3', 'busybox', 'echo', 'logged']);
+    assert.deepEqual([logged.code, logged.stdout], [0, 'logged\n'], logged.stderr);
+    const tagged = await world.docker.run(['create', '--log-opt', 'tag={{.Name}}', 'busybox', 'true']);
+    assert.equal(tagged.code, 1);
+    assert.match(tagged.stderr, /the log option tag is not supported by Hearth/);
+    const typo = await world.docker.run(['create', '--log-opt', 'max-size=ten', 'busybox', 'true']);
+    assert.match(typo.stderr, /invalid value for log option max-size: "ten"/);
   });
 
   it('leaves nothing behind', async () => {

@@ -2,7 +2,7 @@
  * The Docker socket's door, with the real `docker` CLI and raw requests: the socket's mode, the ping and its
  * headers (GET and HEAD), version negotiation down to 1.47, a pinned version too new or too old getting
  * dockerd's 400, `docker version` and `docker info` describing Hearth, and an endpoint Hearth does not serve
- * answering a 501 that names it, on both versioned and unversioned paths.
+ * answering a 501 that names it, on both versioned and unversioned paths; `docker inspect` of nothing.
  */
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -71,7 +71,7 @@ describe('Docker API: the endpoint', () => {
     assert.match(platform, /Hearth/);
   });
 
-  it('docker info describes Hearth: its VMM, its VMs, the host kernel and CPUs', async () => {
+  it('docker info describes Hearth: its VMM, its VMs, the host kernel and CPUs, its registry mirrors', async () => {
     const out = await world.docker.ok(['info', '--format', '{{json .}}']);
     const info = JSON.parse(out);
     assert.equal(info.OSType, 'linux');
@@ -80,6 +80,13 @@ describe('Docker API: the endpoint', () => {
     assert.ok(info.NCPU >= 1);
     assert.equal(info.Containers, 0);
     assert.deepEqual(info.DriverStatus.find((d: string[]) => d[0] === 'Virtual machines'), ['Virtual machines', '0']);
+    // the test registry is the docker.io mirror, spoken to over plain HTTP
+    const mirror = `http://${world.registry.host}/`;
+    assert.deepEqual(info.RegistryConfig.Mirrors, [mirror]);
+    assert.equal(info.RegistryConfig.IndexConfigs[world.registry.host].Secure, false);
+    const text = await world.docker.ok(['info']);
+    assert.match(text, new RegExp(`Registry Mirrors:\\n +${mirror.replace(/[.]/g, '\\.')}\\n`));
+    assert.match(text, new RegExp(`Insecure Registries:\\n(?: +\\S+\\n)* +${world.registry.host.replace(/[.]/g, '\\.')}\\n`));
   });
 
   it('a client pinned to a version too new or too old gets dockerd\'s 400', async () => {
@@ -103,5 +110,12 @@ describe('Docker API: the endpoint', () => {
     const cli = await world.docker.run(['swarm', 'ca']);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /not implemented by Hearth/);
+  });
+
+  it('docker inspect of a name nothing has is the CLI\'s "no such object"; there are no plugins', async () => {
+    const missing = await world.docker.run(['inspect', 'nothing-here']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^Error: No such object: nothing-here$/m);
+    assert.equal((await world.docker.ok(['plugin', 'ls', '-q'])).trim(), '');
   });
 });

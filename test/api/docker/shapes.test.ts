@@ -217,6 +217,12 @@ describe('fromDockerCreate', () => {
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Memory: 1024 }))), /^Minimum memory limit allowed is 6MB$/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { SomethingNew: 'x' }))), /^HostConfig\.SomethingNew is not supported by Hearth$/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'syslog' } }))), /syslog logging driver is not supported/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'json-file', Config: { 'max-size': 'big' } } }))), /invalid value for log option max-size: "big"/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'json-file', Config: { labels: 'a' } } }))), /the log option labels is not supported/);
+    assert.doesNotThrow(() => fromDockerCreate(cliBody({}, { LogConfig: { Type: 'local', Config: { 'max-size': '10m', 'max-file': '3', compress: 'false' } } })));
+    assert.doesNotThrow(() => fromDockerCreate(cliBody({}, { SecurityOpt: ['seccomp=unconfined', 'apparmor:unconfined', 'label=disable'] })));
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { SecurityOpt: ['no-new-privileges'] }))), /SecurityOpt "no-new-privileges" is not supported by Hearth/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { SecurityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ERRNO"}'] }))), /SecurityOpt "seccomp=\{/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { RestartPolicy: { Name: 'sometimes' } }))), /unknown policy 'sometimes'/);
     assert.match(refusal(() => fromDockerCreate({})), /Config\.Image is required/);
   });
@@ -345,7 +351,10 @@ describe('container shapes', () => {
     assert.ok(!matchesFilters(exited, FACTS, f({}), false), 'stopped ones only with all');
     assert.ok(matchesFilters(exited, FACTS, f({ exited: ['1'] }), true));
     assert.throws(() => f({ status: ['sleeping'] }), /invalid filter 'status=sleeping'/);
-    assert.throws(() => f({ before: ['x'] }), /the filter 'before' is not supported by Hearth/);
+    assert.throws(() => f({ isolation: ['default'] }), /the filter 'isolation' is not supported by Hearth/);
+    assert.throws(() => f({ publish: ['8080:80'] }), /invalid filter 'publish=8080:80'/);
+    assert.ok(matchesFilters(c, FACTS, f({ 'is-task': ['false'] }), false));
+    assert.ok(!matchesFilters(c, FACTS, f({ 'is-task': ['true'] }), false), 'no swarm tasks here');
     assert.throws(() => f({ bogus: ['x'] }), /invalid filter 'bogus'/);
   });
 

@@ -17,6 +17,10 @@ import { intParam } from './params.ts';
 
 type Ref = { Params: { id: string }; Querystring: Record<string, string | undefined> };
 
+const SIGKILL = 9;
+/** How long a SIGKILL's answer waits for the run to end (a VM that takes longer is answered anyway). */
+const KILL_WAIT_MS = 10_000;
+
 export function containerControlRoutes(app: FastifyInstance, ctx: DockerContext): void {
   const { manager } = ctx;
   const graceMs = (t: string | undefined) => {
@@ -73,7 +77,18 @@ export function containerControlRoutes(app: FastifyInstance, ctx: DockerContext)
       if (statusOf(c) !== 'running' && statusOf(c) !== 'paused') {
         throw conflict(`Cannot kill container: ${req.params.id}: Container ${c.container_id} is not running`);
       }
-      await manager.kill(c.id, signo);
+      // dockerd answers a SIGKILL once the process is gone, so `docker kill x; docker rm x` works: the wait
+      // is taken before the signal (a quick end is not missed), for at most KILL_WAIT_MS.
+      const waiting = new AbortController();
+      const timer = setTimeout(() => waiting.abort(), KILL_WAIT_MS);
+      const ended = signo === SIGKILL ? manager.wait(c.id, 'next-exit', waiting.signal).catch(() => undefined) : undefined;
+      try {
+        await manager.kill(c.id, signo);
+        await ended;
+      } finally {
+        clearTimeout(timer);
+        waiting.abort();
+      }
     });
     return reply.code(204).send();
   });

@@ -40,7 +40,7 @@ export function containerStreamRoutes(app: FastifyInstance, ctx: DockerContext):
     const follow = boolParam(q.follow) && until === undefined;
     const c = await resolveContainer(ctx, req.params.id);
     const encode = (e: LogEntry) => {
-      const line = Buffer.from(`${timestamps ? `${e.timestamp} ` : ''}${e.message}${e.crlf ? '\r\n' : '\n'}`);
+      const line = Buffer.from(`${timestamps ? `${nanoTime(e.timestamp)} ` : ''}${e.message}${e.crlf ? '\r\n' : '\n'}`);
       return c.tty ? line : frame(e.stream, line);
     };
     const inRange = (e: LogEntry) => until === undefined || Date.parse(e.timestamp) <= until.getTime();
@@ -139,4 +139,9 @@ async function feedStdin(stream: HijackedStream, attachment: Attachment): Promis
       // the process already ended
     }
   });
+}
+
+/** dockerd's timestamps are RFC 3339 with nine fraction digits, always (scripts cut them by column). */
+function nanoTime(iso: string): string {
+  return iso.replace(/(?:\.(\d{1,9}))?Z$/, (_, frac: string | undefined) => `.${(frac ?? '').padEnd(9, '0')}Z`);
 }

@@ -4,18 +4,21 @@
  * @module
  */
 import { randomInt } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { writableLayerPath } from '../../../containers/run.ts';
 import { isHearthError } from '../../../errors.ts';
 import type { ContainerRecord } from '../../../model/index.ts';
 import type { DockerContext } from '../context.ts';
-import { conflict, invalidParameter, nameInUse, noSuchImage } from '../errors.ts';
+import { conflict, invalidParameter, nameInUse } from '../errors.ts';
+import { findImage } from '../image-lookup.ts';
 import { FactsSource, findContainer, resolveContainer, withContainer } from '../resolve.ts';
 import { toDockerInspect, toDockerSummary } from '../shapes/container.ts';
-import { fromDockerCreate, parsePort } from '../shapes/create.ts';
+import { repoDigests } from '../shapes/image.ts';
+import { fromDockerCreate, parsePort, type CreateSettings } from '../shapes/create.ts';
 import { matchesFilters, parseFilters } from '../shapes/filters.ts';
+import { topTable } from '../shapes/top.ts';
 import { boolParam, intParam } from './params.ts';
 
 type Ref = { Params: { id: string }; Querystring: Record<string, string | undefined> };
@@ -33,11 +36,15 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
     const platform = req.query.platform ?? '';
     if (platform !== '' && !platform.startsWith('linux')) throw invalidParameter(`platform ${platform} is not supported by Hearth: linux only`);
     const settings = fromDockerCreate(req.body);
-    const image = await ctx.images.inspect(settings.image).catch((e: unknown) => {
-      if (isHearthError(e) && e.kind === 'NotFound') throw noSuchImage(settings.image);
-      if (isHearthError(e, 'HEARTH_ERR_IMAGE_REF_INVALID')) throw invalidParameter(e.message);
-      throw e;
-    });
+    // By reference, or by ID as `docker run $(docker images -q app)` names it; a container names its image
+    // by reference, so one given by ID is pinned to its digest under a name it has.
+    const found = await findImage(ctx.images, settings.image);
+    const image = found.details;
+    if (found.ref === undefined) {
+      const pinned = repoDigests(image)[0];
+      if (pinned === undefined) throw invalidParameter(`image ${settings.image} has no name a container could refer to it by: tag it first (docker tag)`);
+      settings.image = pinned;
+    }
     const all = await manager.list();
     const name = wanted ? wanted.replace(/^\//, '') : freeName(all);
     const holder = all.find((c) => c.name === name);
@@ -45,14 +52,21 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
     const published = settings.publish_all
       ? [...new Set([...settings.exposed_ports, ...image.config.exposedPorts])].map((key) => ({ ...parsePort(key.includes('/') ? key : `${key}/tcp`), free: true }))
       : [];
-    const port_mappings = [
+    const port_mappings: CreateSettings['port_mappings'] = [
       ...settings.port_mappings,
       ...published
         .filter((p) => !settings.port_mappings.some((m) => m.container_port === p.port && m.protocol === p.protocol))
         .map((p) => ({ container_port: p.port, host_port: 0, protocol: p.protocol })),
     ];
-    for (const m of port_mappings) if (m.host_port === 0) m.host_port = await freePort(m.protocol);
-    const { publish_all: _p, exposed_ports: _e, restart_max_retries, ...rest } = settings;
+    for (const m of port_mappings) {
+      if (m.host_range) m.host_port = await freePortIn(m.host_range, m.protocol, m.container_port, all);
+      else if (m.host_port === 0) m.host_port = await freePort(m.protocol);
+      delete m.host_range;
+    }
+    const { publish_all: _p, exposed_ports: _e, bind_sources, restart_max_retries, ...rest } = settings;
+    // `-v /host/dir:/path` makes a missing host directory, as dockerd does; something else there is left for
+    // the create to refuse, naming it.
+    for (const dir of bind_sources) await mkdir(dir, { recursive: true }).catch(() => undefined);
     try {
       const c = await manager.create(
         {
@@ -81,7 +95,12 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
     // Newest first, as dockerd lists them.
     const list = (await manager.list()).sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
     const withFacts = await Promise.all(list.map(async (c) => ({ c, facts: await source.facts(c) })));
-    let rows = withFacts.filter(({ c, facts }) => matchesFilters(c, facts, filters, all || limit > 0 || filters.has('status')));
+    const bound = async (key: 'before' | 'since') => {
+      const ref = filters.get(key)?.at(-1);
+      return ref === undefined ? {} : { [key]: await resolveContainer(ctx, ref) };
+    };
+    const bounds = { ...(await bound('before')), ...(await bound('since')) };
+    let rows = withFacts.filter(({ c, facts }) => matchesFilters(c, facts, filters, all || limit > 0 || filters.has('status'), bounds));
     if (limit > 0) rows = rows.slice(0, limit);
     const size = boolParam(req.query.size);
     return Promise.all(
@@ -126,22 +145,9 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
 
   app.get<Ref>('/containers/:id/top', async (req) => {
     const psArgs = req.query.ps_args ?? '';
-    if (psArgs !== '' && psArgs !== '-ef') throw invalidParameter(`ps_args ${JSON.stringify(psArgs)} is not supported by Hearth: the guest's agent lists processes itself`);
-    return withContainer(ctx, req.params.id, async (c) => {
-      const procs = await manager.top(c.id);
-      return {
-        Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
-        Processes: procs.map((p) => [p.user, String(p.pid), String(p.ppid), '0', '', '?', cpuTime(p.cpuTimeMs), p.command]),
-      };
-    });
+    topTable(psArgs, []); // refused options are a 400 before the container is looked at
+    return withContainer(ctx, req.params.id, async (c) => topTable(psArgs, await manager.top(c.id)));
   });
-}
-
-/** `[[hh:]mm:]ss` as ps prints TIME. */
-function cpuTime(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 }
 
 /** SizeRw: what the writable layer takes on disk; SizeRootFs adds nothing known of the image here (0 when unknown). */
@@ -168,12 +174,27 @@ function freeName(all: readonly ContainerRecord[]): string {
 /** A host port nothing listens on now, for `-p 80` and `-P` (dockerd picks from its ephemeral range the same way). */
 function freePort(protocol: 'tcp' | 'udp'): Promise<number> {
   if (protocol === 'udp') return Promise.resolve(32768 + randomInt(28000));
-  return new Promise((resolve, reject) => {
+  return listenable(0) as Promise<number>;
+}
+
+/** The first port of `[low, high]` no container maps and (tcp) nothing listens on, as dockerd picks one. */
+async function freePortIn([low, high]: [number, number], protocol: 'tcp' | 'udp', containerPort: number, all: readonly ContainerRecord[]): Promise<number> {
+  const mapped = new Set(all.flatMap((c) => c.port_mappings.filter((m) => m.protocol === protocol).map((m) => m.host_port)));
+  for (let p = low; p <= high; p++) {
+    if (mapped.has(p)) continue;
+    if (protocol === 'udp' || (await listenable(p)) !== undefined) return p;
+  }
+  throw conflict(`Bind for ${low}-${high} failed: no port of the range is free for ${containerPort}/${protocol}`);
+}
+
+/** Listens on `port` (0: any) and lets it go: the port it got, or undefined if it is taken. */
+function listenable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(undefined));
+    s.listen(port, () => {
+      const got = (s.address() as { port: number }).port;
+      s.close(() => resolve(got));
     });
   });
 }

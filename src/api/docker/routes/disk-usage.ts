@@ -23,7 +23,9 @@ export function diskUsageRoutes(app: FastifyInstance, ctx: DockerContext): void 
     const out: Record<string, unknown> = {};
     if (wants('image')) {
       const images = await ctx.images.list();
-      out.Images = await Promise.all(images.map(async (i) => imageSummary(i, (await ctx.images.inspect(i.manifestDigest)).config.labels)));
+      // SharedSize is computed here as dockerd does for df (unlike the image list's -1): the CLI counts an image
+      // in use as not reclaimable only when it is known. Hearth's images share no disk, so 0.
+      out.Images = await Promise.all(images.map(async (i) => ({ ...imageSummary(i, (await ctx.images.inspect(i.manifestDigest)).config.labels), SharedSize: 0 })));
       out.LayersSize = images.reduce((n, i) => n + i.bytesOnDisk, 0);
     }
     if (wants('container')) {

@@ -2,8 +2,8 @@
  * Images through the Docker API: pull (`POST /images/create`, Docker's progress stream), list, inspect,
  * history, tag, remove and prune, each one call into the same image library /v1/images uses (and so
  * recorded in the same event log). A name in a path may hold slashes (`localhost:5000/team/app:1`), so the
- * routes on one image are a wildcard read from its end. `docker build`, import, load, save, push and search
- * answer a clear 501.
+ * routes on one image are a wildcard read from its end. `docker build`, import, load, save, push, search,
+ * commit, and a container's diff and export answer a clear 501 saying why.
  * @module
  */
 import { PassThrough } from 'node:stream';
@@ -15,7 +15,7 @@ import { familiarReference, formatReference, parseReference } from '../../../ima
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, notImplemented, toDockerResponse } from '../errors.ts';
 import { booleanFilter, filterTime, matchLabels, matchOne, parseFilters } from '../filter-args.ts';
-import { findImage } from '../image-lookup.ts';
+import { findImage, type FoundImage } from '../image-lookup.ts';
 import { imageHistory, imageInspect, imageSummary, repoDigests, repoTags } from '../shapes/image.ts';
 import { errorLine, PullTranslator, type DockerProgressLine } from '../shapes/pull-progress.ts';
 import { credentialsOf } from './registry-auth.ts';
@@ -36,8 +36,11 @@ export function imageRoutes(app: FastifyInstance, ctx: DockerContext): void {
     ['POST', '/images/load', 'docker load is not supported by Hearth: push the image to a registry and pull it'],
     ['GET', '/images/get', 'docker save is not supported by Hearth'],
     ['GET', '/images/search', 'docker search is not supported by Hearth'],
+    ['POST', '/commit', 'docker commit is not supported by Hearth: a container\'s changes stay in its VM\'s writable disk; build images elsewhere and pull them'],
+    ['GET', '/containers/:id/changes', 'docker diff is not supported by Hearth: a container\'s changes are in its VM\'s writable disk, not a layer the manager reads'],
+    ['GET', '/containers/:id/export', 'docker export is not supported by Hearth: a container\'s files are assembled inside its VM; docker cp copies a path out'],
   ] as const) {
-    app.route({ method, url: path, handler: async () => Promise.reject(notImplemented(method, path, why)) });
+    app.route({ method, url: path, handler: async (req) => Promise.reject(notImplemented(method, req.url.split('?')[0]!, why)) });
   }
   app.get<OneImage>('/images/*', (req) => oneImage(ctx, req, 'GET'));
   app.post<OneImage>('/images/*', (req, reply) => oneImage(ctx, req, 'POST', reply));
@@ -132,7 +135,7 @@ async function remove(ctx: DockerContext, name: string, q: Record<string, string
   try {
     r = await ctx.images.remove(found.ref ?? d.manifestDigest, { force });
   } catch (e) {
-    if (isHearthError(e, 'HEARTH_ERR_IMAGE_IN_USE')) throw new DockerError(409, `conflict: unable to remove repository reference "${name}" (must force) - ${e.message}`);
+    if (isHearthError(e, 'HEARTH_ERR_IMAGE_IN_USE')) throw await inUse(ctx, name, found);
     throw e;
   }
   const untagged = r.refs.map((ref) => familiarReference(parseReference(ref)));
@@ -141,6 +144,23 @@ async function remove(ctx: DockerContext, name: string, q: Record<string, string
 }
 
 const shortId = (i: Pick<ImageSummary, 'configDigest'>) => i.configDigest.slice(7, 19);
+
+/** dockerd's conflict, naming by its Docker ID a container in the way: one naming the reference if any. */
+async function inUse(ctx: DockerContext, name: string, found: FoundImage): Promise<DockerError> {
+  const users = found.details.users;
+  const naming = users.find((u) => found.ref !== undefined && sameReference(u.ref, found.ref)) ?? users[0];
+  const container = (await ctx.manager.list()).find((c) => c.id === naming?.id);
+  const who = container ? `container ${container.container_id.slice(0, 12)}` : 'a container';
+  return new DockerError(409, `conflict: unable to remove repository reference "${name}" (must force) - ${who} is using its referenced image ${shortId(found.details)}`);
+}
+
+function sameReference(a: string, b: string): boolean {
+  try {
+    return formatReference(parseReference(a)) === formatReference(parseReference(b));
+  } catch {
+    return false;
+  }
+}
 
 /** `docker image prune`: dangling (untagged) images by default, every unused one with `dangling=false`. */
 async function prune(ctx: DockerContext, filtersText: string | undefined) {

@@ -10,6 +10,7 @@ import { archiveRoutes } from './archive.ts';
 import { containerControlRoutes } from './container-control.ts';
 import { containerPruneRoutes } from './container-prune.ts';
 import { containerStreamRoutes } from './container-streams.ts';
+import { containerUpdateRoutes } from './container-update.ts';
 import { containerRoutes } from './containers.ts';
 import { diskUsageRoutes } from './disk-usage.ts';
 import { eventRoutes } from './events.ts';
@@ -25,6 +26,7 @@ export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   containerRoutes(app, ctx);
   containerControlRoutes(app, ctx);
   containerStreamRoutes(app, ctx);
+  containerUpdateRoutes(app, ctx);
   archiveRoutes(app, ctx);
   execRoutes(app, ctx);
   imageRoutes(app, ctx);

@@ -47,7 +47,8 @@ export function networkRoutes(app: FastifyInstance, ctx: DockerContext): void {
         matchOne(f, 'name', (name) => n.name.includes(name)) &&
         matchOne(f, 'scope', (s) => s === 'local') &&
         matchOne(f, 'type', (t) => t === (n.name === 'bridge' ? 'builtin' : 'custom')) &&
-        matchOne(f, 'dangling', (d) => (d === 'true' || d === '1') === (n.members.length === 0)) &&
+        // As dockerd: the built-in network is never dangling (nor pruned), used or not.
+        matchOne(f, 'dangling', (d) => (d === 'true' || d === '1') === (n.members.length === 0 && n.name !== 'bridge')) &&
         matchLabels(f, n.labels),
     );
     return picked.map((n) => dockerNetwork(n, facts, false));

@@ -1,13 +1,14 @@
 /**
  * `/_ping`, `/version` and `/info`: what the CLI asks before anything else (the ping's `API-Version` is how
  * it negotiates down to 1.47) and what `docker version` and `docker info` print. They describe Hearth as it
- * is: one microVM per container, each with its own kernel, behind this one manager.
+ * is: one microVM per container, each with its own kernel, behind this one manager. And `/plugins`: none.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { arch, availableParallelism, hostname, release, totalmem } from 'node:os';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DockerContext } from '../context.ts';
+import { DockerError } from '../errors.ts';
 import { API_VERSION, MIN_API_VERSION } from '../version.ts';
 import { dockerInfo, type InfoFacts } from '../shapes/info.ts';
 
@@ -43,6 +44,14 @@ export function systemRoutes(app: FastifyInstance, ctx: DockerContext): void {
     };
   });
 
+  // Hearth has no plugins: none to list, and any one named is missing, so `docker inspect NAME` (which asks
+  // every kind of object in turn, skipping a 404) ends with the CLI's "no such object".
+  app.get('/plugins', async () => []);
+  app.get<{ Params: { '*': string } }>('/plugins/*', async (req) => {
+    const name = req.params['*'].replace(/\/json$/, '');
+    throw new DockerError(404, `plugin "${name}" not found`);
+  });
+
   app.get('/info', async () => {
     const [containers, vms, images] = await Promise.all([ctx.manager.list(), ctx.manager.listVms(), ctx.images.list()]);
     const facts: InfoFacts = {
@@ -59,6 +68,7 @@ export function systemRoutes(app: FastifyInstance, ctx: DockerContext): void {
       containers: containers.map((c) => c.state),
       vms: vms.length,
       images: images.length,
+      registry: { mirrors: ctx.config.registry.mirrors, insecure: ctx.config.registry.insecure },
     };
     return dockerInfo(facts);
   });

@@ -9,6 +9,7 @@
 import { isIPv4 } from 'node:net';
 import { HOSTNAME_PATTERN, type HealthcheckSpec, type NetworkMembership, type Protocol, type RestartPolicy } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
+import { logConfig, securityOpt } from './host-options.ts';
 import { createMemberships } from './network.ts';
 
 /** Hearth's settings from a create (the image and name are the route's). */
@@ -26,13 +27,18 @@ export interface CreateSettings {
   volumes: Array<{ name?: string; host_path?: string; container_path: string; readonly: boolean }>;
   /** The networks it joins (NetworkMode and EndpointsConfig); `bridge` alone when none other. */
   networks: NetworkMembership[];
-  /** host_port 0: any free port, chosen by the route; no host_ip: the manager's `network.portHostIp`. */
-  port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol; host_ip?: string }>;
+  /**
+   * host_port 0: a free port, chosen by the route (within `host_range` when given: `-p 8000-8010:80`); no
+   * host_ip: the manager's `network.portHostIp`.
+   */
+  port_mappings: Array<{ container_port: number; host_port: number; protocol: Protocol; host_ip?: string; host_range?: [number, number] }>;
   /** `--hostname`; null: the short id. */
   hostname: string | null;
   /** `-P`: every exposed port (the create's and the image's) to a free host port. */
   publish_all: boolean;
   exposed_ports: string[];
+  /** The host directories of `Binds` (`-v /host:/path`): made when missing, as dockerd does (never a Mount's). */
+  bind_sources: string[];
   restart_policy: RestartPolicy;
   restart_max_retries: number | null;
   auto_remove: boolean;
@@ -67,7 +73,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
-  'Links', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'CapAdd', 'CapDrop',
+  'Links', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'CapAdd', 'CapDrop', 'SecurityOpt',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -108,7 +114,8 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
   for (const f of ['Domainname', 'MacAddress', 'OnBuild', 'Shell']) refuseSet(config, f, '');
-  const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
+  const bound = binds(strings(host.Binds, 'HostConfig.Binds'));
+  const volumes = [...bound, ...mounts(host.Mounts)];
   const tmpfs = [...tmpfsMap(host.Tmpfs), ...tmpfsMounts(host.Mounts)];
   // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
   // anonymous volume (the CLI puts `-v /data` here; Compose lists every volume's path, named ones too).
@@ -120,6 +127,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   for (const f of ['PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
   if (host.Privileged !== undefined && host.Privileged !== null && typeof host.Privileged !== 'boolean') throw invalidParameter('HostConfig.Privileged must be a boolean');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
+  for (const opt of strings(host.SecurityOpt, 'HostConfig.SecurityOpt')) securityOpt(opt);
 
   const image = typeof config.Image === 'string' ? config.Image : '';
   if (image === '') throw invalidParameter('Config.Image is required');
@@ -146,6 +154,7 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     hostname: hostname(config.Hostname),
     publish_all: host.PublishAllPorts === true,
     exposed_ports: exposed,
+    bind_sources: bound.flatMap((v) => (v.host_path === undefined ? [] : [v.host_path])),
     ...restart,
     auto_remove: autoRemove,
     healthcheck: healthcheck(config.Healthcheck),
@@ -303,10 +312,12 @@ function portBindings(pb: Json): CreateSettings['port_mappings'] {
         throw invalidParameter(`HostConfig.PortBindings ${key}: host address ${JSON.stringify(hostIp)} is not supported by Hearth: give an IPv4 address`);
       }
       const raw = typeof o.HostPort === 'string' ? o.HostPort : '';
-      if (raw.includes('-')) throw invalidParameter(`HostConfig.PortBindings ${key}: host port ranges (${raw}) are not supported by Hearth`);
-      const hostPort = raw === '' ? 0 : Number(raw);
+      const range = /^(\d+)-(\d+)$/.exec(raw);
+      const [low, high] = range ? [Number(range[1]), Number(range[2])] : [NaN, NaN];
+      if (range && !(low >= 1 && low <= high && high <= 65535)) throw invalidParameter(`invalid port specification: "${raw}"`);
+      const hostPort = range ? 0 : raw === '' ? 0 : Number(raw);
       if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw invalidParameter(`invalid port specification: "${raw}"`);
-      out.push({ container_port: port, host_port: hostPort, protocol, ...(isIPv4(hostIp) ? { host_ip: hostIp } : {}) });
+      out.push({ container_port: port, host_port: hostPort, protocol, ...(isIPv4(hostIp) ? { host_ip: hostIp } : {}), ...(range ? { host_range: [low, high] as [number, number] } : {}) });
     }
   }
   return out;
@@ -329,7 +340,7 @@ export function parsePort(key: string): { port: number; protocol: Protocol } {
   return { port, protocol: proto };
 }
 
-function restartPolicy(rp: Json): Pick<CreateSettings, 'restart_policy' | 'restart_max_retries'> {
+export function restartPolicy(rp: Json): Pick<CreateSettings, 'restart_policy' | 'restart_max_retries'> {
   const name = typeof rp.Name === 'string' ? rp.Name : '';
   const max = typeof rp.MaximumRetryCount === 'number' ? rp.MaximumRetryCount : 0;
   if (max !== 0 && name !== 'on-failure') throw invalidParameter(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
@@ -378,7 +389,7 @@ function healthcheck(v: unknown): HealthcheckSpec | null {
 
 const MiB = 1024 * 1024;
 
-function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
+export function resources(host: Json): Pick<CreateSettings, 'cpus' | 'memory_mib'> {
   const out: Pick<CreateSettings, 'cpus' | 'memory_mib'> = {};
   const memory = host.Memory;
   if (typeof memory === 'number' && memory > 0) {
@@ -425,13 +436,4 @@ function stopSettings(config: Json): Pick<CreateSettings, 'stop_signal' | 'stop_
     throw invalidParameter('StopTimeout must be a whole number of seconds (-1: wait for ever)');
   }
   return { stop_signal: signal, stop_timeout_s: typeof t === 'number' ? (t < 0 ? 86_400 : Math.min(t, 86_400)) : null };
-}
-
-function logConfig(lc: Json): Record<string, never> {
-  const type = typeof lc.Type === 'string' ? lc.Type : '';
-  if (type !== '' && type !== 'json-file' && type !== 'local') {
-    throw invalidParameter(`HostConfig.LogConfig: the ${type} logging driver is not supported by Hearth: logs are kept by the manager (json-file)`);
-  }
-  if (!isEmpty(lc.Config)) throw invalidParameter('HostConfig.LogConfig.Config is not supported by Hearth: see logs.maxBytes');
-  return {};
 }

@@ -1,10 +1,11 @@
 /**
  * `GET /containers/json?filters=`: Docker's filter document (`{"status": ["running"]}`, or the older
  * `{"status": {"running": true}}`) and the filters Hearth answers: status, name, id, label, ancestor,
- * exited, health. Several values of one filter match any; different filters must all match.
+ * exited, health, network, volume, publish, expose, before, since and is-task. Several values of one filter
+ * match any; different filters must all match.
  * @module
  */
-import type { ContainerRecord } from '../../../model/index.ts';
+import { DEFAULT_NETWORK, type ContainerRecord } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
 import { canonical } from '../resolve.ts';
 import { DOCKER_STATUSES } from './container-state.ts';
@@ -12,9 +13,9 @@ import { exitCodeOf, shownStatus, type ContainerFacts } from './container.ts';
 
 export type Filters = Map<string, string[]>;
 
-const SUPPORTED = new Set(['status', 'name', 'id', 'label', 'ancestor', 'exited', 'health']);
+const SUPPORTED = new Set(['status', 'name', 'id', 'label', 'ancestor', 'exited', 'health', 'network', 'volume', 'publish', 'expose', 'before', 'since', 'is-task']);
 /** dockerd's filters Hearth does not answer (refused by name rather than ignored). */
-const KNOWN = new Set(['before', 'since', 'volume', 'network', 'publish', 'expose', 'isolation', 'is-task']);
+const KNOWN = new Set(['isolation']);
 
 export function parseFilters(raw: string | undefined): Filters {
   const out: Filters = new Map();
@@ -41,14 +42,22 @@ export function parseFilters(raw: string | undefined): Filters {
     }
   }
   for (const s of out.get('exited') ?? []) if (!/^-?\d+$/.test(s)) throw invalidParameter(`invalid filter 'exited=${s}'`);
+  for (const key of ['publish', 'expose']) for (const s of out.get(key) ?? []) portsOf(key, s);
+  for (const s of out.get('is-task') ?? []) if (s !== 'true' && s !== 'false') throw invalidParameter(`invalid filter 'is-task=${s}'`);
   for (const s of out.get('health') ?? []) {
     if (!['starting', 'healthy', 'unhealthy', 'none'].includes(s)) throw invalidParameter(`invalid filter 'health=${s}'`);
   }
   return out;
 }
 
+/** The containers `before` and `since` name (resolved by the caller, as dockerd: 404 for one that is not there). */
+export interface Bounds {
+  before?: ContainerRecord;
+  since?: ContainerRecord;
+}
+
 /** `includeStopped`: `all` (or a limit, or a status filter); otherwise running, paused and restarting ones (Docker's Running). */
-export function matchesFilters(c: ContainerRecord, facts: ContainerFacts, filters: Filters, includeStopped: boolean): boolean {
+export function matchesFilters(c: ContainerRecord, facts: ContainerFacts, filters: Filters, includeStopped: boolean, bounds: Bounds = {}): boolean {
   const status = shownStatus(c, facts);
   if (!includeStopped && status !== 'running' && status !== 'paused' && status !== 'restarting') return false;
   const any = (key: string, test: (v: string) => boolean) => {
@@ -63,8 +72,38 @@ export function matchesFilters(c: ContainerRecord, facts: ContainerFacts, filter
     (filters.get('label') ?? []).every((l) => labelMatches(labels, l)) &&
     any('ancestor', (a) => ancestorMatches(c, facts, a)) &&
     any('exited', (e) => (status === 'exited' || status === 'restarting') && exitCodeOf(c) === Number(e)) &&
-    any('health', (h) => (c.health?.status ?? 'none') === h)
+    any('health', (h) => (c.health?.status ?? 'none') === h) &&
+    any('network', (n) => networkMatches(c, facts, n)) &&
+    any('volume', (v) => c.volumes.some((m) => m.name === v || m.container_path === v)) &&
+    any('publish', (p) => portsOf('publish', p).some((k) => c.port_mappings.some((m) => `${m.container_port}/${m.protocol}` === k))) &&
+    any('expose', (p) => portsOf('expose', p).some((k) => exposed(c, facts).has(k))) &&
+    any('is-task', (t) => t === 'false') &&
+    (bounds.before === undefined || createdBefore(c, bounds.before)) &&
+    (bounds.since === undefined || createdBefore(bounds.since, c))
   );
+}
+
+const createdBefore = (a: ContainerRecord, b: ContainerRecord) => a.created_at < b.created_at || (a.created_at === b.created_at && a.id < b.id);
+
+/** By name, or by a prefix of the network's ID (each network has one, model/network.ts), as dockerd. */
+function networkMatches(c: ContainerRecord, facts: ContainerFacts, n: string): boolean {
+  const joined = c.networks.length > 0 ? c.networks.map((m) => m.network) : [DEFAULT_NETWORK];
+  return joined.some((name) => name === n || (n !== '' && (facts.networkIds.get(name) ?? '').startsWith(n)));
+}
+
+/** The container's exposed ports: the image's, and every one it publishes (`80/tcp`). */
+function exposed(c: ContainerRecord, facts: ContainerFacts): Set<string> {
+  const image = (facts.image?.exposedPorts ?? []).map((e) => (e.includes('/') ? e : `${e}/tcp`));
+  return new Set([...image, ...c.port_mappings.map((m) => `${m.container_port}/${m.protocol}`)]);
+}
+
+/** `80`, `80/udp` or `8000-8080/tcp`, as `port/proto` keys; 400 for anything else (a host part included). */
+function portsOf(key: string, value: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(value);
+  const start = Number(m?.[1]);
+  const end = m?.[2] === undefined ? start : Number(m[2]);
+  if (!m || start < 1 || end > 65535 || end < start) throw invalidParameter(`invalid filter '${key}=${value}': a port, or a range of ports, and an optional protocol (80, 8000-8080/tcp)`);
+  return Array.from({ length: end - start + 1 }, (_, i) => `${start + i}/${m[3] ?? 'tcp'}`);
 }
 
 /** dockerd matches names as a regular expression against `/name`; a bad pattern matches as plain text. */

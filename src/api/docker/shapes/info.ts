@@ -21,6 +21,8 @@ export interface InfoFacts {
   containers: ContainerState[];
   vms: number;
   images: number;
+  /** The manager's registry settings: mirrors by registry host, and hosts spoken to over plain HTTP. */
+  registry: { mirrors: Record<string, string[]>; insecure: string[] };
 }
 
 export function dockerInfo(f: InfoFacts): Record<string, unknown> {
@@ -63,7 +65,7 @@ export function dockerInfo(f: InfoFacts): Record<string, unknown> {
     OSType: 'linux',
     Architecture: f.arch,
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: null,
+    RegistryConfig: registryConfig(f.registry),
     NCPU: f.cpus,
     MemTotal: f.memoryBytes,
     GenericResources: null,
@@ -89,5 +91,21 @@ export function dockerInfo(f: InfoFacts): Record<string, unknown> {
     DefaultAddressPools: [],
     CDISpecDirs: [],
     Containerd: null,
+  };
+}
+
+/**
+ * dockerd's RegistryConfig (`docker info` prints its mirrors and insecure registries; scripts read
+ * `.RegistryConfig.Mirrors`): docker.io's mirrors, each configured registry as an index, and loopback
+ * insecure, as Hearth always treats it.
+ */
+function registryConfig(r: InfoFacts['registry']) {
+  const hubMirrors = (r.mirrors['docker.io'] ?? []).map((m) => (m.endsWith('/') ? m : `${m}/`));
+  const index = (name: string) => ({ Name: name, Mirrors: (r.mirrors[name] ?? []).map((m) => (m.endsWith('/') ? m : `${m}/`)), Secure: !r.insecure.includes(name), Official: name === 'docker.io' });
+  const names = [...new Set(['docker.io', ...Object.keys(r.mirrors), ...r.insecure])];
+  return {
+    InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'],
+    IndexConfigs: Object.fromEntries(names.map((n) => [n, index(n)])),
+    Mirrors: hubMirrors,
   };
 }
