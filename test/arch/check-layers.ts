@@ -69,6 +69,11 @@ export function checkLayers(srcDir: string, tiers: Layer[][] = TIERS): Violation
     const a = place(from);
     const b = place(to);
     if (a === undefined || b === undefined || a.layer === b.layer) continue;
+    const allowed = a.layer.mayImport;
+    if (allowed !== undefined && !allowed.some((p) => (p.endsWith('/') ? to.startsWith(`${root}/${p}`) : to === `${root}/${p}`))) {
+      add('may-import', from, to, `${kind} of ${b.layer.name}; ${a.layer.name} may import only ${allowed.join(', ')}`);
+      continue;
+    }
     if (b.tier < a.tier) add('no-upward', from, to, `${kind} of ${b.layer.name}, a layer above ${a.layer.name}`);
     else if (b.tier === a.tier) add('no-sideways', from, to, `${kind} of ${b.layer.name}, beside ${a.layer.name} in the same tier`);
   }

@@ -93,6 +93,13 @@ const PLANTS: { name: string; files: Record<string, string>; expect: string[] }[
     ],
   },
   {
+    name: 'the command line importing a layer of the manager',
+    files: { 'cli/hearth.ts': "import { HearthError } from '../errors.ts';\nawait import('../main.ts');\n" },
+    expect: [
+      'may-import: src/cli/hearth.ts imports src/errors.ts: an import of shared; cli may import only main.ts (a layer with a list of what it may import imports nothing else)',
+    ],
+  },
+  {
     name: 'a file in no layer',
     files: { 'util.ts': "import { HearthError } from './errors.ts';\n" },
     expect: ['in-a-layer: src/util.ts belongs to no layer (every file of src/ belongs to a layer of TIERS)'],
