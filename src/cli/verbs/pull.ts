@@ -51,11 +51,11 @@ export async function pullImage(client: Client, image: string, out: NodeJS.Write
     }
     switch (l.status) {
       case 'resolving':
-        say(`Pulling ${l.image}`);
+        say(`Pulling ${image}`);
         break;
       case 'resolved':
         for (const layer of l.layers ?? []) layers.set(layer.digest, { done: 0, total: layer.size });
-        say(`${l.image}: ${layers.size} layer${layers.size === 1 ? '' : 's'}, ${short(l.digest)}`);
+        say(`${image}: ${layers.size} layer${layers.size === 1 ? '' : 's'}, ${short(l.digest)}`);
         break;
       case 'layer': {
         const layer = layers.get(l.digest!) ?? { done: 0, total: l.total ?? 0 };
@@ -76,7 +76,7 @@ export async function pullImage(client: Client, image: string, out: NodeJS.Write
         break;
       case 'done':
         if (tty) out.write('\r\x1b[2K');
-        out.write(`Pulled ${l.image} (${l.digest})\n`);
+        out.write(`Pulled ${image} (${l.digest})\n`);
         return l.digest!;
       case 'error':
         if (tty) out.write('\r\x1b[2K');
