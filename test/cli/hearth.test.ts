@@ -5,12 +5,17 @@
  * under a pseudo-terminal with the terminal restored afterwards.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HELLO_OUTPUT } from '../helpers/app-images.ts';
 import { assertNoLeaks, e2eEnv } from '../helpers/e2e-env.ts';
 import type { E2eEnv } from '../helpers/e2e-env.ts';
 import { HearthCli, buildCli } from '../helpers/hearth-cli.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
+import { startManager, type ManagerProcess } from '../helpers/manager-process.ts';
+import { freePort } from '../helpers/registry.ts';
 
 await enterTestNetns(import.meta.url);
 
@@ -218,5 +223,30 @@ describe('the hearth CLI against a real manager', () => {
 
   it('leaves nothing behind', async () => {
     await assertNoLeaks(world);
+  });
+});
+
+describe('the hearth CLI and an API token', () => {
+  const TOKEN = 'cli-test-token-0123456789';
+  let dataDir: string;
+  let manager: ManagerProcess | undefined;
+  before(async () => {
+    buildCli();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'hearth-cli-token-'));
+    manager = await startManager({ dataDir, port: await freePort(), env: { HEARTH_API_TOKEN: TOKEN } });
+  });
+  after(async () => {
+    await manager?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('without HEARTH_API_TOKEN the API refuses, and says so; with it, the verbs work', async () => {
+    const hearth = new HearthCli(manager!.url);
+    const refused = await hearth.run(['ps']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^hearth: .*(token|Authorization)/im);
+    assert.equal(await hearth.ok(['volume', 'ls', '-q'], { env: { HEARTH_API_TOKEN: TOKEN } }), '');
+    const events = await hearth.run(['events', '--json', '--since', '0', '--until', new Date().toISOString()], { env: { HEARTH_API_TOKEN: TOKEN } });
+    assert.equal(events.code, 0, events.stderr);
   });
 });
