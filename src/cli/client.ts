@@ -133,7 +133,9 @@ export class Client {
   }
 
   private unreachable(e: unknown): CliError {
-    const cause = e instanceof Error ? ((e.cause as { code?: string } | undefined)?.code ?? e.message) : String(e);
+    // fetch says "fetch failed"; what happened is in its cause (ECONNREFUSED, a name not found, "bad port").
+    const inner = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+    const cause = inner?.code ?? inner?.message ?? (e instanceof Error ? e.message : String(e));
     return new CliError(`cannot reach the manager at ${this.url} (${cause}): is it running? (hearth serve; --host or HEARTH_HOST)`);
   }
 }

@@ -24,7 +24,8 @@ export function terminalSize(): { rows: number; cols: number } | undefined {
 /** Resolves with the process's exit code (null if its VM ended first) once the server says it ended. */
 export function runSession(ws: WebSocket, opts: SessionOptions): Promise<number | null> {
   const stdin = process.stdin;
-  const raw = opts.tty && stdin.isTTY;
+  // Raw only when the keys go to the process: else Ctrl-C must stay a signal to the CLI.
+  const raw = opts.tty && opts.stdin && stdin.isTTY;
   const cleanups: (() => void)[] = [];
   const cleanup = () => {
     for (const undo of cleanups.splice(0).reverse()) undo();
@@ -48,10 +49,19 @@ export function runSession(ws: WebSocket, opts: SessionOptions): Promise<number 
     process.on('SIGWINCH', resize);
     cleanups.push(() => process.removeListener('SIGWINCH', resize));
   }
-  // Without a terminal, Ctrl-C and a TERM reach the CLI as signals: pass them on, as docker's sig-proxy does.
-  // In raw mode Ctrl-C is a byte the process's own terminal turns into SIGINT.
+  // Without a raw terminal, Ctrl-C and a TERM reach the CLI as signals: pass them on, as docker's sig-proxy
+  // does; a third Ctrl-C leaves the process to itself. In raw mode Ctrl-C is a byte the process's own
+  // terminal turns into SIGINT.
+  let interrupts = 0;
+  let detached = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const forward = () => send({ signal });
+    const forward = () => {
+      send({ signal });
+      if (signal === 'SIGINT' && ++interrupts === 3) {
+        detached = true;
+        ws.terminate();
+      }
+    };
     process.on(signal, forward);
     cleanups.push(() => process.removeListener(signal, forward));
   }
@@ -86,6 +96,7 @@ export function runSession(ws: WebSocket, opts: SessionOptions): Promise<number 
     ws.once('close', () => {
       cleanup();
       if (exit) resolve(exit.code);
+      else if (detached) reject(new CliError('left after three interrupts: the process goes on', 130));
       else reject(new CliError(failure ?? 'the connection to the manager closed before the process ended'));
     });
     ws.once('error', (e) => {

@@ -82,6 +82,13 @@ describe('the hearth CLI against a real manager', () => {
     assert.equal(r.stderr, 'err\n');
   });
 
+  it('run of a command the image lacks exits 127 with the reason, as docker', async () => {
+    const r = await hearth.run(['run', '--rm', 'busybox', 'no-such-command']);
+    assert.equal(r.code, 127, r.stderr);
+    assert.match(r.stderr, /^hearth: the container did not start: .*executable file not found in \$PATH/m);
+    assert.equal(await hearth.ok(['ps', '-aq']), '', '--rm removed it');
+  });
+
   it('run -i feeds stdin to the process', async () => {
     const r = await hearth.run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z; echo done'], { input: 'hello\n' });
     assert.equal(r.code, 0, r.stderr);
@@ -210,6 +217,10 @@ describe('the hearth CLI against a real manager', () => {
     assert.equal(await hearth.ok(['volume', 'rm', 'notes']), 'notes\n');
     assert.equal(await hearth.ok(['volume', 'ls', '-q']), '');
     assert.match(await hearth.ok(['rmi', 'hello-world']), /^Untagged: docker\.io\/library\/hello-world:latest$/m);
+    const again = await hearth.run(['run', '--rm', 'hello-world']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /^Unable to find image 'hello-world' locally\n(.*\n)*Pulled hello-world \(sha256:/m);
+    assert.ok(again.stdout.includes(HELLO_OUTPUT), again.stdout);
   });
 
   it('a manager that is not there is named, with exit 1 (125 for run)', async () => {

@@ -76,7 +76,10 @@ export async function run(client: Client, image: string, args: string[], opts: R
   };
   try {
     const up = await untilProvisioned(client, id);
-    if (up.state === 'error') throw new CliError(`the container did not start: ${up.error_message ?? 'no reason recorded'}`);
+    if (up.state === 'error') {
+      const why = up.error_message ?? 'no reason recorded';
+      throw new CliError(`the container did not start: ${why}`, startFailureStatus(why));
+    }
     if (opts.detach) {
       process.stdout.write(`${id}\n`);
       return 0;
@@ -90,6 +93,16 @@ export async function run(client: Client, image: string, args: string[], opts: R
   } finally {
     await remove();
   }
+}
+
+/**
+ * docker's statuses for a process that could not start, read from the message as docker's CLI reads it:
+ * 127 for a command that is not there, 126 for one that cannot run, 125 for any other failure of Hearth's.
+ */
+export function startFailureStatus(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied|not executable|exec format error/i.test(message)) return 126;
+  return 125;
 }
 
 /** docker's "Unable to find image locally", then the pull with its progress on stderr. */
@@ -114,8 +127,16 @@ async function untilProvisioned(client: Client, id: string): Promise<ContainerIt
 
 /** Output from the logs (gap-free from the first line, stdout and stderr apart), then the exit code. */
 async function attached(client: Client, id: string): Promise<number | null> {
-  // Ctrl-C or a TERM to the CLI goes to the process, as docker's sig-proxy does; the process decides.
-  const forward = (signal: NodeJS.Signals) => void client.request('POST', `/v1/containers/${id}/kill`, { query: { signal } }).catch(() => {});
+  // Ctrl-C or a TERM to the CLI goes to the process, as docker's sig-proxy does; the process decides. A
+  // third Ctrl-C leaves it to itself (130, as a shell reports an interrupt).
+  let interrupts = 0;
+  const forward = (signal: NodeJS.Signals) => {
+    void client.request('POST', `/v1/containers/${id}/kill`, { query: { signal } }).catch(() => {});
+    if (signal === 'SIGINT' && ++interrupts === 3) {
+      process.stderr.write(`hearth: left after three interrupts: container ${id} goes on\n`);
+      process.exit(130);
+    }
+  };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
