@@ -174,10 +174,20 @@ describe('the hearth CLI against a real manager', () => {
     assert.equal(nothing.stderr, 'hearth: no such container, image or volume: nobody\n');
   });
 
-  it('stop, start and restart report each container; logs -f ends with the process', async () => {
+  it('stats streams a table a round', async () => {
+    const twice = hearth.streamUntil(['stats', LONG], (out) => (out.match(/^CONTAINER ID/gm) ?? []).length >= 2);
+    const rounds = cells((await twice).split(/^(?=CONTAINER ID)/m)[1]!);
+    assert.equal(rounds[0]?.NAME, LONG);
+    assert.match(rounds[0]!['CPU %']!, /^\d+\.\d\d%$/);
+  });
+
+  it('stop, start and restart report each container; logs -f ends with the process; events streams', async () => {
     const follow = hearth.run(['logs', '-f', 'short']);
+    // From this moment (not from when the CLI gets going), so the stop cannot come before the stream starts.
+    const live = hearth.streamUntil(['events', '--container', 'short', '--since', new Date().toISOString()], (out) => /container short state running -> stopped/.test(out));
     assert.equal(await hearth.ok(['stop', '-t', '1', 'short']), 'short\n');
     assert.equal((await follow).code, 0, 'the follow ends when the process does');
+    assert.doesNotMatch(await live, new RegExp(LONG), 'only the container asked for');
     assert.match(cells(await hearth.ok(['ps', '-a'])).find((r) => r.NAMES === 'short')!.STATUS!, /^Stopped \(\d+\) /);
     assert.equal(await hearth.ok(['start', 'short']), 'short\n');
     assert.equal(await hearth.ok(['restart', '-t', '1', 'short']), 'short\n');

@@ -64,6 +64,34 @@ export class HearthCli {
   }
 
   /**
+   * Starts `hearth ...args`, which keeps running (a stream), and resolves with its stdout once `until` holds
+   * for it; the CLI is then stopped (SIGTERM). Rejects if it exits or `timeoutMs` passes first.
+   */
+  streamUntil(args: string[], until: (stdout: string) => boolean, timeoutMs = 60_000): Promise<string> {
+    const child = spawn(process.execPath, [HEARTH_JS, ...args], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`hearth ${args.join(' ')}: not seen in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }, timeoutMs);
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.stdout.on('data', (b: Buffer) => {
+        stdout += b.toString();
+        if (!until(stdout)) return;
+        clearTimeout(timer);
+        child.kill('SIGTERM');
+        resolve(stdout);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`hearth ${args.join(' ')} exited ${code} first\nstdout: ${stdout}\nstderr: ${stderr}`));
+      });
+    });
+  }
+
+  /**
    * A shell line run under a pseudo-terminal (`script`), where `hearth` names the compiled CLI: what a
    * person at a terminal gets. The terminal's output (stdout and stderr together) and the line's status.
    */
