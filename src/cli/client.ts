@@ -154,5 +154,11 @@ function errorFromBody(status: number, text: string): ApiError {
   return new ApiError(status, 'HEARTH_ERR_UNKNOWN', `the manager answered ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`);
 }
 
-/** Path segment for a user-given value (an image reference's `/` becomes `%2F`, as the API wants). */
-export const seg = (s: string) => encodeURIComponent(s);
+/**
+ * A user-given value as one path segment: an image reference's `/` becomes `%2F`, as the API wants. `.` and
+ * `..` cannot be sent (a URL resolves them, escaped or not, to another path) and are no image's or volume's name.
+ */
+export function seg(s: string): string {
+  if (s === '.' || s === '..') throw new CliError(`'${s}' names nothing`);
+  return encodeURIComponent(s);
+}

@@ -48,6 +48,14 @@ async function hearth(args: string[]): Promise<number> {
   }
 }
 
+// `hearth ps | head -1`: a reader that went away is no error of the command's.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 hearth(process.argv.slice(2)).then((status) => {
   process.exitCode = status;
 });

@@ -89,7 +89,12 @@ export function runSession(ws: WebSocket, opts: SessionOptions): Promise<number 
         out.write(data.subarray(1));
         return;
       }
-      const message = JSON.parse(data.toString()) as { exit?: number | null; error?: { code: string; message: string } };
+      let message: { exit?: number | null; error?: { code: string; message: string } };
+      try {
+        message = JSON.parse(data.toString()) as typeof message;
+      } catch {
+        return; // not one of the protocol's messages: nothing to act on
+      }
       if ('exit' in message) exit = { code: message.exit ?? null };
       else if (message.error) failure = message.error.message;
     });

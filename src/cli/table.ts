@@ -32,8 +32,20 @@ function isWide(cp: number): boolean {
 
 const GAP = '   ';
 
+/**
+ * A cell as one line of plain text: control characters (a newline or an escape sequence in a container's
+ * args, say) are shown escaped, so no cell can break a row or drive the terminal.
+ */
+export function plainCell(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** The table as text, one line per row plus the header, each ending with a newline. */
-export function formatTable(headers: string[], rows: string[][]): string {
+export function formatTable(headers: string[], table: string[][]): string {
+  const rows = table.map((r) => r.map(plainCell));
   const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
   const line = (cells: string[]) =>
     cells

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ApiError, Client, managerUrl } from '../../src/cli/client.ts';
+import { ApiError, Client, managerUrl, seg } from '../../src/cli/client.ts';
 import { bashCompletion } from '../../src/cli/completion.ts';
 import { buildProgram } from '../../src/cli/program.ts';
 import { createRequest, generatedName } from '../../src/cli/verbs/run.ts';
@@ -99,6 +99,7 @@ describe("docker's run flags as the create request", () => {
       stdin_open: true,
     });
     assert.throws(() => createRequest('busybox', [], { rm: true, restart: 'always' }), /--rm and --restart/);
+    assert.throws(() => createRequest('busybox', [], { rm: true, detach: true }), /--rm needs the run in the foreground/);
     assert.match(generatedName('registry.example.com:5000/team/web-app:1.0'), /^web-app-[0-9a-f]{6}$/);
     assert.match(generatedName('_odd@sha256:abc'), /^c-[0-9a-f]{6}$/);
   });
@@ -111,6 +112,14 @@ describe('the client', () => {
     assert.equal(managerUrl(undefined, { HEARTH_HOST: '0.0.0.0', HEARTH_PORT: '9000' }), 'http://127.0.0.1:9000');
     assert.equal(managerUrl(undefined, { HEARTH_HOST: '10.0.0.5' }), 'http://10.0.0.5:18080');
     assert.equal(managerUrl('https://m.example:443', { HEARTH_HOST: 'ignored' }), 'https://m.example:443');
+  });
+
+  it('a user-given name is one path segment, whatever it holds', () => {
+    assert.equal(seg('docker.io/library/nginx:alpine'), 'docker.io%2Flibrary%2Fnginx%3Aalpine');
+    // A URL cannot carry `.` or `..` as a segment (even escaped, it resolves): no image or volume has such a name.
+    assert.throws(() => seg('..'), /'\.\.' names nothing/);
+    assert.throws(() => seg('.'), /'\.' names nothing/);
+    assert.equal(new URL(`http://h/v1/volumes/${seg('../containers')}`).pathname, '/v1/volumes/..%2Fcontainers');
   });
 
   let server: http.Server;

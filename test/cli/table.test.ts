@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { humanDuration, humanSize, binarySize } from '../../src/cli/format.ts';
-import { displayWidth, formatTable, truncate } from '../../src/cli/table.ts';
+import { displayWidth, formatTable, plainCell, truncate } from '../../src/cli/table.ts';
 import { psTable, status } from '../../src/cli/verbs/containers.ts';
 import { splitReference } from '../../src/cli/verbs/images.ts';
 import { progressBar } from '../../src/cli/verbs/pull.ts';
@@ -33,6 +33,12 @@ describe('the table printer', () => {
     const [, wide, narrow] = text.split('\n');
     assert.equal(wide, '名前                busybox');
     assert.equal(narrow, 'ab     80->80/tcp   nginx');
+  });
+
+  it('shows control characters escaped, so a cell can neither break its row nor drive the terminal', () => {
+    assert.equal(plainCell('a\nb\tc\x1b[2Jd\u009b'), 'a\\nb\\tc\\x1b[2Jd\\x9b');
+    const text = formatTable(['COMMAND', 'NAMES'], [['echo "x\ny"', 'web']]);
+    assert.equal(text, 'COMMAND       NAMES\necho "x\\ny"   web\n');
   });
 
   it('truncates with an ellipsis within the width', () => {

@@ -36,6 +36,9 @@ export function createRequest(image: string, args: string[], opts: RunOptions): 
   if (opts.rm && restart !== undefined && restart.restart_policy !== 'no') {
     throw new RunUsageError('--rm and --restart cannot go together: a container that restarts is never done');
   }
+  // The manager has no auto-remove: `--rm` is the CLI deleting the container once the process ended, so
+  // the CLI must stay for it.
+  if (opts.rm && opts.detach) throw new RunUsageError('--rm needs the run in the foreground: leave out -d (Hearth has no auto-remove)');
   const env = parseEnv(opts.env ?? []);
   return {
     name: opts.name ?? generatedName(image),
