@@ -117,12 +117,19 @@ export class Client {
     if (pending.trim() !== '') yield JSON.parse(pending) as T;
   }
 
-  /** Opens a WebSocket on an API path; rejects with the API's error if the upgrade is refused. */
+  /**
+   * Opens a WebSocket on an API path; rejects with the API's error if the upgrade is refused. It comes
+   * paused: the server may send at once (an attach's replay), and a message emitted before the caller's
+   * listener is there would be lost. The caller resumes it.
+   */
   websocket(path: string, query: RequestOptions['query'] = {}): Promise<WebSocket> {
     const url = this.target(path, query).replace(/^http/, 'ws');
     const ws = new WebSocket(url, { headers: this.headers(), maxPayload: 2 * 2 ** 20 });
     return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(ws));
+      ws.once('open', () => {
+        ws.pause();
+        resolve(ws);
+      });
       ws.once('unexpected-response', (_req, res) => {
         let text = '';
         res.on('data', (b: Buffer) => (text += b.toString()));

@@ -21,7 +21,10 @@ export function terminalSize(): { rows: number; cols: number } | undefined {
   return process.stdout.isTTY && rows > 0 && columns > 0 ? { rows, cols: columns } : undefined;
 }
 
-/** Resolves with the process's exit code (null if its VM ended first) once the server says it ended. */
+/**
+ * Resolves with the process's exit code (null if its VM ended first) once the server says it ended. `ws`
+ * comes paused (Client.websocket) and is resumed once every listener is in place.
+ */
 export function runSession(ws: WebSocket, opts: SessionOptions): Promise<number | null> {
   const stdin = process.stdin;
   // Raw only when the keys go to the process: else Ctrl-C must stay a signal to the CLI.
@@ -107,5 +110,6 @@ export function runSession(ws: WebSocket, opts: SessionOptions): Promise<number 
     ws.once('error', (e) => {
       failure ??= `the connection to the manager failed: ${e.message}`;
     });
+    ws.resume();
   });
 }

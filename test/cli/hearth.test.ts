@@ -96,9 +96,14 @@ describe('the hearth CLI against a real manager', () => {
   });
 
   it('run -it gives the process a terminal, returns its code and restores the local terminal', () => {
-    const r = hearth.underPty(`stty -a | grep -o -- '-\\?icanon'; hearth run --rm -it busybox sh -c 'tty; exit 5'; echo "status $?"; stty -a | grep -o -- '-\\?icanon'`);
+    // The API starts the process before anyone can attach, in a 24x80 window; the attach then sets the local
+    // window's size (a SIGWINCH in the guest), which the process reports, whether it came before or after
+    // its trap was set.
+    const report = `trap "echo size \\$(stty size); exit 5" WINCH; s=$(stty size); [ "$s" != "24 80" ] && { echo size $s; exit 5; }; while :; do sleep 0.1; done`;
+    const r = hearth.underPty(`stty rows 33 cols 111; stty -a | grep -o -- '-\\?icanon'; hearth run --rm -it busybox sh -c 'tty; ${report}'; echo "status $?"; stty -a | grep -o -- '-\\?icanon'`);
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, /(^|\^@)size 33 111\r?$/m, 'the local window size');
     assert.match(r.stdout, /status 5/);
     const modes = r.stdout.match(/^-?icanon/gm);
     assert.deepEqual(modes, ['icanon', 'icanon'], `canonical mode before and after:\n${r.stdout}`);
@@ -147,6 +152,16 @@ describe('the hearth CLI against a real manager', () => {
     assert.match(tty.stdout, /\/dev\/pts\/\d+/);
     assert.match(tty.stdout, /status 6/);
     assert.match(tty.stdout, /^icanon/m, 'the terminal is back in canonical mode');
+    // The window's size at the start, then a change of it (SIGWINCH) reaches the command's terminal. The
+    // change is made again, each time to another size, until the command reports one: a SIGWINCH that came
+    // before the CLI attached changed nothing the command could see.
+    const resize = hearth.underPty(
+      `stty rows 40 cols 100; hearth exec -it ${LONG} sh -c 'echo "start $(stty size)"; trap "echo \\"resized \\$(stty size)\\"; exit 3" WINCH; while :; do sleep 0.1; done' & p=$!; ` +
+        `for i in $(seq 1 60); do sleep 1; stty rows $((20 + i % 10)) cols 77; kill -WINCH $p 2>/dev/null || break; done; wait $p; echo "status $?"`,
+    );
+    assert.match(resize.stdout, /^start 40 100\r?$/m, resize.stdout);
+    assert.match(resize.stdout, /^resized 2\d 77\r?$/m, resize.stdout);
+    assert.match(resize.stdout, /status 3/, resize.stdout);
     const gone = await hearth.run(['exec', 'nobody', 'true']);
     assert.equal(gone.code, 125);
     assert.equal(gone.stderr, 'hearth: no such container: nobody\n');

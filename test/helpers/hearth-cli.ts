@@ -94,6 +94,8 @@ export class HearthCli {
   /**
    * A shell line run under a pseudo-terminal (`script`), where `hearth` names the compiled CLI: what a
    * person at a terminal gets. The terminal's output (stdout and stderr together) and the line's status.
+   * `script` turns the end of `input` into a NUL byte typed on the terminal (util-linux 2.38): a process
+   * that reads its terminal in raw mode gets it, and a guest's terminal may echo it as `^@`.
    */
   underPty(line: string, opts: { input?: string; timeoutMs?: number } = {}): CliResult {
     const shell = `hearth() { ${JSON.stringify(process.execPath)} ${JSON.stringify(HEARTH_JS)} "$@"; }; ${line}`;
