@@ -154,14 +154,18 @@ describe('the hearth CLI against a real manager', () => {
     assert.match(tty.stdout, /^icanon/m, 'the terminal is back in canonical mode');
     // The window's size at the start, then a change of it (SIGWINCH) reaches the command's terminal. The
     // change is made again, each time to another size, until the command reports one: a SIGWINCH that came
-    // before the CLI attached changed nothing the command could see.
+    // before the CLI attached changed nothing the command could see. `-t` alone: a shell gives a command it
+    // runs in the background /dev/null as its stdin, which `-i` would refuse (not a TTY), as docker does.
     const resize = hearth.underPty(
-      `stty rows 40 cols 100; hearth exec -it ${LONG} sh -c 'echo "start $(stty size)"; trap "echo \\"resized \\$(stty size)\\"; exit 3" WINCH; while :; do sleep 0.1; done' & p=$!; ` +
+      `stty rows 40 cols 100; hearth exec -t ${LONG} sh -c 'echo "start $(stty size)"; trap "echo \\"resized \\$(stty size)\\"; exit 3" WINCH; while :; do sleep 0.1; done' & p=$!; ` +
         `for i in $(seq 1 60); do sleep 1; stty rows $((20 + i % 10)) cols 77; kill -WINCH $p 2>/dev/null || break; done; wait $p; echo "status $?"`,
     );
     assert.match(resize.stdout, /^start 40 100\r?$/m, resize.stdout);
     assert.match(resize.stdout, /^resized 2\d 77\r?$/m, resize.stdout);
     assert.match(resize.stdout, /status 3/, resize.stdout);
+    const notTty = await hearth.run(['exec', '-it', 'short', 'true']);
+    assert.equal(notTty.code, 125);
+    assert.equal(notTty.stderr, 'hearth: the input device is not a TTY: leave out -t, or run from a terminal\n');
     const gone = await hearth.run(['exec', 'nobody', 'true']);
     assert.equal(gone.code, 125);
     assert.equal(gone.stderr, 'hearth: no such container: nobody\n');

@@ -19,6 +19,7 @@ export interface ExecOptions {
 }
 
 export async function exec(client: Client, ref: string, cmd: string[], opts: ExecOptions): Promise<number> {
+  if (opts.interactive && opts.tty && !process.stdin.isTTY) throw new CliError('the input device is not a TTY: leave out -t, or run from a terminal');
   const container = await findContainer(client, ref);
   const env = parseEnv(opts.env ?? []);
   const { id } = await client.json<{ id: string }>('POST', `/v1/containers/${container.id}/exec`, {

@@ -91,27 +91,26 @@ export async function stats(client: Client, refs: string[], opts: { stream?: boo
     if (opts.json) process.stdout.write(once ? asJson(rows) : rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     else process.stdout.write(`${tty && !once ? '\x1b[2J\x1b[H' : ''}${statsTable(rows)}`);
   };
-  // Once or streaming, each container needs two readings for its CPU share; then every new round is shown.
+  // Once: until each container has two readings (for its CPU share). Streaming: the table every second, of
+  // the latest readings, until every container stopped (each stream ends with its container's run).
   const ready = () => [...readings.values()].every((r) => r.length >= 2);
   const follow = async (c: ContainerItem) => {
     try {
       for await (const r of client.ndjson<Reading>('GET', `/v1/containers/${c.id}/stats`, { query: { stream: true }, signal: abort.signal })) {
         readings.get(c.id)!.push(r);
         readings.get(c.id)!.splice(0, readings.get(c.id)!.length - 2);
-        if (!ready()) continue;
-        if (once) abort.abort();
-        else if (c.id === targets[0]!.id) show();
+        if (once && ready()) abort.abort();
       }
     } catch (e) {
       if (!abort.signal.aborted) throw e;
     }
   };
-  if (targets.length === 0) {
-    if (once || opts.json) show();
-    else process.stdout.write(statsTable([]));
-    return 0;
+  const timer = once ? undefined : setInterval(() => [...readings.values()].some((r) => r.length > 0) && show(), 1000);
+  try {
+    await Promise.all(targets.map(follow));
+  } finally {
+    clearInterval(timer);
   }
-  await Promise.all(targets.map(follow));
-  if (once) show();
+  if (once || targets.length === 0) show();
   return 0;
 }
