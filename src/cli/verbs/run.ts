@@ -72,10 +72,13 @@ export async function run(client: Client, image: string, args: string[], opts: R
     throw flag === undefined ? e : new CliError(`${(e as Error).message} [${flag}]`);
   }
   let removed = false;
+  // A failed removal is said, and does not hide how the run ended (the status is the process's).
   const remove = async () => {
     if (!opts.rm || removed) return;
     removed = true;
-    await client.request('DELETE', `/v1/containers/${id}`);
+    await client.request('DELETE', `/v1/containers/${id}`).catch((e: Error) => {
+      process.stderr.write(`hearth: could not remove container ${id}: ${e.message}\n`);
+    });
   };
   try {
     const up = await untilProvisioned(client, id);
