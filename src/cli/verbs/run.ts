@@ -80,8 +80,12 @@ export async function run(client: Client, image: string, args: string[], opts: R
       process.stderr.write(`hearth: could not remove container ${id}: ${e.message}\n`);
     });
   };
+  // Ctrl-C while the VM comes up: no process to pass it to yet, so the run is given up (and with --rm the
+  // container removed).
+  const giveUp = () => void remove().finally(() => process.exit(130));
+  process.once('SIGINT', giveUp);
   try {
-    const up = await untilProvisioned(client, id);
+    const up = await untilProvisioned(client, id).finally(() => process.removeListener('SIGINT', giveUp));
     if (up.state === 'error') {
       const why = up.error_message ?? 'no reason recorded';
       throw new CliError(`the container did not start: ${why}`, startFailureStatus(why));
