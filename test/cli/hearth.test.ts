@@ -5,6 +5,7 @@
  * under a pseudo-terminal with the terminal restored afterwards.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { HELLO_OUTPUT } from '../helpers/app-images.ts';
 import { assertNoLeaks, e2eEnv } from '../helpers/e2e-env.ts';
 import type { E2eEnv } from '../helpers/e2e-env.ts';
-import { HearthCli, buildCli } from '../helpers/hearth-cli.ts';
+import { HEARTH_JS, HearthCli, buildCli } from '../helpers/hearth-cli.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
 import { startManager, type ManagerProcess } from '../helpers/manager-process.ts';
 import { freePort } from '../helpers/registry.ts';
@@ -87,6 +88,16 @@ describe('the hearth CLI against a real manager', () => {
     assert.equal(r.code, 127, r.stderr);
     assert.match(r.stderr, /^hearth: the container did not start: .*executable file not found in \$PATH/m);
     assert.equal(await hearth.ok(['ps', '-aq']), '', '--rm removed it');
+  });
+
+  it('Ctrl-C to run --rm ends the run with 130 and removes the container, whenever it comes', async () => {
+    // Before the process runs the run is given up; after, SIGINT goes to `sleep`, which dies of it (128+2).
+    const child = spawn(process.execPath, [HEARTH_JS, 'run', '--rm', 'busybox', 'sleep', '600'], { env: hearth.env(), stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    while ((await world.api.call('GET', '/v1/containers')).body.items.length === 0) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.deepEqual((await world.api.call('GET', '/v1/containers')).body.items, [], '--rm removed it');
   });
 
   it('run -i feeds stdin to the process', async () => {

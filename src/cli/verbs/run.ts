@@ -63,29 +63,39 @@ export function generatedName(image: string): string {
 
 export async function run(client: Client, image: string, args: string[], opts: RunOptions): Promise<number> {
   const body = createRequest(image, args, opts);
+  if (opts.interactive && opts.tty && !process.stdin.isTTY) throw new RunUsageError('the input device is not a TTY: leave out -t, or run from a terminal');
   await pullIfMissing(client, image);
-  let id: string;
-  try {
-    id = (await client.json<{ id: string }>('POST', '/v1/containers', { body })).id;
-  } catch (e) {
-    const flag = e instanceof ApiError ? flagOf(e.field) : undefined;
-    throw flag === undefined ? e : new CliError(`${(e as Error).message} [${flag}]`);
-  }
+  let id: string | undefined;
   let removed = false;
   // A failed removal is said, and does not hide how the run ended (the status is the process's).
   const remove = async () => {
-    if (!opts.rm || removed) return;
+    if (!opts.rm || removed || id === undefined) return;
     removed = true;
     await client.request('DELETE', `/v1/containers/${id}`).catch((e: Error) => {
       process.stderr.write(`hearth: could not remove container ${id}: ${e.message}\n`);
     });
   };
-  // Ctrl-C while the VM comes up: no process to pass it to yet, so the run is given up (and with --rm the
-  // container removed).
-  const giveUp = () => void remove().finally(() => process.exit(130));
-  process.once('SIGINT', giveUp);
+  // Ctrl-C before the process's output is joined: nothing to pass it to yet, so the run is given up (130)
+  // and with --rm the container removed. Joining it hands Ctrl-C over to the process (attached, runSession).
+  let interrupted = false;
+  const giveUp = () => {
+    interrupted = true;
+    if (id !== undefined) void remove().finally(() => process.exit(130));
+  };
+  const handOver = () => process.removeListener('SIGINT', giveUp);
+  process.on('SIGINT', giveUp);
   try {
-    const up = await untilProvisioned(client, id).finally(() => process.removeListener('SIGINT', giveUp));
+    try {
+      id = (await client.json<{ id: string }>('POST', '/v1/containers', { body })).id;
+    } catch (e) {
+      const flag = e instanceof ApiError ? flagOf(e.field) : undefined;
+      throw flag === undefined ? e : new CliError(`${(e as Error).message} [${flag}]`);
+    }
+    if (interrupted) {
+      await remove();
+      return 130;
+    }
+    const up = await untilProvisioned(client, id);
     if (up.state === 'error') {
       const why = up.error_message ?? 'no reason recorded';
       throw new CliError(`the container did not start: ${why}`, startFailureStatus(why));
@@ -94,13 +104,14 @@ export async function run(client: Client, image: string, args: string[], opts: R
       process.stdout.write(`${id}\n`);
       return 0;
     }
-    const code = opts.interactive || opts.tty ? await interactive(client, up, opts) : await attached(client, id);
+    const code = opts.interactive || opts.tty ? await interactive(client, up, opts, handOver) : await attached(client, id, handOver);
     if (code === null) {
       const item = (await client.json<{ item: ContainerItem }>('GET', `/v1/containers/${id}`)).item;
       throw new CliError(`the container ended without an exit code: ${item.error_message ?? item.state}`);
     }
     return code;
   } finally {
+    handOver();
     await remove();
   }
 }
@@ -136,7 +147,7 @@ async function untilProvisioned(client: Client, id: string): Promise<ContainerIt
 }
 
 /** Output from the logs (gap-free from the first line, stdout and stderr apart), then the exit code. */
-async function attached(client: Client, id: string): Promise<number | null> {
+async function attached(client: Client, id: string, handOver: () => void): Promise<number | null> {
   // Ctrl-C or a TERM to the CLI goes to the process, as docker's sig-proxy does; the process decides. A
   // third Ctrl-C leaves it to itself (130, as a shell reports an interrupt).
   let interrupts = 0;
@@ -147,6 +158,7 @@ async function attached(client: Client, id: string): Promise<number | null> {
       process.exit(130);
     }
   };
+  handOver();
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
@@ -168,8 +180,7 @@ async function printLogs(client: Client, id: string, follow: boolean): Promise<v
   for (const e of items) (e.stream === 'stderr' ? process.stderr : process.stdout).write(`${e.message}\n`);
 }
 
-async function interactive(client: Client, up: ContainerItem, opts: RunOptions): Promise<number | null> {
-  if (opts.interactive && opts.tty && !process.stdin.isTTY) throw new RunUsageError('the input device is not a TTY: leave out -t, or run from a terminal');
+async function interactive(client: Client, up: ContainerItem, opts: RunOptions, handOver: () => void): Promise<number | null> {
   let ws;
   try {
     ws = await client.websocket(`/v1/containers/${up.id}/attach`, { logs: true, ...(opts.tty ? terminalSize() : {}) });
@@ -179,5 +190,6 @@ async function interactive(client: Client, up: ContainerItem, opts: RunOptions):
     await printLogs(client, up.id, false);
     return (await client.json<{ exit_code: number | null }>('POST', `/v1/containers/${up.id}/wait`)).exit_code;
   }
+  handOver();
   return runSession(ws, { stdin: opts.interactive ?? false, tty: opts.tty ?? false });
 }
