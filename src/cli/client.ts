@@ -18,11 +18,11 @@ export class CliError extends Error {
   }
 }
 
-/** An error answer of the API: `{"error": {code, message, field?}}`. */
+/** An error answer of the API: `{"error": {code, message, field?}}`; no code if the answer was not the API's. */
 export class ApiError extends CliError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: string | undefined,
     message: string,
     readonly field?: string,
   ) {
@@ -154,11 +154,11 @@ async function errorOf(res: Response): Promise<ApiError> {
 function errorFromBody(status: number, text: string): ApiError {
   try {
     const { error } = JSON.parse(text) as { error?: { code?: string; message?: string; field?: string } };
-    if (error?.message !== undefined) return new ApiError(status, error.code ?? 'HEARTH_ERR_UNKNOWN', error.message, error.field);
+    if (error?.message !== undefined) return new ApiError(status, error.code, error.message, error.field);
   } catch {
     // Not the API's JSON: a proxy's page, or a manager too old to know the route.
   }
-  return new ApiError(status, 'HEARTH_ERR_UNKNOWN', `the manager answered ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`);
+  return new ApiError(status, undefined, `the manager answered ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`);
 }
 
 /**
