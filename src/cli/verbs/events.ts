@@ -25,16 +25,23 @@ interface EventItem {
   message: string | null;
   exit_code: number | null;
   health_status: string | null;
+  /** On volume and network events, from managers that record them. */
+  volume?: string | null;
+  network?: string | null;
 }
 
-/** `<time> <container name or image> <type> [from -> to] [exit N] [message]`. */
+/** `<time> <container name, image, volume or network> <type> [from -> to] [exit N] [message]`. */
 export function eventLine(e: EventItem, names: Map<string, string>): string {
   const subject =
     e.container_id !== null
       ? `container ${names.get(e.container_id) ?? e.container_id.slice(0, 12)}`
       : e.type.startsWith('image-')
         ? `image ${e.image ?? ''}`
-        : 'container';
+        : e.type.startsWith('volume-')
+          ? `volume ${e.volume ?? ''}`
+          : e.type.startsWith('network-')
+            ? `network ${e.network ?? ''}`
+            : 'container';
   const parts = [e.time, subject, e.type];
   if (e.from_state !== null || e.to_state !== null) parts.push(`${e.from_state ?? '-'} -> ${e.to_state ?? '-'}`);
   if (e.exit_code !== null) parts.push(`exit ${e.exit_code}`);
