@@ -145,6 +145,10 @@ describe('the hearth CLI against a real manager', () => {
     assert.equal(long.PORTS, '127.0.0.1:18181->80/tcp', table);
     assert.match(long.STATUS!, /^Up /, table);
     assert.equal(rows.find((r) => r.NAMES === 'short')!.COMMAND, '"sleep 600"', table);
+    // Without args, the image's command, as docker shows it (busybox's Cmd is `sh`, which ends at once).
+    await hearth.ok(['run', '--name', 'image-cmd', 'busybox']);
+    assert.equal(cells(await hearth.ok(['ps', '-a'])).find((r) => r.NAMES === 'image-cmd')!.COMMAND, '"sh"');
+    assert.equal(await hearth.ok(['rm', 'image-cmd']), 'image-cmd\n');
     assert.equal((await hearth.ok(['ps', '-q'])).split('\n').filter(Boolean).length, 2);
     const items = JSON.parse(await hearth.ok(['ps', '--json'])) as { id: string; state: string }[];
     assert.ok(items.some((i) => i.id === id && i.state === 'running'));

@@ -109,15 +109,16 @@ describe('ps', () => {
         item({ name: 'a-container-with-a-really-quite-long-name', args: ['sh', '-c', 'while true; do echo hello; sleep 1; done'] }),
         item({ id: '11111111-2222-3333-4444-555555555555', name: 'db', image: 'postgres:16', port_mappings: [{ container_port: 5432, host_port: 5432, protocol: 'tcp', host_ip: '127.0.0.1' }] }),
       ],
+      new Map([['postgres:16', { entrypoint: ['docker-entrypoint.sh'], cmd: ['postgres'] }]]),
       NOW,
     );
     const lines = text.trimEnd().split('\n');
     assert.equal(lines.length, 3);
     assert.match(lines[1]!, /^0f8e4c1a-7b2 +nginx:alpine +"sh -c while true; d…" +About an hour ago +Up 2 minutes +a-container-with-a-really-quite-long-name$/);
-    // Cut at the header's column starts, each row reads back its own cells (an empty COMMAND included).
+    // Cut at the header's column starts, each row reads back its own cells; no args: the image's command.
     const header = starts(lines[0]!);
     const cut = (line: string) => header.map((s, i) => line.slice(s, header[i + 1]).trim());
-    assert.deepEqual(cut(lines[2]!), ['11111111-222', 'postgres:16', '', 'About an hour ago', 'Up 2 minutes', '127.0.0.1:5432->5432/tcp', 'db']);
+    assert.deepEqual(cut(lines[2]!), ['11111111-222', 'postgres:16', '"docker-entrypoint.s…"', 'About an hour ago', 'Up 2 minutes', '127.0.0.1:5432->5432/tcp', 'db']);
     assert.equal(cut(lines[1]!)[6], 'a-container-with-a-really-quite-long-name');
   });
 });

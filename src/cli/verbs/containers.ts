@@ -19,17 +19,52 @@ export async function ps(client: Client, opts: PsOptions): Promise<number> {
   const items = (await listContainers(client)).filter((c) => opts.all || c.state === 'running' || c.state === 'paused').reverse();
   if (opts.json) process.stdout.write(asJson(items));
   else if (opts.quiet) process.stdout.write(items.map((c) => `${shortId(c)}\n`).join(''));
-  else process.stdout.write(psTable(items));
+  else process.stdout.write(psTable(items, await imageCommands(client, items)));
   return 0;
 }
 
-export function psTable(items: ContainerItem[], now = Date.now()): string {
+interface ImageCommand {
+  entrypoint: string[];
+  cmd: string[];
+}
+
+/**
+ * The Entrypoint and Cmd of each image the containers use, by the digest they resolved to (else the
+ * reference), for docker's COMMAND column: the item has only the container's own `args`. One request per
+ * image; an image that cannot be read leaves the column to the args.
+ */
+async function imageCommands(client: Client, items: ContainerItem[]): Promise<Map<string, ImageCommand>> {
+  const refs = [...new Set(items.map(imageKey))];
+  const found = await Promise.all(
+    refs.map(async (ref) => {
+      try {
+        const { item } = await client.json<{ item: { config: ImageCommand } }>('GET', `/v1/images/${seg(ref)}`);
+        return [ref, { entrypoint: item.config.entrypoint ?? [], cmd: item.config.cmd ?? [] }] as const;
+      } catch (e) {
+        if (e instanceof CliError) return undefined;
+        throw e;
+      }
+    }),
+  );
+  return new Map(found.filter((f) => f !== undefined));
+}
+
+const imageKey = (c: ContainerItem) => (c.image_digest as string | null) ?? c.image;
+
+/** docker's COMMAND: the entrypoint, then the args or else the image's Cmd, quoted and cut at 20 columns. */
+function command(c: ContainerItem, images: Map<string, ImageCommand>): string {
+  const image = images.get(imageKey(c));
+  const words = [...(image?.entrypoint ?? []), ...(c.args.length > 0 ? c.args : (image?.cmd ?? []))];
+  return words.length === 0 ? '' : `"${truncate(words.join(' '), 20)}"`;
+}
+
+export function psTable(items: ContainerItem[], images = new Map<string, ImageCommand>(), now = Date.now()): string {
   return formatTable(
     ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
     items.map((c) => [
       shortId(c),
       c.image,
-      c.args.length === 0 ? '' : `"${truncate(c.args.join(' '), 20)}"`,
+      command(c, images),
       ago(c.created_at, now),
       status(c, now),
       c.port_mappings.map((p) => `${p.host_ip === null ? '' : `${p.host_ip}:`}${p.host_port}->${p.container_port}/${p.protocol}`).join(', '),
