@@ -1,98 +1,61 @@
 #!/usr/bin/env node
 /**
- * The `hearth` command (package.json `bin`, compiled to dist/cli/hearth.js). One command so far, `serve`;
- * each command is an entry of `COMMANDS` and loads what it needs only when it runs, so `--help` is instant.
- *
- * Exit status: 0 for success, `--help` and `--version`; 2 for a usage error (an unknown command or option,
- * no command); 1 when the command fails (`hearth: <why>` on stderr).
+ * The `hearth` command (package.json `bin`, compiled to dist/cli/hearth.js): the verbs of program.ts, and
+ * the exit status scripts rely on:
+ * - 0 done (and `--help`, `--version`);
+ * - 1 a command failed (`hearth: <why>` on stderr: the API's message and the field it names);
+ * - 2 bad usage (an unknown command or option, a missing argument);
+ * - `run` (not `-d`) and `exec`: the process's own exit status; 125 when Hearth failed, bad flags included,
+ *   as docker's 125 (so a process's own 1 or 2 is never mistaken for Hearth's).
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { buildProgram, type Result } from './program.ts';
 
-interface Command {
-  summary: string;
-  /** Printed by `hearth <command> --help` under the usage line. */
-  help: string;
-  run(): Promise<void>;
+/** `run` and `exec` pass on the process's status, so Hearth's own failures take one a process rarely uses. */
+const PROCESS_VERBS = new Set(['run', 'exec']);
+const HEARTH_FAILED = 125;
+
+function verbOf(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--host') i++;
+    else if (!args[i]!.startsWith('-')) return args[i];
+  }
+  return undefined;
 }
 
-const COMMANDS: Record<string, Command> = {
-  serve: {
-    summary: 'run the manager in the foreground: the HTTP API and every container',
-    help: `Serves the API on HEARTH_HOST:HEARTH_PORT (127.0.0.1:18080) with its state in HEARTH_DATA_DIR
-(/var/lib/hearth). Settings: HEARTH_* variables, or a JSON file named by HEARTH_CONFIG (README.md,
-docs/api.md#configuration). SIGINT or SIGTERM stops the manager; containers keep running, and the next
-start adopts them. Runs as root: it creates a bridge, taps and firewall rules, and starts VMs.`,
-    async run() {
-      const { main, startFailureMessage } = await import('../main.ts');
-      await main().catch((e: unknown) => {
-        throw new Error(startFailureMessage(e));
-      });
-    },
-  },
-};
-
-class UsageError extends Error {}
-
-function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `Usage: hearth <command> [--help]
-
-Runs every OCI container in its own microVM.
-
-Commands:
-${lines.join('\n')}
-
-Options:
-  -h, --help     show this help (or a command's, after the command)
-  --version      print the version
-`;
-}
-
-function version(): string {
-  // package.json is two levels up from both src/cli/ and dist/cli/.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-const isHelp = (arg: string | undefined) => arg === '-h' || arg === '--help';
-
-/** Runs `hearth <args>`; resolves with the exit status for anything but a command that keeps running. */
 async function hearth(args: string[]): Promise<number> {
-  const [first, ...rest] = args;
-  if (first === undefined) throw new UsageError('no command given');
-  if (isHelp(first) || (first === 'help' && rest.length === 0)) {
-    process.stdout.write(usage());
-    return 0;
+  const result: Result = { status: 0 };
+  const program = buildProgram(result);
+  if (args.length === 0) {
+    process.stderr.write(`hearth: no command given\n${program.helpInformation()}`);
+    return 2;
   }
-  if (first === '--version') {
-    process.stdout.write(`hearth ${version()}\n`);
-    return 0;
+  const processVerb = PROCESS_VERBS.has(verbOf(args) ?? '');
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return result.status;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version end with status 0; every other commander error is a usage error, already printed.
+      if (e.exitCode === 0) return 0;
+      return processVerb ? HEARTH_FAILED : 2;
+    }
+    const { CliError } = await import('./client.ts');
+    process.stderr.write(`hearth: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (e instanceof CliError && e.exitCode !== undefined) return e.exitCode;
+    return processVerb ? HEARTH_FAILED : 1;
   }
-  if (first === 'help') return hearth([...rest, '--help']);
-  if (first.startsWith('-')) throw new UsageError(`unknown option '${first}'`);
-  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
-  if (command === undefined) throw new UsageError(`unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  if (rest.length === 1 && isHelp(rest[0])) {
-    process.stdout.write(`Usage: hearth ${first}\n\n${command.help}\n`);
-    return 0;
-  }
-  if (rest.length > 0) throw new UsageError(`'${first}' takes no arguments (got '${rest.join(' ')}')`);
-  await command.run();
-  return 0;
 }
 
-hearth(process.argv.slice(2)).then(
-  (status) => {
-    process.exitCode = status;
-  },
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`hearth: ${e.message}\nRun 'hearth --help' for the commands.\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`hearth: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  },
-);
+// `hearth ps | head -1`: a reader that went away is no error of the command's.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
+hearth(process.argv.slice(2)).then((status) => {
+  process.exitCode = status;
+});

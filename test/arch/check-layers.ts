@@ -18,6 +18,8 @@ export interface Import {
   from: string;
   to: string;
   typeOnly: boolean;
+  /** Every statement between the two files is an `import()` call or type-only: loading `from` does not load `to`. */
+  lazy: boolean;
 }
 
 export interface Violation {
@@ -35,12 +37,13 @@ export function readImports(srcDir: string): { files: string[]; imports: Import[
   const files = listTs(path.resolve(srcDir));
   const imports = new Map<string, Import>();
   for (const file of files) {
-    for (const { specifier, typeOnly } of specifiers(file)) {
+    for (const { specifier, typeOnly, dynamic } of specifiers(file)) {
       if (!specifier.startsWith('.') && !specifier.startsWith('/')) continue;
-      const i = { from: rel(file), to: rel(resolve(path.dirname(file), specifier)), typeOnly };
-      // One import per pair of files: type-only if every statement between them is.
+      const i = { from: rel(file), to: rel(resolve(path.dirname(file), specifier)) };
+      // One import per pair of files: type-only (or lazy) if every statement between them is.
       const key = `${i.from}\n${i.to}`;
-      imports.set(key, { ...i, typeOnly: typeOnly && (imports.get(key)?.typeOnly ?? true) });
+      const seen = imports.get(key);
+      imports.set(key, { ...i, typeOnly: typeOnly && (seen?.typeOnly ?? true), lazy: (typeOnly || dynamic) && (seen?.lazy ?? true) });
     }
   }
   return { files: files.map(rel), imports: [...imports.values()] };
@@ -60,7 +63,7 @@ export function checkLayers(srcDir: string, tiers: Layer[][] = TIERS): Violation
       violations.push({ rule: 'in-a-layer', from: file, to: file, message: `in-a-layer: ${file} belongs to no layer (${RULES['in-a-layer']})` });
     }
   }
-  for (const { from, to, typeOnly } of imports) {
+  for (const { from, to, typeOnly, lazy } of imports) {
     const kind = typeOnly ? 'a type-only import' : 'an import';
     if (!to.startsWith(`${root}/`)) {
       add('inside-src', from, to, `${kind} from outside ${root}/`);
@@ -69,6 +72,11 @@ export function checkLayers(srcDir: string, tiers: Layer[][] = TIERS): Violation
     const a = place(from);
     const b = place(to);
     if (a === undefined || b === undefined || a.layer === b.layer) continue;
+    const allowed = a.layer.onlyLazily;
+    if (allowed !== undefined && !(lazy && allowed.some((p) => (p.endsWith('/') ? to.startsWith(`${root}/${p}`) : to === `${root}/${p}`)))) {
+      add('only-lazily', from, to, `${lazy ? 'a lazy import' : kind} of ${b.layer.name}; ${a.layer.name} may load only ${allowed.join(', ')}, with import()`);
+      continue;
+    }
     if (b.tier < a.tier) add('no-upward', from, to, `${kind} of ${b.layer.name}, a layer above ${a.layer.name}`);
     else if (b.tier === a.tier) add('no-sideways', from, to, `${kind} of ${b.layer.name}, beside ${a.layer.name} in the same tier`);
   }
@@ -165,9 +173,9 @@ function resolve(dir: string, specifier: string): string {
 }
 
 /** The module specifiers of one file: imports, re-exports, `import()` calls and `import('...')` types. */
-function specifiers(file: string): { specifier: string; typeOnly: boolean }[] {
+function specifiers(file: string): { specifier: string; typeOnly: boolean; dynamic: boolean }[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const found: { specifier: string; typeOnly: boolean }[] = [];
+  const found: { specifier: string; typeOnly: boolean; dynamic: boolean }[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
@@ -176,15 +184,15 @@ function specifiers(file: string): { specifier: string; typeOnly: boolean }[] {
         clause !== undefined &&
         (clause.isTypeOnly ||
           (clause.name === undefined && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly)));
-      found.push({ specifier: node.moduleSpecifier.text, typeOnly });
+      found.push({ specifier: node.moduleSpecifier.text, typeOnly, dynamic: false });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)) {
-      found.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly });
+      found.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly, dynamic: false });
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
-      found.push({ specifier: node.moduleReference.expression.text, typeOnly: node.isTypeOnly });
+      found.push({ specifier: node.moduleReference.expression.text, typeOnly: node.isTypeOnly, dynamic: false });
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] !== undefined && ts.isStringLiteralLike(node.arguments[0])) {
-      found.push({ specifier: node.arguments[0].text, typeOnly: false });
+      found.push({ specifier: node.arguments[0].text, typeOnly: false, dynamic: true });
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
-      found.push({ specifier: node.argument.literal.text, typeOnly: true });
+      found.push({ specifier: node.argument.literal.text, typeOnly: true, dynamic: false });
     }
     ts.forEachChild(node, visit);
   };

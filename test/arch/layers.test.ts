@@ -93,6 +93,20 @@ const PLANTS: { name: string; files: Record<string, string>; expect: string[] }[
     ],
   },
   {
+    name: 'the command line importing a layer of the manager',
+    files: { 'cli/hearth.ts': "import { HearthError } from '../errors.ts';\nawait import('../main.ts');\n" },
+    expect: [
+      'only-lazily: src/cli/hearth.ts imports src/errors.ts: an import of shared; cli may load only main.ts, with import() (a layer with a list of what it may load loads nothing else, and that only with import())',
+    ],
+  },
+  {
+    name: 'the command line loading the manager with every command',
+    files: { 'cli/hearth.ts': "import { main } from '../main.ts';\n" },
+    expect: [
+      'only-lazily: src/cli/hearth.ts imports src/main.ts: an import of wiring; cli may load only main.ts, with import() (a layer with a list of what it may load loads nothing else, and that only with import())',
+    ],
+  },
+  {
     name: 'a file in no layer',
     files: { 'util.ts': "import { HearthError } from './errors.ts';\n" },
     expect: ['in-a-layer: src/util.ts belongs to no layer (every file of src/ belongs to a layer of TIERS)'],

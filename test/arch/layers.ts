@@ -12,12 +12,21 @@
 export interface Layer {
   name: string;
   paths: string[];
+  /**
+   * If given, the only files (or `dir/`s) outside the layer it may import, whatever the tiers allow, and only
+   * lazily (with `import()`, or for types), so that loading the layer does not load them.
+   */
+  onlyLazily?: string[];
 }
 
 /** Top to bottom. */
 export const TIERS: Layer[][] = [
-  // The process: configuration and real implementations wired together, the command line.
-  [{ name: 'wiring', paths: ['main.ts', 'data-dir.ts', 'cli/', 'assemble/'] }],
+  // The `hearth` command: a client of the HTTP API, which it reaches over the network like any other, so it
+  // uses none of the manager's code; `serve` alone loads the manager (main.ts, with `import()`, so the other
+  // verbs and `--help` never load it).
+  [{ name: 'cli', paths: ['cli/'], onlyLazily: ['main.ts'] }],
+  // The process: configuration and real implementations wired together.
+  [{ name: 'wiring', paths: ['main.ts', 'data-dir.ts', 'assemble/'] }],
   // HTTP: routes, schemas, auth, the error handler; `buildApp`.
   [{ name: 'api', paths: ['api/', 'app.ts'] }],
   // The lifecycle of containers, through the doors of the tier below.
@@ -46,6 +55,7 @@ export const RULES = {
   'no-cycle': 'no import cycle, type-only imports included',
   'in-a-layer': 'every file of src/ belongs to a layer of TIERS',
   'inside-src': 'src/ imports nothing from outside src/',
+  'only-lazily': 'a layer with a list of what it may load loads nothing else, and that only with import()',
 } as const;
 
 export type Rule = keyof typeof RULES;

@@ -31,25 +31,27 @@ before(() => {
 });
 
 describe('the hearth command, compiled', () => {
-  it('--help lists serve on stdout and exits 0', () => {
+  it('--help lists the verbs on stdout and exits 0', () => {
     const r = hearth(['--help']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^Usage: hearth <command>/);
+    assert.match(r.stdout, /^Usage: hearth \[options\] \[command\]/);
+    for (const verb of ['run', 'ps', 'exec', 'logs', 'pull', 'volume', 'events', 'stats']) assert.match(r.stdout, new RegExp(`^ {2}${verb} `, 'm'));
     assert.match(r.stdout, /^ {2}serve +run the manager/m);
     assert.equal(r.stderr, '');
   });
 
   it('an unknown command or option, or none, is a usage error: exit 2 and a message on stderr', () => {
     for (const [args, message] of [
-        [['bogus'], "hearth: unknown command 'bogus' (commands: serve)"],
+        [['bogus'], "hearth: unknown command 'bogus'"],
         [['--bogus'], "hearth: unknown option '--bogus'"],
-        [['serve', 'now'], "hearth: 'serve' takes no arguments (got 'now')"],
+        [['serve', 'now'], "hearth: too many arguments for 'serve'. Expected 0 arguments but got 1."],
+        [['ps', '--bogus'], "hearth: unknown option '--bogus'"],
         [[], 'hearth: no command given'],
       ] as const) {
       const r = hearth([...args]);
       assert.equal(r.status, 2, `hearth ${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr, `${message}\nRun 'hearth --help' for the commands.\n`);
+      assert.ok(r.stderr.startsWith(`${message}\n`), r.stderr);
     }
   });
 
