@@ -1,7 +1,7 @@
 /**
- * The live view of the manager: one `/v1/events` stream for the whole tab. Each container event makes the
- * container be read again (a deleted one, the list), so pages show what the manager knows without polling or
- * reloading. Pages that want the events themselves (a container's state history, the images list) listen here.
+ * The live view of the manager: one `/v1/events` stream for the whole tab. A burst of container events makes
+ * the list be read again (one GET, which cannot race a delete into a 404 as a read of one container would), so
+ * pages show what the manager knows without polling or reloading. Pages that want the events themselves (a container's state history, the images list) listen here.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { call, streamLines } from './api';
@@ -16,7 +16,7 @@ class Live {
   error = '';
   private readonly views = new Set<() => void>();
   private readonly eventListeners = new Set<(e: HearthEvent) => void>();
-  private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
+  private pending: ReturnType<typeof setTimeout> | undefined;
   private stop: AbortController | undefined;
 
   start(): void {
@@ -59,19 +59,23 @@ class Live {
     return () => this.eventListeners.delete(f);
   }
 
-  /** Reads one container again now (after an action), not waiting for its event. */
-  refresh(id: string): void {
-    void this.reload(id);
+  /** Reads the containers again soon (after an action), not waiting for its events. */
+  refresh(): void {
+    this.soon();
   }
 
   private onEvent(e: HearthEvent): void {
     for (const f of this.eventListeners) f(e);
-    if (e.type === 'deleted') return void this.reloadAll();
-    if (!e.container_id || QUIET.has(e.type)) return;
-    const id = e.container_id;
-    // Events come in bursts (booting, initializing, running): one read per container per burst.
-    if (this.pending.has(id)) return;
-    this.pending.set(id, setTimeout(() => (this.pending.delete(id), void this.reload(id)), 50));
+    if (e.type === 'deleted' || (e.container_id && !QUIET.has(e.type))) this.soon();
+  }
+
+  /** Events come in bursts (booting, initializing, running): one read per burst. */
+  private soon(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.reloadAll().catch((e: Error) => ((this.error = e.message), this.changed()));
+    }, 50);
   }
 
   private async reloadAll(): Promise<void> {
@@ -79,16 +83,6 @@ class Live {
     this.containers = new Map(items.map((c) => [c.id, c]));
     this.loaded = true;
     this.error = '';
-    this.changed();
-  }
-
-  private async reload(id: string): Promise<void> {
-    try {
-      const { item } = await call<{ item: Container }>('GET', `/v1/containers/${id}`);
-      this.containers.set(id, item);
-    } catch {
-      this.containers.delete(id);
-    }
     this.changed();
   }
 

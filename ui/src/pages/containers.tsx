@@ -1,22 +1,22 @@
 /**
  * Containers: every container with its live state (the events stream, src/live.ts), image, ports as links,
- * uptime, and CPU and memory sparklines; filters by state and name; the actions, with a confirmation before a
+ * uptime, and CPU and memory sparklines (from /metrics); filters by state and name; the actions, with a confirmation before a
  * delete (it loses the container's writable layer and logs).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { call } from '../api';
+import { getRaw } from '../api';
 import { useContainers, useNow } from '../live';
 import { Actions, useContainerActions } from '../parts/actions';
 import { bytes, duration, portUrl } from '../parts/format';
 import { Sparkline } from '../parts/sparkline';
-import { STATES, type Stats } from '../types';
+import { STATES } from '../types';
 
 export function ContainersPage() {
   const { containers, loaded, error } = useContainers();
   const [state, setState] = useState('');
   const [name, setName] = useState('');
   const now = useNow();
-  const spark = useSparkStats(containers.filter((c) => c.state === 'running').map((c) => c.id));
+  const spark = useSparkStats();
   const { act, error: actionError, dialog } = useContainerActions();
   const shown = containers
     .filter((c) => (!state || c.state === state) && c.name.toLowerCase().includes(name.toLowerCase()))
@@ -111,27 +111,25 @@ interface Spark {
   cpu: number[];
   mem: number[];
   memLimit: number;
-  last?: { cpuNs: number; at: number };
+  last?: { cpuSeconds: number; at: number };
 }
 
+const SERIES = /^hearth_container_(cpu_seconds_total|vmm_cpu_seconds_total|memory_usage_bytes|memory_limit_bytes|vmm_private_bytes)\{[^}]*id="([^"]+)"[^}]*\} (\S+)$/gm;
+
 /**
- * Recent CPU (% of one CPU) and memory of the running containers. One reading each every 2 s over one
- * connection, in turn: a browser holds 6 connections to a host, and a stats stream per row would take them all.
+ * Recent CPU (% of one CPU) and memory of the running containers, from the manager's /metrics every 2 s: one
+ * request reads them all (a browser holds 6 connections to a host: a stats stream per row would take them), and a
+ * container that stops between two readings is simply absent, not an error.
  */
-function useSparkStats(ids: string[]): Map<string, Spark> {
+function useSparkStats(): Map<string, Spark> {
   const data = useRef(new Map<string, Spark>());
-  const wanted = useRef(ids);
-  wanted.current = ids;
   const [, setTick] = useState(0);
   useEffect(() => {
     let stopped = false;
     const loop = async () => {
       while (!stopped) {
-        for (const id of wanted.current) {
-          const s = await call<{ item: Stats }>('GET', `/v1/containers/${id}/stats`).catch(() => undefined);
-          if (s) add(data.current, id, s.item);
-        }
-        for (const id of data.current.keys()) if (!wanted.current.includes(id)) data.current.delete(id);
+        const text = await getRaw('/metrics', 'text/plain').then((r) => r.text(), () => '');
+        read(data.current, text, Date.now());
         if (!stopped) setTick((t) => t + 1);
         await new Promise((r) => setTimeout(r, 2000));
       }
@@ -144,12 +142,16 @@ function useSparkStats(ids: string[]): Map<string, Spark> {
   return data.current;
 }
 
-function add(all: Map<string, Spark>, id: string, s: Stats): void {
-  const spark = all.get(id) ?? { cpu: [], mem: [], memLimit: s.memory.limit_bytes ?? s.memory.vm_bytes };
-  const cpuNs = s.cpu.usage_ns ?? s.cpu.host_ns;
-  const at = Date.parse(s.read);
-  if (spark.last && at > spark.last.at) spark.cpu = [...spark.cpu, ((cpuNs - spark.last.cpuNs) / ((at - spark.last.at) * 1e6)) * 100].slice(-30);
-  spark.last = { cpuNs, at };
-  spark.mem = [...spark.mem, s.memory.usage_bytes ?? s.memory.host_private_bytes].slice(-30);
-  all.set(id, spark);
+function read(all: Map<string, Spark>, text: string, at: number): void {
+  const now = new Map<string, Record<string, number>>();
+  for (const [, series, id, value] of text.matchAll(SERIES)) now.set(id!, { ...now.get(id!), [series!]: Number(value) });
+  for (const id of all.keys()) if (!now.has(id)) all.delete(id);
+  for (const [id, v] of now) {
+    const spark = all.get(id) ?? { cpu: [], mem: [], memLimit: v.memory_limit_bytes ?? 0 };
+    const cpuSeconds = v.cpu_seconds_total ?? v.vmm_cpu_seconds_total ?? 0;
+    if (spark.last && at > spark.last.at) spark.cpu = [...spark.cpu, ((cpuSeconds - spark.last.cpuSeconds) / ((at - spark.last.at) / 1000)) * 100].slice(-30);
+    spark.last = { cpuSeconds, at };
+    spark.mem = [...spark.mem, v.memory_usage_bytes ?? v.vmm_private_bytes ?? 0].slice(-30);
+    all.set(id, spark);
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { call, enc } from '../api';
-import { live, useContainers, useEvents, useNow } from '../live';
+import { useContainers, useEvents, useNow } from '../live';
 import { Actions, useContainerActions } from '../parts/actions';
 import { duration, portUrl, time } from '../parts/format';
 import type { Container, HearthEvent } from '../types';
@@ -18,7 +18,7 @@ export function DetailPage({ id, tab }: { id: string; tab: string }) {
   const { containers, loaded } = useContainers();
   const c = containers.find((x) => x.id === id);
   const { act, error, dialog } = useContainerActions(() => (location.hash = '#/containers'));
-  useEffect(() => live.refresh(id), [id]);
+  
   if (!c) return <p class="empty">{loaded ? 'No such container (deleted?).' : 'Loading…'}</p>;
   const current = (TABS as readonly string[]).includes(tab) ? tab : 'overview';
   return (

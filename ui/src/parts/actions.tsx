@@ -18,7 +18,7 @@ export function useContainerActions(onDeleted?: () => void) {
       } else {
         await call('POST', `/v1/containers/${c.id}/${verb}`);
       }
-      live.refresh(c.id);
+      live.refresh();
     } catch (e) {
       setError(`${c.name}: ${(e as Error).message}`);
     }
