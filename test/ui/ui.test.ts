@@ -154,7 +154,7 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     await page.getByRole('link', { name: 'Containers' }).click();
     await row('web').locator('.port', { hasText: `${hostPort}→80/tcp` }).waitFor();
     assert.equal(await row('web').locator('.port').getAttribute('href'), `http://127.0.0.1:${hostPort}/`);
-    await row('web').locator('.spark').first().waitFor();
+    await row('web').locator('.spark polyline').first().waitFor();
     await b!.screenshot(page, 'containers');
     await page.getByRole('button', { name: 'Stop web', exact: true }).click();
     await page.locator('tr[data-name="web"][data-state="stopped"]').waitFor({ timeout: VM_MS });

@@ -51,6 +51,8 @@ type Access = 'checking' | 'signed-in' | 'sign-in' | 'unreachable';
 function App() {
   const [access, setAccess] = useState<Access>('checking');
   const [reason, setReason] = useState('');
+  /** The token this tab tried was refused (shown on the sign-in page). */
+  const [refused, setRefused] = useState(false);
   const hash = useHash();
   const check = async () => {
     try {
@@ -59,7 +61,9 @@ function App() {
       live.start();
     } catch (e) {
       setReason((e as Error).message);
-      setAccess(e instanceof ApiError && e.status === 401 ? 'sign-in' : 'unreachable');
+      const unauthenticated = e instanceof ApiError && e.status === 401;
+      setRefused(unauthenticated && token.get() !== '');
+      setAccess(unauthenticated ? 'sign-in' : 'unreachable');
     }
   };
   useEffect(() => {
@@ -74,7 +78,7 @@ function App() {
   }, [hash]);
 
   if (access === 'checking') return <p class="center">Connecting…</p>;
-  if (access === 'sign-in') return <SignInPage wrong={token.get() !== ''} onToken={(t) => (token.set(t), void check())} />;
+  if (access === 'sign-in') return <SignInPage wrong={refused} onToken={(t) => (token.set(t), void check())} />;
   if (access === 'unreachable') return <p class="center error" role="alert">The manager did not answer: {reason}</p>;
   return (
     <>
@@ -87,7 +91,7 @@ function App() {
           ))}
         </nav>
         {token.get() && (
-          <button type="button" class="signout" onClick={() => (token.clear(), live.close(), setAccess('sign-in'))}>Sign out</button>
+          <button type="button" class="signout" onClick={() => (token.clear(), live.close(), setRefused(false), setAccess('sign-in'))}>Sign out</button>
         )}
       </header>
       <main id="main" tabIndex={-1}>
