@@ -144,6 +144,8 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     const before = await points();
     await page.waitForFunction(() => Number(/CPU now: ([\d.]+)%/.exec(document.querySelector('[data-testid=cpu-now]')?.textContent ?? '')?.[1]) > 60, null, { timeout: 60_000 });
     assert.ok((await points()) > before, 'the chart has new points');
+    // A fuller chart for the screenshot (docs/web-ui-stats.png is one).
+    await page.waitForFunction((n) => Number(document.querySelector('.chart [data-points]')?.getAttribute('data-points')) >= n, before + 8, { timeout: 60_000 });
     await b!.screenshot(page, 'detail-stats');
     await page.getByRole('link', { name: 'inspect' }).click();
     assert.equal(JSON.parse((await page.getByLabel('The container as JSON').textContent())!).id, id);

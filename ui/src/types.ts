@@ -39,7 +39,8 @@ export interface HearthEvent {
   from_state: string | null;
   to_state: string | null;
   message: string | null;
-  exit_code: number | null;
+  /** Absent from a container's own event list (GET /v1/containers/{id}/events). */
+  exit_code?: number | null;
   health_status: string | null;
 }
 

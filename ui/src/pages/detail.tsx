@@ -102,7 +102,7 @@ function Overview({ c }: { c: Container }) {
         {history.filter((e) => e.type !== 'pull').slice(-50).reverse().map((e) => (
           <li>
             <time>{time(e.time)}</time> {e.type === 'state' ? `${e.from_state ?? '–'} → ${e.to_state}` : e.type}
-            {e.exit_code !== null && ` (exit ${e.exit_code})`}
+            {e.exit_code != null && ` (exit ${e.exit_code})`}
             {e.health_status && ` ${e.health_status}`}
             {e.message && <span class="hint"> {e.message}</span>}
           </li>
