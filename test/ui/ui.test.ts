@@ -214,9 +214,15 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     const c = await world.api.create({ name: 'a-container-with-a-rather-long-name', image: 'busybox:latest', args: ['sleep', '600'] });
     await phone.goto(`${world.manager.url}/#/containers`);
     await phone.locator('tr[data-name="a-container-with-a-rather-long-name"]').waitFor();
-    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.equal(overflow, 0, 'no sideways scroll at phone width');
+    const overflow = () => phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(await overflow(), 0, 'no sideways scroll at phone width');
     await b!.screenshot(phone, 'containers-phone');
+    for (const [hash, ready] of [['#/create', 'Add a port'], [`#/containers/${c}/overview`, 'State history'], ['#/host', 'Host']] as const) {
+      await phone.goto(`${world.manager.url}/${hash}`);
+      await phone.getByText(ready, { exact: true }).first().waitFor();
+      assert.equal(await overflow(), 0, `${hash}: no sideways scroll at phone width`);
+    }
+    await b!.screenshot(phone, 'host-phone');
     await world.api.call('DELETE', `/v1/containers/${c}`);
     const unexpected = b!.errors.filter((e) => !provoked.some((p) => p.test(e)));
     assert.deepEqual(unexpected, [], 'no console errors');

@@ -26,6 +26,8 @@ class Live {
       // From a second before the list is read: nothing falls between the list and the stream.
       const since = Math.floor(Date.now() / 1000) - 1;
       const streaming = streamLines<HearthEvent>('GET', `/v1/events?since=${since}`, (e) => this.onEvent(e), stop.signal);
+      // Handled below, or by the failure of the list read (which ends this run first).
+      streaming.catch(() => {});
       await this.reloadAll();
       await streaming;
     };
