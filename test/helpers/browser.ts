@@ -4,6 +4,7 @@
  * so a test can require none. `close` ends the browser and its processes; call it in `after` even when `before`
  * failed half-way (it is safe to call when nothing was launched).
  */
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -18,6 +19,7 @@ export interface TestBrowser {
   page(o?: { width?: number; height?: number; context?: BrowserContext }): Promise<Page>;
   /** Console errors and page errors of every tab opened here, as text. */
   errors: string[];
+  /** Saves a screenshot of the page, after checking every control on it has a label (see `unlabelled`). */
   screenshot(page: Page, name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,10 +42,23 @@ export async function launchBrowser(): Promise<TestBrowser> {
       return page;
     },
     async screenshot(page, name) {
+      assert.deepEqual(await unlabelled(page), [], `${name}: controls without a label`);
       await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
     },
     async close() {
       await browser.close();
     },
   };
+}
+
+/** The controls of a page that a screen reader could not name: no <label>, no aria-label, no text. */
+export function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('input, select, textarea, button, a[href]')]
+      .filter((el) => {
+        const labels = (el as HTMLInputElement).labels;
+        return !(labels && labels.length > 0) && !el.getAttribute('aria-label') && !(el.tagName === 'BUTTON' || el.tagName === 'A' ? el.textContent?.trim() : '');
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
 }

@@ -158,12 +158,18 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     assert.equal(await row('web').locator('.port').getAttribute('href'), `http://127.0.0.1:${hostPort}/`);
     await row('web').locator('.spark polyline').first().waitFor();
     await b!.screenshot(page, 'containers');
-    await page.getByRole('button', { name: 'Stop web', exact: true }).click();
+    // By keyboard: Tab from the top of the page to the row's Stop, Enter.
+    await page.locator('body').focus();
+    for (let i = 0; i < 40 && (await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))) !== 'Stop web'; i++) await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Stop web', 'Stop is reachable by Tab');
+    await page.keyboard.press('Enter');
     await page.locator('tr[data-name="web"][data-state="stopped"]').waitFor({ timeout: VM_MS });
     await page.getByRole('button', { name: 'Start web', exact: true }).click();
     await page.locator('tr[data-name="web"][data-state="running"]').waitFor({ timeout: VM_MS });
     await page.getByRole('button', { name: 'Delete web', exact: true }).click();
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
     assert.equal((await world.api.call('GET', `/v1/containers/${id}`)).status, 200, 'cancelled: still there');
     await page.getByRole('button', { name: 'Delete web', exact: true }).click();
     await page.getByRole('button', { name: 'Confirm' }).click();
