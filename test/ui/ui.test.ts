@@ -7,6 +7,7 @@
  * and no tab may log an error other than the ones the test provoked.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -119,14 +120,33 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     assert.match((await line.textContent())!, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[/);
     await b!.screenshot(page, 'detail-logs');
     await page.getByLabel('Search').fill('');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    assert.equal(download.suggestedFilename(), 'web.log');
+    const text = await readFile((await download.path())!, 'utf8');
+    assert.match(text, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[.*\]:\d+: response:404$/m, 'the whole log, with timestamps');
   });
 
-  it('opens a shell in the terminal that answers echo hello', async () => {
+  it('opens a shell in the terminal that answers echo hello, and tells it the new size when the page resizes', async () => {
     await page.getByRole('link', { name: 'terminal' }).click();
     await page.locator('[data-testid=terminal-status]', { hasText: 'connected' }).waitFor({ timeout: 60_000 });
     await page.keyboard.type('echo hello\n');
+    const rows = () => page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((r) => r.textContent?.trim() ?? ''));
     await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((r) => r.textContent?.trim() === 'hello'));
     await b!.screenshot(page, 'detail-terminal');
+    // `stty size` in the guest: rows and columns, before and after the window narrows.
+    const sizes = async () => (await rows()).filter((r) => /^\d+ \d+$/.test(r)).map((r) => r.split(' ').map(Number) as [number, number]);
+    await page.keyboard.type('stty size\n');
+    await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((r) => /^\d+ \d+$/.test(r.textContent?.trim() ?? '')));
+    const [wide] = await sizes();
+    const drawnRows = (await rows()).length;
+    await page.setViewportSize({ width: 800, height: 600 });
+    await page.waitForFunction((n) => document.querySelectorAll('.xterm-rows > div').length < n, drawnRows);
+    await page.keyboard.type('stty size\n');
+    await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].filter((r) => /^\d+ \d+$/.test(r.textContent?.trim() ?? '')).length >= 2);
+    const narrow = (await sizes()).at(-1)!;
+    assert.ok(narrow[0] < wide![0] && narrow[1] < wide![1], `the guest's tty went from ${wide} to ${narrow}`);
+    assert.equal(narrow[0], await page.evaluate(() => document.querySelectorAll('.xterm-rows > div').length), 'as many rows as drawn');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.keyboard.type('exit\n');
     await page.locator('[data-testid=terminal-status]', { hasText: 'exited with 0' }).waitFor();
   });
