@@ -32,6 +32,7 @@ export interface Form {
   tty: boolean;
   stdin_open: boolean;
   health_cmd: string;
+  health_none: boolean;
   health_interval: string;
   health_timeout: string;
   health_retries: string;
@@ -56,6 +57,7 @@ export const emptyForm = (): Form => ({
   tty: false,
   stdin_open: false,
   health_cmd: '',
+  health_none: false,
   health_interval: '',
   health_timeout: '',
   health_retries: '',
@@ -105,14 +107,16 @@ export function buildBody(f: Form): Built {
   if (hosts.length) body.extra_hosts = hosts.map((l) => ({ hostname: l.split(':')[0] ?? '', ip: l.slice(l.indexOf(':') + 1) }));
   if (f.tty) body.tty = true;
   if (f.stdin_open) body.stdin_open = true;
-  if (f.health_cmd.trim()) {
-    body.healthcheck = {
-      test: ['CMD-SHELL', f.health_cmd.trim()],
-      ...(f.health_interval.trim() ? { interval_s: num(f.health_interval) } : {}),
-      ...(f.health_timeout.trim() ? { timeout_s: num(f.health_timeout) } : {}),
-      ...(f.health_retries.trim() ? { retries: num(f.health_retries) } : {}),
-      ...(f.health_start_period.trim() ? { start_period_s: num(f.health_start_period) } : {}),
-    };
+  // Timings alone tune the image's own check; a command replaces it; "none" turns any check off.
+  const timings = {
+    ...(f.health_interval.trim() ? { interval_s: num(f.health_interval) } : {}),
+    ...(f.health_timeout.trim() ? { timeout_s: num(f.health_timeout) } : {}),
+    ...(f.health_retries.trim() ? { retries: num(f.health_retries) } : {}),
+    ...(f.health_start_period.trim() ? { start_period_s: num(f.health_start_period) } : {}),
+  };
+  if (f.health_none) body.healthcheck = { test: ['NONE'] };
+  else if (f.health_cmd.trim() || Object.keys(timings).length) {
+    body.healthcheck = { ...(f.health_cmd.trim() ? { test: ['CMD-SHELL', f.health_cmd.trim()] } : {}), ...timings };
   }
   return { body, rowOf };
 }

@@ -138,6 +138,9 @@ export function CreatePage() {
           {text('health_timeout', 'Timeout (s)', { inputMode: 'decimal' })}
           {text('health_retries', 'Retries', { inputMode: 'numeric' })}
           {text('health_start_period', 'Start period (s)', { inputMode: 'decimal' })}
+          <label class="check">
+            <input type="checkbox" name="health_none" checked={f.health_none} onChange={(e) => set('health_none', e.currentTarget.checked)} /> No health check (not even the image's)
+          </label>
         </fieldset>
 
         <fieldset>
