@@ -184,6 +184,15 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Stop web', 'Stop is reachable by Tab');
     await page.keyboard.press('Enter');
     await page.locator('tr[data-name="web"][data-state="stopped"]').waitFor({ timeout: VM_MS });
+    // A stopped container's pages say what they can show.
+    await page.goto(`${world.manager.url}/#/containers/${id}/stats`);
+    await page.getByText('Stats are read from a running container; this one is stopped.').waitFor();
+    await page.getByRole('link', { name: 'terminal' }).click();
+    await page.getByText('A shell needs a running container; this one is stopped.').waitFor();
+    await page.getByRole('link', { name: 'overview' }).click();
+    await page.locator('.history li', { hasText: 'running → stopped' }).waitFor();
+    assert.equal(await page.locator('.history li', { hasText: 'initializing → running' }).count(), 1, 'each event once');
+    await page.getByRole('link', { name: 'Containers' }).click();
     await page.getByRole('button', { name: 'Start web', exact: true }).click();
     await page.locator('tr[data-name="web"][data-state="running"]').waitFor({ timeout: VM_MS });
     await page.getByRole('button', { name: 'Delete web', exact: true }).click();

@@ -56,7 +56,9 @@ function Overview({ c }: { c: Container }) {
     call<{ items: HearthEvent[] }>('GET', `/v1/containers/${enc(c.id)}/events`).then((r) => setHistory(r.items), () => setHistory([]));
   }, [c.id]);
   useEvents((e) => {
-    if (e.container_id === c.id && e.type !== 'pull') setHistory((h) => [...h, e]);
+    if (e.container_id !== c.id || e.type === 'pull') return;
+    // The first read and the stream may both hold an event written in between.
+    setHistory((h) => (h.some((x) => x.time === e.time && x.type === e.type && x.to_state === e.to_state) ? h : [...h, e]));
   }, [c.id]);
   const rows: Array<[string, unknown]> = [
     ['Id', c.id],
