@@ -232,7 +232,19 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
   it('lists images, creates and deletes a volume, shows the host; the list fits a phone', async () => {
     await page.getByRole('link', { name: 'Images' }).click();
     await page.locator('td', { hasText: 'docker.io/library/webapp:latest' }).waitFor();
+    await page.getByLabel('Image to pull').fill('busybox:latest');
+    await page.getByRole('button', { name: 'Pull', exact: true }).click();
+    await page.locator('.pull', { hasText: 'busybox:latest: done' }).waitFor({ timeout: 60_000 });
+    await page.locator('td', { hasText: 'docker.io/library/busybox:latest' }).waitFor();
     await b!.screenshot(page, 'images');
+    await page.getByRole('button', { name: 'Delete docker.io/library/busybox:latest' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('td', { hasText: 'docker.io/library/busybox:latest' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Prune unused' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText(/^Pruned 1 image\(s\)/).waitFor();
+    await page.getByText('No images.').waitFor();
+    assert.deepEqual((await world.api.call('GET', '/v1/images')).body.items, []);
     await page.getByRole('link', { name: 'Volumes' }).click();
     await page.getByLabel('Name').fill('ui-data');
     await page.getByRole('button', { name: 'Create' }).click();

@@ -38,7 +38,7 @@ export function ImagesPage() {
   };
   const remove = async (img: Image) => {
     const used = img.containers.length > 0;
-    const what = img.references[0] ?? img.digest;
+    const what = names(img)[0] ?? img.digest;
     if (!(await ask(`Delete ${what}?${used ? ` It is used by ${img.containers.map((c) => c.name).join(', ')}: they keep running, and pull it again when they start.` : ''}`))) return;
     try {
       const r = await call<{ freed_bytes: number }>('DELETE', `/v1/images/${enc(what)}${used ? '?force=true' : ''}`);
@@ -88,14 +88,14 @@ export function ImagesPage() {
             <tbody>
               {images.map((i) => (
                 <tr key={i.digest}>
-                  <td data-label="References">{i.references.join(', ') || '(none)'}</td>
+                  <td data-label="References">{names(i).join(', ') || '(none)'}</td>
                   <td data-label="Digest"><code>{i.digest.slice(7, 19)}</code></td>
-                  <td data-label="Size">{bytes(i.size)}</td>
-                  <td data-label="On disk">{bytes(i.size_on_disk)}</td>
+                  <td data-label="Size" class="nowrap">{bytes(i.size)}</td>
+                  <td data-label="On disk" class="nowrap">{bytes(i.size_on_disk)}</td>
                   <td data-label="Pulled">{i.pulled_at ? time(i.pulled_at) : '–'}</td>
                   <td data-label="Used by">{i.containers.map((c) => c.name).join(', ') || '–'}</td>
                   <td data-label="Actions">
-                    <button type="button" class="danger" onClick={() => remove(i)} aria-label={`Delete ${i.references[0] ?? i.digest}`}>Delete</button>
+                    <button type="button" class="danger" onClick={() => remove(i)} aria-label={`Delete ${names(i)[0] ?? i.digest}`}>Delete</button>
                   </td>
                 </tr>
               ))}
@@ -106,4 +106,10 @@ export function ImagesPage() {
       {dialog}
     </section>
   );
+}
+
+/** The references to show: by tag (the digest has its column), else whatever names it. */
+function names(i: Image): string[] {
+  const tagged = i.references.filter((r) => !r.includes('@'));
+  return tagged.length ? tagged : i.references;
 }
