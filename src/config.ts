@@ -35,8 +35,15 @@ export const ConfigSchema = Type.Object(
         socket: Type.String({ default: '/run/hearth/docker.sock' }),
         /** Group (name or number) allowed on the socket; null: root only. */
         group: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
-        /** `host:port` to serve on TCP as well; empty: none. Loopback only (no TLS client certificates yet). */
+        /**
+         * `host:port` to serve on TCP as well; empty: none. Without TLS, loopback only and behind the API token;
+         * with the three TLS files, any address, and only clients with a certificate the CA signed get in (dockerd's --tlsverify).
+         */
         tcp: Type.String({ default: '' }),
+        /** PEM files: the CA that signs clients' certificates, and the server's certificate and key. */
+        tlsCaCert: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+        tlsCert: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+        tlsKey: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -180,6 +187,9 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_DOCKER_SOCKET', 'docker.socket', str],
   ['HEARTH_DOCKER_GROUP', 'docker.group', nullable],
   ['HEARTH_DOCKER_TCP', 'docker.tcp', str],
+  ['HEARTH_DOCKER_TLS_CACERT', 'docker.tlsCaCert', nullable],
+  ['HEARTH_DOCKER_TLS_CERT', 'docker.tlsCert', nullable],
+  ['HEARTH_DOCKER_TLS_KEY', 'docker.tlsKey', nullable],
   ['HEARTH_BODY_LIMIT', 'bodyLimit', int],
   ['HEARTH_LOG_LEVEL', 'logLevel', str],
   ['HEARTH_BRIDGE', 'network.bridge', str],
@@ -273,28 +283,46 @@ export function resolveConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = 
         `config file, at least 16 characters), or listen on 127.0.0.1`,
     );
   }
-  if (result.docker.tcp !== '') {
-    const tcp = parseHostPort(result.docker.tcp);
-    if (!tcp) throw configError(`invalid configuration: docker.tcp: "${result.docker.tcp}" is not host:port`);
-    if (!isLoopback(tcp.host)) {
-      throw configError(
-        `refusing to serve the Docker API on ${result.docker.tcp}: anyone who reaches it controls the host, and ` +
-          `a non-loopback address needs TLS client certificates, which Hearth does not serve yet; use 127.0.0.1 or the unix socket`,
-      );
-    }
-    // Unlike the socket (root only), loopback TCP is open to every local user: the API token guards it.
-    if (!result.apiToken) {
-      throw configError(
-        `refusing to serve the Docker API on ${result.docker.tcp} without an API token: any local user reaching it would ` +
-          `control the host; set HEARTH_API_TOKEN (clients send it as "HttpHeaders": {"Authorization": "Bearer <token>"} ` +
-          `in their docker config.json), or use the unix socket`,
-      );
-    }
-  }
+  checkDockerTcp(result);
   if (result.restart.backoffMaxMs < result.restart.backoffInitialMs) {
     throw configError('invalid configuration: restart.backoffMaxMs is smaller than restart.backoffInitialMs');
   }
   return result;
+}
+
+/**
+ * The Docker API's TCP door: TLS with client certificates (all three files, or none), which any address may
+ * serve; without TLS, loopback with the API token, since every local user reaches loopback.
+ */
+function checkDockerTcp(result: HearthConfig): void {
+  const { tcp, tlsCaCert, tlsCert, tlsKey } = result.docker;
+  const files = { tlsCaCert, tlsCert, tlsKey };
+  const given = Object.entries(files).filter(([, v]) => v !== null).map(([k]) => k);
+  if (given.length > 0 && given.length < 3) {
+    const missing = Object.keys(files).filter((k) => !given.includes(k)).map((k) => `docker.${k}`);
+    throw configError(`invalid configuration: TLS for the Docker API needs docker.tlsCaCert, docker.tlsCert and docker.tlsKey; ${missing.join(' and ')} missing`);
+  }
+  if (tcp === '') {
+    if (given.length > 0) throw configError('invalid configuration: docker.tlsCaCert, docker.tlsCert and docker.tlsKey are set but docker.tcp is not');
+    return;
+  }
+  const address = parseHostPort(tcp);
+  if (!address) throw configError(`invalid configuration: docker.tcp: "${tcp}" is not host:port`);
+  if (given.length === 3) return;
+  if (!isLoopback(address.host)) {
+    throw configError(
+      `refusing to serve the Docker API on ${tcp} without TLS: anyone who reaches it controls the host; set ` +
+        `HEARTH_DOCKER_TLS_CACERT, HEARTH_DOCKER_TLS_CERT and HEARTH_DOCKER_TLS_KEY (clients then need a certificate ` +
+        `that CA signed, as dockerd's --tlsverify), or use 127.0.0.1 or the unix socket`,
+    );
+  }
+  if (!result.apiToken) {
+    throw configError(
+      `refusing to serve the Docker API on ${tcp} without an API token: any local user reaching it would ` +
+        `control the host; set HEARTH_API_TOKEN (clients send it as "HttpHeaders": {"Authorization": "Bearer <token>"} ` +
+        `in their docker config.json), serve TLS with client certificates, or use the unix socket`,
+    );
+  }
 }
 
 /** Reads HEARTH_CONFIG (if set) and the environment. */

@@ -5,7 +5,7 @@
  */
 import { HearthError } from '../errors.ts';
 import type { ExecSpec, GuestProcess } from './process.ts';
-import { decodeRecords, encodeRecords, MAX_PAYLOAD, RecordTag, u16, type RecordValue } from './protocol.ts';
+import { capabilitiesRecord, decodeRecords, encodeRecords, MAX_PAYLOAD, RecordTag, u16, type RecordValue } from './protocol.ts';
 
 const flag = (on: boolean) => Buffer.from([on ? 1 : 0]);
 
@@ -19,6 +19,7 @@ export function encodeExec(spec: ExecSpec): Buffer {
   if (spec.user) records.push([RecordTag.USER, spec.user]);
   records.push([RecordTag.TTY, flag(spec.tty)], [RecordTag.STDIN, flag(spec.stdin)]);
   if (spec.tty && spec.size) records.push([RecordTag.ROWS, u16(spec.size.rows)], [RecordTag.COLS, u16(spec.size.cols)]);
+  if (spec.capabilities !== undefined) records.push(capabilitiesRecord(spec.capabilities));
   const payload = encodeRecords(records);
   if (payload.length > MAX_PAYLOAD) {
     throw new HearthError(

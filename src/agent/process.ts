@@ -20,6 +20,8 @@ export interface ProcessSpec {
   stdin?: boolean;
   /** Initial window size with `tty` (the guest's default is 24x80). */
   size?: { rows: number; cols: number };
+  /** Bit n for capability n (the CAPABILITIES record); absent: the agent's own set, every one. */
+  capabilities?: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -59,6 +61,8 @@ export interface ExecSpec {
   stdin: boolean;
   /** Initial window size, with `tty`. */
   size?: { rows: number; cols: number };
+  /** As ProcessSpec.capabilities. */
+  capabilities?: number;
 }
 
 export interface ExecSessionEvents {

@@ -83,6 +83,8 @@ export const RecordTag = {
   MOUNT_TARGET: 63,
   MOUNT_READONLY: 64,
   MOUNT_COPY_UP: 65,
+  MOUNT_OPTIONS: 66,
+  CAPABILITIES: 70,
 } as const;
 
 export interface Frame {
@@ -177,4 +179,9 @@ export function u16(value: number): Buffer {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(value & 0xffff, 0);
   return b;
+}
+
+/** RUN's and EXEC's CAPABILITIES record: the u64 mask (bit n for capability n) the process runs with. */
+export function capabilitiesRecord(mask: number): [number, Buffer] {
+  return [RecordTag.CAPABILITIES, u64(BigInt(mask))];
 }

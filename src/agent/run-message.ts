@@ -6,7 +6,7 @@
  */
 import { HearthError } from '../errors.ts';
 import type { ProcessSpec } from './process.ts';
-import { encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes, u16, u64 } from './protocol.ts';
+import { capabilitiesRecord, encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes, u16, u64 } from './protocol.ts';
 import type { RecordValue } from './protocol.ts';
 
 export type RootfsType = 'ext4' | 'erofs';
@@ -17,16 +17,18 @@ export interface RunLimits {
   memoryMaxBytes?: number;
 }
 
-/** A volume the agent mounts in the container before the process starts (a MOUNT record). */
+/** A volume or a tmpfs the agent mounts in the container before the process starts (a MOUNT record). */
 export interface GuestMount {
-  /** The virtio-blk serial of an ext4 disk, or the tag of a virtio-fs share. */
+  /** The virtio-blk serial of an ext4 disk, the tag of a virtio-fs share, or `tmpfs`. */
   source: string;
-  fsType: 'ext4' | 'virtiofs';
+  fsType: 'ext4' | 'virtiofs' | 'tmpfs';
   /** Absolute, inside the container. */
   target: string;
   readOnly: boolean;
   /** A volume's first use: the image directory's content, owner and mode are copied into it (ext4 only). */
   copyUp: boolean;
+  /** A tmpfs's: Docker's comma list with its defaults (`noexec,nosuid,nodev,size=64m`), read-only by `ro`. */
+  options?: string;
 }
 
 function mountRecord(m: GuestMount): [number, RecordValue] {
@@ -38,6 +40,7 @@ function mountRecord(m: GuestMount): [number, RecordValue] {
       [RecordTag.MOUNT_TARGET, m.target],
       [RecordTag.MOUNT_READONLY, flag(m.readOnly)],
       [RecordTag.MOUNT_COPY_UP, flag(m.copyUp)],
+      ...(m.options === undefined ? [] : [[RecordTag.MOUNT_OPTIONS, m.options] as [number, RecordValue]]),
     ]),
   ];
 }
@@ -61,6 +64,7 @@ function runRecords(
   ];
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
   if (limits.memoryMaxBytes !== undefined) records.push([RecordTag.MEMORY_MAX, u64(BigInt(limits.memoryMaxBytes))]);
+  if (spec.capabilities !== undefined) records.push(capabilitiesRecord(spec.capabilities));
   return [...records, ...stdioRecords(spec), ...mounts.map(mountRecord)];
 }
 

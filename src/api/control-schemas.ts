@@ -26,6 +26,12 @@ export const ExecCreate = Type.Object(
     working_dir: Type.Optional(AbsolutePath("Default: the image's WorkingDir, else /.")),
     tty: Type.Optional(Type.Boolean({ default: false, description: 'A pseudo-terminal: stdout and stderr are one stream; TERM=xterm unless given.' })),
     stdin: Type.Optional(Type.Boolean({ default: false, description: 'Keep stdin open for an attached client; without it stdin is /dev/null.' })),
+    privileged: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Every capability of the guest's kernel (`docker exec --privileged`); default: the container's. Never the host's.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -106,6 +112,8 @@ export const StreamEventItem = Type.Object({
   id: Type.Integer({ description: 'Increasing in the order events are written.' }),
   container_id: Nullable(Type.String({ format: 'uuid', description: 'Null for an image event.' })),
   image: Nullable(Type.String({ description: 'The image reference of an image event (image-pull, image-tag, image-untag, image-delete); null otherwise.' })),
+  volume: Nullable(Type.String({ description: 'The volume of a volume event (volume-create, volume-delete); null otherwise.' })),
+  network: Nullable(Type.String({ description: 'The network of a network event (network-create, network-delete, network-connect, network-disconnect); null otherwise.' })),
   time: Time,
   type: StringEnum(EVENT_TYPES),
   from_state: Nullable(State),

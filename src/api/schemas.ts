@@ -113,6 +113,26 @@ export const ExtraHostIn = Type.Object(
 );
 export const ExtraHostOut = Type.Object({ hostname: Type.String(), ip: Type.String() });
 
+export const TmpfsIn = Type.Object(
+  {
+    container_path: AbsolutePath('Where it appears in the container (cleaned); not `/`, nor a volume\'s path.'),
+    options: Type.Optional(
+      NoNul(1024, {
+        default: '',
+        description:
+          "Docker's comma list: rw, ro, exec, noexec, suid, nosuid, dev, nodev, size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, " +
+          'nr_inodes=N[k|m|g|%]. Docker\'s defaults noexec, nosuid and nodev come first; a later word wins (exec over noexec).',
+        examples: ['size=64m,mode=1777'],
+      }),
+    ),
+  },
+  { additionalProperties: false, description: "A tmpfs (`docker run --tmpfs PATH:OPTIONS`): the guest's memory, empty at every start." },
+);
+export const TmpfsOut = Type.Object({ container_path: Type.String(), options: Type.String() });
+
+const CapabilityNames = (description: string) =>
+  Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64, description });
+
 /** Node's timers wait at most 2^31-1 ms (24.8 days); a million seconds is well inside. */
 const Seconds = (minimum: number, description: string) => Type.Number({ minimum, maximum: 1_000_000, description });
 
@@ -182,6 +202,39 @@ const settings = {
   dns: Type.Array(Type.String({ maxLength: 15, description: 'An IPv4 address.' }), {
     maxItems: 3,
     description: "Name servers for the container's /etc/resolv.conf (`docker run --dns`), replacing the manager's `network.dns`; [] (the default): the manager's.",
+  }),
+  dns_search: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+    maxItems: 6,
+    description: "Search domains for the container's /etc/resolv.conf (`docker run --dns-search`); at most 256 characters together.",
+  }),
+  dns_options: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_.:+-]+$', 'x-error': 'must be one resolver option such as ndots:2 or edns0' }), {
+    maxItems: 16,
+    description: "Resolver options for the container's /etc/resolv.conf (`docker run --dns-option`), e.g. `ndots:2`, `edns0`.",
+  }),
+  stop_signal: Nullable(
+    Type.String({
+      minLength: 1,
+      maxLength: 16,
+      description: "The signal a stop sends first (`docker run --stop-signal`): `SIGQUIT`, `QUIT` or `3`. Null: the image's STOPSIGNAL, else SIGTERM.",
+    }),
+  ),
+  stop_timeout_s: Nullable(
+    Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      description: "Seconds a stop waits for the process before SIGKILL when the stop request names no timeout (`docker run --stop-timeout`). Null: the manager's `timeouts.stopGraceMs`.",
+    }),
+  ),
+  tmpfs: Type.Array(TmpfsIn, { maxItems: 64, description: 'tmpfs mounts (`docker run --tmpfs`, `--mount type=tmpfs`).' }),
+  cap_add: CapabilityNames(
+    "Capabilities added to Docker's default set (`docker run --cap-add`): names with or without `CAP_`, any case (`NET_ADMIN`), or `ALL`. " +
+      "They are the guest kernel's: a container is a microVM, and none reaches the host. Stored as `CAP_NET_ADMIN`.",
+  ),
+  cap_drop: CapabilityNames("Capabilities taken from Docker's default set (`docker run --cap-drop`), as `cap_add`; `ALL` drops all but those added."),
+  privileged: Type.Boolean({
+    default: false,
+    description:
+      "Every capability of the guest's kernel (`docker run --privileged`). Only the guest's: the VM has no host device or capability to give.",
   }),
   restart_policy: StringEnum(RESTART_POLICIES, {
     default: 'no',
@@ -255,6 +308,14 @@ export const ContainerItem = Type.Object({
   hostname: Nullable(Type.String({ description: "Null: the first 12 digits of `container_id`, as Docker's." })),
   extra_hosts: Type.Array(ExtraHostOut),
   dns: Type.Array(Type.String()),
+  dns_search: Type.Array(Type.String()),
+  dns_options: Type.Array(Type.String()),
+  stop_signal: Nullable(Type.String({ description: "Null: the image's STOPSIGNAL, else SIGTERM." })),
+  stop_timeout_s: Nullable(Type.Integer({ description: "Null: the manager's `timeouts.stopGraceMs`." })),
+  tmpfs: Type.Array(TmpfsOut),
+  cap_add: Type.Array(Type.String()),
+  cap_drop: Type.Array(Type.String()),
+  privileged: Type.Boolean(),
   restart_policy: StringEnum(RESTART_POLICIES),
   restart_max_retries: Nullable(Type.Integer()),
   tty: Type.Boolean(),

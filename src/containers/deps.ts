@@ -58,7 +58,9 @@ export interface ImageLibrary extends ImageResolver {
   list(): Promise<ImageSummary[]>;
   inspect(refOrDigest: string): Promise<ImageDetails>;
   /** Pulls from the registry even if the image is here, and builds its disk when `build`. */
-  pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void }): Promise<string>;
+  pull(ref: string, opts: { build?: boolean; onProgress?: (p: PullProgress) => void; credentials?: { username: string; password: string } }): Promise<string>;
+  /** Checks credentials with a registry (`docker login`); nothing is stored. */
+  checkLogin(registry: string, credentials: { username: string; password: string }): Promise<void>;
   remove(refOrDigest: string, opts: { force?: boolean }): Promise<RemoveResult>;
   /** Makes `target` name the image `source` names (`docker tag`); returns the canonical target and the digest. */
   tag(source: string, target: string): Promise<{ ref: string; manifestDigest: string }>;

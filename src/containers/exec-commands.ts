@@ -10,6 +10,7 @@ import { stateConflict, type ContainerContext } from './context.ts';
 import { execState, type Exec } from './execs.ts';
 import { hostnameOf } from '../model/index.ts';
 import { buildExecSpec, containerProcessConfig, type ExecRequest } from './process-spec.ts';
+import { capabilityMask } from './capabilities.ts';
 
 /** Creates an exec in a running container (FailedPrecondition otherwise). */
 export async function createExec(ctx: ContainerContext, id: string, request: ExecRequest): Promise<Exec> {
@@ -23,7 +24,7 @@ export async function createExec(ctx: ContainerContext, id: string, request: Exe
   if (c.state !== 'running' || !run?.sandbox || !run.started || run.finished) {
     throw stateConflict(`container ${c.name} is ${c.state}; an exec needs it running`);
   }
-  const spec = buildExecSpec(containerProcessConfig((await ctx.imageOf(c, run)).config, c), { env: c.env_vars, hostname: hostnameOf(c) }, request);
+  const spec = buildExecSpec(containerProcessConfig((await ctx.imageOf(c, run)).config, c), { env: c.env_vars, hostname: hostnameOf(c), capabilities: capabilityMask(c) }, request);
   return ctx.execs.add(id, spec);
 }
 

@@ -18,6 +18,7 @@ import type { ContainerContext } from './context.ts';
 import { runProbe } from './health-probe.ts';
 import { applyResult, checksStopped, describeChange, healthPolicy, nextCheckDelay, startedRun, type HealthPolicy } from './health-state.ts';
 import { buildExecSpec, containerProcessConfig } from './process-spec.ts';
+import { capabilityMask } from './capabilities.ts';
 
 interface Schedule {
   policy: HealthPolicy;
@@ -87,7 +88,7 @@ export class HealthChecks {
       const prev = c.health;
       const state = newRun || !prev ? startedRun(prev) : prev;
       const hostname = hostnameOf(c);
-      const spec = buildExecSpec(containerProcessConfig(config, c), { env: c.env_vars, hostname }, { cmd: policy.argv, env: {}, tty: false, stdin: false });
+      const spec = buildExecSpec(containerProcessConfig(config, c), { env: c.env_vars, hostname, capabilities: capabilityMask(c) }, { cmd: policy.argv, env: {}, tty: false, stdin: false });
       const schedule: Schedule = { policy, spec, startedAt: Date.parse(c.started_at ?? new Date().toISOString()), state };
       slot.schedule = schedule;
       if (prev?.status !== state.status || prev.failing_streak !== state.failing_streak) {

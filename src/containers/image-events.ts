@@ -31,6 +31,7 @@ export function recordImageEvents(library: ImageLibrary, store: ContainerStore, 
     inspect: (ref) => library.inspect(ref),
     prune: () => library.prune(),
     onPull: (listener) => library.onPull(listener),
+    checkLogin: (registry, credentials) => library.checkLogin(registry, credentials),
     async pull(ref, opts) {
       try {
         const digest = await library.pull(ref, opts);

@@ -62,6 +62,11 @@ export class LiveRuns {
     }, delayMs).unref();
   }
 
+  /** Whether a policy restart is waiting out its backoff. */
+  restartPending(id: string): boolean {
+    return this.slots.get(id)?.restartTimer !== undefined;
+  }
+
   /** Cancels a pending policy restart; says whether there was one. */
   cancelRestart(id: string): boolean {
     const slot = this.slots.get(id);

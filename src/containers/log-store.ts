@@ -14,7 +14,10 @@ import type { OutputChunk, OutputStream } from '../sandbox/sandbox.ts';
 export interface LogEntry {
   timestamp: string;
   stream: OutputStream;
+  /** The line without its end: `\n`, or `\r\n` as a terminal writes it. */
   message: string;
+  /** The line ended `\r\n` (a TTY's output): Docker's logs give those bytes back as they were. */
+  crlf?: true;
 }
 
 export interface LogQuery {
@@ -50,8 +53,9 @@ export class LogStore {
     if (lines[lines.length - 1] === '') lines.pop();
     const timestamp = chunk.timestamp.toISOString();
     for (const line of lines) {
-      const entry: LogEntry = { timestamp, stream: chunk.stream, message: line.endsWith('\r') ? line.slice(0, -1) : line };
-      this.write(containerId, JSON.stringify({ t: entry.timestamp, s: entry.stream, m: entry.message }) + '\n');
+      const crlf = line.endsWith('\r');
+      const entry: LogEntry = { timestamp, stream: chunk.stream, message: crlf ? line.slice(0, -1) : line, ...(crlf ? { crlf } : {}) };
+      this.write(containerId, JSON.stringify({ t: entry.timestamp, s: entry.stream, m: entry.message, ...(crlf ? { c: 1 } : {}) }) + '\n');
       this.live.emit(containerId, entry);
     }
   }
@@ -67,13 +71,13 @@ export class LogStore {
       }
       for (const line of text.split('\n')) {
         if (!line) continue;
-        let raw: { t: string; s: OutputStream; m: string };
+        let raw: { t: string; s: OutputStream; m: string; c?: 1 };
         try {
           raw = JSON.parse(line);
         } catch {
           continue; // a line cut short by a crash
         }
-        const entry = { timestamp: raw.t, stream: raw.s, message: raw.m };
+        const entry: LogEntry = { timestamp: raw.t, stream: raw.s, message: raw.m, ...(raw.c === 1 ? { crlf: true as const } : {}) };
         if (matches(entry, q)) out.push(entry);
       }
     }

@@ -78,6 +78,14 @@ const SPEC_DEFAULTS: Omit<ContainerSpec, 'cpus' | 'memory_mib'> = {
   hostname: null,
   extra_hosts: [],
   dns: [],
+  dns_search: [],
+  dns_options: [],
+  stop_signal: null,
+  stop_timeout_s: null,
+  tmpfs: [],
+  cap_add: [],
+  cap_drop: [],
+  privileged: false,
 };
 
 
@@ -119,6 +127,11 @@ export class ContainerManager {
 
   list(state?: ContainerState): Promise<ContainerRecord[]> {
     return this.ctx.store.listContainers(state);
+  }
+
+  /** Whether a policy restart of this container is waiting out its backoff (Docker's `restarting`). */
+  restartPending(id: string): boolean {
+    return this.ctx.runs.restartPending(id);
   }
 
   async events(id: string): Promise<EventRecord[]> {
@@ -252,7 +265,7 @@ export class ContainerManager {
         updated_at: now,
         started_at: null,
         finished_at: null,
-        stop_signal: null,
+        image_stop_signal: null,
         image_digest: null,
         health: null,
         networks,
@@ -302,17 +315,18 @@ export class ContainerManager {
   }
 
   /**
-   * Stops the process (its stop signal, SIGKILL after `graceMs`), or interrupts provisioning, or cancels a
+   * Stops the process (its stop signal, SIGKILL after `graceMs`: by default the container's stop timeout,
+   * else the manager's), or interrupts provisioning, or cancels a
    * pending restart; the container ends `stopped` and the restart policy leaves it so. FailedPrecondition
    * if there was nothing to stop.
    */
-  async stop(id: string, graceMs = this.ctx.settings.stopGraceMs): Promise<ContainerRecord> {
+  async stop(id: string, graceMs?: number): Promise<ContainerRecord> {
     await this.ready();
     return this.runCommands.stop(id, graceMs);
   }
 
   /** Stops the container if it runs (as `stop`), then starts it (as `start`). Any state. */
-  async restart(id: string, graceMs = this.ctx.settings.stopGraceMs): Promise<ContainerRecord> {
+  async restart(id: string, graceMs?: number): Promise<ContainerRecord> {
     await this.ready();
     return this.runCommands.restart(id, graceMs);
   }

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { failedPrecondition, HearthError, invalidArgument, notFound } from '../errors.ts';
-import { DEFAULT_NETWORK, NETWORK_NAME_PATTERN, type ContainerRecord, type ContainerState, type NetworkMembership, type NetworkRecord } from '../model/index.ts';
+import { DEFAULT_NETWORK, NETWORK_NAME_PATTERN, networkMessage, type ContainerRecord, type ContainerState, type EventType, type NetworkMembership, type NetworkRecord } from '../model/index.ts';
 import { GLOBAL, type ContainerContext } from './context.ts';
 import { refreshPeerHosts } from './network-hosts.ts';
 
@@ -58,7 +58,10 @@ export class NetworkCommands {
     }
     if (RESERVED.has(name)) throw failedPrecondition('HEARTH_ERR_NETWORK_PREDEFINED', `${name} is a pre-defined network name: choose another`);
     const record: NetworkRecord = { name, id: randomBytes(32).toString('hex'), labels: input.labels ?? {}, created_at: new Date().toISOString() };
-    await this.ctx.queue.run(GLOBAL, () => this.ctx.store.networks.insert(record));
+    await this.ctx.queue.run(GLOBAL, async () => {
+      await this.ctx.store.networks.insert(record);
+      await this.event('network-create', record, 'created');
+    });
     return { ...record, members: [] };
   }
 
@@ -88,6 +91,7 @@ export class NetworkCommands {
         );
       }
       await this.ctx.store.networks.delete(n.name);
+      await this.event('network-delete', n, 'removed');
     });
   }
 
@@ -97,7 +101,10 @@ export class NetworkCommands {
     return this.ctx.queue.run(GLOBAL, async () => {
       const containers = await this.ctx.store.listContainers();
       const unused = (await this.ctx.store.networks.list()).filter((n) => membersOf(n.name, containers).length === 0);
-      for (const n of unused) await this.ctx.store.networks.delete(n.name);
+      for (const n of unused) {
+        await this.ctx.store.networks.delete(n.name);
+        await this.event('network-delete', n, 'removed');
+      }
       return unused.map((n) => n.name);
     });
   }
@@ -127,6 +134,7 @@ export class NetworkCommands {
       if (networksOf(c).some((m) => m.network === n.name)) {
         throw new HearthError('AlreadyExists', 'HEARTH_ERR_NETWORK_MEMBER', `container ${c.name} is already on network ${n.name}`);
       }
+      await this.event('network-connect', n, `${c.name} (${c.container_id}) connected to`);
       return [...c.networks, { network: n.name, aliases: [...new Set(aliases)] }];
     });
   }
@@ -146,6 +154,7 @@ export class NetworkCommands {
       if (left.length === 0 && n.name === DEFAULT_NETWORK) {
         throw failedPrecondition('HEARTH_ERR_NETWORK_PREDEFINED', `container ${c.name} is on ${DEFAULT_NETWORK} only: a container's VM always has its interface on the bridge; connect it to another network first`);
       }
+      await this.event('network-disconnect', n, `${c.name} (${c.container_id}) disconnected from`);
       return left;
     });
   }
@@ -162,6 +171,14 @@ export class NetworkCommands {
         await refreshPeerHosts(ctx, [...c.networks, ...networks].map((m) => m.network), id);
       }),
     );
+  }
+
+  /**
+   * Not a container's event even when one joins or leaves: a container's events go when it is deleted, and
+   * the network's history stays. The container is named in the message (`web (<64 hex>) connected to`).
+   */
+  private async event(type: EventType, n: Pick<NetworkRecord, 'name' | 'id'>, what: string): Promise<void> {
+    await this.ctx.store.addEvent({ container_id: null, network: n.name, type, from_state: null, to_state: null, message: networkMessage(what, n) });
   }
 
   private async find(ref: string): Promise<NetworkRecord> {

@@ -7,6 +7,7 @@
  * - cwd = WorkingDir or "/"; user = User or root.
  */
 import { HearthError } from '../errors.ts';
+import { ALL_CAPABILITIES_MASK } from './capabilities.ts';
 import { MAX_PAYLOAD, recordListBytes, stdioRunBytes, type ExecSpec, type ProcessSpec } from '../sandbox/sandbox.ts';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -15,7 +16,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
  * The process travels to the guest in one RUN message of at most MAX_PAYLOAD bytes (1 MiB). This much of it
  * is kept for what the image and the manager add to a request's args and env_vars: the image's Entrypoint,
  * its Cmd when no args are given, its Env, WorkingDir and User; the manager's PATH and HOSTNAME variables,
- * hostname, /etc/hosts, resolv.conf, clock and root filesystem type (a few hundred bytes of these). A
+ * hostname, /etc/hosts, resolv.conf, clock, root filesystem type and capabilities (a few hundred bytes of these). A
  * request's `tty` and `stdin_open` (their records and the TERM it adds) are counted with its args and env
  * (requestRunBytes), not taken from the reserve. 32 KiB
  * holds the config of any common image and still lets a request of about 1 MB (1000 args of 1000 bytes)
@@ -55,12 +56,22 @@ export function settingsRunBytes(s: {
   working_dir: string | null;
   extra_hosts: ReadonlyArray<{ hostname: string; ip: string }>;
   dns: readonly string[];
+  dns_search: readonly string[];
+  dns_options: readonly string[];
 }): { entrypoint: number; extra_hosts: number; other: number } {
   return {
     entrypoint: recordListBytes(s.entrypoint ?? []),
     extra_hosts: recordListBytes(s.extra_hosts.map((h) => `${h.ip}\t${h.hostname}`)),
-    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...s.dns.map((d) => `nameserver ${d}`)]),
+    other: recordListBytes([...[s.user, s.working_dir].filter((v) => v !== null), ...resolvConf(s.dns, s).split('\n').filter(Boolean)]),
   };
+}
+
+/** The guest's /etc/resolv.conf: its name servers, then the search domains and options it was given, as Docker writes it. */
+export function resolvConf(servers: readonly string[], s: { dns_search: readonly string[]; dns_options: readonly string[] }): string {
+  const lines = servers.map((n) => `nameserver ${n}`);
+  if (s.dns_search.length > 0) lines.push(`search ${s.dns_search.join(' ')}`);
+  if (s.dns_options.length > 0) lines.push(`options ${s.dns_options.join(' ')}`);
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 /**
@@ -117,6 +128,8 @@ export interface RunRequest {
   tty?: boolean;
   /** `docker run -i`: a stdin fed by attached clients. */
   stdinOpen?: boolean;
+  /** The capabilities mask (capabilities.ts); absent: the agent's own set. */
+  capabilities?: number;
 }
 
 export function buildProcessSpec(image: ImageProcessConfig, request: RunRequest): ProcessSpec {
@@ -142,6 +155,7 @@ export function buildProcessSpec(image: ImageProcessConfig, request: RunRequest)
     ...(request.resolvConf === undefined ? {} : { resolvConf: request.resolvConf }),
     ...(request.tty ? { tty: true } : {}),
     ...(request.stdinOpen ? { stdin: true } : {}),
+    ...(request.capabilities === undefined ? {} : { capabilities: request.capabilities }),
   };
 }
 
@@ -156,17 +170,20 @@ export interface ExecRequest {
   workingDir?: string;
   tty: boolean;
   stdin: boolean;
+  /** `docker exec --privileged`: every capability, whatever the container's. */
+  privileged?: boolean;
 }
 
 /**
  * An exec as Docker runs one: the container's environment (the image's Env, PATH's default, HOSTNAME, the
  * container's env_vars) with the exec's on top, and TERM=xterm with a tty unless given; the exec's user,
  * else the container's (the image's User, root if none); its working directory, else the image's
- * WorkingDir, else "/". The command is not looked up here: the guest resolves it on PATH.
+ * WorkingDir, else "/"; the container's capabilities, or all of them for a privileged exec. The command is
+ * not looked up here: the guest resolves it on PATH.
  */
 export function buildExecSpec(
   image: ImageProcessConfig,
-  container: { env: Record<string, string>; hostname: string },
+  container: { env: Record<string, string>; hostname: string; capabilities: number },
   request: ExecRequest,
 ): ExecSpec {
   const extra = request.tty && !('TERM' in request.env) ? { TERM: 'xterm', ...request.env } : request.env;
@@ -177,6 +194,7 @@ export function buildExecSpec(
     user: request.user || image.user || '',
     tty: request.tty,
     stdin: request.stdin,
+    capabilities: request.privileged ? ALL_CAPABILITIES_MASK : container.capabilities,
   };
 }
 

@@ -9,7 +9,8 @@ import { hostnameOf, type ContainerRecord } from '../model/index.ts';
 import { CLEARED, containerNotFound, ended, type ContainerContext } from './context.ts';
 import { isCancelled } from './deadlines.ts';
 import { hostLines } from './network-hosts.ts';
-import { buildProcessSpec, containerProcessConfig } from './process-spec.ts';
+import { buildProcessSpec, containerProcessConfig, resolvConf } from './process-spec.ts';
+import { capabilityMask } from './capabilities.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
 import { prepareMounts, prepareReadOnly } from './volume-mounts.ts';
@@ -57,16 +58,17 @@ export class Provisioner {
       await prepareReadOnly(ctx, id, mounts.claims);
       const resources = resourcesOf(c, ctx.settings);
       const attachment = await run.attachNetwork(resources);
-      await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, stop_signal: image.config.stopSignal || null });
+      await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, image_stop_signal: image.config.stopSignal || null });
       const hostname = hostnameOf(c); // as Docker
       const process = buildProcessSpec(containerProcessConfig(image.config, c), {
         args: c.args,
         env: c.env_vars,
         hostname,
         extraHosts: hostLines({ ...c, guest_ip: attachment.guestIp }, await ctx.store.listContainers(), attachment.gateway),
-        resolvConf: (c.dns.length > 0 ? c.dns : ctx.settings.dnsServers).map((s) => `nameserver ${s}\n`).join(''),
+        resolvConf: resolvConf(c.dns.length > 0 ? c.dns : ctx.settings.dnsServers, c),
         tty: c.tty,
         stdinOpen: c.stdin_open,
+        capabilities: capabilityMask(c),
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
       await run.launch(process, resources, mounts.volumes);

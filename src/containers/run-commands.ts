@@ -47,7 +47,7 @@ export class RunCommands {
    * pending restart; the container ends `stopped` and the restart policy leaves it so. FailedPrecondition
    * if there was nothing to stop.
    */
-  async stop(id: string, graceMs = this.ctx.settings.stopGraceMs): Promise<ContainerRecord> {
+  async stop(id: string, graceMs?: number): Promise<ContainerRecord> {
     const { ctx } = this;
     let hadRestart = ctx.runs.cancelTimers(id);
     this.abortProvisioning(id, 'stop');
@@ -64,7 +64,7 @@ export class RunCommands {
   }
 
   /** Stops the container if it runs (as `stop`), then starts it (as `start`). Any state. */
-  async restart(id: string, graceMs = this.ctx.settings.stopGraceMs): Promise<ContainerRecord> {
+  async restart(id: string, graceMs?: number): Promise<ContainerRecord> {
     const { ctx } = this;
     let hadRestart = ctx.runs.cancelTimers(id);
     this.abortProvisioning(id, 'stop');
@@ -116,7 +116,8 @@ export class RunCommands {
   }
 
   /** Inside the queue: ends whatever runs or is pending. Returns false if there was nothing to stop. */
-  private async stopNow(cur: ContainerRecord, graceMs: number, hadRestart: boolean): Promise<boolean> {
+  /** `graceMs` undefined: the container's stop timeout, else the manager's. */
+  private async stopNow(cur: ContainerRecord, graceMs: number | undefined, hadRestart: boolean): Promise<boolean> {
     const { ctx } = this;
     const run = ctx.runs.run(cur.id);
     if (run?.started && !run.finished) {
@@ -127,7 +128,8 @@ export class RunCommands {
       // Recorded before the VM is signalled: if the manager dies during the grace period, the next one must
       // know the user wanted this container stopped, not treat the VM's end as a crash to restart from.
       await ctx.store.updateContainer(cur.id, { desired_state: 'stopped' });
-      const exit = await run.stop(stopSignal(run.image?.config.stopSignal ?? cur.stop_signal ?? undefined), graceMs);
+      const grace = graceMs ?? (cur.stop_timeout_s !== null ? cur.stop_timeout_s * 1000 : ctx.settings.stopGraceMs);
+      const exit = await run.stop(stopSignal(cur.stop_signal ?? run.image?.config.stopSignal ?? cur.image_stop_signal ?? undefined), grace);
       await this.supervisor.finishRun(run, exit);
       return true;
     }

@@ -1,9 +1,10 @@
 /**
  * The checks on a container's settings that a JSON schema cannot express: environment variable names,
  * the pairing of `restart_max_retries` with `on-failure`, host ports (unique within the request, and not
- * mapped by another container), volume paths (cleaned), the room args and env_vars take in the
- * guest's RUN message, CPUs and memory within what the host has, and extra hosts' names and addresses. Shapes, types and the sizes of
- * single values are the API schema's job.
+ * mapped by another container), volume paths (cleaned), the room the settings take in the guest's RUN message
+ * (run-room.ts), CPUs and memory within what the host has, extra hosts' names and addresses, tmpfs mounts
+ * (tmpfs.ts) and capability names (capabilities.ts). Shapes, types and the sizes of single values are the API
+ * schema's job.
  * @module
  */
 import { isIPv4 } from 'node:net';
@@ -11,7 +12,10 @@ import { posix } from 'node:path';
 import { HearthError, invalidArgument } from '../errors.ts';
 import { vmMemoryMib } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
-import { MOUNT_RECORD_OVERHEAD, mountRecordBytes, REQUEST_RUN_BYTES_MAX, RUN_RESERVE_BYTES, requestRunBytes, settingsRunBytes } from './process-spec.ts';
+import { parseSignal } from './signal-name.ts';
+import { normalizeCapabilities } from './capabilities.ts';
+import { checkRunRoom } from './run-room.ts';
+import { checkTmpfs, checkTmpfsVolumes } from './tmpfs.ts';
 import { HOST_GATEWAY, type ContainerRecord, type ContainerSpec, type ExtraHost, type HealthcheckSpec, type PortMapping, type Protocol, type RestartPolicy, type VolumeMount } from '../model/index.ts';
 
 /** A request's settings as received: optional fields may be absent. */
@@ -37,6 +41,14 @@ export interface SpecInput {
   hostname?: string | null;
   extra_hosts?: ExtraHost[];
   dns?: string[];
+  dns_search?: string[];
+  dns_options?: string[];
+  stop_signal?: string | null;
+  stop_timeout_s?: number | null;
+  tmpfs?: Array<{ container_path: string; options?: string }>;
+  cap_add?: string[];
+  cap_drop?: string[];
+  privileged?: boolean;
 }
 
 /** What the host has: a VM may have no more vCPUs than it has CPUs, nor more memory. */
@@ -83,7 +95,16 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     hostname: input.hostname === undefined ? base.hostname : input.hostname,
     extra_hosts: input.extra_hosts ? checkExtraHosts(input.extra_hosts) : base.extra_hosts,
     dns: input.dns ? checkDns(input.dns) : base.dns,
+    dns_search: input.dns_search ? checkDnsSearch(input.dns_search) : base.dns_search,
+    dns_options: input.dns_options ?? base.dns_options,
+    stop_signal: input.stop_signal === undefined ? base.stop_signal : input.stop_signal && checkStopSignal(input.stop_signal),
+    stop_timeout_s: input.stop_timeout_s === undefined ? base.stop_timeout_s : input.stop_timeout_s,
+    tmpfs: input.tmpfs ? checkTmpfs(input.tmpfs) : base.tmpfs,
+    cap_add: input.cap_add ? normalizeCapabilities(input.cap_add, 'body/cap_add') : base.cap_add,
+    cap_drop: input.cap_drop ? normalizeCapabilities(input.cap_drop, 'body/cap_drop') : base.cap_drop,
+    privileged: input.privileged ?? base.privileged,
   };
+  checkTmpfsVolumes(spec.tmpfs, spec.volumes);
   checkCapacity(input, rules.host);
   if (input.restart_max_retries !== undefined && input.restart_max_retries !== null) {
     if (spec.restart_policy !== 'on-failure') {
@@ -197,6 +218,23 @@ function checkDns(input: string[]): string[] {
   return input;
 }
 
+/** resolv.conf's search list: domain names, at most 6 and 256 characters together (glibc's and musl's limits). */
+function checkDnsSearch(input: string[]): string[] {
+  for (const [i, d] of input.entries()) {
+    if (!DOMAIN.test(d)) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/dns_search/${i} ${JSON.stringify(d)} is not a domain name`, `body/dns_search/${i}`);
+  }
+  if (input.join(' ').length > 256) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', 'body/dns_search: the domains take more than 256 characters together', 'body/dns_search');
+  return input;
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.?$/;
+
+/** Kept as given (the guest reads it), once it names a signal. */
+function checkStopSignal(name: string): string {
+  parseSignal(name, 'body/stop_signal');
+  return name;
+}
+
 /** Stored mounts, cleaned; one stored before named volumes existed has no `name`. */
 function cleanPaths(v: VolumeMount): VolumeMount {
   return {
@@ -249,32 +287,6 @@ function cleanVolume(v: VolumeMount, i: number): VolumeMount {
     );
   }
   return cleaned;
-}
-
-/**
- * The process goes to the guest in one RUN message of at most 1 MiB; args and env_vars may take all of it
- * but what is kept for the image and the manager. A create or update that could never start is refused
- * here rather than failing in the guest. The field named is the larger of the two the request gave.
- */
-function checkRunRoom(spec: ContainerSpec, input: SpecInput): void {
-  const size = requestRunBytes(spec.args, spec.env_vars, { tty: spec.tty, stdinOpen: spec.stdin_open });
-  const volumes = mountRecordBytes(spec.volumes.map((v) => v.container_path));
-  const settings = settingsRunBytes(spec);
-  const total = size.args + size.env + size.stdio + volumes + settings.entrypoint + settings.extra_hosts + settings.other;
-  if (total <= REQUEST_RUN_BYTES_MAX) return;
-  const given = (['args', 'env_vars', 'volumes', 'entrypoint', 'extra_hosts'] as const).filter((f) => input[f] !== undefined);
-  const bytes = { args: size.args, env_vars: size.env, volumes, entrypoint: settings.entrypoint, extra_hosts: settings.extra_hosts };
-  const field = given.length === 0 ? 'args' : given.reduce((a, b) => (bytes[b] > bytes[a] ? b : a));
-  throw invalidArgument(
-    'HEARTH_ERR_INVALID_ARGUMENT',
-    `body/${field} is too large for the guest: args (${size.args} bytes), env_vars (${size.env} bytes) and volumes (${volumes} bytes) take ` +
-      `${total} bytes of the guest's RUN message (with ${size.stdio} for tty and stdin_open, and ` +
-      `${settings.entrypoint + settings.extra_hosts + settings.other} for the entrypoint, user, working_dir, extra_hosts and dns), counting 6 bytes more ` +
-      `than its UTF-8 text for each arg and each NAME=value, and ${MOUNT_RECORD_OVERHEAD} more than its container_path for each volume; ` +
-      `a container may use ${REQUEST_RUN_BYTES_MAX} (the protocol's 1 MiB less ${RUN_RESERVE_BYTES} ` +
-      `kept for the image and the manager): use fewer or shorter args, env_vars or volumes`,
-    `body/${field}`,
-  );
 }
 
 /**

@@ -10,7 +10,7 @@ import { failedPrecondition, notFound } from '../errors.ts';
 import type { ContainerRecord, ContainerState, VolumeRecord } from '../model/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { VolumeUsage } from './deps.ts';
-import { ensureVolume, volumeKey } from './volume-mounts.ts';
+import { ensureVolume, volumeEvent, volumeKey } from './volume-mounts.ts';
 
 /** A container that uses a volume, and how. */
 export interface VolumeUser {
@@ -105,6 +105,7 @@ export class VolumeCommands {
   private async drop(v: VolumeRecord): Promise<void> {
     await this.ctx.store.volumes.delete(v.name);
     await this.ctx.deps.volumes.remove(v.name);
+    await volumeEvent(this.ctx, 'volume-delete', v, null);
   }
 
   private async details(v: VolumeRecord, containers: readonly ContainerRecord[]): Promise<VolumeDetails> {

@@ -1,8 +1,8 @@
 /**
  * What a container's volumes become when it starts: its named volumes (made on first use, as Docker makes
  * them), an anonymous volume for each entry with neither name nor host directory and each `VOLUME` directory
- * of its image that no entry covers (kept for the container's life, removed with it), and its host directories (resolved against the allowed roots again:
- * their symlinks may have changed since the create). Mounted parents first, as Docker orders mounts.
+ * of its image that no entry covers (kept for the container's life, removed with it), its host directories (resolved against the allowed roots again:
+ * their symlinks may have changed since the create), and its tmpfs mounts. Mounted parents first, as Docker orders mounts.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import type { ContainerRecord, VolumeRecord } from '../model/index.ts';
 import type { SandboxVolume } from '../sandbox/sandbox.ts';
 import { resolveHostPath } from '../volumes/host-paths.ts';
 import type { ContainerContext } from './context.ts';
+import { tmpfsMountOptions } from './tmpfs.ts';
 import type { VolumeClaim } from './volume-claims.ts';
 
 /** A container's volumes, ready for its VM. */
@@ -50,6 +51,7 @@ export async function ensureVolume(
     // The disk first: a crash between the two leaves a disk no row names, which the next start removes.
     if (!found) await ctx.deps.volumes.create(name, record.size_mib);
     await ctx.store.volumes.insert(record);
+    await volumeEvent(ctx, 'volume-create', record, null);
     return record;
   });
 }
@@ -68,7 +70,10 @@ export async function prepareMounts(ctx: ContainerContext, c: ContainerRecord, i
       entries.push({ target: v.container_path, volume: { kind: 'host', path, target: v.container_path, readOnly: v.readonly } });
     }
   }
-  const covered = new Set(c.volumes.map((v) => v.container_path));
+  for (const t of c.tmpfs) {
+    entries.push({ target: t.container_path, volume: { kind: 'tmpfs', target: t.container_path, options: tmpfsMountOptions(t.options), readOnly: false } });
+  }
+  const covered = new Set([...c.volumes, ...c.tmpfs].map((v) => v.container_path));
   const anonymous = await ctx.store.volumes.anonymousOf(c.id);
   const wanted = [
     ...c.volumes.filter((v) => v.name === null && v.host_path === null).map((v) => ({ target: v.container_path, readOnly: v.readonly })),
@@ -104,7 +109,14 @@ async function createAnonymous(ctx: ContainerContext, containerId: string, targe
   };
   await ctx.deps.volumes.create(record.name, record.size_mib);
   await ctx.store.volumes.insert(record);
+  await volumeEvent(ctx, 'volume-create', record, containerId);
   return record;
+}
+
+/** A volume made or deleted, in the event log; an anonymous one's event is its container's too. */
+export async function volumeEvent(ctx: ContainerContext, type: 'volume-create' | 'volume-delete', v: VolumeRecord, containerId: string | null): Promise<void> {
+  const what = `${type === 'volume-create' ? 'created' : 'deleted'} ${v.anonymous_for ? 'anonymous ' : ''}volume ${v.name}`;
+  await ctx.store.addEvent({ container_id: containerId, volume: v.name, type, from_state: null, to_state: null, message: what });
 }
 
 /** The container is deleted: its anonymous volumes go (row first: a disk no row names is an orphan to sweep). */
@@ -113,6 +125,8 @@ export async function removeAnonymous(ctx: ContainerContext, containerId: string
     await ctx.queue.run(volumeKey(v.name), async () => {
       await ctx.store.volumes.delete(v.name);
       await ctx.deps.volumes.remove(v.name);
+      // Not the container's: it is being deleted, and its events with it.
+      await volumeEvent(ctx, 'volume-delete', v, null);
     });
   }
 }

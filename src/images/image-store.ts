@@ -24,6 +24,7 @@ import { DiskShelf } from './disk-shelf.ts';
 import { Holds } from './holds.ts';
 import { hostPlatform, parsePlatform, type Platform } from './manifest.ts';
 import type { PullProgress } from './progress.ts';
+import type { Credentials } from './auth.ts';
 import { Puller, type PullTiming, type Rootfs } from './puller.ts';
 import { RefsIndex } from './refs-index.ts';
 import { RegistryClient, type RegistryConfig } from './registry-client.ts';
@@ -79,6 +80,8 @@ export interface EnsureOptions {
 
 export interface PullOptions {
   onProgress?: (p: PullProgress) => void;
+  /** Credentials for the image's registry from the request (a Docker client's X-Registry-Auth), over the auth file's. */
+  credentials?: Credentials;
   /** Build the disk too, so the first container starts at once (default: download only). */
   build?: boolean;
 }
@@ -115,7 +118,10 @@ export class ImageStore {
   private closed = false;
   private readonly pullListeners = new Set<(t: PullTiming) => void>();
 
+  private readonly client: RegistryClient;
+
   constructor(private readonly opts: ImageStoreOptions) {
+    this.client = new RegistryClient(opts);
     this.root = path.join(opts.dataDir, 'images');
     this.tmpDir = path.join(this.root, 'tmp');
     this.blobs = new BlobStore(path.join(this.root, 'blobs'), this.tmpDir);
@@ -131,7 +137,7 @@ export class ImageStore {
       blobs: this.blobs,
       refs: this.refs,
       disks: this.disks,
-      client: new RegistryClient(opts),
+      client: this.client,
       holds: this.holds,
       platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform()),
       concurrentDownloads: opts.concurrentDownloads ?? 3,
@@ -165,8 +171,19 @@ export class ImageStore {
   /** Pulls `ref` from its registry even if it is here (a tag may have moved); returns the manifest digest. */
   async pull(ref: string, opts: PullOptions = {}): Promise<string> {
     await this.open();
-    if (opts.build) return (await this.puller.ensure(ref, { refresh: true, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })).manifestDigest;
-    return this.puller.fetch(ref, opts.onProgress);
+    if (opts.build) {
+      const extra = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.credentials ? { credentials: opts.credentials } : {}) };
+      return (await this.puller.ensure(ref, { refresh: true, ...extra })).manifestDigest;
+    }
+    return this.puller.fetch(ref, opts.onProgress, opts.credentials);
+  }
+
+  /**
+   * Checks credentials with a registry (`docker login`): FailedPrecondition `HEARTH_ERR_REGISTRY_UNAUTHORIZED`
+   * when it refuses them. Nothing is stored: clients send them again with each pull.
+   */
+  checkLogin(registry: string, credentials: Credentials): Promise<void> {
+    return this.client.checkLogin(registry, credentials);
   }
 
   /** Local images, one entry per manifest digest with all its references and the containers using it. */

@@ -19,6 +19,8 @@ import { formatPlatform, parseManifest, selectPlatform, type Descriptor, type Im
 import { sampled, type PullProgress } from './progress.ts';
 import { formatReference, isDigest, parseReference, type ImageReference } from './reference.ts';
 import type { RefEntry, RefsIndex } from './refs-index.ts';
+import { createHash } from 'node:crypto';
+import type { Credentials } from './auth.ts';
 import type { RegistryClient } from './registry-client.ts';
 
 export interface Rootfs {
@@ -41,6 +43,8 @@ export interface EnsureOptions {
   digest?: string;
   /** Ask the registry even if the reference is here (a tag may have moved), as `docker pull` does. */
   refresh?: boolean;
+  /** The request's credentials for the image's registry (else the auth file's). */
+  credentials?: Credentials;
 }
 
 export interface PullerParts {
@@ -105,7 +109,9 @@ export class Puller {
   async ensure(ref: string, opts: EnsureOptions = {}): Promise<Rootfs> {
     const r = pinned(parseReference(ref), opts.digest);
     const key = formatReference(r);
-    const flightKey = opts.refresh ? `refresh ${key}` : key;
+    // A pull with a client's own credentials flies alone: it must not succeed or fail by another's.
+    const who = opts.credentials ? ` as ${createHash('sha256').update(`${opts.credentials.username}\0${opts.credentials.password}`).digest('hex').slice(0, 16)}` : '';
+    const flightKey = `${opts.refresh ? 'refresh ' : ''}${key}${who}`;
     const joined = this.flights.get(flightKey);
     const flight = joined ?? new Flight();
     // listen before the flight starts: a pull emits `resolving` before its first await
@@ -113,7 +119,7 @@ export class Puller {
     if (opts.user && !this.released.has(opts.user)) flight.users.add(opts.user);
     if (!joined) {
       this.flights.set(flightKey, flight);
-      flight.promise = this.fly(r, key, flight, () => this.land(flightKey, flight), opts.refresh === true)
+      flight.promise = this.fly(r, key, flight, () => this.land(flightKey, flight), opts.refresh === true, opts.credentials)
         .catch((e: unknown) => {
           throw namingImage(e, ref, r.repository);
         })
@@ -127,10 +133,10 @@ export class Puller {
   }
 
   /** Downloads `ref` (always asking the registry) without building its disk; returns the manifest digest. */
-  async fetch(ref: string, onProgress: (p: PullProgress) => void = () => {}): Promise<string> {
+  async fetch(ref: string, onProgress: (p: PullProgress) => void = () => {}, creds?: Credentials): Promise<string> {
     const pins = this.p.holds.pins();
     try {
-      return (await this.pullResolved(parseReference(ref), sampled(onProgress), pins)).manifestDigest;
+      return (await this.pullResolved(parseReference(ref), sampled(onProgress), pins, creds)).manifestDigest;
     } finally {
       pins.release();
     }
@@ -152,13 +158,13 @@ export class Puller {
     if (this.flights.size === 0) this.released.clear();
   }
 
-  private async fly(r: ImageReference, key: string, f: Flight, land: () => void, refresh: boolean): Promise<Rootfs> {
+  private async fly(r: ImageReference, key: string, f: Flight, land: () => void, refresh: boolean, creds: Credentials | undefined): Promise<Rootfs> {
     // held from resolving until the disk is built, so the collector cannot take the layers in between
     const pins = this.p.holds.pins();
     const emit = sampled(f.emit);
     try {
       const local = refresh ? undefined : await this.resolveLocal(r, pins);
-      const resolved = local ?? (await this.pullResolved(r, emit, pins));
+      const resolved = local ?? (await this.pullResolved(r, emit, pins, creds));
       const rootfs = await this.buildOnce(resolved.manifestDigest, key, emit);
       // Recorded while still pinned, so the image is never unheld between the pull and its users' runs, and
       // for every user: the flight takes no more once it has landed.
@@ -201,11 +207,11 @@ export class Puller {
   }
 
   /** Pulls manifest, config and layers; everything is pinned in `pins`, which the caller releases. */
-  private async pullResolved(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins): Promise<RefEntry> {
+  private async pullResolved(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins, creds?: Credentials): Promise<RefEntry> {
     const started = performance.now();
     const report = (ok: boolean) => this.p.onPulled?.({ seconds: (performance.now() - started) / 1000, ok });
     try {
-      const entry = await this.download(r, emit, pins);
+      const entry = await this.download(r, emit, pins, creds);
       report(true);
       return entry;
     } catch (e) {
@@ -214,11 +220,12 @@ export class Puller {
     }
   }
 
-  private async download(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins): Promise<RefEntry> {
+  /** `creds`: the request's own for the image's registry (else the auth file's). */
+  private async download(r: ImageReference, emit: (p: PullProgress) => void, pins: Pins, creds: Credentials | undefined): Promise<RefEntry> {
     const { client, blobs, holds } = this.p;
     const key = formatReference(r);
     emit({ type: 'resolving', ref: key });
-    const top = await client.getManifest(r, r.digest ?? r.tag ?? 'latest');
+    const top = await client.getManifest(r, r.digest ?? r.tag ?? 'latest', creds);
     const topDoc = parseManifest(top.bytes, top.contentType, `${key}`);
     let indexDigest: string | undefined;
     let manifest: ImageManifest;
@@ -227,7 +234,7 @@ export class Puller {
     if (topDoc.kind === 'index') {
       indexDigest = top.digest;
       const chosen = selectPlatform(topDoc, this.p.platform, key);
-      const child = await client.getManifest(r, chosen.digest);
+      const child = await client.getManifest(r, chosen.digest, creds);
       const childDoc = parseManifest(child.bytes, child.contentType, `${key} (${formatPlatform(this.p.platform)})`);
       if (childDoc.kind !== 'manifest') {
         throw new HearthError('InvalidArgument', 'HEARTH_ERR_IMAGE_MANIFEST_INVALID', `${key}: index entry ${chosen.digest} is itself an index`);
@@ -256,7 +263,7 @@ export class Puller {
     for (const [digest, bytes, what] of toStore) await blobs.putBytes(digest, bytes, what);
     emit({ type: 'resolved', ref: key, manifestDigest, layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })) });
 
-    await this.fetchBlob(r, manifest.config, `config of ${key}`, () => {});
+    await this.fetchBlob(r, manifest.config, `config of ${key}`, () => {}, creds);
     const config = parseImageConfig(await blobs.readBytes(manifest.config.digest));
     if (config.diffIds.length !== 0 && config.diffIds.length !== manifest.layers.length) {
       throw new HearthError(
@@ -265,14 +272,14 @@ export class Puller {
         `${key}: the config lists ${config.diffIds.length} layers but the manifest ${manifest.layers.length}`,
       );
     }
-    await this.fetchLayers(r, manifest.layers, key, emit);
+    await this.fetchLayers(r, manifest.layers, key, emit, creds);
     const entry: RefEntry = { manifestDigest, ...(indexDigest ? { indexDigest } : {}), pulledAt: new Date().toISOString() };
     await this.p.refs.set(key, entry);
     return entry;
   }
 
   /** Downloads the missing layers, a few at a time. */
-  private async fetchLayers(r: ImageReference, layers: Descriptor[], key: string, emit: (p: PullProgress) => void): Promise<void> {
+  private async fetchLayers(r: ImageReference, layers: Descriptor[], key: string, emit: (p: PullProgress) => void, creds: Credentials | undefined): Promise<void> {
     const queue = [...layers];
     const workers = Array.from({ length: Math.max(1, this.p.concurrentDownloads) }, async () => {
       for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
@@ -283,6 +290,7 @@ export class Puller {
         }
         await this.fetchBlob(r, layer, `layer ${layer.digest} of ${key}`, (n) =>
           emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: n, status: 'downloading' }),
+          creds,
         );
         emit({ type: 'layer', digest: layer.digest, size: layer.size, downloaded: layer.size, status: 'verified' });
       }
@@ -296,14 +304,14 @@ export class Puller {
   }
 
   /** Download one blob unless present; concurrent requests for one digest share the download. */
-  private async fetchBlob(r: ImageReference, d: Descriptor, what: string, onBytes: (n: number) => void): Promise<void> {
+  private async fetchBlob(r: ImageReference, d: Descriptor, what: string, onBytes: (n: number) => void, creds?: Credentials): Promise<void> {
     if (await this.p.blobs.has(d.digest)) return;
     let p = this.downloads.get(d.digest);
     if (!p) {
       p = (async () => {
         const w = await this.p.blobs.writer(d.digest, d.size, what);
         try {
-          await this.p.client.downloadBlob(r, d.digest, w, onBytes);
+          await this.p.client.downloadBlob(r, d.digest, w, onBytes, creds);
           await w.commit();
         } catch (e) {
           await w.abort();

@@ -42,6 +42,12 @@ export interface FetchedManifest {
   digest: string;
 }
 
+/** Credentials offered for an endpoint, and where they came from (for messages). */
+interface Presented {
+  creds: Credentials | undefined;
+  from: string;
+}
+
 /** Thrown for failures worth retrying. */
 class Transient extends Error {}
 
@@ -95,13 +101,13 @@ export class RegistryClient {
   }
 
   /** GET a manifest by tag or digest. The digest is computed from the bytes and checked against what was asked. */
-  async getManifest(ref: ImageReference, reference: string): Promise<FetchedManifest> {
+  async getManifest(ref: ImageReference, reference: string, creds?: Credentials): Promise<FetchedManifest> {
     const what = `manifest ${reference} of ${ref.registry}/${ref.repository}`;
     return this.onEndpoints(ref, async (ep) => {
       const { res, bytes } = await this.withRetries(async () => {
-        const r = await this.send(ep, ref, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, what).catch(async (e: unknown) => {
+        const r = await this.send(ep, ref, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, what, creds).catch(async (e: unknown) => {
           // registries answer MANIFEST_UNKNOWN for a missing repository too: ask the tag list which it is
-          if (isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND') && !(await this.repositoryExists(ep, ref))) {
+          if (isHearthError(e, 'HEARTH_ERR_IMAGE_NOT_FOUND') && !(await this.repositoryExists(ep, ref, creds))) {
             throw new HearthError('NotFound', 'HEARTH_ERR_IMAGE_NOT_FOUND', `repository ${ref.registry}/${ref.repository} does not exist on ${ep.base}`, {
               cause: e,
             });
@@ -119,9 +125,9 @@ export class RegistryClient {
     });
   }
 
-  private async repositoryExists(ep: Endpoint, ref: ImageReference): Promise<boolean> {
+  private async repositoryExists(ep: Endpoint, ref: ImageReference, creds: Credentials | undefined): Promise<boolean> {
     try {
-      const r = await this.send(ep, ref, '/tags/list?n=1', {}, `tags of ${ref.repository}`);
+      const r = await this.send(ep, ref, '/tags/list?n=1', {}, `tags of ${ref.repository}`, creds);
       await r.body?.cancel();
       return true;
     } catch (e) {
@@ -130,13 +136,13 @@ export class RegistryClient {
   }
 
   /** Stream a blob into `writer` (which hashes it). Restarts from zero on a transient failure. */
-  async downloadBlob(ref: ImageReference, digest: string, writer: BlobWriter, onBytes?: (n: number) => void): Promise<void> {
+  async downloadBlob(ref: ImageReference, digest: string, writer: BlobWriter, onBytes?: (n: number) => void, creds?: Credentials): Promise<void> {
     const what = `blob ${digest} of ${ref.registry}/${ref.repository}`;
     await this.onEndpoints(ref, (ep) =>
       this.withRetries(async () => {
         await writer.reset();
         onBytes?.(0);
-        const res = await this.send(ep, ref, `/blobs/${digest}`, {}, what);
+        const res = await this.send(ep, ref, `/blobs/${digest}`, {}, what, creds);
         await this.pump(res, what, async (chunk) => {
           await writer.write(chunk);
           onBytes?.(writer.size);
@@ -163,22 +169,37 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * The credentials for an endpoint: the request's (a Docker client's X-Registry-Auth) for the registry it
+   * names, never sent to a mirror; else the auth file's for that endpoint's registry.
+   */
+  private credentials(ep: Endpoint, requested: Credentials | undefined): Presented {
+    if (requested && !ep.mirror) return { creds: requested, from: 'the request' };
+    return { creds: credentialsFromDockerConfig(this.config.authFile, ep.registry), from: this.config.authFile ?? '' };
+  }
+
+  /** Tokens are kept per endpoint, repository and credentials: one client's token never serves another's request. */
+  private tokenKey(ep: Endpoint, ref: ImageReference, requested: Credentials | undefined): string {
+    const who = requested && !ep.mirror ? createHash('sha256').update(`${requested.username}\0${requested.password}`).digest('hex').slice(0, 16) : '';
+    return `${ep.base}|${ref.repository}|${who}`;
+  }
+
   /** One request with auth: on a 401 answer the challenge and try once more. */
-  private async send(ep: Endpoint, ref: ImageReference, path: string, headers: Record<string, string>, what: string): Promise<Response> {
+  private async send(ep: Endpoint, ref: ImageReference, path: string, headers: Record<string, string>, what: string, requested?: Credentials): Promise<Response> {
     const url = `${ep.base}/v2/${ref.repository}${path}`;
-    const key = `${ep.base}|${ref.repository}`;
+    const key = this.tokenKey(ep, ref, requested);
     const cached = this.tokens.get(key);
     let auth = cached && cached.expires > Date.now() ? cached.header : undefined;
     let res = await this.fetch(url, { ...headers, ...(auth ? { Authorization: auth } : {}) }, ep);
+    const presented = this.credentials(ep, requested);
     if (res.status === 401) {
       await res.body?.cancel();
       const challenge = parseChallenge(res.headers.get('www-authenticate'));
-      const creds = credentialsFromDockerConfig(this.config.authFile, ep.registry);
-      auth = await this.authorize(ep, ref, challenge, creds);
+      auth = await this.authorize(ep, ref, challenge, presented, key);
       res = await this.fetch(url, { ...headers, Authorization: auth }, ep);
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
-        throw this.denied(ep, ref, creds);
+        throw this.denied(ep, ref, presented);
       }
     }
     if (res.ok) return res;
@@ -196,60 +217,36 @@ export class RegistryClient {
           : `${what} was not found on ${ep.base}: check the tag or digest`,
       );
     }
-    if (res.status === 403) throw this.denied(ep, ref, credentialsFromDockerConfig(this.config.authFile, ep.registry));
+    if (res.status === 403) throw this.denied(ep, ref, presented);
     if (res.status === 429 || res.status >= 500) throw new Transient(`${ep.base} answered ${res.status} for ${what}`);
     throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} answered ${res.status} for ${what}: ${body.slice(0, 300)}`);
   }
 
-  private denied(ep: Endpoint, ref: ImageReference, creds: Credentials | undefined): HearthError {
+  private denied(ep: Endpoint, ref: ImageReference | undefined, { creds, from }: Presented): HearthError {
+    const what = ref ? ` for ${ref.repository}` : '';
     return new HearthError(
       'FailedPrecondition',
       'HEARTH_ERR_REGISTRY_UNAUTHORIZED',
       creds
-        ? `${ep.base} refused the credentials for user "${creds.username}" (from ${this.config.authFile}) for ${ref.repository}: check them`
-        : `${ep.base} requires authentication for ${ref.repository}: add credentials for ${ep.registry} to ${this.config.authFile ?? 'a Docker config.json (authFile)'}`,
+        ? `${ep.base} refused the credentials for user "${creds.username}" (from ${from})${what}: check them`
+        : `${ep.base} requires authentication${what}: add credentials for ${ep.registry} to ${this.config.authFile ?? 'a Docker config.json (authFile)'}`,
     );
   }
 
-  private async authorize(ep: Endpoint, ref: ImageReference, ch: Challenge | undefined, creds: Credentials | undefined): Promise<string> {
-    const key = `${ep.base}|${ref.repository}`;
+  private async authorize(ep: Endpoint, ref: ImageReference, ch: Challenge | undefined, presented: Presented, key: string): Promise<string> {
+    const { creds } = presented;
     if (ch?.scheme === 'basic') {
-      if (!creds) throw this.denied(ep, ref, creds);
+      if (!creds) throw this.denied(ep, ref, presented);
       const header = basicHeader(creds);
       this.tokens.set(key, { header, expires: Number.MAX_SAFE_INTEGER });
       return header;
     }
-    if (ch?.scheme !== 'bearer' || !ch.params.realm) {
-      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} asked for authentication without a usable challenge`);
-    }
-    let u: URL;
-    try {
-      u = new URL(ch.params.realm);
-    } catch (e) {
-      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} names a token service that is not a URL: "${ch.params.realm}"`, { cause: e });
-    }
-    // the realm may be any host and gets the credentials in Basic form: over plain HTTP only when the
-    // registry itself is spoken to that way (configured insecure, loopback, or a mirror given as http://)
-    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && /^http:\/\//i.test(ep.base))) {
-      throw new HearthError(
-        'Internal',
-        'HEARTH_ERR_REGISTRY_PROTOCOL',
-        `${ep.base} sends Hearth to ${u.origin} for tokens; refusing to ask for them over plain HTTP (credentials would travel in clear text) for a registry reached over HTTPS`,
-      );
-    }
-    if (ch.params.service) u.searchParams.set('service', ch.params.service);
+    const u = this.tokenService(ep, ch);
     u.searchParams.set('scope', `repository:${ref.repository}:pull`);
-    const res = await this.withRetries(async () => {
-      const r = await this.fetch(u.toString(), creds ? { Authorization: basicHeader(creds) } : {}, ep);
-      if (r.status === 429 || r.status >= 500) {
-        await r.body?.cancel();
-        throw new Transient(`token service ${u.origin} answered ${r.status}`);
-      }
-      return r;
-    });
+    const res = await this.askTokenService(ep, u, creds);
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
-      throw this.denied(ep, ref, creds);
+      throw this.denied(ep, ref, presented);
     }
     const what = `token service ${u.origin}`;
     if (!res.ok) {
@@ -270,6 +267,70 @@ export class RegistryClient {
     const ttl = Math.max(30, (typeof doc.expires_in === 'number' ? doc.expires_in : 60) - 10) * 1000;
     this.tokens.set(key, { header, expires: Date.now() + ttl });
     return header;
+  }
+
+  /** The token service a Bearer challenge names, with its service set. */
+  private tokenService(ep: Endpoint, ch: Challenge | undefined): URL {
+    if (ch?.scheme !== 'bearer' || !ch.params.realm) {
+      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} asked for authentication without a usable challenge`);
+    }
+    let u: URL;
+    try {
+      u = new URL(ch.params.realm);
+    } catch (e) {
+      throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base} names a token service that is not a URL: "${ch.params.realm}"`, { cause: e });
+    }
+    // the realm may be any host and gets the credentials in Basic form: over plain HTTP only when the
+    // registry itself is spoken to that way (configured insecure, loopback, or a mirror given as http://)
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && /^http:\/\//i.test(ep.base))) {
+      throw new HearthError(
+        'Internal',
+        'HEARTH_ERR_REGISTRY_PROTOCOL',
+        `${ep.base} sends Hearth to ${u.origin} for tokens; refusing to ask for them over plain HTTP (credentials would travel in clear text) for a registry reached over HTTPS`,
+      );
+    }
+    if (ch.params.service) u.searchParams.set('service', ch.params.service);
+    return u;
+  }
+
+  private askTokenService(ep: Endpoint, u: URL, creds: Credentials | undefined): Promise<Response> {
+    return this.withRetries(async () => {
+      const r = await this.fetch(u.toString(), creds ? { Authorization: basicHeader(creds) } : {}, ep);
+      if (r.status === 429 || r.status >= 500) {
+        await r.body?.cancel();
+        throw new Transient(`token service ${u.origin} answered ${r.status}`);
+      }
+      return r;
+    });
+  }
+
+  /**
+   * Whether `registry` accepts these credentials (`docker login`): its `/v2/` endpoint, with them in Basic
+   * form, or its token service asked for a token with no scope, as the Docker client does.
+   */
+  async checkLogin(registry: string, creds: Credentials): Promise<void> {
+    const host = registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
+    const ep: Endpoint = { base: `${this.scheme(registry)}://${host}`, registry, mirror: false };
+    const presented = { creds, from: 'the request' };
+    const probe = (headers: Record<string, string>) => this.withRetries(() => this.fetch(`${ep.base}/v2/`, headers, ep));
+    let res = await probe({});
+    if (res.status === 401) {
+      await res.body?.cancel();
+      const ch = parseChallenge(res.headers.get('www-authenticate'));
+      if (ch?.scheme === 'basic') {
+        res = await probe({ Authorization: basicHeader(creds) });
+      } else {
+        const u = this.tokenService(ep, ch);
+        u.searchParams.set('account', creds.username);
+        res = await this.askTokenService(ep, u, creds);
+      }
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        throw this.denied(ep, undefined, presented);
+      }
+    }
+    await res.body?.cancel();
+    if (!res.ok) throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${ep.base}/v2/ answered ${res.status}`);
   }
 
   /** fetch with an idle timeout; network errors become Transient. */

@@ -69,6 +69,15 @@ export interface VolumeMount {
   readonly: boolean;
 }
 
+/**
+ * A tmpfs mounted in the container (Docker's `--tmpfs PATH:OPTIONS`): memory of its VM, new and empty at every
+ * start. `options` is Docker's comma list as given; Docker's defaults (noexec, nosuid, nodev) come before it.
+ */
+export interface TmpfsMount {
+  container_path: string;
+  options: string;
+}
+
 /** What a user chooses about a container; `PUT` replaces any of these but `name`. */
 export interface ContainerSpec {
   name: string;
@@ -112,6 +121,24 @@ export interface ContainerSpec {
   extra_hosts: ExtraHost[];
   /** Its name servers, replacing the manager's `network.dns` (Docker's `--dns`); [] the manager's. */
   dns: string[];
+  /** Its resolv.conf `search` domains (Docker's `--dns-search`); [] none. */
+  dns_search: string[];
+  /** Its resolv.conf `options` (Docker's `--dns-option`, e.g. `ndots:2`); [] none. */
+  dns_options: string[];
+  /** The signal a stop sends first (Docker's `--stop-signal`): a name (`SIGQUIT`, `QUIT`) or a number; null: the image's STOPSIGNAL, else SIGTERM. */
+  stop_signal: string | null;
+  /** Seconds a stop waits before SIGKILL when the request gives none (Docker's `--stop-timeout`); null: the manager's `timeouts.stopGraceMs`. */
+  stop_timeout_s: number | null;
+  /** Docker's `--tmpfs` and `--mount type=tmpfs`. */
+  tmpfs: TmpfsMount[];
+  /**
+   * Capabilities over Docker's default set (`--cap-add`, `--cap-drop`): names as `CAP_NET_ADMIN`, or `ALL`
+   * (containers/capabilities.ts). They are the guest kernel's; none reaches the host.
+   */
+  cap_add: string[];
+  cap_drop: string[];
+  /** Every capability of the guest's kernel (`--privileged`); the host's are never given. */
+  privileged: boolean;
 }
 
 /** An extra host's address that stands for the bridge's (the host's) address on the container's network, as Docker's. */
@@ -146,7 +173,7 @@ export interface ContainerRecord extends ContainerSpec {
    * The image's StopSignal, recorded when the image is resolved, so that a VM adopted after a manager
    * restart is stopped the way the image asks. Null: SIGTERM.
    */
-  stop_signal: string | null;
+  image_stop_signal: string | null;
   /**
    * The manifest digest the container's image resolved to when it was first provisioned: every later start
    * (by the user, the restart policy, a resumed provisioning) boots that image, whatever its tag names

@@ -17,6 +17,10 @@ import type { HealthStatus } from './health.ts';
  * image-untag: references were forgotten, others still name the image; image-delete: its last were.
  * deleted: a container was deleted; its own events went with it, so this one has no container (`image` is
  * its image, `from_state` the state it was in, and `message` names it: see `deletedMessage`).
+ * volume-create / volume-delete: a named or anonymous volume was made or deleted (`volume` names it).
+ * network-create / network-delete: a network was made or removed; network-connect / network-disconnect: a
+ * container joined or left one (`network` names it; `message` ends with the network's id, and names the
+ * container with its 64 hex digits: these are the network's events, kept when the container goes).
  */
 export const EVENT_TYPES = [
   'state',
@@ -33,6 +37,12 @@ export const EVENT_TYPES = [
   'image-untag',
   'image-delete',
   'deleted',
+  'volume-create',
+  'volume-delete',
+  'network-create',
+  'network-delete',
+  'network-connect',
+  'network-disconnect',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -42,6 +52,10 @@ export interface EventRecord {
   container_id: string | null;
   /** The image reference of an image event; null otherwise. */
   image: string | null;
+  /** The volume of a volume event; null otherwise. */
+  volume: string | null;
+  /** The network of a network event; null otherwise. */
+  network: string | null;
   time: string;
   type: EventType;
   from_state: ContainerState | null;
@@ -51,6 +65,19 @@ export interface EventRecord {
   exit_code: number | null;
   /** health-status: the new status. */
   health_status: HealthStatus | null;
+}
+
+/** The message of a network event names the network's id last, in parentheses: Docker's events need it once the network is gone. */
+export const networkMessage = (what: string, n: { name: string; id: string }) => `${what} network ${n.name} (${n.id})`;
+
+/** The network id a network event's message ends with. */
+export function networkIdOf(e: Pick<EventRecord, 'message'>): string | undefined {
+  return /\(([0-9a-f]{64})\)$/.exec(e.message ?? '')?.[1];
+}
+
+/** The container (64 hex digits) a network-connect or network-disconnect event's message names first. */
+export function networkMemberOf(e: Pick<EventRecord, 'message'>): string | undefined {
+  return /^\S+ \(([0-9a-f]{64})\) (?:connected to|disconnected from) /.exec(e.message ?? '')?.[1];
 }
 
 /** The message of a `deleted` event: `deleted container <name> (<64 hex digits>)`. */

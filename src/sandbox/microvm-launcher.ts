@@ -152,7 +152,7 @@ export class MicroVmLauncher implements SandboxLauncher {
 
 /**
  * The devices behind a container's volumes and what the agent mounts: disk volumes are drives `vol<n>`
- * (found by that serial), host directories shares `fs<n>` (mounted by that tag).
+ * (found by that serial), host directories shares `fs<n>` (mounted by that tag); a tmpfs needs no device.
  */
 export function volumeDevices(volumes: readonly SandboxVolume[]): { drives: DriveConfig[]; shares: ShareConfig[]; mounts: GuestMount[] } {
   const drives: DriveConfig[] = [];
@@ -163,6 +163,8 @@ export function volumeDevices(volumes: readonly SandboxVolume[]): { drives: Driv
       const id = `vol${drives.length}`;
       drives.push({ id, path: v.path, readOnly: v.readOnly, serial: id });
       mounts.push({ source: id, fsType: 'ext4', target: v.target, readOnly: v.readOnly, copyUp: v.copyUp && !v.readOnly });
+    } else if (v.kind === 'tmpfs') {
+      mounts.push({ source: 'tmpfs', fsType: 'tmpfs', target: v.target, readOnly: false, copyUp: false, options: v.options });
     } else {
       const id = `fs${shares.length}`;
       shares.push({ id, path: v.path, readOnly: v.readOnly });

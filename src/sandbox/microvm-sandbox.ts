@@ -151,8 +151,14 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
     }
     const id = this.allocateSession();
     const session = new AgentExecSession(id, agent);
-    // The container's user and working directory unless the exec names its own, as Docker's exec does.
-    const filled: ExecSpec = { ...spec, user: spec.user || this.process?.spec.user || '', cwd: spec.cwd || this.process?.spec.cwd || '/' };
+    // The container's user, working directory and capabilities unless the exec names its own, as Docker's exec does.
+    const capabilities = spec.capabilities ?? this.process?.spec.capabilities;
+    const filled: ExecSpec = {
+      ...spec,
+      user: spec.user || this.process?.spec.user || '',
+      cwd: spec.cwd || this.process?.spec.cwd || '/',
+      ...(capabilities === undefined ? {} : { capabilities }),
+    };
     agent.exec(id, filled);
     this.execs.set(id, session);
     return session;

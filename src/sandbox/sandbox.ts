@@ -55,7 +55,9 @@ export type SandboxVolume =
       /** The volume's first use: the agent copies the image directory's content, owner and mode into it. */
       copyUp: boolean;
     }
-  | { kind: 'host'; /** Absolute, resolved. */ path: string; target: string; readOnly: boolean };
+  | { kind: 'host'; /** Absolute, resolved. */ path: string; target: string; readOnly: boolean }
+  /** Docker's `--tmpfs`: memory of the guest's, new and empty at every start; `options` as the agent takes them. */
+  | { kind: 'tmpfs'; target: string; options: string; readOnly: false };
 
 export interface SandboxSpec {
   /** The VM id (a uuid); names the run directory. */

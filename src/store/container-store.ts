@@ -23,16 +23,17 @@ import type {
   HealthStatus,
   NetworkMembership,
   PortMapping,
+  TmpfsMount,
   VmRecord,
   VolumeMount,
 } from '../model/index.ts';
 
-const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns'] as const;
+const JSON_COLUMNS = ['args', 'env_vars', 'volumes', 'port_mappings', 'labels', 'networks', 'extra_hosts', 'dns', 'dns_search', 'dns_options', 'tmpfs', 'cap_add', 'cap_drop'] as const;
 type JsonColumn = (typeof JSON_COLUMNS)[number];
 /** JSON documents that may be absent: SQL NULL, not the text `null`. */
 const NULLABLE_JSON_COLUMNS = ['healthcheck', 'health', 'entrypoint'] as const;
 type NullableJsonColumn = (typeof NULLABLE_JSON_COLUMNS)[number];
-const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed', 'auto_remove'] as const;
+const FLAG_COLUMNS = ['tty', 'stdin_open', 'oom_killed', 'auto_remove', 'privileged'] as const;
 type FlagColumn = (typeof FLAG_COLUMNS)[number];
 
 /**
@@ -53,6 +54,8 @@ interface EventsTable {
   id: import('kysely').Generated<number>;
   container_id: string | null;
   image: string | null;
+  volume: string | null;
+  network: string | null;
   time: string;
   type: string;
   from_state: string | null;
@@ -97,6 +100,12 @@ function fromRow(r: Selectable<ContainersTable>): ContainerRecord {
     auto_remove: Boolean(r.auto_remove),
     extra_hosts: JSON.parse(r.extra_hosts) as ExtraHost[],
     dns: JSON.parse(r.dns) as string[],
+    dns_search: JSON.parse(r.dns_search) as string[],
+    dns_options: JSON.parse(r.dns_options) as string[],
+    tmpfs: JSON.parse(r.tmpfs) as TmpfsMount[],
+    cap_add: JSON.parse(r.cap_add) as string[],
+    cap_drop: JSON.parse(r.cap_drop) as string[],
+    privileged: Boolean(r.privileged),
   };
 }
 
@@ -350,10 +359,12 @@ export class ContainerStore {
   }
 }
 
-type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'health_status'> & {
+type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'volume' | 'network' | 'health_status'> & {
   time?: string;
   exit_code?: number | null;
   image?: string | null;
+  volume?: string | null;
+  network?: string | null;
   health_status?: HealthStatus | null;
 };
 
@@ -361,7 +372,15 @@ type NewEvent = Omit<EventRecord, 'id' | 'time' | 'exit_code' | 'image' | 'healt
 const ENDED_STATES: ReadonlySet<ContainerState> = new Set(['exited', 'stopped', 'error']);
 
 async function addEvent(db: Kysely<Schema> | Transaction<Schema>, e: NewEvent): Promise<EventRecord> {
-  const row = { ...e, time: e.time ?? nowIso(), exit_code: e.exit_code ?? null, image: e.image ?? null, health_status: e.health_status ?? null };
+  const row = {
+    ...e,
+    time: e.time ?? nowIso(),
+    exit_code: e.exit_code ?? null,
+    image: e.image ?? null,
+    volume: e.volume ?? null,
+    network: e.network ?? null,
+    health_status: e.health_status ?? null,
+  };
   const { id } = await db.insertInto('events').values(row).returning('id').executeTakeFirstOrThrow();
   return { ...row, id: Number(id) };
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeRun } from '../../src/agent/run-message.ts';
+import { encodeExec } from '../../src/agent/exec-message.ts';
 import { decodeRecords, encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes } from '../../src/agent/protocol.ts';
 import { isHearthError } from '../../src/errors.ts';
 import { buildProcessSpec, REQUEST_RUN_BYTES_MAX, requestRunBytes } from '../../src/containers/process-spec.ts';
@@ -90,6 +91,31 @@ describe('RUN message size', () => {
     });
     assert.deepEqual(found, mounts);
     assert.equal(records.findIndex(([tag]) => tag === RecordTag.MOUNT), records.length - 2, 'the mounts come last');
+  });
+
+  it('carries a tmpfs as a MOUNT record of type tmpfs with its OPTIONS; other mounts have none', () => {
+    const spec = buildProcessSpec({}, { args: ['/x'], env: {}, hostname: 'h' });
+    const mounts = [
+      { source: 'vol0', fsType: 'ext4' as const, target: '/data', readOnly: false, copyUp: false },
+      { source: 'tmpfs', fsType: 'tmpfs' as const, target: '/run', readOnly: false, copyUp: false, options: 'noexec,nosuid,nodev,size=64m' },
+    ];
+    const options = decodeRecords(encodeRun(spec, 'ext4', 1n, {}, mounts))
+      .filter(([tag]) => tag === RecordTag.MOUNT)
+      .map(([, value]) => {
+        const fields = new Map(decodeRecords(value).map(([tag, v]) => [tag, v.toString()]));
+        return [fields.get(RecordTag.MOUNT_FSTYPE), fields.get(RecordTag.MOUNT_OPTIONS)];
+      });
+    assert.deepEqual(options, [['ext4', undefined], ['tmpfs', 'noexec,nosuid,nodev,size=64m']]);
+  });
+
+  it('carries the capabilities as a u64 CAPABILITIES record in RUN and EXEC, only when given', () => {
+    const caps = (payload: Buffer) => decodeRecords(payload).filter(([tag]) => tag === RecordTag.CAPABILITIES).map(([, v]) => v.readBigUInt64LE(0));
+    const spec = buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h', capabilities: 0xa80425fb });
+    assert.deepEqual(caps(encodeRun(spec, 'ext4', 1n)), [0xa80425fbn]);
+    assert.deepEqual(caps(encodeRun(buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' }), 'ext4', 1n)), []);
+    const exec = { argv: ['id'], env: [], cwd: '/', user: '', tty: false, stdin: false };
+    assert.deepEqual(caps(encodeExec({ ...exec, capabilities: 2 ** 41 - 1 })), [2n ** 41n - 1n]);
+    assert.deepEqual(caps(encodeExec(exec)), []);
   });
 
   it('refuses a process over the frame limit with HEARTH_ERR_RUN_TOO_LARGE, naming the sizes', () => {

@@ -72,9 +72,14 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig({}, { HEARTH_HOST: '0.0.0.0', HEARTH_API_TOKEN: 'short' }), /apiToken/);
   });
 
-  it('serves the Docker API on TCP only on loopback, and only with an API token', () => {
+  it('serves the Docker API on TCP beyond loopback only with TLS, and without TLS only with an API token', () => {
     const token = 'x'.repeat(20);
-    assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '0.0.0.0:2375', HEARTH_API_TOKEN: token }), /TLS client certificates/);
+    assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '0.0.0.0:2375', HEARTH_API_TOKEN: token }), /0\.0\.0\.0:2375 without TLS.*HEARTH_DOCKER_TLS_CACERT/);
+    const tls = { HEARTH_DOCKER_TLS_CACERT: '/etc/ca.pem', HEARTH_DOCKER_TLS_CERT: '/etc/cert.pem', HEARTH_DOCKER_TLS_KEY: '/etc/key.pem' };
+    assert.equal(resolveConfig({}, { HEARTH_DOCKER_TCP: '0.0.0.0:2376', ...tls }).docker.tlsCaCert, '/etc/ca.pem');
+    assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '0.0.0.0:2376', ...tls, HEARTH_DOCKER_TLS_KEY: '' }), /docker\.tlsKey missing/);
+    assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '0.0.0.0:2376', HEARTH_DOCKER_TLS_CACERT: '/ca' }), /docker\.tlsCert and docker\.tlsKey missing/);
+    assert.throws(() => resolveConfig({}, tls), /docker\.tcp is not/);
     assert.throws(() => resolveConfig({}, { HEARTH_DOCKER_TCP: '127.0.0.1:2375' }), /127\.0\.0\.1:2375 without an API token: any local user/);
     assert.equal(resolveConfig({}, { HEARTH_DOCKER_TCP: '127.0.0.1:2375', HEARTH_API_TOKEN: token }).docker.tcp, '127.0.0.1:2375');
   });

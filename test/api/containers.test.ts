@@ -5,9 +5,9 @@ import { check, conforms, responseSchema } from './openapi-check.ts';
 import { CONTAINER_STATES } from '../../src/model/index.ts';
 
 const ITEM_KEYS = [
-  'args', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'dns', 'env_vars', 'error_message', 'exit_code', 'extra_hosts',
+  'args', 'cap_add', 'cap_drop', 'container_id', 'container_runtime_id', 'cpus', 'created_at', 'dns', 'dns_options', 'dns_search', 'env_vars', 'error_message', 'exit_code', 'extra_hosts',
   'finished_at', 'guest_ip', 'health', 'healthcheck', 'hostname', 'id', 'image', 'image_digest', 'memory_mib', 'name', 'oom_killed',
-  'port_mappings', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'tty',
+  'port_mappings', 'privileged', 'restart_count', 'restart_max_retries', 'restart_policy', 'started_at', 'state', 'stdin_open', 'stop_signal', 'stop_timeout_s', 'tmpfs', 'tty',
   'updated_at', 'volumes',
 ];
 
@@ -145,18 +145,26 @@ describe('containers API', () => {
       image: 'sleeper:1',
       extra_hosts: [{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'host.docker.internal', ip: 'host-gateway' }],
       dns: ['10.9.9.9', '10.9.9.8'],
+      dns_search: ['corp.example', 'example.com'],
+      dns_options: ['ndots:2', 'edns0'],
     });
     const item = await waitFor(h.app, id, 'running');
-    assert.deepEqual([item.extra_hosts.length, item.dns], [2, ['10.9.9.9', '10.9.9.8']]);
+    assert.deepEqual([item.extra_hosts.length, item.dns, item.dns_search, item.dns_options], [2, ['10.9.9.9', '10.9.9.8'], ['corp.example', 'example.com'], ['ndots:2', 'edns0']]);
     const vm = h.launcher.vms.get(item.container_runtime_id.slice(3))!;
     const gateway = vm.spec.network!.gateway;
     assert.deepEqual(vm.spec.process.hosts.trimEnd().split('\n').slice(-2), ['10.1.2.3\tdb.local', `${gateway}\thost.docker.internal`]);
-    assert.equal(vm.spec.process.resolvConf, 'nameserver 10.9.9.9\nnameserver 10.9.9.8\n');
+    assert.equal(vm.spec.process.resolvConf, 'nameserver 10.9.9.9\nnameserver 10.9.9.8\nsearch corp.example example.com\noptions ndots:2 edns0\n');
     assert.equal((await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}?force=true` })).statusCode, 204);
     for (const [body, field] of [
       [{ extra_hosts: [{ hostname: 'db.local', ip: '10.1.2' }] }, 'body/extra_hosts/0/ip'],
       [{ extra_hosts: [{ hostname: 'ok', ip: '10.1.2.3' }, { hostname: 'bad name', ip: '10.1.2.3' }] }, 'body/extra_hosts/1/hostname'],
       [{ dns: ['10.9.9.9', 'resolver'] }, 'body/dns/1'],
+      [{ dns_search: ['ok.example', 'not a domain'] }, 'body/dns_search/1'],
+      [{ dns_search: Array.from({ length: 6 }, (_, i) => `${'d'.repeat(50)}${i}.example`) }, 'body/dns_search'],
+      [{ dns_options: ['ndots:2', 'two words'] }, 'body/dns_options/1'],
+      [{ stop_signal: 'SIGNOPE' }, 'body/stop_signal'],
+      [{ stop_signal: '65' }, 'body/stop_signal'],
+      [{ stop_timeout_s: -1 }, 'body/stop_timeout_s'],
     ] as const) {
       const r = await h.app.inject({ method: 'POST', url: '/v1/containers', payload: { name: 'badhosts', image: 'sleeper:1', ...body } });
       assert.deepEqual([r.statusCode, r.json().error.field], [400, field], r.body);
@@ -170,6 +178,19 @@ describe('containers API', () => {
     assert.equal(stop.json().item.exit_code, 128 + 3);
     assert.equal(h.launcher.stops.at(-1)?.signal, 3);
     assert.equal(h.launcher.stops.at(-1)?.graceMs, 1000, 'the configured grace by default');
+  });
+
+  it('stops with its own stop_signal and stop_timeout_s over the image\'s and the manager\'s; a request\'s timeout wins', async () => {
+    const id = await create(h.app, { name: 'ownstop', image: 'quits:1', stop_signal: 'usr1', stop_timeout_s: 7 });
+    const item = await waitFor(h.app, id, 'running');
+    assert.deepEqual([item.stop_signal, item.stop_timeout_s], ['usr1', 7]);
+    await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop` });
+    assert.deepEqual([h.launcher.stops.at(-1)?.signal, h.launcher.stops.at(-1)?.graceMs], [10, 7000]);
+    await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
+    await waitFor(h.app, id, 'running');
+    await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/stop?timeout=2` });
+    assert.equal(h.launcher.stops.at(-1)?.graceMs, 2000);
+    assert.equal((await h.app.inject({ method: 'DELETE', url: `/v1/containers/${id}?force=true` })).statusCode, 204);
   });
 
   it('lists containers, filtered by state', async () => {

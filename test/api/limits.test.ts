@@ -26,7 +26,7 @@ describe('limits the API enforces', () => {
     const { error } = res.json();
     assert.equal(error.code, 'HEARTH_ERR_INVALID_ARGUMENT');
     assert.equal(error.field, 'body/args');
-    assert.match(error.message, /^body\/args is too large for the guest: args \(1045504 bytes\), env_vars \(2810 bytes\) and volumes \(0 bytes\) take 1048314 bytes of the guest's RUN message.* a container may use 1015808 /);
+    assert.match(error.message, /^body\/args is too large for the guest: args \(1045504 bytes\), env_vars \(2810 bytes\), volumes \(0 bytes\) and tmpfs \(0 bytes\) take 1048314 bytes of the guest's RUN message.* a container may use 1015808 /);
   });
 
   it('counts extra_hosts and dns in the same room: args that fit alone do not fit beside 256 long host names', async () => {

@@ -119,6 +119,22 @@ describe('volumes API', () => {
     assert.equal((await call('DELETE', '/v1/volumes/held')).status, 204);
   });
 
+  it('mounts tmpfs entries with the volumes, parents first, with Docker\'s default options; an image VOLUME a tmpfs covers has no volume', async () => {
+    const id = await create(h.app, {
+      name: 'tmpfs',
+      image: 'volumed:1',
+      tmpfs: [{ container_path: '/var/lib/db/sub', options: 'size=1m' }, { container_path: '/cache', options: 'exec' }],
+    });
+    await waitFor(h.app, id, 'running');
+    const launched = h.launcher.alive().at(-1)!.spec;
+    assert.deepEqual(
+      launched.volumes!.map((v) => [v.kind, v.target, v.kind === 'tmpfs' ? v.options : '']),
+      [['tmpfs', '/cache', 'nosuid,nodev,exec'], ['disk', '/var/lib/db', ''], ['tmpfs', '/var/lib/db/sub', 'noexec,nosuid,nodev,size=1m']],
+    );
+    assert.equal(launched.process.capabilities, 0xa80425fb, "Docker's default capabilities");
+    assert.equal((await call('DELETE', `/v1/containers/${id}?force=true`)).status, 204);
+  });
+
   it('makes an entry with neither name nor host_path an anonymous volume of its own, deleted with the container', async () => {
     const id = await create(h.app, { name: 'anon', image: 'sleeper:1', volumes: [{ container_path: '/scratch/' }, { container_path: '/ro', readonly: true }] });
     await waitFor(h.app, id, 'running');

@@ -16,8 +16,10 @@ it('events written during the backlog read are neither lost nor repeated', async
       id: '00000000-0000-4000-8000-000000000001', name: 'c', image: 'i', args: [], env_vars: {}, volumes: [], port_mappings: [],
       restart_policy: 'no', restart_max_retries: null, tty: false, stdin_open: false, cpus: null, memory_mib: null, state: 'creating', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false,
       error_message: null, vm_id: '00000000-0000-4000-8000-000000000002', container_id: 'f'.repeat(64), guest_ip: null,
-      created_at: now, updated_at: now, started_at: null, finished_at: null, stop_signal: null, image_digest: null,
+      created_at: now, updated_at: now, started_at: null, finished_at: null, image_stop_signal: null, image_digest: null,
+      dns_search: [], dns_options: [], stop_signal: null, stop_timeout_s: null,
       healthcheck: null, health: null, entrypoint: null, working_dir: null, user: null, labels: {}, auto_remove: false, networks: [], hostname: null, extra_hosts: [], dns: [],
+      tmpfs: [], cap_add: [], cap_drop: [], privileged: false,
     });
     const add = (i: number) => store.addEvent({ container_id: '00000000-0000-4000-8000-000000000001', type: 'updated', from_state: null, to_state: null, message: String(i) });
     for (let i = 0; i < 50; i++) await add(i);

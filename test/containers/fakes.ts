@@ -280,6 +280,13 @@ export class FakeImages implements ImageLibrary {
   async inspect(ref: string): Promise<ImageDetails> {
     throw notLocal(ref);
   }
+  /** Accepts user "hearth" with password "secret" for any registry, as a registry with one account would. */
+  async checkLogin(registry: string, c: { username: string; password: string }): Promise<void> {
+    if (c.username !== 'hearth' || c.password !== 'secret') {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_REGISTRY_UNAUTHORIZED', `${registry} refused the credentials for user "${c.username}"`);
+    }
+  }
+
   async pull(ref: string): Promise<string> {
     return (await this.ensureRootfs(ref)).manifestDigest;
   }

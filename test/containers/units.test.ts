@@ -66,6 +66,7 @@ describe('log store', () => {
       logs.append('c1', chunk('err\n', 'stderr', new Date('2030-01-01T00:00:00Z')));
       logs.append('c1', chunk('no newline'));
       assert.deepEqual(logs.read('c1').map((e) => e.message), ['a', 'b', 'err', 'no newline']);
+      assert.deepEqual(logs.read('c1').map((e) => e.crlf ?? false), [false, true, false, false], "a terminal's line end is remembered");
       assert.deepEqual(logs.read('c1', { stream: 'stderr' }).map((e) => e.message), ['err']);
       assert.deepEqual(logs.read('c1', { since: new Date('2029-12-31T00:00:00Z') }).map((e) => e.message), ['err']);
       assert.deepEqual(logs.read('c1', { tail: 2 }).map((e) => e.message), ['err', 'no newline']);
@@ -74,6 +75,7 @@ describe('log store', () => {
 
       const again = new LogStore(dir, 4096);
       assert.equal(again.read('c1').length, 4, 'survives a new instance');
+      assert.equal(again.read('c1')[1]!.crlf, true);
       for (let i = 0; i < 500; i++) again.append('c1', chunk(`line ${i} ${'x'.repeat(40)}\n`));
       const files = readdirSync(join(dir, 'c1')).sort();
       assert.deepEqual(files, ['output.ndjson', 'output.ndjson.1']);

@@ -28,7 +28,8 @@ describe('docker container commands through Hearth', () => {
   const line = async (args: string[]) => (await docker(args)).trim();
 
   before(async () => {
-    world = await e2eEnv();
+    // A policy restart waits 2 s, then 4 s: long enough to be seen `restarting`.
+    world = await e2eEnv({ HEARTH_RESTART_BACKOFF_INITIAL_MS: '2000' });
     await pullThroughV1(world, ['busybox:latest', 'webapp:latest']);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'hearth-docker-cp-'));
     port = await freePort();
@@ -193,17 +194,38 @@ describe('docker container commands through Hearth', () => {
     assert.equal(await line(['ps', '-aq', '--filter', 'name=tocker']), '');
   });
 
-  it('--restart on-failure restarts a failing process up to its limit', async () => {
+  it('--restart on-failure restarts a failing process up to its limit, restarting in between as docker ps shows it', async () => {
     await docker(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3']);
     const deadline = Date.now() + 120_000;
     let state = '';
+    const restarting = new Set<string>();
     while (Date.now() < deadline) {
       state = await line(['inspect', '--format', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'flaky']);
       if (state.startsWith('2 exited')) break;
+      if (/^\d restarting/.test(state)) {
+        restarting.add(await line(['inspect', '--format', '{{.State.Restarting}} {{.State.Running}}', 'flaky']));
+        // Not -a: Docker lists a restarting container among the running ones.
+        restarting.add(await line(['ps', '--filter', 'name=flaky', '--filter', 'status=restarting', '--format', '{{.Status}}']));
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.equal(state, '2 exited 3 on-failure 2');
+    const seen = [...restarting];
+    assert.ok(seen.includes('true true'), `inspect while restarting: ${seen.join(' | ')}`);
+    assert.ok(seen.some((s) => /^Restarting \(3\) \d+ seconds? ago$|^Restarting \(3\) Less than a second ago$/.test(s)), `docker ps while restarting: ${seen.join(' | ')}`);
     await docker(['rm', 'flaky']);
+  });
+
+  it('--dns-search and --dns-option write resolv.conf; --stop-signal and --stop-timeout are what docker stop sends and waits', async () => {
+    const resolv = await docker(['run', '--rm', '--dns', '10.9.9.9', '--dns-search', 'corp.example', '--dns-option', 'ndots:2', 'busybox', 'cat', '/etc/resolv.conf']);
+    assert.equal(resolv, 'nameserver 10.9.9.9\nsearch corp.example\noptions ndots:2\n');
+    await docker(['run', '-d', '--name', 'graceful', '--stop-signal', 'SIGUSR1', '--stop-timeout', '30', 'busybox', 'sh', '-c', "trap 'echo got USR1; exit 7' USR1; echo ready; while true; do sleep 0.1; done"]);
+    assert.equal(await line(['inspect', '--format', '{{.Config.StopSignal}} {{.Config.StopTimeout}}', 'graceful']), 'SIGUSR1 30');
+    for (let i = 0; i < 100 && !(await docker(['logs', 'graceful'])).includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+    await docker(['stop', 'graceful']);
+    assert.equal(await line(['inspect', '--format', '{{.State.ExitCode}}', 'graceful']), '7', 'the trap ran: USR1, not SIGKILL');
+    assert.match(await docker(['logs', 'graceful']), /got USR1/);
+    await docker(['rm', 'graceful']);
   });
 
   it('--memory is the container\'s limit: going over it is an OOM kill (OOMKilled=true, 137)', async () => {

@@ -104,6 +104,28 @@ describe('Docker API: docker events', () => {
     assert.deepEqual(destroyed.map((e) => e.Actor.ID), [id]);
   });
 
+  it('reports volumes and networks made, joined and removed, filtered by type, volume and network', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    await world.docker.ok(['volume', 'create', 'evvol']);
+    await world.docker.ok(['network', 'create', 'evnet']);
+    await world.docker.ok(['create', '--name', 'evjoin', 'busybox', 'true']);
+    await world.docker.ok(['network', 'connect', 'evnet', 'evjoin']);
+    await world.docker.ok(['network', 'disconnect', 'evnet', 'evjoin']);
+    await world.docker.ok(['rm', 'evjoin']);
+    await world.docker.ok(['network', 'rm', 'evnet']);
+    await world.docker.ok(['volume', 'rm', 'evvol']);
+    const until = (Date.now() / 1000 + 0.001).toFixed(3);
+    const volumes = await events(['--since', since, '--until', until, '--filter', 'type=volume', '--filter', 'volume=evvol']);
+    assert.deepEqual(volumes.map((e) => [e.Action, e.Actor.ID]), [['create', 'evvol'], ['destroy', 'evvol']]);
+    const networks = await events(['--since', since, '--until', until, '--filter', 'network=evnet']);
+    assert.deepEqual(networks.map((e) => e.Action), ['create', 'connect', 'disconnect', 'destroy']);
+    assert.match(networks[0]!.Actor.ID, /^[0-9a-f]{64}$/);
+    assert.match(networks[1]!.Actor.Attributes.container ?? '', /^[0-9a-f]{64}$/);
+    const window = `since=${new Date(Number(since) * 1000).toISOString()}&until=${new Date(Number(until) * 1000).toISOString()}`;
+    const v1 = await (await fetch(`${world.api.url}/v1/events?${window}&type=volume-create,network-connect`)).text();
+    assert.deepEqual(v1.trim().split('\n').map((l) => { const e = JSON.parse(l); return [e.type, e.volume, e.network]; }), [['volume-create', 'evvol', null], ['network-connect', null, 'evnet']]);
+  });
+
   it('streams live events from now on when not given --since', async () => {
     const cli = spawn('docker', ['events', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'], { env: world.docker.env() });
     let out = '';

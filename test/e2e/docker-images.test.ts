@@ -2,13 +2,17 @@
  * Images through the real `docker` CLI against a real manager: pull with Docker's progress (and again: up
  * to date; and an image the registry lacks: the CLI's error), images with --format and filters, inspect
  * --format, tag, history, system df, system and container prune, rmi of a tag then of the image, image
- * prune, build refused naming why; and the same library seen from /v1.
+ * prune, build refused naming why; and the same library seen from /v1. A private registry: docker login
+ * checks the credentials, pulls carry them (X-Registry-Auth), and nobody else's pull rides on them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { busyboxEntries } from '../helpers/app-images.ts';
 import { e2eEnv } from '../helpers/e2e-env.ts';
 import type { E2eEnv } from '../helpers/e2e-env.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { Pusher, pushImage } from '../helpers/registry-push.ts';
 
 await enterTestNetns(import.meta.url);
 
@@ -126,5 +130,39 @@ describe('Docker API: images with the docker CLI', () => {
     const push = await world.docker.run(['push', 'busybox']);
     assert.equal(push.code, 1);
     assert.match(push.stderr, /push/);
+  });
+
+  describe('a private registry (Basic auth)', () => {
+    let registry: TestRegistry;
+    let image: string;
+    before(async () => {
+      registry = await startRegistry({ auth: 'basic' });
+      await pushImage(new Pusher(registry.url, registry.user), 'team/tool', '1', [{ entries: busyboxEntries() }], { config: { Cmd: ['sh'] } });
+      image = `${registry.host}/team/tool:1`;
+    });
+    after(async () => {
+      await registry?.stop();
+    });
+
+    it('docker login checks the credentials; pulls carry them, and a pull without them is refused', async () => {
+      const anonymous = await world.docker.run(['pull', image]);
+      assert.equal(anonymous.code, 1);
+      assert.match(anonymous.stderr, /pull access denied for .*team\/tool.*docker login/);
+      const wrong = await world.docker.run(['login', registry.host, '-u', registry.user!.username, '--password-stdin'], { input: 'not-the-password\n' });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /login attempt to .* failed/);
+      const login = await world.docker.run(['login', registry.host, '-u', registry.user!.username, '--password-stdin'], { input: `${registry.user!.password}\n` });
+      assert.equal(login.code, 0, login.stderr);
+      assert.match(login.stdout, /Login Succeeded/);
+      const pulled = await world.docker.run(['pull', image]);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.equal((await world.docker.ok(['run', '--rm', image, 'echo', 'private'])).trim(), 'private');
+      // Logged out, the same pull is refused again: the manager kept no credentials or token of the last one.
+      await world.docker.ok(['logout', registry.host]);
+      const after = await world.docker.run(['pull', image]);
+      assert.equal(after.code, 1);
+      assert.match(after.stderr, /pull access denied/);
+      await world.docker.ok(['rmi', image]);
+    });
   });
 });

@@ -52,6 +52,29 @@ describe('docker run through Hearth', () => {
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
   });
 
+  it('run -it detaches on Ctrl-P Ctrl-Q leaving the shell running; attach reaches the same shell', async () => {
+    const env = { ...process.env, ...world.docker.env() };
+    const typed = (keys: string) => `(sleep 3; ${keys}; sleep 2) | script -qec`;
+    const first = spawnSync('bash', ['-c', `${typed("printf 'echo first\\n'; sleep 1; printf '\\020\\021'")} "docker run -it --name detached busybox sh" /dev/null`], { env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(first.status, 0, first.stdout);
+    assert.match(first.stdout, /first\r\n/);
+    assert.equal((await world.docker.ok(['inspect', '--format', '{{.State.Status}}', 'detached'])).trim(), 'running');
+    const again = spawnSync('bash', ['-c', `${typed("printf 'echo again\\n'; sleep 1; printf 'exit 3\\n'")} "docker attach detached" /dev/null`], { env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(again.status, 3, again.stdout);
+    assert.match(again.stdout, /again\r\n/);
+    await world.docker.ok(['rm', 'detached']);
+  });
+
+  it('logs of a TTY container give back what the terminal wrote, \\r\\n included, unframed', async () => {
+    await world.docker.ok(['run', '-t', '--name', 'ttylog', 'busybox', 'sh', '-c', 'echo one; echo two']);
+    const logs = await world.docker.run(['logs', 'ttylog']);
+    assert.equal(logs.stdout, 'one\r\ntwo\r\n');
+    const v1 = (await world.api.call('GET', '/v1/containers')).body.items.find((c: any) => c.name === 'ttylog');
+    const items = (await world.api.call('GET', `/v1/containers/${v1.id}/logs`)).body.items;
+    assert.deepEqual(items.map((e: any) => [e.message, Object.keys(e).sort().join()]), [['one', 'message,stream,timestamp'], ['two', 'message,stream,timestamp']], '/v1 keeps its lines and shape');
+    await world.docker.ok(['rm', 'ttylog']);
+  });
+
   it('a name in use is dockerd\'s conflict; run without --rm keeps the exited container and its exit code', async () => {
     const first = await world.docker.run(['run', '--name', 'kept', 'busybox', 'sh', '-c', 'exit 7']);
     assert.equal(first.code, 7, first.stderr);

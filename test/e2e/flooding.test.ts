@@ -101,7 +101,8 @@ describe('a container cannot receive another container\'s traffic', () => {
     // Through netlink: /sys shows the host's interfaces, not this namespace's.
     execFileSync('ip', ['link', 'set', 'dev', 'fcbr0', 'type', 'bridge', 'ageing_time', '100']);
 
-    const b = await api.create({ name: 'eavesdropper', image: 'netlab:latest', args: ['/capture-frames', 'eth0', MARKER] });
+    // Privileged: the strongest guest an attacker can have, every capability of its kernel.
+    const b = await api.create({ name: 'eavesdropper', image: 'netlab:latest', args: ['/capture-frames', 'eth0', MARKER], privileged: true });
     assert.equal((await api.waitFor(b, ['running', 'error', 'exited'])).state, 'running');
     await waitForLog(api, b, (l) => l.includes('capturing eth0'), 'capture');
     const eavesdropper = await vmOf(api, b);

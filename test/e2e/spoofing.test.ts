@@ -90,9 +90,11 @@ describe('a container cannot take another container\'s address', () => {
     assert.equal(await getWhenUp(`http://${victim.guest_ip}/`), 'A\n');
 
     const ip = victim.guest_ip;
+    // Privileged: every capability of its guest (NET_ADMIN to take the address, NET_RAW to announce it).
     const b = await api.create({
       name: 'thief',
       image: 'busybox:latest',
+      privileged: true,
       args: sh(
         `${serve('B')} && ip addr add ${ip}/22 dev eth0 && echo claimed && n=0 && while true; do ` +
           `arping -U -c 1 -I eth0 -s ${ip} ${ip} >/dev/null; arping -A -c 1 -I eth0 -s ${ip} ${ip} >/dev/null; ` +

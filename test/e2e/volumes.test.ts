@@ -144,7 +144,9 @@ describe('volumes, end to end', () => {
     assert.equal((await exec(world, id, ['cat', '/mnt/rw/from-host'])).stdout, 'written on the host\n');
     assert.equal((await exec(world, id, ['sh', '-c', 'echo written in the guest > /mnt/rw/from-guest'])).code, 0);
     assert.equal(await readFile(path.join(rw, 'from-guest'), 'utf8'), 'written in the guest\n');
-    const refused = await exec(world, id, ['sh', '-c', 'echo no > /mnt/ro/plain; mount -o remount,rw /mnt/ro; echo no > /mnt/ro/remounted']);
+    // Privileged (SYS_ADMIN in the guest): the remount itself succeeds there; the host still refuses the write.
+    const refused = await exec(world, id, ['sh', '-c', 'echo no > /mnt/ro/plain; mount -o remount,rw /mnt/ro && echo remounted; echo no > /mnt/ro/remounted'], true);
+    assert.match(refused.stdout, /^remounted$/m);
     assert.match(refused.stderr, /can't create \/mnt\/ro\/plain: Read-only file system/);
     assert.match(refused.stderr, /can't create \/mnt\/ro\/remounted: Read-only file system/, 'the host refuses even after a remount in the guest');
     assert.deepEqual(await readdir(ro), []);
@@ -173,8 +175,8 @@ describe('volumes, end to end', () => {
   });
 });
 
-async function exec(world: E2eEnv, id: string, cmd: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const created = await world.api.call('POST', `/v1/containers/${id}/exec`, { cmd });
+async function exec(world: E2eEnv, id: string, cmd: string[], privileged = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  const created = await world.api.call('POST', `/v1/containers/${id}/exec`, { cmd, ...(privileged ? { privileged } : {}) });
   assert.equal(created.status, 201, created.text);
   const r = await world.api.call('POST', `/v1/exec/${created.body.id}/start`, { detach: false });
   assert.equal(r.status, 200, r.text);

@@ -5,7 +5,12 @@ import { sandboxSpec } from './run-vm.ts';
 import type { VmEnv } from './vm-env.ts';
 
 /** Boots busybox running `script` as the main process, with the container's memory and CPUs; resolves once it has started. */
-export async function runningContainer(env: VmEnv, image: string, script: string, resources: { memoryMib?: number; cpus?: number } = {}): Promise<Sandbox> {
+export async function runningContainer(
+  env: VmEnv,
+  image: string,
+  script: string,
+  resources: { memoryMib?: number; cpus?: number; capabilities?: number } = {},
+): Promise<Sandbox> {
   const sandbox = await env.launcher.launch(sandboxSpec({ image, config: { cmd: ['/bin/sh', '-c', script] }, ...resources }));
   await new Promise<void>((resolve, reject) => {
     sandbox.once('started', () => resolve());

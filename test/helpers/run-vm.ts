@@ -20,6 +20,8 @@ export interface RunOptions {
   memoryMib?: number;
   volumes?: SandboxVolume[];
   cpus?: number;
+  /** The process's capability mask (the CAPABILITIES record); absent: the agent's own, every one. */
+  capabilities?: number;
 }
 
 export function sandboxSpec(options: RunOptions): SandboxSpec {
@@ -31,6 +33,7 @@ export function sandboxSpec(options: RunOptions): SandboxSpec {
       args: options.args ?? [],
       env: options.env ?? {},
       hostname: options.hostname ?? `h-${id.slice(0, 8)}`,
+      ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
     }),
     cpus: options.cpus ?? 1,
     memoryMib: options.memoryMib ?? 128,

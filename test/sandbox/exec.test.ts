@@ -13,6 +13,22 @@ import type { VmEnv } from '../helpers/vm-env.ts';
 describe('exec in a running microVM', () => {
   const suite = vmSuite();
   describe('in one container', execTests(suite));
+  describe('with capabilities', () => {
+    let vm: Sandbox;
+    before(async () => {
+      vm = await runningContainer(suite.env, suite.busybox, 'exec sleep 100000', { capabilities: 0xa80425fb });
+    });
+    after(async () => {
+      if (vm) await ending(vm);
+    });
+
+    it("gives an exec the main process's capabilities unless it names its own", async () => {
+      const capEff = async (more = {}) => (await execToEnd(vm, execSpec(['grep', 'CapEff', '/proc/self/status'], more))).stdout.toString();
+      assert.equal(await capEff(), 'CapEff:\t00000000a80425fb\n');
+      assert.equal(await capEff({ capabilities: 2 ** 41 - 1 }), 'CapEff:\t000001ffffffffff\n');
+      assert.equal(await capEff({ capabilities: 0 }), 'CapEff:\t0000000000000000\n');
+    });
+  });
 });
 
 function execTests(suite: { env: VmEnv; busybox: string }) {

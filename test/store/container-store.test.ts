@@ -20,19 +20,23 @@ function record(name: string): ContainerRecord {
     restart_policy: 'on-failure', restart_max_retries: 5, tty: true, stdin_open: false, cpus: 0.5, memory_mib: 64, state: 'creating', desired_state: 'running',
     restart_count: 0, exit_code: null, oom_killed: true, error_message: null, vm_id: randomUUID(),
     container_id: randomBytes(32).toString('hex'), guest_ip: null, created_at: now, updated_at: now,
-    started_at: null, finished_at: null, stop_signal: 'SIGQUIT', image_digest: null,
+    started_at: null, finished_at: null, image_stop_signal: 'SIGQUIT', image_digest: null,
+    dns_search: ['corp.example'], dns_options: ['ndots:2'], stop_signal: 'SIGUSR1', stop_timeout_s: 3,
     healthcheck: { test: ['CMD-SHELL', 'curl -f localhost'], interval_s: 1.5 }, health: null,
     entrypoint: ['/bin/sh', '-c'], working_dir: '/srv', user: '1000:1000', labels: { 'com.example.a': 'b' }, auto_remove: true,
     networks: [{ network: 'app_default', aliases: ['web'] }], hostname: 'web1',
     extra_hosts: [{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'host.docker.internal', ip: 'host-gateway' }], dns: ['10.9.9.9'],
+    tmpfs: [{ container_path: '/run', options: 'size=64m,mode=1777' }], cap_add: ['CAP_NET_ADMIN'], cap_drop: ['ALL'], privileged: true,
   };
 }
 
 /** The record as the schema of 0005 has it (no limits, health or Docker fields). */
 function withoutLaterColumns(c: ContainerRecord) {
   const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, hostname: _hn, extra_hosts: _x, dns: _d, ...rest } = c;
-  const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0005 } = rest;
-  return at0005;
+  const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, tmpfs: _t, cap_add: _ca, cap_drop: _cd, privileged: _p, ...after0010 } = rest;
+  const { dns_search: _ds, dns_options: _do, stop_timeout_s: _st, stop_signal: _ss, image_stop_signal, ...at0005 } = after0010;
+  // Before 0014 the image's stop signal was the column `stop_signal`.
+  return { ...at0005, stop_signal: image_stop_signal };
 }
 
 describe('ContainerStore (SQLite)', () => {
@@ -157,15 +161,16 @@ describe('ContainerStore (SQLite)', () => {
       const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
       assert.equal(error, undefined);
       await db.destroy();
-      const { cpus: _c, memory_mib: _m, oom_killed: _o, healthcheck: _h, health: _s, networks: _n, hostname: _hn, extra_hosts: _x, dns: _d, ...old } = record('old');
-      const { entrypoint: _e, working_dir: _w, user: _u, labels: _l, auto_remove: _a, ...at0007 } = old;
+      const old = record('old');
       const raw = new Database(file);
-      const row = { ...at0007, args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
+      const row = { ...withoutLaterColumns(old), args: '[]', env_vars: '{}', volumes: '[]', port_mappings: '[]', tty: 0, stdin_open: 0 };
       raw.prepare(`insert into containers (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
       raw.close();
       const s = await ContainerStore.openSqlite(file);
       const c = (await s.getContainer(old.id))!;
       assert.deepEqual([c.cpus, c.memory_mib, c.oom_killed, c.networks, c.hostname, c.extra_hosts, c.dns], [null, null, false, [], null, [], []]);
+      assert.deepEqual([c.image_stop_signal, c.stop_signal, c.stop_timeout_s, c.dns_search, c.dns_options], ['SIGQUIT', null, null, [], []], "the image's stop signal kept, the user's none");
+      assert.deepEqual([c.tmpfs, c.cap_add, c.cap_drop, c.privileged], [[], [], [], false], "no tmpfs, and Docker's default capabilities");
       const changed = await s.updateContainer(old.id, { cpus: 1.5, memory_mib: 64, oom_killed: true });
       assert.deepEqual([changed.cpus, changed.memory_mib, changed.oom_killed], [1.5, 64, true], 'a fractional cpus is kept exactly');
       await s.close();

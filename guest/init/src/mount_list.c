@@ -1,6 +1,7 @@
 #include "mount_list.h"
 
 #include "protocol.h"
+#include "tmpfs_options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ static void item_free(struct volume_mount *m)
 	free(m->source);
 	free(m->fstype);
 	free(m->target);
+	free(m->options);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -37,16 +39,26 @@ static int set_field(char **slot, const struct record *r)
 	return 0;
 }
 
-static const char *check(const struct volume_mount *m)
+static const char *check(const struct volume_mount *m, char *why, size_t whylen)
 {
 	if (m->source == NULL || m->source[0] == '\0')
 		return "no SOURCE";
-	if (m->fstype == NULL || (strcmp(m->fstype, "ext4") != 0 && strcmp(m->fstype, "virtiofs") != 0))
-		return "FSTYPE is not ext4 or virtiofs";
+	if (m->fstype == NULL ||
+	    (strcmp(m->fstype, "ext4") != 0 && strcmp(m->fstype, "virtiofs") != 0 && strcmp(m->fstype, "tmpfs") != 0))
+		return "FSTYPE is not ext4, virtiofs or tmpfs";
 	if (m->target == NULL || m->target[0] != '/' || m->target[1] == '\0')
 		return "TARGET is not an absolute path below /";
 	if (m->copy_up && strcmp(m->fstype, "ext4") != 0)
 		return "COPY_UP is only for ext4 volumes";
+	int tmpfs = strcmp(m->fstype, "tmpfs") == 0;
+	if (m->options != NULL && !tmpfs)
+		return "OPTIONS are only for tmpfs";
+	if (tmpfs && m->readonly)
+		return "a tmpfs is made read-only by its OPTIONS (ro), not READONLY";
+	unsigned long flags;
+	char data[TMPFS_DATA_MAX];
+	if (tmpfs && tmpfs_options_parse(m->options ? m->options : "", &flags, data, sizeof(data), why, whylen) != 0)
+		return why;
 	return NULL;
 }
 
@@ -66,6 +78,7 @@ int mount_list_add(struct mount_list *l, const uint8_t *value, size_t len, char 
 		case TAG_MOUNT_SOURCE: bad = set_field(&m.source, &rec); break;
 		case TAG_MOUNT_FSTYPE: bad = set_field(&m.fstype, &rec); break;
 		case TAG_MOUNT_TARGET: bad = set_field(&m.target, &rec); break;
+		case TAG_MOUNT_OPTIONS: bad = set_field(&m.options, &rec); break;
 		case TAG_MOUNT_READONLY:
 		case TAG_MOUNT_COPY_UP:
 			bad = rec.len != 1;
@@ -75,7 +88,8 @@ int mount_list_add(struct mount_list *l, const uint8_t *value, size_t len, char 
 			break; /* unknown tags are ignored */
 		}
 	}
-	const char *why = bad ? "a field has a bad value" : rc < 0 ? "truncated record list" : check(&m);
+	char reason[128];
+	const char *why = bad ? "a field has a bad value" : rc < 0 ? "truncated record list" : check(&m, reason, sizeof(reason));
 	if (why != NULL) {
 		snprintf(err, errlen, "RUN: MOUNT %zu: %s", l->count, why);
 		item_free(&m);

@@ -1,6 +1,6 @@
 /*
- * The volumes of a RUN request: one MOUNT record each, decoded into a list
- * (no I/O; test/test_mount_list.c). volumes.c mounts them.
+ * The volumes and tmpfs mounts of a RUN request: one MOUNT record each, decoded
+ * into a list (no I/O; test/test_mount_list.c). volumes.c mounts them.
  */
 #ifndef HEARTH_MOUNT_LIST_H
 #define HEARTH_MOUNT_LIST_H
@@ -8,12 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* More than a request may carry (64 volumes and the image's VOLUMEs). */
-#define MOUNTS_MAX 128
+/* More than a request may carry (64 volumes, 64 tmpfs mounts and the image's VOLUMEs). */
+#define MOUNTS_MAX 192
 
 struct volume_mount {
-	char *source;  /* a virtio-blk serial (ext4) or a virtio-fs tag */
-	char *fstype;  /* "ext4" or "virtiofs" */
+	char *source;  /* a virtio-blk serial (ext4), a virtio-fs tag, or "tmpfs" */
+	char *fstype;  /* "ext4", "virtiofs" or "tmpfs" */
+	char *options; /* tmpfs only (NULL: none): Docker's comma list, checked by tmpfs_options_parse */
 	char *target;  /* absolute, in the container */
 	int readonly;
 	int copy_up;   /* first use: the image directory's content, owner and mode go into the volume */

@@ -1,5 +1,6 @@
 #include "process.h"
 
+#include "caps.h"
 #include "cgroup.h"
 #include "log.h"
 #include "mounts.h"
@@ -200,11 +201,21 @@ static __attribute__((noreturn)) void child(struct run_request *r, const char *r
 			   errno_text(errno));
 
 	set_home(r, user.home);
+	struct cap_plan caps;
+	if (r->has_capabilities) {
+		caps_plan(r->capabilities, caps_bounding(), user.uid == 0, &caps);
+		if (caps_drop_bounding(&caps) != 0)
+			child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "dropping capabilities: %s",
+				   strerror(errno));
+	}
 	if (setgroups(user.ngroups, user.groups) != 0 || setgid(user.gid) != 0 ||
 	    setuid(user.uid) != 0)
 		child_fail(status_fd, ERR_USER, EXIT_SETUP_FAILED,
 			   "setting user %s (uid %u, gid %u): %s", r->user, (unsigned)user.uid,
 			   (unsigned)user.gid, strerror(errno));
+	if (r->has_capabilities && caps_set(&caps) != 0)
+		child_fail(status_fd, ERR_MOUNT, EXIT_SETUP_FAILED, "setting capabilities: %s",
+			   strerror(errno));
 
 	restore_signals();
 	exec_command(status_fd, r->argv, r->envp);

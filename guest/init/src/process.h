@@ -4,7 +4,8 @@
  * The child becomes a session leader with stdin on /dev/null (or a pipe the
  * host feeds, with STDIN) and stdout and stderr on two pipes; with TTY all
  * three are a pty slave that is its controlling terminal. It then enters the container root (chroot), creates and enters
- * the working directory, takes the user's ids and groups, restores the
+ * the working directory, cuts its capabilities to CAPABILITIES (caps.h) around
+ * taking the user's ids and groups, restores the
  * default signal mask and dispositions, and execs argv[0] looked up in the
  * PATH of its own environment. When a step fails, it tells the parent why over
  * a close-on-exec status pipe (so an empty read means the exec succeeded) and

@@ -92,13 +92,16 @@ enum record_tag {
 	TAG_PIDS_CURRENT = 50,         /* pids.current */
 	TAG_GUEST_CPU_USEC = 51,       /* the guest's CPU time, busy and idle (/proc/stat's cpu line) */
 	TAG_ONLINE_CPUS = 52,          /* u32 */
-	/* RUN: one MOUNT per volume, its value a record list of the tags after it */
+	/* RUN: one MOUNT per volume or tmpfs, its value a record list of the tags after it */
 	TAG_MOUNT = 60,
-	TAG_MOUNT_SOURCE = 61,   /* a virtio-blk serial (ext4) or a virtio-fs tag */
-	TAG_MOUNT_FSTYPE = 62,   /* "ext4" or "virtiofs" */
+	TAG_MOUNT_SOURCE = 61,   /* a virtio-blk serial (ext4), a virtio-fs tag, or "tmpfs" */
+	TAG_MOUNT_FSTYPE = 62,   /* "ext4", "virtiofs" or "tmpfs" */
 	TAG_MOUNT_TARGET = 63,   /* an absolute path in the container */
 	TAG_MOUNT_READONLY = 64, /* u8: 1 to mount read-only */
 	TAG_MOUNT_COPY_UP = 65,  /* u8: 1 for a volume's first use (the image's content is copied in) */
+	TAG_MOUNT_OPTIONS = 66,  /* tmpfs only: Docker's comma list (rw/ro, exec/noexec, ..., size=, mode=) */
+	/* RUN, EXEC: u64, bit n for capability n; absent: the agent's own set (all) */
+	TAG_CAPABILITIES = 70,
 };
 
 enum error_code {

@@ -174,6 +174,14 @@ int request_parse(const uint8_t *payload, size_t len, const char *what, struct r
 			}
 			r->memory_max = get_u64(rec.value);
 			break;
+		case TAG_CAPABILITIES:
+			if (rec.len != 8) {
+				snprintf(err, errlen, "%s: CAPABILITIES has a bad length (%u)", what, rec.len);
+				goto fail;
+			}
+			r->has_capabilities = 1;
+			r->capabilities = get_u64(rec.value);
+			break;
 		case TAG_TTY:
 		case TAG_STDIN:
 		case TAG_ROWS:

@@ -31,6 +31,8 @@ struct run_request {
 	uint16_t rows;     /* ROWS, COLS: the initial window size; 0: the default */
 	uint16_t cols;
 	uint64_t memory_max; /* MEMORY_MAX: the container cgroup's memory.max in bytes; 0: no limit */
+	int has_capabilities;  /* CAPABILITIES given; else the process keeps the agent's own (all) */
+	uint64_t capabilities; /* CAPABILITIES: bit n for capability n (caps.h) */
 	struct mount_list *mounts; /* MOUNT (RUN only): NULL when there is none */
 };
 

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "mounts.h"
 #include "resolve.h"
+#include "tmpfs_options.h"
 #include "tree_copy.h"
 
 #include <errno.h>
@@ -95,7 +96,17 @@ static int mount_one(int root, size_t index, const struct volume_mount *m, char 
 	where[n < 0 ? 0 : n] = '\0';
 	unsigned long flags = m->readonly ? MS_RDONLY : 0;
 	int rc = 1;
-	if (strcmp(m->fstype, "virtiofs") == 0) {
+	if (strcmp(m->fstype, "tmpfs") == 0) {
+		char data[TMPFS_DATA_MAX];
+		unsigned long tflags;
+		/* Checked when RUN was parsed: it cannot fail here. */
+		tmpfs_options_parse(m->options ? m->options : "", &tflags, data, sizeof(data), err, errlen);
+		if (mount("tmpfs", at, "tmpfs", tflags, data) != 0) {
+			snprintf(err, errlen, "mount a tmpfs on %s (%s): %s", m->target, m->options ? m->options : "",
+				 strerror(errno));
+			goto out;
+		}
+	} else if (strcmp(m->fstype, "virtiofs") == 0) {
 		if (mount(m->source, at, "virtiofs", flags, NULL) != 0) {
 			snprintf(err, errlen, "mount the host directory (virtio-fs tag %s) on %s: %s", m->source,
 				 m->target, strerror(errno));

@@ -1,7 +1,8 @@
 /*
  * The container's volumes (RUN's MOUNT records), mounted inside the
  * container's root before its process starts: ext4 disks found by their
- * virtio-blk serial, host directories shared over virtio-fs by their tag.
+ * virtio-blk serial, host directories shared over virtio-fs by their tag,
+ * and tmpfs mounts (`docker run --tmpfs`), new and empty at every start.
  * A mount point missing from the image is created (root's, 0755); one the
  * image has gives a volume's first use its content, owner and mode, as
  * Docker copies them into a new volume.

@@ -23,6 +23,18 @@ static void put_mount(struct bytes *b, const char *source, const char *fstype, c
 	bytes_free(&m);
 }
 
+static void put_tmpfs(struct bytes *b, const char *target, const char *options)
+{
+	struct bytes m = {0};
+	record_put_str(&m, TAG_MOUNT_SOURCE, "tmpfs");
+	record_put_str(&m, TAG_MOUNT_FSTYPE, "tmpfs");
+	record_put_str(&m, TAG_MOUNT_TARGET, target);
+	if (options)
+		record_put_str(&m, TAG_MOUNT_OPTIONS, options);
+	record_put(b, TAG_MOUNT, m.data, (uint32_t)m.len);
+	bytes_free(&m);
+}
+
 static int parse(struct bytes *b, struct run_request *r, char *err)
 {
 	return run_request_parse(b->data, b->len, r, err, 256);
@@ -55,7 +67,7 @@ int main(void)
 	size_t good = b.len;
 	put_mount(&b, "vol1", "btrfs", "/x", 0, 0);
 	CHECK(parse(&b, &r, err) == 1);
-	CHECK_STR(err, "RUN: MOUNT 2: FSTYPE is not ext4 or virtiofs");
+	CHECK_STR(err, "RUN: MOUNT 2: FSTYPE is not ext4, virtiofs or tmpfs");
 
 	b.len = good;
 	put_mount(&b, "vol1", "ext4", "relative", 0, 0);
@@ -93,12 +105,46 @@ int main(void)
 	CHECK(parse(&b, &r, err) == 1);
 	CHECK_STR(err, "RUN: MOUNT 2: a field has a bad value");
 
+	/* tmpfs: its OPTIONS are checked when RUN is parsed; other types take none. */
+	b.len = good;
+	put_tmpfs(&b, "/run", "rw,noexec,nosuid,nodev,size=65536k,mode=1777");
+	put_tmpfs(&b, "/scratch", NULL);
+	CHECK(parse(&b, &r, err) == 0);
+	CHECK(r.mounts->count == 4);
+	CHECK_STR(r.mounts->items[2].fstype, "tmpfs");
+	CHECK_STR(r.mounts->items[2].options, "rw,noexec,nosuid,nodev,size=65536k,mode=1777");
+	CHECK(r.mounts->items[3].options == NULL);
+	run_request_free(&r);
+
+	b.len = good;
+	put_tmpfs(&b, "/run", "size=1m,context=system_u");
+	CHECK(parse(&b, &r, err) == 1);
+	CHECK_STR(err, "RUN: MOUNT 2: tmpfs option \"context=system_u\" is not allowed");
+
+	b.len = good;
+	{
+		struct bytes m = {0};
+		record_put_str(&m, TAG_MOUNT_SOURCE, "vol1");
+		record_put_str(&m, TAG_MOUNT_FSTYPE, "ext4");
+		record_put_str(&m, TAG_MOUNT_TARGET, "/x");
+		record_put_str(&m, TAG_MOUNT_OPTIONS, "size=1m");
+		record_put(&b, TAG_MOUNT, m.data, (uint32_t)m.len);
+		bytes_free(&m);
+	}
+	CHECK(parse(&b, &r, err) == 1);
+	CHECK_STR(err, "RUN: MOUNT 2: OPTIONS are only for tmpfs");
+
+	b.len = good;
+	put_mount(&b, "tmpfs", "tmpfs", "/x", 1, 0);
+	CHECK(parse(&b, &r, err) == 1);
+	CHECK_STR(err, "RUN: MOUNT 2: a tmpfs is made read-only by its OPTIONS (ro), not READONLY");
+
 	b.len = 0;
 	record_put_str(&b, TAG_ARG, "sh");
 	for (int i = 0; i <= MOUNTS_MAX; i++)
 		put_mount(&b, "v", "ext4", "/x", 0, 0);
 	CHECK(parse(&b, &r, err) == 1);
-	CHECK_STR(err, "RUN: more than 128 MOUNT records");
+	CHECK_STR(err, "RUN: more than 192 MOUNT records");
 
 	bytes_free(&b);
 	CHECK_DONE();

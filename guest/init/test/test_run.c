@@ -167,6 +167,22 @@ int main(void)
 	record_put_u32(&b, TAG_MEMORY_MAX, 1);
 	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
 	CHECK_STR(err, "RUN: MEMORY_MAX has a bad length (4)");
+
+	/* CAPABILITIES: a u64 mask; absent, the process keeps the agent's own. */
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.has_capabilities == 0);
+	run_request_free(&r);
+	record_put_u64(&b, TAG_CAPABILITIES, 0xa80425fbull);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 0);
+	CHECK(r.has_capabilities == 1 && r.capabilities == 0xa80425fbull);
+	run_request_free(&r);
+	b.len = 0;
+	record_put_str(&b, TAG_ARG, "sh");
+	record_put_u32(&b, TAG_CAPABILITIES, 1);
+	CHECK(run_request_parse(b.data, b.len, &r, err, sizeof(err)) == 1);
+	CHECK_STR(err, "RUN: CAPABILITIES has a bad length (4)");
 	bytes_free(&b);
 	CHECK_DONE();
 }

@@ -70,6 +70,10 @@ export class HijackRouter {
 
   /** The server's `upgrade` listener. */
   readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // The client half-closes when its stdin ends (or at once when it sends none) and keeps reading. A TLS
+    // socket (the TCP door with certificates) would end its writing side too at that close_notify; a plain
+    // socket's server already allows half-open connections.
+    if ('encrypted' in socket) (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     let opened = false;

@@ -66,6 +66,7 @@ export class FactsSource {
       image: summary ? await this.config(summary.manifestDigest) : null,
       network: { bridge: this.ctx.config.network.bridge, gateway: vm?.gateway ?? null, prefixLength: vm?.prefix_length ?? null, mac: vm?.mac ?? null },
       pid: vm?.pid ?? null,
+      restartPending: this.ctx.manager.restartPending(c.id),
       networkIds,
       now: new Date(),
     };

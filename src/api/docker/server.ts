@@ -1,22 +1,21 @@
 /**
  * The Docker Engine API (docs/docker-api.md): a second Fastify instance over the same ContainerManager and
  * libraries as the /v1 app, so a container made through one API is seen, stopped and deleted through the
- * other. It listens on a unix socket (root and `docker.group` only) and, opt-in, on a loopback TCP address;
+ * other. It listens on a unix socket (root and `docker.group` only) and, opt-in, on TCP (tcp-door.ts);
  * `buildDockerApp` makes it, `listenDocker` opens its doors, `app.close()` closes them.
  * @module
  */
 import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { parseHostPort, type HearthConfig } from '../../config.ts';
+import type { HearthConfig } from '../../config.ts';
 import { HearthError } from '../../errors.ts';
-import { bearerCheck } from '../auth.ts';
 import type { DockerDeps } from './context.ts';
 import { dockerErrorHandler, notImplemented } from './errors.ts';
 import { HijackRouter } from './hijack.ts';
 import { dockerRoutes } from './routes/index.ts';
+import { openTcpDoor } from './tcp-door.ts';
 import { API_VERSION, apiVersionOf, checkApiVersion, stripVersion } from './version.ts';
 
 /** What closes the doors `listenDocker` opened beyond the server's own (the extra TCP server, the socket file). */
@@ -92,30 +91,8 @@ export async function listenDocker(app: FastifyInstance, config: HearthConfig['d
     doors.push(`unix://${config.socket}`);
   }
   if (config.tcp !== '') {
-    const { host, port } = parseHostPort(config.tcp)!;
-    const server = app.server;
-    // Loopback TCP is open to every local user: only requests with the API token get through (config.ts
-    // refuses docker.tcp without one), whatever they ask for, before any routing.
-    const allowed = bearerCheck(apiToken ?? '');
-    const refusal = JSON.stringify({ message: 'missing or wrong API token (Authorization: Bearer <token>)' });
-    // A second door into the same server: what it receives, the first one serves.
-    await new Promise<void>((resolve, reject) => {
-      const extra = createServer((req, res) => {
-        if (allowed(req.headers.authorization)) server.emit('request', req, res);
-        else res.writeHead(401, { 'content-type': 'application/json', connection: 'close' }).end(refusal);
-      });
-      extra.on('upgrade', (req, socket, head) => {
-        if (allowed(req.headers.authorization)) server.emit('upgrade', req, socket, head);
-        else socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${refusal.length}\r\nconnection: close\r\n\r\n${refusal}`);
-      });
-      extra.once('error', reject);
-      extra.listen(port, host, () => resolve());
-      doorClosers.get(app)!.push(async () => {
-        extra.closeAllConnections();
-        await new Promise((r) => extra.close(r));
-      });
-    });
-    doors.push(`tcp://${config.tcp}`);
+    doorClosers.get(app)!.push(await openTcpDoor(app.server, config, apiToken));
+    doors.push(`${config.tlsCaCert !== null ? 'tls' : 'tcp'}://${config.tcp}`);
   }
   return doors;
 }

@@ -40,6 +40,14 @@ export function containerItem(c: ContainerRecord) {
     hostname: c.hostname,
     extra_hosts: c.extra_hosts,
     dns: c.dns,
+    dns_search: c.dns_search,
+    dns_options: c.dns_options,
+    stop_signal: c.stop_signal,
+    stop_timeout_s: c.stop_timeout_s,
+    tmpfs: c.tmpfs,
+    cap_add: c.cap_add,
+    cap_drop: c.cap_drop,
+    privileged: c.privileged,
     restart_policy: c.restart_policy,
     restart_max_retries: c.restart_max_retries,
     tty: c.tty,
@@ -247,7 +255,7 @@ async function logs(manager: ContainerManager, req: FastifyRequest<Id & { Querys
   const text = q.format ? q.format === 'text' : accept.includes('text/plain') && !accept.includes('application/json');
   const query: LogQuery = { stream: q.stream, since: parseSince(q.since), tail: q.tail };
   const asText = (e: LogEntry) => (q.timestamps ? `${e.timestamp} ${e.message}\n` : `${e.message}\n`);
-  const asJson = (e: LogEntry) => JSON.stringify(e) + '\n';
+  const asJson = (e: LogEntry) => JSON.stringify({ timestamp: e.timestamp, stream: e.stream, message: e.message }) + '\n';
 
   if (!q.follow) {
     const entries = await manager.readLogs(req.params.id, query);

@@ -91,6 +91,8 @@ function item(e: EventRecord) {
     id: e.id,
     container_id: e.container_id,
     image: e.image,
+    volume: e.volume,
+    network: e.network,
     time: e.time,
     type: e.type,
     from_state: e.from_state,

@@ -71,6 +71,7 @@ export function execRoutes(app: FastifyInstance, manager: ContainerManager): voi
         ...(b.working_dir ? { workingDir: b.working_dir } : {}),
         tty: b.tty ?? false,
         stdin: b.stdin ?? false,
+        ...(b.privileged ? { privileged: true } : {}),
       });
       return reply.status(201).header('location', `/v1/exec/${exec.id}`).send({ id: exec.id });
     },

@@ -8,14 +8,14 @@ import { describe, it } from 'node:test';
 import { booleanFilter, filterTime, matchLabels, parseFilters } from '../../../src/api/docker/filter-args.ts';
 import { DockerError } from '../../../src/api/docker/errors.ts';
 import { dockerEvents, type EventContainer } from '../../../src/api/docker/shapes/event.ts';
-import { deletedMessage, type ContainerState, type EventRecord, type EventType } from '../../../src/model/index.ts';
+import { deletedMessage, networkMessage, type ContainerState, type EventRecord, type EventType } from '../../../src/model/index.ts';
 
 const CID = 'c'.repeat(64);
 const web: EventContainer = { id: CID, name: 'web', image: 'nginx:alpine', labels: { 'com.docker.compose.project': 'shop' }, stopSignal: 3 };
 const TIME = '2024-05-06T07:08:09.123Z';
 
 function event(type: EventType, more: Partial<EventRecord> = {}): EventRecord {
-  return { id: 1, container_id: 'uuid', image: null, time: TIME, type, from_state: null, to_state: null, message: null, exit_code: null, health_status: null, ...more };
+  return { id: 1, container_id: 'uuid', image: null, volume: null, network: null, time: TIME, type, from_state: null, to_state: null, message: null, exit_code: null, health_status: null, ...more };
 }
 const state = (from: ContainerState | null, to: ContainerState, exit: number | null = null) => event('state', { from_state: from, to_state: to, exit_code: exit });
 const actions = (e: EventRecord, c: EventContainer | undefined = web) => dockerEvents(e, c).map((d) => [d.Action, d.Actor.Attributes.exitCode ?? d.Actor.Attributes.signal ?? d.Actor.Attributes.execID ?? d.Actor.Attributes.oldName ?? '']);
@@ -72,6 +72,20 @@ describe('docker events from Hearth events', () => {
     assert.deepEqual(image('image-tag', 'tagged'), [['image', 'tag', 'busybox']]);
     assert.deepEqual(image('image-untag', 'untagged'), [['image', 'untag', 'busybox']]);
     assert.deepEqual(image('image-delete', 'removed'), [['image', 'untag', 'busybox'], ['image', 'delete', 'busybox']]);
+  });
+
+  it('maps volume and network events, a connect naming its container', () => {
+    const shape = (e: EventRecord, c?: EventContainer) => dockerEvents(e, c).map((d) => [d.Type, d.Action, d.Actor.ID, JSON.stringify(d.Actor.Attributes)]);
+    assert.deepEqual(shape(event('volume-create', { container_id: null, volume: 'data' })), [['volume', 'create', 'data', '{"driver":"local"}']]);
+    assert.deepEqual(shape(event('volume-delete', { container_id: null, volume: 'data' })), [['volume', 'destroy', 'data', '{"driver":"local"}']]);
+    assert.deepEqual(shape(event('volume-create', { volume: 'a'.repeat(64) }), web), [['volume', 'create', 'a'.repeat(64), '{"driver":"local"}']], "an anonymous volume's event is a volume's");
+    const nid = 'e'.repeat(64);
+    const net = (type: EventType, what: string) =>
+      shape(event(type, { container_id: null, network: 'shop_default', message: networkMessage(what, { name: 'shop_default', id: nid }) }));
+    assert.deepEqual(net('network-create', 'created'), [['network', 'create', nid, '{"name":"shop_default","type":"bridge"}']]);
+    assert.deepEqual(net('network-connect', `web (${CID}) connected to`), [['network', 'connect', nid, `{"name":"shop_default","type":"bridge","container":"${CID}"}`]]);
+    assert.deepEqual(net('network-disconnect', `web (${CID}) disconnected from`).map((e) => e[1]), ['disconnect']);
+    assert.deepEqual(net('network-delete', 'removed').map((e) => e[1]), ['destroy']);
   });
 });
 

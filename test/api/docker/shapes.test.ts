@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DockerError } from '../../../src/api/docker/errors.ts';
 import { findContainer } from '../../../src/api/docker/resolve.ts';
-import { commandOf, humanDuration, statusOf, statusText, toDockerInspect, toDockerSummary, type ContainerFacts } from '../../../src/api/docker/shapes/container.ts';
+import { commandOf, humanDuration, shownStatus, statusOf, statusText, toDockerInspect, toDockerSummary, type ContainerFacts } from '../../../src/api/docker/shapes/container.ts';
 import { fromDockerCreate } from '../../../src/api/docker/shapes/create.ts';
 import { matchesFilters, parseFilters } from '../../../src/api/docker/shapes/filters.ts';
 import { frame, parseDockerTime, unframe } from '../../../src/api/docker/shapes/frames.ts';
@@ -157,9 +157,40 @@ describe('fromDockerCreate', () => {
     assert.equal(fromDockerCreate(cliBody({}, { RestartPolicy: { Name: 'unless-stopped' } })).restart_policy, 'always');
   });
 
+  it('maps capabilities and tmpfs mounts: --cap-add, --cap-drop, --privileged, --tmpfs and --mount type=tmpfs as moby writes their options', () => {
+    const s = fromDockerCreate(
+      cliBody(
+        { Volumes: { '/run': {}, '/data': {} } },
+        {
+          Binds: [],
+          CapAdd: ['NET_ADMIN'],
+          CapDrop: ['chown'],
+          Privileged: true,
+          Tmpfs: { '/run': 'rw,size=64m,mode=1777' },
+          Mounts: [
+            { Type: 'tmpfs', Target: '/x', TmpfsOptions: { SizeBytes: 3 * 2 ** 20, Mode: 0o1770 } },
+            { Type: 'tmpfs', Target: '/y', ReadOnly: true, TmpfsOptions: { SizeBytes: 1000 } },
+            { Type: 'volume', Source: 'data', Target: '/data' },
+          ],
+        },
+      ),
+    );
+    assert.deepEqual([s.cap_add, s.cap_drop, s.privileged], [['NET_ADMIN'], ['chown'], true]);
+    assert.deepEqual(s.tmpfs, [
+      { container_path: '/run', options: 'rw,size=64m,mode=1777' },
+      { container_path: '/x', options: 'mode=1770,size=3m' },
+      { container_path: '/y', options: 'ro,size=1000' },
+    ]);
+    assert.deepEqual(s.volumes, [{ name: 'data', container_path: '/data', readonly: false }], 'a Volumes path a tmpfs covers is no anonymous volume');
+    const none = fromDockerCreate(cliBody());
+    assert.deepEqual([none.cap_add, none.cap_drop, none.privileged, none.tmpfs], [[], [], false, []]);
+  });
+
   it('refuses what Hearth cannot honour, naming the field and why', () => {
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Privileged: true }))), /^HostConfig\.Privileged true is not supported by Hearth: a container is a microVM/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { CapAdd: ['NET_ADMIN'] }))), /^HostConfig\.CapAdd is not supported by Hearth/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Privileged: 'yes' }))), /^HostConfig\.Privileged must be a boolean/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { CapAdd: 'NET_ADMIN' }))), /^HostConfig\.CapAdd must be a list of strings/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Tmpfs: { run: '' } }))), /^HostConfig\.Tmpfs: "run" must be an absolute path/);
+    assert.match(refusal(() => fromDockerCreate(cliBody({}, { Mounts: [{ Type: 'tmpfs', Source: '/host', Target: '/x' }] }))), /^HostConfig\.Mounts\[0\]\.Source must not be specified for a tmpfs/);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { NetworkMode: 'host' }))), /NetworkMode "host" is not supported by Hearth/);
     assert.deepEqual(fromDockerCreate(cliBody({}, { Binds: ['data:/data'], Mounts: [] })).volumes, [{ name: 'data', container_path: '/data', readonly: false }]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { Binds: ['da ta:/data'] }))), /invalid characters for a local volume name/);
@@ -176,7 +207,10 @@ describe('fromDockerCreate', () => {
     const hosts = fromDockerCreate(cliBody({}, { ExtraHosts: ['db.local:10.1.2.3', 'gw=host-gateway'], Dns: ['10.9.9.9'] }));
     assert.deepEqual([hosts.extra_hosts, hosts.dns], [[{ hostname: 'db.local', ip: '10.1.2.3' }, { hostname: 'gw', ip: 'host-gateway' }], ['10.9.9.9']]);
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { ExtraHosts: ['nocolon'] }))), /^HostConfig\.ExtraHosts: invalid entry "nocolon"/);
-    assert.match(refusal(() => fromDockerCreate(cliBody({}, { DnsSearch: ['example.com'] }))), /^HostConfig\.DnsSearch is not supported by Hearth/);
+    const resolver = fromDockerCreate(cliBody({ StopSignal: 'SIGQUIT', StopTimeout: 3 }, { DnsSearch: ['example.com'], DnsOptions: ['ndots:2'] }));
+    assert.deepEqual([resolver.dns_search, resolver.dns_options, resolver.stop_signal, resolver.stop_timeout_s], [['example.com'], ['ndots:2'], 'SIGQUIT', 3]);
+    assert.equal(fromDockerCreate(cliBody({ StopTimeout: -1 }, {})).stop_timeout_s, 86_400, "-1: dockerd's for ever, a day");
+    assert.match(refusal(() => fromDockerCreate(cliBody({ StopTimeout: 1.5 }, {}))), /^StopTimeout must be a whole number/);
     const compose = fromDockerCreate(cliBody({ Volumes: { '/www': {} } }, { Binds: ['shop_data:/www:rw'], Mounts: [] }));
     assert.deepEqual(compose.volumes, [{ name: 'shop_data', container_path: '/www', readonly: false }], 'a path a bind covers is no anonymous volume (Compose lists them all)');
     assert.match(refusal(() => fromDockerCreate(cliBody({}, { AutoRemove: true }))), /can't create 'AutoRemove' container with restart policy/);
@@ -195,9 +229,11 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
     id: 'uuid-1', name: 'web', image: 'webapp', args: [], env_vars: { A: '1' }, volumes: [], port_mappings: [{ container_port: 80, host_port: 8080, protocol: 'tcp' }],
     restart_policy: 'no', restart_max_retries: null, tty: false, stdin_open: false, healthcheck: null, cpus: 1, memory_mib: 64,
     entrypoint: null, working_dir: null, user: null, labels: { tier: 'front' }, auto_remove: false, hostname: null, extra_hosts: [], dns: [],
+    tmpfs: [], cap_add: [], cap_drop: [], privileged: false,
     state: 'running', desired_state: 'running', restart_count: 0, exit_code: null, oom_killed: false, error_message: null,
     vm_id: 'vm-1', container_id: 'ab'.repeat(32), guest_ip: '10.213.0.5', created_at: '2025-01-01T11:00:00.000Z', updated_at: '2025-01-01T11:00:00.000Z',
-    started_at: '2025-01-01T11:59:57.000Z', finished_at: null, stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
+    started_at: '2025-01-01T11:59:57.000Z', finished_at: null, image_stop_signal: null, image_digest: 'sha256:m', health: null, networks: [],
+    dns_search: [], dns_options: [], stop_signal: null, stop_timeout_s: null,
     ...over,
   };
 }
@@ -207,19 +243,30 @@ const FACTS: ContainerFacts = {
   image: { entrypoint: [], cmd: ['httpd', '-f'], env: ['PATH=/bin'], workingDir: '/www', user: '', labels: { vendor: 'x' }, exposedPorts: ['80/tcp', '443/tcp'] },
   network: { bridge: 'fcbr0', gateway: '10.213.0.1', prefixLength: 22, mac: '02:00:00:00:00:05' },
   pid: 4242,
+  restartPending: false,
   networkIds: new Map([['bridge', 'b'.repeat(64)]]),
   now: NOW,
 };
 
 describe('container shapes', () => {
   it('says states and status texts as docker ps does', () => {
-    assert.equal(statusText(record(), NOW), 'Up 3 seconds');
-    assert.equal(statusText(record({ state: 'paused' }), NOW), 'Up 3 seconds (Paused)');
-    assert.equal(statusText(record({ health: { status: 'starting', failing_streak: 0, log: [] } }), NOW), 'Up 3 seconds (health: starting)');
-    assert.equal(statusText(record({ state: 'exited', exit_code: 2, finished_at: '2025-01-01T11:58:00.000Z' }), NOW), 'Exited (2) 2 minutes ago');
+    assert.equal(statusText(record(), FACTS), 'Up 3 seconds');
+    assert.equal(statusText(record({ state: 'paused' }), FACTS), 'Up 3 seconds (Paused)');
+    assert.equal(statusText(record({ health: { status: 'starting', failing_streak: 0, log: [] } }), FACTS), 'Up 3 seconds (health: starting)');
+    assert.equal(statusText(record({ state: 'exited', exit_code: 2, finished_at: '2025-01-01T11:58:00.000Z' }), FACTS), 'Exited (2) 2 minutes ago');
     const created = record({ state: 'stopped', started_at: null, finished_at: null });
     assert.equal(statusOf(created), 'created');
-    assert.equal(statusText(created, NOW), 'Created');
+    assert.equal(statusText(created, FACTS), 'Created');
+    const crashed = record({ state: 'exited', exit_code: 1, finished_at: '2025-01-01T11:59:58.000Z' });
+    assert.equal(shownStatus(crashed, { restartPending: true }), 'restarting');
+    assert.equal(shownStatus(crashed, FACTS), 'exited');
+    assert.equal(statusText(crashed, { ...FACTS, restartPending: true }), 'Restarting (1) 2 seconds ago');
+    const inspected = toDockerInspect(crashed, { ...FACTS, restartPending: true });
+    assert.equal(inspected.State.Status, 'restarting');
+    assert.equal(inspected.State.Restarting, true);
+    assert.equal(inspected.State.Running, true, 'Docker counts a restarting container as running');
+    assert.equal(inspected.State.ExitCode, 1);
+    assert.equal(inspected.State.Pid, 0);
     assert.equal(statusOf(record({ state: 'booting' })), 'created');
     assert.equal(statusOf(record({ state: 'error', exit_code: null, finished_at: NOW.toISOString() })), 'exited');
     assert.deepEqual([0.5, 1, 59, 61, 3600, 86400 * 3].map((s) => humanDuration(s * 1000)), [
@@ -257,6 +304,12 @@ describe('container shapes', () => {
     assert.deepEqual([d.HostConfig.Memory, d.HostConfig.NanoCpus], [64 * 1024 * 1024, 1e9]);
     assert.deepEqual(d.Config.Env, ['PATH=/bin', 'HOSTNAME=abababababab', 'A=1']);
     assert.equal(d.Config.WorkingDir, '/www');
+    assert.deepEqual([d.HostConfig.CapAdd, d.HostConfig.CapDrop, d.HostConfig.Privileged, 'Tmpfs' in d.HostConfig], [null, null, false, false]);
+    const caps = toDockerInspect(record({ cap_add: ['CAP_NET_ADMIN'], cap_drop: ['ALL'], privileged: true, tmpfs: [{ container_path: '/run', options: 'size=64m' }] }), FACTS);
+    assert.deepEqual(
+      [caps.HostConfig.CapAdd, caps.HostConfig.CapDrop, caps.HostConfig.Privileged, caps.HostConfig.Tmpfs],
+      [['CAP_NET_ADMIN'], ['ALL'], true, { '/run': 'size=64m' }],
+    );
     const exited = toDockerInspect(record({ state: 'exited', exit_code: 3, guest_ip: null, finished_at: NOW.toISOString() }), FACTS);
     assert.deepEqual([exited.State.Status, exited.State.ExitCode, exited.State.Pid, exited.NetworkSettings.IPAddress], ['exited', 3, 0, '']);
     assert.deepEqual(exited.NetworkSettings.Ports, {});

@@ -40,7 +40,7 @@ export function containerStreamRoutes(app: FastifyInstance, ctx: DockerContext):
     const follow = boolParam(q.follow) && until === undefined;
     const c = await resolveContainer(ctx, req.params.id);
     const encode = (e: LogEntry) => {
-      const line = Buffer.from(`${timestamps ? `${e.timestamp} ` : ''}${e.message}\n`);
+      const line = Buffer.from(`${timestamps ? `${e.timestamp} ` : ''}${e.message}${e.crlf ? '\r\n' : '\n'}`);
       return c.tty ? line : frame(e.stream, line);
     };
     const inRange = (e: LogEntry) => until === undefined || Date.parse(e.timestamp) <= until.getTime();

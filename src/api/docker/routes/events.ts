@@ -2,8 +2,8 @@
  * `GET /events` (`docker events`): the manager's one event log (the same /v1/events reads), in Docker's
  * shape (shapes/event.ts), as a stream of JSON objects. As dockerd: without `since` or `until` only what
  * happens from now on; `since` adds what happened since then; `until` ends the stream once it has passed
- * (at once if it is past). Filters: type, event, container (id, id prefix or name), image, label, scope;
- * network, volume and daemon are accepted and match nothing (Hearth records no such events).
+ * (at once if it is past). Filters: type, event, container (id, id prefix or name), image, label, scope,
+ * network (id, id prefix or name), volume (name); daemon and the swarm's are accepted and match nothing.
  * @module
  */
 import { PassThrough } from 'node:stream';
@@ -77,7 +77,9 @@ function picks(f: Filters, e: DockerEvent): boolean {
     matchOne(f, 'container', (c) => e.Type === 'container' && (c === attrs.name || (c.length > 0 && e.Actor.ID.startsWith(c)))) &&
     matchOne(f, 'image', (i) => sameImage(i, e.Type === 'image' ? e.Actor.ID : (attrs.image ?? ''))) &&
     matchLabels(f, attrs) &&
-    ['network', 'volume', 'daemon', 'node', 'service', 'config', 'secret', 'plugin'].every((n) => !f.has(n))
+    matchOne(f, 'network', (n) => e.Type === 'network' && (n === attrs.name || (n.length > 0 && e.Actor.ID.startsWith(n)))) &&
+    matchOne(f, 'volume', (v) => e.Type === 'volume' && v === e.Actor.ID) &&
+    ['daemon', 'node', 'service', 'config', 'secret', 'plugin'].every((n) => !f.has(n))
   );
 }
 
@@ -121,5 +123,5 @@ class Actors {
 }
 
 function actorOf(c: ContainerRecord): EventContainer {
-  return { id: c.container_id, name: c.name, image: c.image, labels: c.labels, stopSignal: stopSignal(c.stop_signal ?? undefined) };
+  return { id: c.container_id, name: c.name, image: c.image, labels: c.labels, stopSignal: stopSignal(c.stop_signal ?? c.image_stop_signal ?? undefined) };
 }

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Exec } from '../../../containers/execs.ts';
+import { ALL_CAPABILITIES_MASK } from '../../../containers/capabilities.ts';
 import { isHearthError } from '../../../errors.ts';
 import type { DockerContext } from '../context.ts';
 import { DockerError, invalidParameter, noSuchExec, notRunning } from '../errors.ts';
@@ -32,7 +33,6 @@ export function execRoutes(app: FastifyInstance, ctx: DockerContext): void {
     const b = req.body ?? {};
     const cmd = b.Cmd;
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((x) => typeof x !== 'string')) throw invalidParameter('No exec command specified');
-    if (b.Privileged === true) throw invalidParameter('Privileged is not supported by Hearth: a container is a microVM with nothing of the host to grant');
     const env: Record<string, string> = {};
     for (const e of Array.isArray(b.Env) ? (b.Env as unknown[]) : []) {
       if (typeof e !== 'string') throw invalidParameter('Env must be a list of strings');
@@ -50,6 +50,8 @@ export function execRoutes(app: FastifyInstance, ctx: DockerContext): void {
         ...(typeof b.WorkingDir === 'string' && b.WorkingDir !== '' ? { workingDir: b.WorkingDir } : {}),
         tty: b.Tty === true,
         stdin: b.AttachStdin === true,
+        // Every capability of the guest's kernel, never the host's: the container is a microVM.
+        ...(b.Privileged === true ? { privileged: true } : {}),
       });
     });
     return reply.code(201).send({ Id: exec.id });
@@ -104,7 +106,7 @@ export function execRoutes(app: FastifyInstance, ctx: DockerContext): void {
       ID: exec.id,
       Running: exec.running,
       ExitCode: exec.state === 'exited' ? (exec.exitCode ?? (exec.startError ? 126 : 137)) : null,
-      ProcessConfig: { tty: exec.spec.tty, entrypoint, arguments: args, privileged: false, user: exec.spec.user },
+      ProcessConfig: { tty: exec.spec.tty, entrypoint, arguments: args, privileged: exec.spec.capabilities === ALL_CAPABILITIES_MASK, user: exec.spec.user },
       OpenStdin: exec.spec.stdin,
       OpenStderr: true,
       OpenStdout: true,

@@ -18,6 +18,7 @@ import { booleanFilter, filterTime, matchLabels, matchOne, parseFilters } from '
 import { findImage } from '../image-lookup.ts';
 import { imageHistory, imageInspect, imageSummary, repoDigests, repoTags } from '../shapes/image.ts';
 import { errorLine, PullTranslator, type DockerProgressLine } from '../shapes/pull-progress.ts';
+import { credentialsOf } from './registry-auth.ts';
 
 type PullQuery = { Querystring: { fromImage?: string; fromSrc?: string; tag?: string; platform?: string } };
 type ListQuery = { Querystring: { filters?: string; all?: string } };
@@ -203,13 +204,19 @@ async function pull(ctx: DockerContext, req: FastifyRequest<PullQuery>, reply: F
     opened();
     write(lines);
   };
-  const done = bounded(ctx.config.timeouts.imageMs, ref, ctx.images.pull(ref, { build: true, onProgress }));
+  const credentials = credentialsOf(req);
+  const done = bounded(ctx.config.timeouts.imageMs, ref, ctx.images.pull(ref, { build: true, onProgress, ...(credentials ? { credentials } : {}) }));
   const ended = done.then(
     async (digest) => {
       const d = await ctx.images.inspect(digest);
       write(translator.finish(digest, d.indexDigest ?? d.manifestDigest));
     },
     (e: unknown) => {
+      if (isHearthError(e, 'HEARTH_ERR_REGISTRY_UNAUTHORIZED')) {
+        // dockerd's words and status, which tell a Docker user what to do; Hearth's reason follows. Not a 401:
+        // on that the CLI would ask for a login at the terminal.
+        e = new DockerError(404, `pull access denied for ${familiarReference(parseReference(ref))}, repository does not exist or may require 'docker login': ${e.message}`);
+      }
       if (!said) throw e;
       const [status, body] = toDockerResponse(e);
       if (status >= 500) req.log.error({ err: e }, 'docker pull failed');

@@ -16,6 +16,7 @@ import { eventRoutes } from './events.ts';
 import { execRoutes } from './execs.ts';
 import { imageRoutes } from './images.ts';
 import { networkRoutes } from './networks.ts';
+import { registryAuthRoutes } from './registry-auth.ts';
 import { systemRoutes } from './system.ts';
 import { volumeRoutes } from './volumes.ts';
 
@@ -27,6 +28,7 @@ export function dockerRoutes(app: FastifyInstance, ctx: DockerContext): void {
   archiveRoutes(app, ctx);
   execRoutes(app, ctx);
   imageRoutes(app, ctx);
+  registryAuthRoutes(app, ctx);
   volumeRoutes(app, ctx);
   networkRoutes(app, ctx);
   eventRoutes(app, ctx);

@@ -19,6 +19,8 @@ export interface ContainerFacts {
   networkIds: ReadonlyMap<string, string>;
   /** The VMM's pid while it runs (Docker's State.Pid is the process's; a VM's is its VMM's). */
   pid: number | null;
+  /** A policy restart is waiting out its backoff: Docker's `restarting`. */
+  restartPending: boolean;
   now: Date;
 }
 
@@ -60,11 +62,19 @@ export function statusOf(c: ContainerRecord) {
   return dockerStatus(c.state);
 }
 
-export function statusText(c: ContainerRecord, now: Date): string {
-  const since = (t: string | null) => humanDuration(now.getTime() - Date.parse(t ?? c.created_at));
-  switch (statusOf(c)) {
+/** What `docker ps` and `inspect` show: an exited container whose policy restart is pending is `restarting`. */
+export function shownStatus(c: ContainerRecord, facts: Pick<ContainerFacts, 'restartPending'>) {
+  const status = statusOf(c);
+  return status === 'exited' && facts.restartPending ? ('restarting' as const) : status;
+}
+
+export function statusText(c: ContainerRecord, facts: Pick<ContainerFacts, 'restartPending' | 'now'>): string {
+  const since = (t: string | null) => humanDuration(facts.now.getTime() - Date.parse(t ?? c.created_at));
+  switch (shownStatus(c, facts)) {
     case 'created':
       return 'Created';
+    case 'restarting':
+      return `Restarting (${exitCodeOf(c)}) ${since(c.finished_at)} ago`;
     case 'running':
     case 'paused': {
       const health = c.health ? ` (${c.health.status === 'starting' ? 'health: starting' : c.health.status})` : '';
@@ -143,8 +153,8 @@ export function toDockerSummary(c: ContainerRecord, facts: ContainerFacts) {
     Created: Math.floor(Date.parse(c.created_at) / 1000),
     Ports: ports(c, facts),
     Labels: { ...(facts.image?.labels ?? {}), ...c.labels },
-    State: statusOf(c),
-    Status: statusText(c, facts.now),
+    State: shownStatus(c, facts),
+    Status: statusText(c, facts),
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: endpoints(c, facts) },
     Mounts: mounts(c),
@@ -176,7 +186,7 @@ function portMap(c: ContainerRecord, facts: ContainerFacts, published: boolean):
 
 export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
   const argv = commandOf(c, facts.image);
-  const status = statusOf(c);
+  const status = shownStatus(c, facts);
   const hostname = hostnameOf(c);
   const env = mergedEnv(facts.image?.env ?? [], c.env_vars, hostname);
   const memoryBytes = (c.memory_mib ?? 0) * 1024 * 1024;
@@ -188,9 +198,10 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
     Args: argv.slice(1),
     State: {
       Status: status,
-      Running: running,
+      // Docker counts a restarting container as running (its rm, stop and ps treat it so), with no process.
+      Running: running || status === 'restarting',
       Paused: status === 'paused',
-      Restarting: false,
+      Restarting: status === 'restarting',
       OOMKilled: c.oom_killed,
       Dead: false,
       Pid: running ? (facts.pid ?? 0) : 0,
@@ -232,13 +243,15 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       VolumeDriver: '',
       VolumesFrom: null,
       ConsoleSize: [0, 0],
-      CapAdd: null,
-      CapDrop: null,
+      CapAdd: c.cap_add.length > 0 ? c.cap_add : null,
+      CapDrop: c.cap_drop.length > 0 ? c.cap_drop : null,
       Dns: c.dns,
-      DnsOptions: [],
-      DnsSearch: [],
+      DnsOptions: c.dns_options,
+      DnsSearch: c.dns_search,
       ExtraHosts: c.extra_hosts.length > 0 ? c.extra_hosts.map((h) => `${h.hostname}:${h.ip}`) : null,
-      Privileged: false,
+      Privileged: c.privileged,
+      // --tmpfs and --mount type=tmpfs alike (Hearth keeps one list); absent when none, as Docker's omitempty.
+      ...(c.tmpfs.length > 0 ? { Tmpfs: Object.fromEntries(c.tmpfs.map((t) => [t.container_path, t.options])) } : {}),
       PublishAllPorts: false,
       ReadonlyRootfs: false,
       Runtime: 'hearth-microvm',
@@ -272,7 +285,8 @@ export function toDockerInspect(c: ContainerRecord, facts: ContainerFacts) {
       Entrypoint: c.entrypoint ?? (facts.image?.entrypoint.length ? facts.image.entrypoint : null),
       OnBuild: null,
       Labels: { ...(facts.image?.labels ?? {}), ...c.labels },
-      StopSignal: c.stop_signal ?? undefined,
+      StopSignal: c.stop_signal ?? (c.image_stop_signal || undefined),
+      StopTimeout: c.stop_timeout_s ?? undefined,
     },
     NetworkSettings: {
       Bridge: '',

@@ -43,6 +43,16 @@ export interface CreateSettings {
   extra_hosts: Array<{ hostname: string; ip: string }>;
   /** `--dns`, checked there too. */
   dns: string[];
+  dns_search: string[];
+  dns_options: string[];
+  stop_signal: string | null;
+  stop_timeout_s: number | null;
+  /** `--tmpfs PATH:OPTIONS` and `--mount type=tmpfs`; options checked by the containers layer (tmpfs.ts). */
+  tmpfs: Array<{ container_path: string; options: string }>;
+  /** `--cap-add`, `--cap-drop` (names checked by the containers layer), `--privileged`: the guest kernel's, never the host's. */
+  cap_add: string[];
+  cap_drop: string[];
+  privileged: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -57,7 +67,7 @@ const HOST_HANDLED = new Set([
   'Binds', 'Mounts', 'PortBindings', 'PublishAllPorts', 'RestartPolicy', 'AutoRemove', 'Memory', 'NanoCpus', 'Init',
   'NetworkMode', 'LogConfig', 'ConsoleSize', 'MemorySwappiness', 'Isolation', 'CgroupnsMode', 'IpcMode', 'PidMode',
   'UTSMode', 'UsernsMode', 'Cgroup', 'ContainerIDFile', 'VolumeDriver', 'MemorySwap', 'Privileged', 'CpuPeriod', 'CpuQuota',
-  'Links', 'ExtraHosts', 'Dns',
+  'Links', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'CapAdd', 'CapDrop',
 ]);
 
 /** The CLI's defaults for fields it always sends, besides empty values. */
@@ -85,14 +95,7 @@ const strings = (v: unknown, field: string): string[] => {
 
 /** Why each refused field is refused, beyond "Hearth does not do this". */
 const REFUSALS: Record<string, string> = {
-  Privileged: 'a container is a microVM whose kernel is not the host\'s; there is no host device or capability to grant',
-  CapAdd: 'capabilities inside the guest are not configurable yet',
-  CapDrop: 'capabilities inside the guest are not configurable yet',
   Devices: 'host devices are not passed into microVMs',
-  DnsSearch: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
-  DnsOptions: 'a guest\'s resolv.conf has name servers only (network.dns, or --dns)',
-  StopSignal: 'the stop signal is the image\'s (STOPSIGNAL), else SIGTERM',
-  StopTimeout: 'the stop timeout is the manager\'s (timeouts.stopGraceMs) or the stop request\'s',
   VolumesFrom: 'volumes are not shared between containers yet',
   CpuShares: 'CPU weights are not supported: use NanoCpus (--cpus)',
   ShmSize: '/dev/shm is the guest\'s',
@@ -104,16 +107,18 @@ export function fromDockerCreate(body: unknown): CreateSettings {
   const host = obj(config.HostConfig);
   refuseUnknown(config, CONFIG_HANDLED, '');
   refuseUnknown(host, HOST_HANDLED, 'HostConfig.');
-  for (const f of ['Domainname', 'MacAddress', 'StopSignal', 'StopTimeout', 'OnBuild', 'Shell']) refuseSet(config, f, '');
+  for (const f of ['Domainname', 'MacAddress', 'OnBuild', 'Shell']) refuseSet(config, f, '');
   const volumes = [...binds(strings(host.Binds, 'HostConfig.Binds')), ...mounts(host.Mounts)];
+  const tmpfs = [...tmpfsMap(host.Tmpfs), ...tmpfsMounts(host.Mounts)];
   // A set of paths, `{"/data": {}}`, though every value is empty: a path no bind or mount covers is an
   // anonymous volume (the CLI puts `-v /data` here; Compose lists every volume's path, named ones too).
   for (const path of Object.keys(obj(config.Volumes))) {
     if (!path.startsWith('/')) throw invalidParameter(`Volumes: ${JSON.stringify(path)} must be an absolute path`);
-    if (!volumes.some((v) => v.container_path === path)) volumes.push({ container_path: path, readonly: false });
+    if (!volumes.some((v) => v.container_path === path) && !tmpfs.some((t) => t.container_path === path)) volumes.push({ container_path: path, readonly: false });
   }
   if (config.NetworkDisabled === true) throw invalidParameter('NetworkDisabled is not supported by Hearth: every container has its network');
-  for (const f of ['Privileged', 'PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
+  for (const f of ['PidMode', 'UTSMode', 'UsernsMode', 'Cgroup', 'VolumeDriver']) refuseSet(host, f, 'HostConfig.');
+  if (host.Privileged !== undefined && host.Privileged !== null && typeof host.Privileged !== 'boolean') throw invalidParameter('HostConfig.Privileged must be a boolean');
   for (const f of ['Isolation', 'CgroupnsMode', 'IpcMode']) refuseSet(host, f, 'HostConfig.');
 
   const image = typeof config.Image === 'string' ? config.Image : '';
@@ -147,6 +152,13 @@ export function fromDockerCreate(body: unknown): CreateSettings {
     ...resources(host),
     extra_hosts: strings(host.ExtraHosts, 'HostConfig.ExtraHosts').map(extraHost),
     dns: strings(host.Dns, 'HostConfig.Dns'),
+    dns_search: strings(host.DnsSearch, 'HostConfig.DnsSearch'),
+    dns_options: strings(host.DnsOptions, 'HostConfig.DnsOptions'),
+    ...stopSettings(config),
+    tmpfs,
+    cap_add: strings(host.CapAdd, 'HostConfig.CapAdd'),
+    cap_drop: strings(host.CapDrop, 'HostConfig.CapDrop'),
+    privileged: host.Privileged === true,
     ...network(host, obj(config.NetworkingConfig)),
     ...logConfig(obj(host.LogConfig)),
   };
@@ -216,19 +228,58 @@ function binds(list: string[]): CreateSettings['volumes'] {
 function mounts(v: unknown): CreateSettings['volumes'] {
   if (v === null || v === undefined) return [];
   if (!Array.isArray(v)) throw invalidParameter('HostConfig.Mounts must be a list');
-  return v.map((m: unknown, i) => {
+  return v.flatMap((m: unknown, i) => {
     const o = obj(m);
+    if (o.Type === 'tmpfs') return [];
     if (o.Type === 'volume') {
       if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
       // No source: an anonymous volume, as `--mount type=volume,target=/data`.
-      if (o.Source === undefined || o.Source === null || o.Source === '') return { container_path: o.Target, readonly: o.ReadOnly === true };
+      if (o.Source === undefined || o.Source === null || o.Source === '') return [{ container_path: o.Target, readonly: o.ReadOnly === true }];
       if (typeof o.Source !== 'string' || !VOLUME_NAME.test(o.Source)) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be a volume name`);
-      return { name: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
+      return [{ name: o.Source, container_path: o.Target, readonly: o.ReadOnly === true }];
     }
     if (o.Type !== 'bind') throw invalidParameter(`HostConfig.Mounts[${i}]: mounts of type ${JSON.stringify(o.Type)} are not supported by Hearth yet`);
     if (typeof o.Source !== 'string' || !o.Source.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Source must be an absolute path`);
     if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
-    return { host_path: o.Source, container_path: o.Target, readonly: o.ReadOnly === true };
+    return [{ host_path: o.Source, container_path: o.Target, readonly: o.ReadOnly === true }];
+  });
+}
+
+/** `--tmpfs /run:rw,size=64m`, which the CLI sends as `{"/run": "rw,size=64m"}`. */
+function tmpfsMap(v: unknown): CreateSettings['tmpfs'] {
+  return Object.entries(obj(v)).map(([path, options]) => {
+    if (!path.startsWith('/')) throw invalidParameter(`HostConfig.Tmpfs: ${JSON.stringify(path)} must be an absolute path`);
+    if (typeof options !== 'string') throw invalidParameter(`HostConfig.Tmpfs[${JSON.stringify(path)}] must be a string of options`);
+    return { container_path: path, options };
+  });
+}
+
+const SIZE_SUFFIXES: Array<[string, number]> = [['g', 2 ** 30], ['m', 2 ** 20], ['k', 2 ** 10]];
+
+/**
+ * `--mount type=tmpfs,target=/x,tmpfs-size=N,tmpfs-mode=1770`: options as moby's ConvertTmpfsOptions writes them
+ * (`ro`, `mode=` in octal, `size=` in the largest unit that divides it).
+ */
+function tmpfsMounts(v: unknown): CreateSettings['tmpfs'] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((m: unknown, i) => {
+    const o = obj(m);
+    if (o.Type !== 'tmpfs') return [];
+    if (typeof o.Target !== 'string' || !o.Target.startsWith('/')) throw invalidParameter(`HostConfig.Mounts[${i}].Target must be an absolute path`);
+    if (!isEmpty(o.Source)) throw invalidParameter(`HostConfig.Mounts[${i}].Source must not be specified for a tmpfs`);
+    const t = obj(o.TmpfsOptions);
+    const options = o.ReadOnly === true ? ['ro'] : [];
+    if (t.Mode !== undefined && t.Mode !== 0) {
+      if (typeof t.Mode !== 'number' || !Number.isInteger(t.Mode) || t.Mode < 0) throw invalidParameter(`HostConfig.Mounts[${i}].TmpfsOptions.Mode must be a file mode`);
+      options.push(`mode=${(t.Mode & 0o7777).toString(8)}`);
+    }
+    if (t.SizeBytes !== undefined && t.SizeBytes !== 0) {
+      const size = t.SizeBytes;
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalidParameter(`HostConfig.Mounts[${i}].TmpfsOptions.SizeBytes must be a number of bytes`);
+      const [suffix, unit] = SIZE_SUFFIXES.find(([, u]) => size % u === 0) ?? ['', 1];
+      options.push(`size=${size / unit}${suffix}`);
+    }
+    return [{ container_path: o.Target, options: options.join(',') }];
   });
 }
 
@@ -364,6 +415,16 @@ function network(host: Json, networking: Json): { networks: NetworkMembership[] 
     throw invalidParameter('HostConfig.Links is not supported by Hearth on the default bridge: put the containers on a network (docker network create), where they find each other by name');
   }
   return { networks };
+}
+
+/** `--stop-signal` (checked by the containers layer) and `--stop-timeout` (seconds; -1 is dockerd's "wait for ever", a day here). */
+function stopSettings(config: Json): Pick<CreateSettings, 'stop_signal' | 'stop_timeout_s'> {
+  const signal = typeof config.StopSignal === 'string' && config.StopSignal !== '' ? config.StopSignal : null;
+  const t = config.StopTimeout;
+  if (t !== undefined && t !== null && (typeof t !== 'number' || !Number.isInteger(t) || t < -1)) {
+    throw invalidParameter('StopTimeout must be a whole number of seconds (-1: wait for ever)');
+  }
+  return { stop_signal: signal, stop_timeout_s: typeof t === 'number' ? (t < 0 ? 86_400 : Math.min(t, 86_400)) : null };
 }
 
 function logConfig(lc: Json): Record<string, never> {

@@ -20,13 +20,16 @@
  *   image-tag                              image tag
  *   image-untag                            image untag
  *   image-delete                           image untag, delete
+ *   volume-create / volume-delete          volume create / destroy      Actor.ID the name
+ *   network-create / network-delete        network create / destroy     Actor.ID the network's id
+ *   network-connect / network-disconnect   network connect / disconnect container (its 64 hex digits)
  *
  * A container's Actor carries its name, image and labels as Attributes, as dockerd's do, so `--filter
  * label=...` and `--format '{{.Actor.Attributes.name}}'` work.
  * @module
  */
 import { pullSucceeded } from '../../../containers/image-events.ts';
-import { deletedContainer, STARTED_STATES, type EventRecord } from '../../../model/index.ts';
+import { deletedContainer, networkIdOf, networkMemberOf, STARTED_STATES, type EventRecord } from '../../../model/index.ts';
 
 export interface DockerEvent {
   Type: 'container' | 'image' | 'network' | 'volume';
@@ -56,6 +59,8 @@ export interface EventContainer {
 export function dockerEvents(e: EventRecord, container: EventContainer | undefined): DockerEvent[] {
   const ms = Date.parse(e.time);
   const at = { time: Math.floor(ms / 1000), timeNano: ms * 1_000_000, scope: 'local' as const };
+  if (e.volume !== null) return volumeEvents(e, e.volume, at);
+  if (e.network !== null) return networkEvents(e, e.network, at);
   const gone = deletedContainer(e);
   if (gone) return [containerEvent('destroy', { id: gone.containerId, name: gone.name, image: e.image ?? '', labels: {}, stopSignal: 0 }, at)];
   if (e.container_id === null) return imageEvents(e, at);
@@ -155,4 +160,27 @@ function imageEvents(e: EventRecord, at: Pick<DockerEvent, 'time' | 'timeNano' |
     default:
       return [];
   }
+}
+
+type At = Pick<DockerEvent, 'time' | 'timeNano' | 'scope'>;
+
+function volumeEvents(e: EventRecord, name: string, at: At): DockerEvent[] {
+  const action = e.type === 'volume-create' ? 'create' : e.type === 'volume-delete' ? 'destroy' : undefined;
+  if (!action) return [];
+  return [{ Type: 'volume', Action: action, Actor: { ID: name, Attributes: { driver: 'local' } }, ...at }];
+}
+
+const NETWORK_ACTIONS: Partial<Record<EventRecord['type'], string>> = {
+  'network-create': 'create',
+  'network-delete': 'destroy',
+  'network-connect': 'connect',
+  'network-disconnect': 'disconnect',
+};
+
+function networkEvents(e: EventRecord, name: string, at: At): DockerEvent[] {
+  const action = NETWORK_ACTIONS[e.type];
+  if (!action) return [];
+  const member = networkMemberOf(e);
+  const attributes = { name, type: 'bridge', ...(member ? { container: member } : {}) };
+  return [{ Type: 'network', Action: action, Actor: { ID: networkIdOf(e) ?? name, Attributes: attributes }, ...at }];
 }

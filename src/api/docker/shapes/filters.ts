@@ -8,7 +8,7 @@ import type { ContainerRecord } from '../../../model/index.ts';
 import { invalidParameter } from '../errors.ts';
 import { canonical } from '../resolve.ts';
 import { DOCKER_STATUSES } from './container-state.ts';
-import { exitCodeOf, statusOf, type ContainerFacts } from './container.ts';
+import { exitCodeOf, shownStatus, type ContainerFacts } from './container.ts';
 
 export type Filters = Map<string, string[]>;
 
@@ -47,10 +47,10 @@ export function parseFilters(raw: string | undefined): Filters {
   return out;
 }
 
-/** `includeStopped`: `all` (or a limit, or a status filter); otherwise only running and paused containers. */
+/** `includeStopped`: `all` (or a limit, or a status filter); otherwise running, paused and restarting ones (Docker's Running). */
 export function matchesFilters(c: ContainerRecord, facts: ContainerFacts, filters: Filters, includeStopped: boolean): boolean {
-  const status = statusOf(c);
-  if (!includeStopped && status !== 'running' && status !== 'paused') return false;
+  const status = shownStatus(c, facts);
+  if (!includeStopped && status !== 'running' && status !== 'paused' && status !== 'restarting') return false;
   const any = (key: string, test: (v: string) => boolean) => {
     const values = filters.get(key);
     return values === undefined || values.some(test);
@@ -62,7 +62,7 @@ export function matchesFilters(c: ContainerRecord, facts: ContainerFacts, filter
     any('id', (id) => c.container_id.startsWith(id)) &&
     (filters.get('label') ?? []).every((l) => labelMatches(labels, l)) &&
     any('ancestor', (a) => ancestorMatches(c, facts, a)) &&
-    any('exited', (e) => status === 'exited' && exitCodeOf(c) === Number(e)) &&
+    any('exited', (e) => (status === 'exited' || status === 'restarting') && exitCodeOf(c) === Number(e)) &&
     any('health', (h) => (c.health?.status ?? 'none') === h)
   );
 }
