@@ -8,11 +8,12 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../errors.ts';
 
 /** Where scripts/build.sh writes the bundle: dist/ui/ of the checkout (from src/api/ and dist/api/ alike). */
-export const UI_DIR = path.resolve(import.meta.dirname, '../../dist/ui');
+export const UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
