@@ -249,6 +249,10 @@ describe('web UI, in a browser, against real VMs', { timeout: 600_000 }, () => {
     await page.getByLabel('Name').fill('ui-data');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator('td', { hasText: 'ui-data' }).waitFor();
+    assert.equal((await world.api.call('POST', '/v1/volumes', { name: 'made-elsewhere' })).status, 201);
+    await page.locator('td', { hasText: 'made-elsewhere' }).waitFor();
+    assert.equal((await world.api.call('DELETE', '/v1/volumes/made-elsewhere')).status, 204);
+    await page.locator('td', { hasText: 'made-elsewhere' }).waitFor({ state: 'detached' });
     await b!.screenshot(page, 'volumes');
     await page.getByRole('button', { name: 'Delete volume ui-data' }).click();
     await page.getByRole('button', { name: 'Confirm' }).click();

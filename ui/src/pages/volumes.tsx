@@ -1,6 +1,10 @@
-/** Volumes: the list, create (name, size; the API's error next to the field), delete (asks: the data goes). */
+/**
+ * Volumes: the list (read again on volume events, and when a container goes: its anonymous volumes go with it),
+ * create (name, size; the API's error next to the field), delete (asks: the data goes).
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, enc } from '../api';
+import { useEvents } from '../live';
 import { useConfirm } from '../parts/confirm';
 import { Field } from '../parts/field';
 import { bytes } from '../parts/format';
@@ -22,6 +26,9 @@ export function VolumesPage() {
   const { ask, dialog } = useConfirm();
   const load = () => call<{ items: Volume[] }>('GET', '/v1/volumes').then((r) => setVolumes(r.items), setError);
   useEffect(() => void load(), []);
+  useEvents((e) => {
+    if (e.type.startsWith('volume-') || e.type === 'deleted') void load();
+  });
 
   const create = async (e: Event) => {
     e.preventDefault();
