@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 npx tsc --noEmit -p .
+npx tsc --noEmit -p ui
 scripts/build.sh --if-changed
 make -s -C guest/init check
 mapfile -t files < <(find test -name '*.test.ts' | sort)

@@ -16,13 +16,14 @@ import websocket from '@fastify/websocket';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { bearerAuth, recordRoutes } from './api/auth.ts';
+import { bearerAuth, recordRoutes, selectWebSocketProtocol } from './api/auth.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { IMAGE_REF_MAX_LENGTH } from './api/schemas.ts';
 import { containerControlRoutes } from './api/routes/container-control.ts';
 import { containerRoutes } from './api/routes/containers.ts';
 import { copyRoutes } from './api/routes/copy.ts';
 import { eventRoutes } from './api/routes/events.ts';
+import { hostRoutes } from './api/routes/host.ts';
 import { attachRoutes } from './api/routes/attach.ts';
 import { execRoutes } from './api/routes/execs.ts';
 import { statsRoutes } from './api/routes/stats.ts';
@@ -31,6 +32,7 @@ import { metricsRoutes } from './api/routes/metrics.ts';
 import { HearthMetrics } from './api/metrics/hearth-metrics.ts';
 import { vmRoutes } from './api/routes/vms.ts';
 import { volumeRoutes } from './api/routes/volumes.ts';
+import { uiRoutes } from './api/ui.ts';
 import { schemaErrorFormatter, validatorCompiler } from './api/validation.ts';
 import type { HearthConfig } from './config.ts';
 import type { ContainerDeps, ImageLibrary } from './containers/deps.ts';
@@ -49,6 +51,8 @@ export interface AppDeps extends ContainerDeps {
   logger?: Logger;
   /** Name servers for guests; default: `config.network.dns`, else the host's (see guestDnsServers). */
   dnsServers?: string[];
+  /** The web UI's bundle; default: dist/ui/ of the checkout (UI_DIR). */
+  uiDir?: string;
 }
 
 declare module 'fastify' {
@@ -96,8 +100,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  // WebSocket routes (exec attach); a message is at most 1 MiB, as a guest protocol frame.
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  // WebSocket routes (exec attach); a message is at most 1 MiB, as a guest protocol frame. A browser that sent
+  // its token as a subprotocol is answered `hearth`, never the token (src/api/auth.ts).
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024, handleProtocols: selectWebSocketProtocol } });
   closeUpgradedSocketsOnClose(app);
 
   const stateDir = join(config.dataDir, 'containers');
@@ -148,9 +153,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   attachRoutes(app, manager);
   eventRoutes(app, manager);
   vmRoutes(app, manager);
+  hostRoutes(app, manager, config);
   volumeRoutes(app, manager);
   imageRoutes(app, recordImageEvents(deps.images, deps.store, logger), { timeoutMs: config.timeouts.imageMs });
   metricsRoutes(app, metrics);
+  uiRoutes(app, deps.uiDir);
 
   // Returns once the containers to recover say so; the API then serves while they are recovered (reads at
   // once, commands once the recovery of what they touch is queued; see ContainerManager.recover).

@@ -7,6 +7,11 @@
  * Default deny: every route needs the token except the few in OPEN_ROUTES, told apart by the matched route's
  * pattern. A request that matches no route (404) or cannot be routed at all (bad percent-encoding, an
  * over-long parameter) needs it too, so a caller without it learns nothing about what exists.
+ *
+ * Browsers cannot set headers on a WebSocket, so an upgrade request may carry the token as a subprotocol
+ * instead: `Sec-WebSocket-Protocol: hearth, bearer.<token as base64url>` (the header only takes token
+ * characters, hence the encoding). The server then selects `hearth` (WS_PROTOCOL), never the token. Only
+ * upgrade requests are read this way: a plain request still needs `Authorization`.
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -21,12 +26,35 @@ declare module 'fastify' {
   }
 }
 
-/** Route patterns anyone may call: liveness, the API description, and /docs (the page and its assets). */
-const OPEN_ROUTES = new Set(['/health', '/openapi.json', '/docs']);
-const OPEN_PREFIX = '/docs/';
+/**
+ * Route patterns anyone may call: liveness, the API description, /docs (the page and its assets), and the web
+ * UI's static shell and bundle (`/` and `/ui/...`: code and styles, no data; every call it makes needs the token).
+ */
+const OPEN_ROUTES = new Set(['/health', '/openapi.json', '/docs', '/']);
+const OPEN_PREFIXES = ['/docs/', '/ui/'];
 
 export function isOpenRoute(pattern: string): boolean {
-  return OPEN_ROUTES.has(pattern) || pattern.startsWith(OPEN_PREFIX);
+  return OPEN_ROUTES.has(pattern) || OPEN_PREFIXES.some((p) => pattern.startsWith(p));
+}
+
+/** The subprotocol a WebSocket that sent its token that way is answered with. */
+export const WS_PROTOCOL = 'hearth';
+const WS_TOKEN_PREFIX = 'bearer.';
+
+/**
+ * The token a WebSocket upgrade carries in `Sec-WebSocket-Protocol`, as an `Authorization` value, or undefined.
+ * Only for upgrade requests (`Upgrade: websocket`).
+ */
+export function webSocketAuthorization(headers: FastifyRequest['headers']): string | undefined {
+  if ((headers.upgrade ?? '').toLowerCase() !== 'websocket') return undefined;
+  const offered = String(headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const carried = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX));
+  return carried === undefined ? undefined : `Bearer ${Buffer.from(carried.slice(WS_TOKEN_PREFIX.length), 'base64url').toString('utf8')}`;
+}
+
+/** The `handleProtocols` of the WebSocket server: `hearth` if offered (never echoes the token), else none. */
+export function selectWebSocketProtocol(protocols: Set<string>): string | false {
+  return protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false;
 }
 
 /** Records every route as it is registered; call before registering any (plugins' routes included). */
@@ -58,7 +86,7 @@ export function bearerCheck(token: string): (authorization: string | undefined) 
 /** Requires `Authorization: Bearer <token>` on every route but the open ones. */
 export function bearerAuth(token: string): BearerAuth {
   const check = bearerCheck(token);
-  const hasToken = (req: FastifyRequest) => check(req.headers.authorization);
+  const hasToken = (req: FastifyRequest) => check(req.headers.authorization) || check(webSocketAuthorization(req.headers));
   return {
     async onRequest(req) {
       const route = req.is404 ? undefined : req.routeOptions.url;

@@ -27,7 +27,8 @@ const TOKENS: Record<string, string | undefined> = {
 const RIGHT = `Bearer ${TOKEN}`;
 
 /** What anyone may call, written out here rather than read from src/api/auth.ts, so the two are checked against each other. */
-const isOpen = (pattern: string) => pattern === '/health' || pattern === '/openapi.json' || pattern === '/docs' || pattern.startsWith('/docs/');
+const isOpen = (pattern: string) =>
+  ['/health', '/openapi.json', '/docs', '/'].includes(pattern) || pattern.startsWith('/docs/') || pattern.startsWith('/ui/');
 
 /** Routes that stream until the client goes, and the query that makes them answer and end (so the sweep can await them). */
 const FINITE: Record<string, Record<string, string>> = { '/v1/events': { until: '0' } };
@@ -46,14 +47,25 @@ describe('API token', () => {
     const patterns = new Set(h.app.routeTable.map((r) => r.url));
     const doc = (await h.app.inject({ url: '/openapi.json' })).json();
     for (const p of Object.keys(doc.paths)) assert.ok(patterns.has(p.replace(/\{(\w+)\}/g, ':$1')), `${p} in the route table`);
-    for (const p of ['/health', '/openapi.json', '/docs', '/docs/static/*']) assert.ok(patterns.has(p), `${p} in the route table`);
+    for (const p of ['/health', '/openapi.json', '/docs', '/docs/static/*', '/', '/ui/*']) assert.ok(patterns.has(p), `${p} in the route table`);
     for (const r of h.app.routeTable) assert.equal(r.open, isOpen(r.url), `${r.method} ${r.url} open?`);
     assert.ok(h.app.routeTable.filter((r) => !r.open).length >= 13, 'the /v1 routes are protected');
   });
 
   it('every protected route is 401 without the right token, whatever the spelling and method, and not 401 with it', async () => {
     const urls = [...new Set(h.app.routeTable.map((r) => r.url))];
+    // A spelling with dot segments (`/metrics/%2E%2E/`) is routed to `/`, the web UI's open shell: it gets exactly
+    // what `/` answers anyone, nothing of the protected route.
+    const shell = new Map<string, { status: number; body: string }>();
+    for (const method of METHODS) {
+      const r = await h.app.inject({ method, url: '/' });
+      if (r.statusCode !== 401) shell.set(method, { status: r.statusCode, body: r.body });
+    }
+    assert.ok(shell.has('GET'), 'GET / is open');
+    const isShell = (method: string, r: { statusCode: number; body: string }) =>
+      shell.get(method)?.status === r.statusCode && shell.get(method)?.body === r.body;
     let protectedTried = 0;
+    let shellTried = 0;
     for (const pattern of urls) {
       const path = concrete(pattern);
       const query = FINITE[pattern];
@@ -66,6 +78,9 @@ describe('API token', () => {
             if (isOpen(pattern)) {
               // Either it reaches the open route (as with the token) or it reaches nothing open: 401.
               assert.ok([401, withToken.statusCode].includes(res.statusCode), `${method} ${url} (${what}): ${res.statusCode}`);
+            } else if (isShell(method, res)) {
+              assert.match(url, /(%2e|\.)(%2e|\.)/i, `${method} ${url} answered the shell: only a dot-segment spelling routes there`);
+              shellTried++;
             } else {
               protectedTried++;
               assert.equal(res.statusCode, 401, `${method} ${url} with ${what} token: ${res.statusCode} ${res.body.slice(0, 200)}`);
@@ -77,6 +92,7 @@ describe('API token', () => {
       }
     }
     assert.ok(protectedTried > 10_000, `swept ${protectedTried} unauthenticated requests to protected routes`);
+    assert.ok(shellTried < protectedTried / 10, `${shellTried} spellings resolved to the shell`);
   });
 
   it('the decoded spellings reach the protected routes with the token (the sweep is not all 404s)', async () => {

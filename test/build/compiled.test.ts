@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -73,11 +73,21 @@ describe('the compiled manager', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('serves /health, then stops with status 0 on SIGTERM', async () => {
+  it('serves /health, the web UI the build bundled and the host facts, then stops with status 0 on SIGTERM', async () => {
     manager = await startManager({ dataDir, port: await freePort(), compiled: true });
     const r = await fetch(`${manager.url}/health`);
     assert.equal(r.status, 200);
     assert.deepEqual(await r.json(), { status: 'ok' });
+    const shell = await fetch(`${manager.url}/`);
+    assert.equal(shell.status, 200);
+    const script = /<script type="module" src="(\/ui\/app\.js)">/.exec(await shell.text())?.[1];
+    assert.ok(script, 'the shell loads the bundle');
+    const bundle = await fetch(`${manager.url}${script}`);
+    assert.equal(bundle.status, 200);
+    assert.ok((await bundle.text()).length > 10_000, 'the bundled app');
+    const host = await fetch(`${manager.url}/v1/host`);
+    assert.equal(host.status, 200);
+    assert.equal((await host.json()).item.version, JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version);
     assert.equal(await manager.stop(), 0, manager.output());
   });
 });

@@ -47,6 +47,8 @@ export interface HarnessOptions {
   images?: FakeImages;
   network?: FakeNetwork;
   launcher?: FakeLauncher;
+  /** The web UI's bundle directory (default: dist/ui/). */
+  uiDir?: string;
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -71,6 +73,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     volumes: new VolumeDisks(join(dir, 'volumes'), (d, mib) => new ScratchDisks(join(dir, 'templates')).create(d, mib)),
     logger: o.logger ?? pino({ level: 'silent' }),
     dnsServers: ['10.9.0.1'],
+    ...(o.uiDir ? { uiDir: o.uiDir } : {}),
   });
   await app.containers.recovered;
   return {

@@ -12,6 +12,7 @@ import type { E2eEnv } from '../helpers/e2e-env.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { spellings } from '../helpers/url-spellings.ts';
+import { buildUi } from '../helpers/ui-build.ts';
 
 await enterTestNetns(import.meta.url);
 
@@ -112,5 +113,34 @@ describe('API token, end to end', () => {
     assert.equal(await world.manager.stop(), 0, 'the manager exits cleanly');
     assert.doesNotMatch(world.manager.output(), /exiting anyway/, 'it closed, not the shutdown limit');
     await world.restart();
+  });
+
+  it('the web UI: its shell and bundle are open, every data call is not; a WebSocket carries the token as a subprotocol, every spelling refused without it', { timeout: 120_000 }, async () => {
+    buildUi();
+    const shell = await rawRequest(port, 'GET', '/');
+    assert.equal(shell.status, 200, shell.text.slice(0, 300));
+    assert.match(shell.text, /content-security-policy: default-src 'self'; script-src 'self';/i);
+    assert.equal((await rawRequest(port, 'GET', '/ui/app.js')).status, 200);
+    assert.equal((await rawRequest(port, 'GET', '/v1/host')).status, 401);
+    assert.equal((await rawRequest(port, 'GET', '/v1/host', RIGHT)).status, 200);
+    const b64 = (s: string) => Buffer.from(s).toString('base64url');
+    const upgrade = (route: string, protocols: string[]) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${route}`, protocols);
+        const timer = setTimeout(() => (ws.terminate(), resolve('no answer in 5 s')), 5_000);
+        const done = (what: string) => (clearTimeout(timer), resolve(what));
+        ws.once('open', () => (ws.close(), done('open')));
+        ws.once('unexpected-response', (_req, res) => (res.resume(), done(String(res.statusCode))));
+        ws.once('error', (e) => done(`error: ${e.message}`));
+      });
+    const route = `/v1/exec/${'ab'.repeat(16)}/attach`;
+    let tried = 0;
+    for (const spelt of spellings(route).filter((p) => p.startsWith('/') && !p.includes('#'))) {
+      assert.equal(await upgrade(spelt, ['hearth', `bearer.${b64(TOKEN + 'x')}`]), '401', spelt);
+      assert.equal(await upgrade(spelt, ['hearth']), '401', spelt);
+      tried++;
+    }
+    assert.ok(tried > 30, `${tried} spellings`);
+    assert.equal(await upgrade(route, ['hearth', `bearer.${b64(TOKEN)}`]), '404', 'with the token it reaches the route (an unknown exec)');
   });
 });
