@@ -5,7 +5,7 @@
  * address that is not loopback, only clients holding a certificate the configured CA signed get in.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import os from 'node:os';
 import { createServer } from 'node:net';
@@ -81,12 +81,14 @@ describe('Docker API on TCP with TLS client certificates', () => {
   let world: E2eEnv;
   let port: number;
   let pki: TestPki;
+  let pkiDir: string;
   const tlsEnv = (certDir: string) => ({ DOCKER_HOST: `tcp://${TLS_ADDRESS}:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certDir });
   before(async () => {
     await addBridge('hearthtls0');
     await addAddress('hearthtls0', TLS_ADDRESS, 32);
     await setLink('hearthtls0', { up: true });
-    pki = await makeTestPki(mkdtempSync(path.join(os.tmpdir(), 'hearth-pki-')), TLS_ADDRESS);
+    pkiDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-pki-'));
+    pki = await makeTestPki(pkiDir, TLS_ADDRESS);
     port = await freePort();
     world = await e2eEnv({
       HEARTH_DOCKER_TCP: `${TLS_ADDRESS}:${port}`,
@@ -97,6 +99,7 @@ describe('Docker API on TCP with TLS client certificates', () => {
   });
   after(async () => {
     await world?.close();
+    if (pkiDir) rmSync(pkiDir, { recursive: true, force: true });
   });
 
   it('serves the docker CLI with a certificate the CA signed, hijacked streams included, on a non-loopback address', async () => {
