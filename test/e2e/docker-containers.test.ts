@@ -295,11 +295,14 @@ describe('docker container commands through Hearth', () => {
     await docker(['rm', 'graceful']);
   });
 
-  it('a client that leaves an exec\'s output unread is cut off before the manager holds more than 32 MiB of it', async () => {
-    const exec = JSON.parse(await dockerApi(world.docker.socket, 'POST', '/containers/ticker/exec', { Cmd: ['cat', '/dev/zero'], AttachStdout: true }));
+  it('a client that leaves an exec\'s output unread is cut off before the manager holds more than 32 MiB of it', { timeout: 300_000 }, async () => {
+    await docker(['run', '-d', '--name', 'flood', 'busybox', 'sleep', '3600']);
+    const exec = JSON.parse(await dockerApi(world.docker.socket, 'POST', '/containers/flood/exec', { Cmd: ['cat', '/dev/zero'], AttachStdout: true }));
+    assert.match(exec.Id ?? '', /^[0-9a-f]{64}$/, JSON.stringify(exec));
     const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
       const req = http.request({ socketPath: world.docker.socket, method: 'POST', path: `/exec/${exec.Id}/start`, headers: { 'content-type': 'application/json', connection: 'Upgrade', upgrade: 'tcp' } });
       req.once('upgrade', (_res, s) => resolve(s));
+      req.once('response', (res) => reject(new Error(`exec start answered ${res.statusCode} without upgrading`)));
       req.once('error', reject);
       req.end(JSON.stringify({ Detach: false, Tty: true }));
     });
@@ -315,7 +318,8 @@ describe('docker container commands through Hearth', () => {
     // cat /dev/zero never ends: only the cut ends this stream.
     await ended;
     assert.ok(received < 48 * 2 ** 20, `${received} bytes reached the client`);
-    assert.equal(await line(['exec', 'ticker', 'echo', 'still here']), 'still here');
+    assert.equal(await line(['exec', 'flood', 'echo', 'still here']), 'still here');
+    await docker(['rm', '-f', 'flood']);
   });
 
   it('--memory is the container\'s limit: going over it is an OOM kill (OOMKilled=true, 137)', async () => {
