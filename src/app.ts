@@ -17,6 +17,7 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { bearerAuth, recordRoutes, selectWebSocketProtocol } from './api/auth.ts';
+import { requireLocalHost } from './api/host-check.ts';
 import { errorHandler } from './api/error-handler.ts';
 import { IMAGE_REF_MAX_LENGTH } from './api/schemas.ts';
 import { containerControlRoutes } from './api/routes/container-control.ts';
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     errorHandler(new HearthError('NotFound', 'HEARTH_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
   });
   if (auth) app.addHook('onRequest', auth.onRequest);
+  else app.addHook('onRequest', requireLocalHost);
 
   await app.register(swagger, {
     openapi: {

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'FailedPrecondition'
   | 'Unavailable'
   | 'Unauthenticated'
+  | 'PermissionDenied'
   | 'Internal';
 
 export class HearthError extends Error {

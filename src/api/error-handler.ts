@@ -10,6 +10,7 @@ import { HearthError, type ErrorKind } from '../errors.ts';
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   InvalidArgument: 400,
   Unauthenticated: 401,
+  PermissionDenied: 403,
   NotFound: 404,
   AlreadyExists: 409,
   FailedPrecondition: 409,

@@ -40,6 +40,7 @@ export const notImplemented = (method: string, path: string, why?: string) =>
 const STATUS_OF_KIND: Record<ErrorKind, number> = {
   InvalidArgument: 400,
   Unauthenticated: 401,
+  PermissionDenied: 403,
   NotFound: 404,
   AlreadyExists: 409,
   FailedPrecondition: 409,
