@@ -57,9 +57,9 @@ describe('request timeout', () => {
       let followClosed = false;
       res.once('close', () => (followClosed = true));
 
-      const body1k = 'POST /v1/containers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
+      const body1k = 'POST /v1/containers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
       for (let i = 0; i < 90; i++) slow.push(slowClient(port, body1k, ' '));
-      for (let i = 0; i < 10; i++) slow.push(slowClient(port, 'GET /health HTTP/1.1\r\nHost: x\r\n', 'X'));
+      for (let i = 0; i < 10; i++) slow.push(slowClient(port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X'));
 
       // However long Node takes to get round to them, every slow client is cut off...
       await Promise.all(slow.map((s) => s.closed));
