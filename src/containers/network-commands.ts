@@ -42,6 +42,9 @@ const BRIDGE: NetworkRecord = {
 export const networksOf = (c: Pick<ContainerRecord, 'networks'>): NetworkMembership[] =>
   c.networks.length > 0 ? c.networks : [{ network: DEFAULT_NETWORK, aliases: [] }];
 
+/** A network event: its type, the network, and what happened, as the start of its message. */
+type NetworkEvent = [type: EventType, network: Pick<NetworkRecord, 'name' | 'id'>, what: string];
+
 export class NetworkCommands {
   constructor(
     private readonly ctx: ContainerContext,
@@ -134,8 +137,7 @@ export class NetworkCommands {
       if (networksOf(c).some((m) => m.network === n.name)) {
         throw new HearthError('AlreadyExists', 'HEARTH_ERR_NETWORK_MEMBER', `container ${c.name} is already on network ${n.name}`);
       }
-      await this.event('network-connect', n, `${c.name} (${c.container_id}) connected to`);
-      return [...c.networks, { network: n.name, aliases: [...new Set(aliases)] }];
+      return { networks: [...c.networks, { network: n.name, aliases: [...new Set(aliases)] }], event: ['network-connect', n, `${c.name} (${c.container_id}) connected to`] };
     });
   }
 
@@ -154,19 +156,20 @@ export class NetworkCommands {
       if (left.length === 0 && n.name === DEFAULT_NETWORK) {
         throw failedPrecondition('HEARTH_ERR_NETWORK_PREDEFINED', `container ${c.name} is on ${DEFAULT_NETWORK} only: a container's VM always has its interface on the bridge; connect it to another network first`);
       }
-      await this.event('network-disconnect', n, `${c.name} (${c.container_id}) disconnected from`);
-      return left;
+      return { networks: left, event: ['network-disconnect', n, `${c.name} (${c.container_id}) disconnected from`] };
     });
   }
 
-  private async membershipChange(containerId: string, next: (c: ContainerRecord) => Promise<NetworkMembership[]>): Promise<void> {
+  /** `next` gives the container's networks after the change, and the event that records it once it is made. */
+  private async membershipChange(containerId: string, next: (c: ContainerRecord) => Promise<{ networks: NetworkMembership[]; event: NetworkEvent }>): Promise<void> {
     const { ctx } = this;
     const id = (await ctx.get(containerId)).id;
     await ctx.queue.run(id, () =>
       ctx.queue.run(GLOBAL, async () => {
         const c = await ctx.get(id);
-        const networks = await next(c);
+        const { networks, event } = await next(c);
         await ctx.store.updateContainer(id, { networks });
+        await this.event(...event);
         // its old peers forget it, its new ones learn of it, and it of them
         await refreshPeerHosts(ctx, [...c.networks, ...networks].map((m) => m.network), id);
       }),
@@ -177,7 +180,7 @@ export class NetworkCommands {
    * Not a container's event even when one joins or leaves: a container's events go when it is deleted, and
    * the network's history stays. The container is named in the message (`web (<64 hex>) connected to`).
    */
-  private async event(type: EventType, n: Pick<NetworkRecord, 'name' | 'id'>, what: string): Promise<void> {
+  private async event(...[type, n, what]: NetworkEvent): Promise<void> {
     await this.ctx.store.addEvent({ container_id: null, network: n.name, type, from_state: null, to_state: null, message: networkMessage(what, n) });
   }
 

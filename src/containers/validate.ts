@@ -96,7 +96,7 @@ export function mergeSpec(base: ContainerSpec, input: SpecInput, rules: MergeRul
     extra_hosts: input.extra_hosts ? checkExtraHosts(input.extra_hosts) : base.extra_hosts,
     dns: input.dns ? checkDns(input.dns) : base.dns,
     dns_search: input.dns_search ? checkDnsSearch(input.dns_search) : base.dns_search,
-    dns_options: input.dns_options ?? base.dns_options,
+    dns_options: input.dns_options ? checkDnsOptions(input.dns_options) : base.dns_options,
     stop_signal: input.stop_signal === undefined ? base.stop_signal : input.stop_signal && checkStopSignal(input.stop_signal),
     stop_timeout_s: input.stop_timeout_s === undefined ? base.stop_timeout_s : input.stop_timeout_s,
     tmpfs: input.tmpfs ? checkTmpfs(input.tmpfs) : base.tmpfs,
@@ -228,6 +228,20 @@ function checkDnsSearch(input: string[]): string[] {
 }
 
 const DOMAIN = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.?$/;
+
+/**
+ * resolv.conf's options: each one word (`ndots:2`, `edns0`), at most 16. Checked here too (the /v1 schema
+ * checks them, the Docker API's create does not): a line break in one would write a line of its own.
+ */
+function checkDnsOptions(input: string[]): string[] {
+  if (input.length > 16) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', 'body/dns_options: at most 16 options', 'body/dns_options');
+  for (const [i, o] of input.entries()) {
+    if (!DNS_OPTION.test(o)) throw invalidArgument('HEARTH_ERR_INVALID_ARGUMENT', `body/dns_options/${i} ${JSON.stringify(o)} is not one resolver option such as ndots:2 or edns0`, `body/dns_options/${i}`);
+  }
+  return input;
+}
+
+const DNS_OPTION = /^[a-zA-Z0-9_.:+-]{1,64}$/;
 
 /** Kept as given (the guest reads it), once it names a signal. */
 function checkStopSignal(name: string): string {

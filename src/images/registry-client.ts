@@ -52,6 +52,9 @@ interface Presented {
 class Transient extends Error {}
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+/** Tokens and Basic headers kept at most, and how long a Basic header is reused before the challenge is met again. */
+const TOKENS_MAX = 1000;
+const BASIC_TTL_MS = 60 * 60 * 1000;
 /** Error answers and token responses are small; only the start of an error body is ever shown. */
 const SMALL_BODY = 64 * 1024;
 
@@ -238,7 +241,7 @@ export class RegistryClient {
     if (ch?.scheme === 'basic') {
       if (!creds) throw this.denied(ep, ref, presented);
       const header = basicHeader(creds);
-      this.tokens.set(key, { header, expires: Number.MAX_SAFE_INTEGER });
+      this.keepToken(key, header, BASIC_TTL_MS);
       return header;
     }
     const u = this.tokenService(ep, ch);
@@ -265,8 +268,20 @@ export class RegistryClient {
     if (typeof token !== 'string' || token === '') throw new HearthError('Internal', 'HEARTH_ERR_REGISTRY_PROTOCOL', `${what} returned no token`);
     const header = `Bearer ${token}`;
     const ttl = Math.max(30, (typeof doc.expires_in === 'number' ? doc.expires_in : 60) - 10) * 1000;
-    this.tokens.set(key, { header, expires: Date.now() + ttl });
+    this.keepToken(key, header, ttl);
     return header;
+  }
+
+  /**
+   * Keeps what answered a challenge for reuse. Keys are per credentials, so the map would grow with every
+   * client's login and repository: expired entries go as new ones come, and past TOKENS_MAX the oldest.
+   */
+  private keepToken(key: string, header: string, ttlMs: number): void {
+    const now = Date.now();
+    for (const [k, t] of this.tokens) if (t.expires <= now) this.tokens.delete(k);
+    this.tokens.delete(key);
+    if (this.tokens.size >= TOKENS_MAX) this.tokens.delete(this.tokens.keys().next().value!);
+    this.tokens.set(key, { header, expires: now + ttlMs });
   }
 
   /** The token service a Bearer challenge names, with its service set. */

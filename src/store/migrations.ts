@@ -203,17 +203,14 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     // The user's stop signal and timeout (NULL: the image's signal, the manager's timeout) beside the image's
-    // signal, which the old column held; resolv.conf's search domains and options (JSON lists); events' volume and network.
-    '0014_stop_settings_dns_search_object_events': {
+    // signal, which the old column held; resolv.conf's search domains and options (JSON lists).
+    '0014_stop_settings_dns_search': {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('containers').renameColumn('stop_signal', 'image_stop_signal').execute();
         await db.schema.alterTable('containers').addColumn('stop_signal', 'text').execute();
         await db.schema.alterTable('containers').addColumn('stop_timeout_s', 'integer').execute();
         await db.schema.alterTable('containers').addColumn('dns_search', 'text', (c) => c.notNull().defaultTo('[]')).execute();
         await db.schema.alterTable('containers').addColumn('dns_options', 'text', (c) => c.notNull().defaultTo('[]')).execute();
-        // Volume and network events name their volume or network (NULL for every other event).
-        await db.schema.alterTable('events').addColumn('volume', 'text').execute();
-        await db.schema.alterTable('events').addColumn('network', 'text').execute();
       },
     },
     // Docker's --tmpfs (a JSON list; '[]': none) and capabilities: '[]' added and dropped, not privileged. A
@@ -225,6 +222,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('containers').addColumn('cap_add', 'text', (c) => c.notNull().defaultTo('[]')).execute();
         await db.schema.alterTable('containers').addColumn('cap_drop', 'text', (c) => c.notNull().defaultTo('[]')).execute();
         await db.schema.alterTable('containers').addColumn('privileged', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
+    // Volume and network events name their volume or network (NULL for every other event).
+    '0016_volume_network_events': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('events').addColumn('volume', 'text').execute();
+        await db.schema.alterTable('events').addColumn('network', 'text').execute();
       },
     },
   };

@@ -180,6 +180,15 @@ describe('containers API', () => {
     assert.equal(h.launcher.stops.at(-1)?.graceMs, 1000, 'the configured grace by default');
   });
 
+  it('checks dns_options in the containers layer too (the Docker API does not go through the schema)', async () => {
+    for (const [options, field] of [
+      [['ndots:1\nnameserver 6.6.6.6'], 'body/dns_options/0'],
+      [Array.from({ length: 17 }, () => 'edns0'), 'body/dns_options'],
+    ] as const) {
+      await assert.rejects(h.app.containers.create({ name: 'resolver', image: 'sleeper:1', dns_options: [...options] }), (e: any) => e.code === 'HEARTH_ERR_INVALID_ARGUMENT' && e.field === field);
+    }
+  });
+
   it('stops with its own stop_signal and stop_timeout_s over the image\'s and the manager\'s; a request\'s timeout wins', async () => {
     const id = await create(h.app, { name: 'ownstop', image: 'quits:1', stop_signal: 'usr1', stop_timeout_s: 7 });
     const item = await waitFor(h.app, id, 'running');

@@ -1,6 +1,8 @@
 /**
- * DNS rebinding: without an API token, a request addressed to another name than this machine's is refused
- * before routing (a page of another site would send its own name); with a token the token decides.
+ * Web pages against a tokenless manager: a request addressed to another name than this machine's (DNS
+ * rebinding), or sent by a page of another origin (its Origin, its Sec-Fetch-Site), is refused before routing,
+ * WebSocket upgrades included; programs, which send neither, and the manager's own pages pass. With a token
+ * the token decides.
  */
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
@@ -38,6 +40,32 @@ describe('Host check without an API token', () => {
       }
       for (const host of ['127.0.0.1:18080', 'localhost:18080', `${hostname()}:18080`]) {
         assert.equal((await open.app.inject({ method: 'GET', url: '/v1/containers', headers: { host } })).statusCode, 200, host);
+      }
+    });
+
+    it('refuses what a page of another origin sends, upgrades and bodiless POSTs included, and lets its own pages and programs in', async () => {
+      const local = '127.0.0.1:18080';
+      const refused: Array<Record<string, string>> = [
+        { origin: 'http://evil.example' },
+        { origin: 'null' },
+        { origin: 'http://127.0.0.1:18081' },
+        { origin: 'http://localhost:18080' },
+        { origin: 'file://' },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+      ];
+      for (const headers of refused) {
+        for (const [method, url, extra] of [
+          ['POST', '/v1/volumes/prune', {}],
+          ['GET', '/v1/containers/x/attach', { connection: 'upgrade', upgrade: 'websocket' }],
+        ] as const) {
+          const r = await open.app.inject({ method, url, headers: { host: local, ...headers, ...extra } });
+          assert.equal(r.statusCode, 403, `${method} ${url} ${JSON.stringify(headers)}`);
+          assert.equal(r.json().error.code, 'HEARTH_ERR_HOST_NOT_ALLOWED');
+        }
+      }
+      for (const headers of [{}, { origin: 'http://127.0.0.1:18080' }, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }]) {
+        assert.equal((await open.app.inject({ method: 'GET', url: '/v1/containers', headers: { host: local, ...headers } })).statusCode, 200, JSON.stringify(headers));
       }
     });
 

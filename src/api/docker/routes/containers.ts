@@ -120,10 +120,10 @@ export function containerRoutes(app: FastifyInstance, ctx: DockerContext): void 
   app.delete<Ref>('/containers/:id', async (req, reply) => {
     if (boolParam(req.query.link)) throw invalidParameter('links are not supported by Hearth');
     await withContainer(ctx, req.params.id, async (c) => {
-      if (!boolParam(req.query.force) && (c.state === 'running' || c.state === 'paused' || c.state === 'recovering' || c.state === 'unresponsive')) {
-        throw conflict(
-          `cannot remove container "/${c.name}": container is ${c.state === 'paused' ? 'paused' : 'running'}: stop the container before removing or force remove`,
-        );
+      const restarting = manager.restartPending(c.id);
+      if (!boolParam(req.query.force) && (restarting || c.state === 'running' || c.state === 'paused' || c.state === 'recovering' || c.state === 'unresponsive')) {
+        const what = restarting ? 'restarting' : c.state === 'paused' ? 'paused' : 'running';
+        throw conflict(`cannot remove container "/${c.name}": container is ${what}: stop the container before removing or force remove`);
       }
       await manager.remove(c.id);
     });
