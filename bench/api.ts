@@ -7,7 +7,8 @@
  * every VM shares, private is what the container really costs), the manager's own, and last `create_vs_bare`: the
  * sequential create->running median over the bare VM boot of bench:boot, measured in the same run. The
  * sequential series runs, alternating with it, on a second manager with VMM jailing off (HEARTH_JAIL=off):
- * `jailed_vs_unjailed` compares them.
+ * `jailed_vs_unjailed` compares them. Where the time goes: the median of each step of the sequential jailed
+ * series, as the manager logs every start (`container started`, `startup_ms`; src/containers/startup-steps.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -55,10 +56,21 @@ async function deleteAll(world: E2eEnv, ids: string[]): Promise<void> {
   await Promise.all(ids.map((id) => world.api.call('DELETE', `/v1/containers/${id}`)));
 }
 
-const world = await e2eEnv({ HEARTH_LOG_LEVEL: 'error' });
+/** Each start's steps, from the manager's log (info: both managers log alike, so the comparison stays fair). */
+function startupSteps(w: E2eEnv, ids: ReadonlySet<string>): Array<Record<string, number>> {
+  const out: Array<Record<string, number>> = [];
+  for (const line of w.manager.output().split('\n')) {
+    if (!line.includes('"container started"')) continue;
+    const entry = JSON.parse(line) as { container?: string; startup_ms?: Record<string, number> };
+    if (entry.container && ids.has(entry.container) && entry.startup_ms) out.push(entry.startup_ms);
+  }
+  return out;
+}
+
+const world = await e2eEnv({ HEARTH_LOG_LEVEL: 'info' });
 // A second manager with jailing off, on a bridge and subnet of its own: creations alternate between the two,
 // so both see the same machine (run one series after the other and the first is ~100 ms slower, whichever).
-const plain = await e2eEnv({ HEARTH_LOG_LEVEL: 'error', HEARTH_JAIL: 'off', HEARTH_BRIDGE: 'hbench1', HEARTH_SUBNET: '10.214.0.0/24', HEARTH_NAT: 'off' });
+const plain = await e2eEnv({ HEARTH_LOG_LEVEL: 'info', HEARTH_JAIL: 'off', HEARTH_BRIDGE: 'hbench1', HEARTH_SUBNET: '10.214.0.0/24', HEARTH_NAT: 'off' });
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'hearth-bench-api-'));
 try {
   console.log(`hearth bench:api — manager process, QEMU microvm accel=tcg, image ${SERVE.image} (cached), n=${N}, then ${CONCURRENT} at once`);
@@ -84,6 +96,8 @@ try {
   const bare = await measureBare(N, scratch);
 
   console.log(summary('create->running, sequential', sequential.map((s) => s.ms)));
+  const steps = startupSteps(world, new Set(sequential.map((s) => s.id)));
+  for (const step of Object.keys(steps[0] ?? {})) console.log(summary(`  step ${step}`, steps.map((s) => s[step] ?? 0)));
   console.log(summary(`create->running, ${CONCURRENT} at once`, concurrent.map((s) => s.ms)));
   console.log(summary('idle ctr host resident', vmm.rss, 'MiB'));
   console.log(`${summary('idle ctr host private', vmm.private, 'MiB')} (earlier, a 256 MiB guest: ${EARLIER_PRIVATE_MIB}MiB)`);

@@ -12,6 +12,7 @@ import { hostLines } from './network-hosts.ts';
 import { buildProcessSpec, containerProcessConfig, resolvConf } from './process-spec.ts';
 import { capabilityMask } from './capabilities.ts';
 import { Run, resourcesOf, type AbortReason } from './run.ts';
+import { StartupSteps } from './startup-steps.ts';
 import { checkClaims, containerNames } from './volume-claims.ts';
 import { prepareMounts, prepareReadOnly } from './volume-mounts.ts';
 
@@ -45,20 +46,24 @@ export class Provisioner {
   /** Inside the queue: the steps, from whatever state the container was put in for them. */
   async provision(id: string, run: Run): Promise<void> {
     const { ctx } = this;
+    const steps = new StartupSteps();
     try {
       const c = await ctx.store.getContainer(id);
       if (!c) throw containerNotFound(id);
       // Once resolved, a container keeps its image (and the writable layer made on it) when its tag moves.
       const image = await run.resolveImage(c.image, c.image_digest);
       if (c.image_digest === null) await ctx.store.updateContainer(id, { image_digest: image.manifestDigest });
+      steps.mark('image');
       const mounts = await prepareMounts(ctx, c, image.config.volumes ?? []);
       // The check and the claim with no await between them: two starts cannot both take a volume (volume-claims.ts).
       checkClaims(ctx.runs.runs(), id, mounts.claims, containerNames(await ctx.store.listContainers()));
       run.volumes = mounts.claims;
       await prepareReadOnly(ctx, id, mounts.claims);
+      steps.mark('volumes');
       const resources = resourcesOf(c, ctx.settings);
       const attachment = await run.attachNetwork(resources);
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, image_stop_signal: image.config.stopSignal || null });
+      steps.mark('network');
       const hostname = hostnameOf(c); // as Docker
       const process = buildProcessSpec(containerProcessConfig(image.config, c), {
         args: c.args,
@@ -71,14 +76,18 @@ export class Provisioner {
         capabilities: capabilityMask(c),
       });
       await ctx.transition(id, { to: 'booting', message: `booting VM ${run.vmId} at ${attachment.guestIp}` });
-      await run.launch(process, resources, mounts.volumes);
+      steps.mark('spec');
+      await run.launch(process, resources, mounts.volumes, steps.mark);
       await ctx.transition(id, { to: 'initializing', message: 'VM booted; starting the process' });
       await run.waitStarted();
+      steps.mark('process');
       await run.openPorts(c.port_mappings);
+      steps.mark('ports');
       // The agent copied the image's content into these before it started the process: their first use is done.
       for (const name of mounts.firstUse) await ctx.store.volumes.markInitialized(name);
       await ctx.transition(id, { to: 'running', patch: { started_at: new Date().toISOString() }, message: 'process started' });
       this.onRunning(run);
+      ctx.log.info({ container: id, vm: run.vmId, startup_ms: steps.ms, total_ms: steps.totalMs() }, 'container started');
     } catch (e) {
       await run.release();
       ctx.runs.clearRun(id, run);

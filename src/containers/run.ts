@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BaseLogger } from 'pino';
 import { HearthError, describeError } from '../errors.ts';
 import { cancelled, runStep, withTimeout } from './deadlines.ts';
-import { vmSizeFor, type ProcessExit, type ProcessSpec, type Sandbox, type SandboxVolume } from '../sandbox/sandbox.ts';
+import { vmSizeFor, type ProcessExit, type ProcessSpec, type Sandbox, type LaunchStep, type SandboxVolume } from '../sandbox/sandbox.ts';
 import type { ContainerStore } from '../store/container-store.ts';
 import type { ContainerRecord, PortMapping, VmRecord } from '../model/index.ts';
 import type { ContainerDeps, NetworkAttachment, PortHandle, ResolvedImage } from './deps.ts';
@@ -226,7 +226,7 @@ export class Run {
   }
 
   /** Step 3 (booting): the VM, with the process to run, its CPUs and memory, and its volumes. Output is logged from here on. */
-  async launch(process: ProcessSpec, resources: RunResources, volumes: SandboxVolume[] = []): Promise<Sandbox> {
+  async launch(process: ProcessSpec, resources: RunResources, volumes: SandboxVolume[] = [], onStep?: (step: LaunchStep) => void): Promise<Sandbox> {
     if (!this.image) throw new Error('launch before resolveImage');
     const image = this.image;
     this.launchTried = true;
@@ -243,6 +243,7 @@ export class Run {
           cpus: resources.cpus,
           memoryMib: resources.memoryMib,
           ...(this.attachment ? { network: this.attachment } : {}),
+          ...(onStep ? { onStep } : {}),
         }),
       (late) => this.killAndRelease(late),
     );

@@ -56,6 +56,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         await mkdir(path.dirname(scratchPath), { recursive: true, mode: 0o700 });
         await this.options.scratch.create(scratchPath, this.options.scratchSizeMib);
       }
+      spec.onStep?.('scratch');
       const drives: DriveConfig[] = [
         { id: 'rootfs', path: spec.rootfs.path, readOnly: true, serial: 'rootfs' },
         { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },
@@ -75,6 +76,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
         shares: volumes.shares,
       });
+      spec.onStep?.('vmm');
       try {
         const info: SandboxInfo = {
           id: spec.id,
@@ -89,6 +91,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
         const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();
+        spec.onStep?.('agent');
         return sandbox;
       } catch (e) {
         await vm.terminate();

@@ -80,7 +80,11 @@ export interface SandboxSpec {
    */
   memoryMib: number;
   network?: GuestNetwork;
+  /** Told as each step of the launch ends: the scratch disk made, the VMM spawned, the agent greeted (the process sent). */
+  onStep?: (step: LaunchStep) => void;
 }
+
+export type LaunchStep = 'scratch' | 'vmm' | 'agent';
 
 /** One reading of what a sandbox uses: inside the guest, and on the host. */
 export interface SandboxStats {

@@ -639,9 +639,12 @@ export class FakeLauncher implements SandboxLauncher {
     if (this.failLaunch) throw new HearthError('Unavailable', 'HEARTH_ERR_VMM', this.failLaunch);
     if (this.vms.get(spec.id)?.alive) throw new Error(`VM ${spec.id} launched twice`);
     this.launched++;
+    spec.onStep?.('scratch');
+    spec.onStep?.('vmm');
     const sb = new FakeSandbox(spec, this);
     this.vms.set(spec.id, sb);
     sb.run();
+    spec.onStep?.('agent');
     return sb;
   }
   /** What adopting a VM throws instead (a paused or silent VM), until deleted. */

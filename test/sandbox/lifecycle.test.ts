@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { isAlive } from '../../src/vmm/process.ts';
 import { collect, makeLauncher, vmSuite } from '../helpers/vm-env.ts';
-import { assertGone, runToExit } from '../helpers/run-vm.ts';
+import { assertGone, runToExit, sandboxSpec } from '../helpers/run-vm.ts';
 
 const SIGTERM = 15;
 const sh = (script: string) => ({ config: { cmd: ['/bin/sh', '-c', script] } });
@@ -36,6 +36,16 @@ describe('microVM lifecycle', () => {
     });
     assert.equal(r.exit?.code, 137);
     assert.ok(stoppedIn >= 1_000, `the grace period was given (${stoppedIn} ms)`);
+  });
+
+  it('tells each launch step as it ends: the scratch disk, the VMM, the agent', async () => {
+    const spec = sandboxSpec({ image: suite.busybox, ...sh('echo ready') });
+    const told: string[] = [];
+    const sandbox = await suite.env.launcher.launch({ ...spec, onStep: (step) => told.push(step) });
+    assert.deepEqual(told, ['scratch', 'vmm', 'agent'], 'all told before launch resolves, in order');
+    const exit = await sandbox.wait();
+    assert.equal(exit?.code, 0);
+    await assertGone(suite.env, sandbox);
   });
 
   it('gives two VMs of one image disk their own writes', async () => {
