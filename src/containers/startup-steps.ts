@@ -1,7 +1,7 @@
 /**
  * Where a start's time goes: each step of create -> running, measured as it ends (the image resolved, volumes
- * and network ready, the scratch disk, the VMM spawned, the agent greeting with the process sent, the process
- * started, its ports open). Logged with every start (`container started`, `startup_ms`); `npm run bench:api`
+ * and network ready, the process's spec, the scratch disk, the VMM spawned, its channel connected, the agent's
+ * greeting once the guest booted, the process started, its ports open). Logged with every start (`container started`, `startup_ms`); `npm run bench:api`
  * prints their medians beside the bare boot.
  * @module
  */

@@ -91,7 +91,9 @@ export class MicroVmLauncher implements SandboxLauncher {
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
         const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();
-        spec.onStep?.('agent');
+        spec.onStep?.('connect');
+        // The greeting comes once the guest has booted, long after the connection: nothing is missed.
+        sandbox.once('ready', () => spec.onStep?.('hello'));
         return sandbox;
       } catch (e) {
         await vm.terminate();

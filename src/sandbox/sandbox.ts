@@ -80,11 +80,14 @@ export interface SandboxSpec {
    */
   memoryMib: number;
   network?: GuestNetwork;
-  /** Told as each step of the launch ends: the scratch disk made, the VMM spawned, the agent greeted (the process sent). */
+  /**
+   * Told as each step of a launch ends: the scratch disk made, the VMM spawned, its control channel connected
+   * (then `launch` resolves), and later the agent's greeting (the guest booted; the process is sent at once).
+   */
   onStep?: (step: LaunchStep) => void;
 }
 
-export type LaunchStep = 'scratch' | 'vmm' | 'agent';
+export type LaunchStep = 'scratch' | 'vmm' | 'connect' | 'hello';
 
 /** One reading of what a sandbox uses: inside the guest, and on the host. */
 export interface SandboxStats {

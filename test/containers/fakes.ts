@@ -644,7 +644,8 @@ export class FakeLauncher implements SandboxLauncher {
     const sb = new FakeSandbox(spec, this);
     this.vms.set(spec.id, sb);
     sb.run();
-    spec.onStep?.('agent');
+    spec.onStep?.('connect');
+    spec.onStep?.('hello');
     return sb;
   }
   /** What adopting a VM throws instead (a paused or silent VM), until deleted. */

@@ -28,7 +28,7 @@ describe('startup steps', () => {
     const started = lines.find((l) => l.msg === 'container started' && l.container === id);
     assert.ok(started, 'a container started line');
     const steps = started.startup_ms as Record<string, number>;
-    assert.deepEqual(Object.keys(steps), ['image', 'volumes', 'network', 'spec', 'scratch', 'vmm', 'agent', 'process', 'ports']);
+    assert.deepEqual(Object.keys(steps), ['image', 'volumes', 'network', 'spec', 'scratch', 'vmm', 'connect', 'hello', 'process', 'ports']);
     for (const ms of Object.values(steps)) assert.ok(typeof ms === 'number' && ms >= 0);
     const total = started.total_ms as number;
     assert.ok(total >= Object.values(steps).reduce((a, b) => a + b, 0) - 1, 'the steps add up to no more than the total');
