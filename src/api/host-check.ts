@@ -24,12 +24,13 @@ function hostPart(header: string): string {
   return header.replace(/:\d*$/, '').replace(/\.$/, '').toLowerCase();
 }
 
-export function isLocalHostHeader(header: string | undefined, ownName = hostname()): boolean {
+/** `ownName`: the machine's host name, asked of the system only for a Host that is neither an address nor localhost. */
+export function isLocalHostHeader(header: string | undefined, ownName?: string): boolean {
   if (header === undefined || header === '') return false;
   const host = hostPart(header.trim());
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1';
-  return host === 'localhost' || host.endsWith('.localhost') || host === ownName.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === (ownName ?? hostname()).toLowerCase();
 }
 
 /** The origin a browser says the request comes from is this server's own (`Origin` names the `Host`). */

@@ -3,16 +3,12 @@
  * (so nothing of the host's ~/.docker, contexts or credentials matters) and no DOCKER_* variable of the
  * caller's but those a test sets.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runProgram, succeeded, type ProgramResult } from './run-program.ts';
 
-export interface DockerResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type DockerResult = ProgramResult;
 
 export interface DockerRunOptions {
   env?: Record<string, string>;
@@ -38,27 +34,12 @@ export class DockerCli {
 
   /** Runs `docker ...args` to its end. */
   run(args: string[], opts: DockerRunOptions = {}): Promise<DockerResult> {
-    const child = spawn('docker', args, { env: this.env(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    return new Promise((resolve) => {
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+    return runProgram('docker', args, { ...opts, env: this.env(opts.env) });
   }
 
   /** Runs `docker ...args` and returns its stdout; throws with everything it printed unless it exits 0. */
   async ok(args: string[], opts: DockerRunOptions = {}): Promise<string> {
-    const r = await this.run(args, opts);
-    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
+    return succeeded(`docker ${args.join(' ')}`, await this.run(args, opts)).stdout;
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { runProgram, succeeded, type ProgramResult } from './run-program.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const HEARTH_JS = path.join(ROOT, 'dist/cli/hearth.js');
@@ -14,11 +15,7 @@ export function buildCli(): void {
   if (build.status !== 0) throw new Error(`scripts/build.sh failed:\n${build.stderr}`);
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProgramResult;
 
 export interface CliRunOptions {
   env?: Record<string, string>;
@@ -40,27 +37,12 @@ export class HearthCli {
 
   /** Runs `hearth ...args` to its end, stdin from `input` (closed at once without it). */
   run(args: string[], opts: CliRunOptions = {}): Promise<CliResult> {
-    const child = spawn(process.execPath, [HEARTH_JS, ...args], { env: this.env(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    return new Promise((resolve) => {
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+    return runProgram(process.execPath, [HEARTH_JS, ...args], { ...opts, env: this.env(opts.env) });
   }
 
   /** Its stdout; throws with everything it printed unless it exits 0. */
   async ok(args: string[], opts: CliRunOptions = {}): Promise<string> {
-    const r = await this.run(args, opts);
-    if (r.code !== 0) throw new Error(`hearth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r.stdout;
+    return succeeded(`hearth ${args.join(' ')}`, await this.run(args, opts)).stdout;
   }
 
   /**

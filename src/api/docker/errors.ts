@@ -6,7 +6,8 @@
  * @module
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { HearthError, type ErrorKind } from '../../errors.ts';
+import { HearthError } from '../../errors.ts';
+import { STATUS_OF_KIND } from '../error-handler.ts';
 
 export class DockerError extends Error {
   override readonly name = 'DockerError';
@@ -37,18 +38,7 @@ export const notRunning = (id: string) => conflict(`Container ${id} is not runni
 export const notImplemented = (method: string, path: string, why?: string) =>
   new DockerError(501, `not implemented by Hearth: ${method} ${path}${why ? ` (${why})` : ''}`);
 
-const STATUS_OF_KIND: Record<ErrorKind, number> = {
-  InvalidArgument: 400,
-  Unauthenticated: 401,
-  PermissionDenied: 403,
-  NotFound: 404,
-  AlreadyExists: 409,
-  FailedPrecondition: 409,
-  Internal: 500,
-  Unavailable: 503,
-};
-
-/** Hearth codes whose kind alone would give another status than dockerd's. */
+/** Hearth codes whose kind alone (the /v1 API's status of it) would give another status than dockerd's. */
 const STATUS_OF_CODE: Partial<Record<string, number>> = {
   HEARTH_ERR_PORT_IN_USE: 500,
   HEARTH_ERR_NET_POOL_EXHAUSTED: 500,
