@@ -283,6 +283,25 @@ describe('docker container commands through Hearth', () => {
     await docker(['rm', 'flaky']);
   });
 
+  it('docker stop of a restarting container cancels its restart, as dockerd', async () => {
+    await docker(['run', '-d', '--name', 'looping', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 1']);
+    const deadline = Date.now() + 120_000;
+    let state = '';
+    while (Date.now() < deadline && !(state = await line(['inspect', '--format', '{{.State.Status}} {{.RestartCount}}', 'looping'])).startsWith('restarting')) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(state, /^restarting \d+$/);
+    const rm = await world.docker.run(['rm', 'looping']);
+    assert.notEqual(rm.code, 0, 'a restarting container needs rm -f');
+    assert.match(rm.stderr, /container is restarting/);
+    await docker(['stop', 'looping']);
+    const count = state.split(' ')[1];
+    // Past the 2 s backoff, then 4 s: a restart still pending would have run.
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(await line(['inspect', '--format', '{{.State.Status}} {{.RestartCount}}', 'looping']), `exited ${count}`);
+    await docker(['rm', 'looping']);
+  });
+
   it('--dns-search and --dns-option write resolv.conf; --stop-signal and --stop-timeout are what docker stop sends and waits', async () => {
     const resolv = await docker(['run', '--rm', '--dns', '10.9.9.9', '--dns-search', 'corp.example', '--dns-option', 'ndots:2', 'busybox', 'cat', '/etc/resolv.conf']);
     assert.equal(resolv, 'nameserver 10.9.9.9\nsearch corp.example\noptions ndots:2\n');

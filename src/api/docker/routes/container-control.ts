@@ -45,11 +45,11 @@ export function containerControlRoutes(app: FastifyInstance, ctx: DockerContext)
   });
 
   app.post<Ref>('/containers/:id/stop', async (req, reply) => {
-    if (req.query.signal) throw invalidParameter('a stop signal is not supported by Hearth: the image\'s STOPSIGNAL (else SIGTERM) is sent; use kill for another');
+    if (req.query.signal) throw invalidParameter('a stop signal in the request is not supported by Hearth: the container\'s own is sent (--stop-signal, else the image\'s STOPSIGNAL, else SIGTERM); use kill for another');
     const grace = graceMs(req.query.t);
     const stopped = await withContainer(ctx, req.params.id, async (c) => {
-      const status = statusOf(c);
-      if (!ACTIVE_STATES.has(c.state) && status !== 'running') return false;
+      // A restarting container is stopped too, as dockerd does: its pending restart is cancelled.
+      if (!ACTIVE_STATES.has(c.state) && statusOf(c) !== 'running' && !manager.restartPending(c.id)) return false;
       try {
         await manager.stop(c.id, grace);
       } catch (e) {
