@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Hearth guest kernel: an uncompressed PVH `vmlinux` that QEMU (-kernel) and
-# Firecracker boot directly, from Debian's linux-source-6.1 package, tinyconfig plus
-# hearth.config beside this script.
+# Firecracker boot directly, from Debian's linux-source-6.1 package with the patches in
+# patches/ beside this script applied, tinyconfig plus hearth.config beside it.
 #
 # Output (outside the repo, shared by every checkout on the machine):
 #   $HEARTH_CACHE_DIR/guest/vmlinux          the kernel
@@ -19,6 +19,9 @@ src_tar=${HEARTH_LINUX_SOURCE:-/usr/src/linux-source-6.1.tar.xz}
 src_pkg=linux-source-6.1
 jobs=${HEARTH_BUILD_JOBS:-$(nproc)}
 fragment=$here/hearth.config
+shopt -s nullglob
+patches=("$here"/patches/*.patch)
+shopt -u nullglob
 
 log() { echo "hearth: $*" >&2; }
 die() { echo "hearth: error: $*" >&2; exit 1; }
@@ -30,9 +33,12 @@ die() { echo "hearth: error: $*" >&2; exit 1; }
 src_version=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)
 [[ -n $src_version && $src_tar == /usr/src/$src_pkg.tar.xz ]] || src_version=$(stat -c 'file-%s-%Y' "$src_tar")
 
+# The extracted tree is the source with the patches applied: new patches mean a new tree.
+src_tree="$src_version patches=$(cat /dev/null "${patches[@]}" | sha256sum | cut -c1-16)"
+
 # The compiler is an input too: a toolchain upgrade must not reuse objects built by the old one.
 cc_version=$(gcc -dumpfullversion 2>/dev/null || echo none)
-key=$({ cat "$fragment" "${BASH_SOURCE[0]}"; echo "src=$src_version cc=$cc_version"; } | sha256sum | cut -c1-16)
+key=$({ cat "$fragment" "${BASH_SOURCE[0]}" "${patches[@]}"; echo "src=$src_version cc=$cc_version"; } | sha256sum | cut -c1-16)
 
 up_to_date() { [[ -f $out/vmlinux && -f $out/vmlinux.key && $(<"$out/vmlinux.key") == "$key" ]]; }
 
@@ -51,7 +57,7 @@ if up_to_date; then
   exit 0
 fi
 
-for tool in make gcc flex bison bc; do
+for tool in make gcc flex bison bc patch; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install build-essential flex bison libelf-dev bc)"
 done
 
@@ -62,13 +68,16 @@ started=$SECONDS
 
 # Extract once per source version. tar keeps the archive's mtimes, so objects of an
 # older source could look newer than the new files: the build tree goes with it.
-if [[ ! -f $srcdir/.hearth-src-version || $(<"$srcdir/.hearth-src-version") != "$src_version" ]]; then
-  log "extracting $src_tar (source $src_version)..."
-  rm -rf "$out/src" "$build"
+if [[ ! -f $srcdir/.hearth-src-version || $(<"$srcdir/.hearth-src-version") != "$src_tree" ]]; then
+  log "extracting $src_tar (source $src_tree)..."
+  rm -rf "$out/src" "$out/src.tmp" "$build"
   mkdir -p "$out/src.tmp"
   tar -xJf "$src_tar" -C "$out/src.tmp"
   [[ -d $out/src.tmp/$src_pkg ]] || die "$src_tar does not contain $src_pkg/"
-  echo "$src_version" >"$out/src.tmp/$src_pkg/.hearth-src-version"
+  for p in "${patches[@]}"; do
+    patch -s -p1 -d "$out/src.tmp/$src_pkg" <"$p" || die "patch $p does not apply to $src_pkg $src_version"
+  done
+  echo "$src_tree" >"$out/src.tmp/$src_pkg/.hearth-src-version"
   mv "$out/src.tmp" "$out/src"
 fi
 
