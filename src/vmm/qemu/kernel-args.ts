@@ -14,11 +14,18 @@ import { constants } from 'node:fs';
 import { access, open, readFile } from 'node:fs/promises';
 import type { Accel } from '../driver.ts';
 
+/**
+ * Every virtqueue's size. QEMU's virtio-mmio offers 1024 entries whatever the device, and the guest's
+ * drivers fill them: the control channel's virtio-serial held 2048 pages (8 MiB) of receive buffers, the
+ * NIC and disks more. `virtio_mmio.queue_max` is a parameter of Hearth's kernel (guest/kernel/patches).
+ */
+const VIRTIO_QUEUE_MAX = 128;
+
 /** QEMU's emulated local APIC counts its timer in nanoseconds: a 1 GHz bus whatever the host (the guest's own calibration measured 1000.0004 MHz). */
 const QEMU_APIC_TIMER_HZ = 1_000_000_000;
 
 export async function qemuKernelArgs(accel: Accel): Promise<string[]> {
-  const args = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'no_timer_check'];
+  const args = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'no_timer_check', `virtio_mmio.queue_max=${VIRTIO_QUEUE_MAX}`];
   if (accel === 'kvm') args.push('nolapic_timer');
   // Under KVM the guest reads its clock from kvm-clock; only emulation needs the host's TSC rate.
   if (accel === 'tcg') {
