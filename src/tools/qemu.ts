@@ -10,7 +10,7 @@ import { jailerArgs, type JailSpec } from './jailer.ts';
 import { runTool } from './run.ts';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
-const TCG_TB_CACHE_MIB = 16;
+const TCG_TB_CACHE_MIB = 128;
 
 export interface QemuMicrovm {
   /** Appears in the process list as `-name`, so a VM's process can be recognised. */
@@ -57,10 +57,11 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   const argv = [
     '-name', vm.name,
     '-M', `microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off${ramInMemfd ? ',memory-backend=ram' : ''}`,
-    // TCG's translation cache defaults to 1 GiB and fills as the guest runs new code, and QEMU never gives
-    // back what it filled: a boot alone fills ~31 MiB with code it runs once. At 16 MiB the cache is flushed
-    // during the boot instead and an idle VM costs ~16 MiB less; boots and a busybox workload measured no
-    // slower (bench:boot, within noise).
+    // TCG's translation cache defaults to 1 GiB and fills as the guest runs new code; a bound keeps a
+    // long-lived container's VMM from growing towards it. QEMU never gives back what it filled: a boot
+    // alone fills ~31 MiB, most of it code run once. 16 MiB would save an idle VM that much but flushes the
+    // cache during the boot, and a start then took 50-100 ms longer (bench:boot, three runs; the entrypoint's
+    // exec to its first output alone 27 -> 55-63 ms). A VM restored from a snapshot never translates the boot.
     '-accel', vm.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_CACHE_MIB}` : 'kvm',
     '-cpu', vm.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(vm.vcpus),
