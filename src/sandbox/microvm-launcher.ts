@@ -1,6 +1,6 @@
 /**
  * Launches sandboxes as microVMs: a run directory per VM under `vmsDir`, the image disk shared read-only,
- * a scratch disk for the writable layer, the kernel's `ip=` for the network, and the agent told what to run.
+ * a scratch disk for the writable layer, a tap for the network, and the agent told what to run (and who it is).
  * Everything a later process needs to adopt the VM is in the run directory (sandbox.json + the driver's files).
  */
 import { existsSync } from 'node:fs';
@@ -39,9 +39,11 @@ export class MicroVmLauncher implements SandboxLauncher {
   async launch(spec: SandboxSpec): Promise<Sandbox> {
     const limits = { memoryMaxBytes: spec.memoryMib * 2 ** 20 };
     const volumes = volumeDevices(spec.volumes ?? []);
+    const net = spec.network;
+    const network = net ? { address: `${net.guestIp}/${net.prefixLength}`, gateway: net.gateway, mac: net.mac } : undefined;
     // Encoded now, before anything is made, only to be checked: the agent client encodes it again with the
     // clock of the moment it is sent.
-    encodeRun(spec.process, spec.rootfs.fsType, undefined, limits, volumes.mounts);
+    encodeRun(spec.process, spec.rootfs.fsType, { limits, mounts: volumes.mounts, network });
     const size = vmSizeFor(spec);
     const runDir = this.runDir(spec.id);
     await mkdir(this.options.vmsDir, { recursive: true });
@@ -62,7 +64,6 @@ export class MicroVmLauncher implements SandboxLauncher {
         { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },
         ...volumes.drives,
       ];
-      const net = spec.network;
       const vm = await this.options.driver.start({
         id: spec.id,
         runDir,
@@ -71,7 +72,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         memoryMib: size.memoryMib,
         kernelPath: this.options.guest.kernel,
         initrdPath: this.options.guest.initramfs,
-        kernelArgs: net ? [kernelIpArg(net.guestIp, net.gateway, net.prefixLength, spec.process.hostname)] : [],
+        kernelArgs: [],
         drives,
         nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
         shares: volumes.shares,
@@ -87,7 +88,7 @@ export class MicroVmLauncher implements SandboxLauncher {
           memoryMib: size.memoryMib,
           guestIp: net?.guestIp ?? null,
         };
-        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts };
+        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts, network };
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
         const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();
@@ -177,11 +178,4 @@ export function volumeDevices(volumes: readonly SandboxVolume[]): { drives: Driv
     }
   }
   return { drives, shares, mounts };
-}
-
-/** The kernel's own IP autoconfiguration: `ip=<client>::<gateway>:<netmask>:<hostname>:<device>:off`. */
-export function kernelIpArg(guestIp: string, gateway: string, prefixLength: number, hostname: string): string {
-  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-  const netmask = [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.');
-  return `ip=${guestIp}::${gateway}:${netmask}:${hostname.slice(0, 63)}:eth0:off`;
 }
