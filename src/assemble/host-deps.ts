@@ -25,6 +25,8 @@ export async function hostDeps(config: HearthConfig, log: Logger, store: Contain
     scratchSizeMib: config.vm.scratchSizeMib,
     probeCacheFile: join(config.dataDir, 'accel.json'),
     jail: { enabled: config.vm.jail, uidBase: config.vm.jailUidBase, uidCount: config.vm.jailUidCount },
+    snapshots: config.vm.snapshots,
+    warn: (message) => log.warn({ part: 'sandbox' }, message),
   });
   log.info({ accel: accel.accel, reason: accel.reason }, `VMs run with ${accel.accel}`);
   if (!jail) {

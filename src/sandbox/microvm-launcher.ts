@@ -7,15 +7,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeRun } from '../agent/run-message.ts';
-import { HearthError } from '../errors.ts';
+import { HearthError, describeError, isHearthError } from '../errors.ts';
 import type { GuestMount } from '../agent/run-message.ts';
-import type { VmmDriver, DriveConfig, ShareConfig } from '../vmm/driver.ts';
+import type { VmmDriver, DriveConfig, ShareConfig, VmConfig, VmProcess } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 import { EXIT_FILE, MicroVmSandbox } from './microvm-sandbox.ts';
 import type { LaunchedProcess } from './microvm-sandbox.ts';
 import type { ProcessExit, Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec, SandboxVolume } from './sandbox.ts';
 import type { ScratchDisks } from './scratch-disk.ts';
 import { vmSizeFor } from './vm-size.ts';
+import { templateShape } from './template-shape.ts';
+import type { VmTemplate, VmTemplates } from './vm-templates.ts';
 
 const SANDBOX_FILE = 'sandbox.json';
 
@@ -31,6 +33,10 @@ export interface MicroVmLauncherOptions {
   guest: GuestArtifacts;
   scratch: ScratchDisks;
   scratchSizeMib: number;
+  /** VMs resume from these instead of booting where they can; absent, every VM boots. */
+  templates?: VmTemplates;
+  /** Why a VM booted although templates are on (a reason an operator may act on). */
+  warn?: (message: string) => void;
 }
 
 export class MicroVmLauncher implements SandboxLauncher {
@@ -64,7 +70,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },
         ...volumes.drives,
       ];
-      const vm = await this.options.driver.start({
+      const config: VmConfig = {
         id: spec.id,
         runDir,
         vcpus: size.vcpus,
@@ -76,7 +82,8 @@ export class MicroVmLauncher implements SandboxLauncher {
         drives,
         nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
         shares: volumes.shares,
-      });
+      };
+      const { vm, template } = await this.startVm(config, spec);
       spec.onStep?.('vmm');
       try {
         const info: SandboxInfo = {
@@ -87,6 +94,7 @@ export class MicroVmLauncher implements SandboxLauncher {
           vcpus: size.vcpus,
           memoryMib: size.memoryMib,
           guestIp: net?.guestIp ?? null,
+          template: template?.key ?? null,
         };
         const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts, network };
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
@@ -103,6 +111,32 @@ export class MicroVmLauncher implements SandboxLauncher {
     } catch (e) {
       await rm(runDir, { recursive: true, force: true });
       throw e;
+    }
+  }
+
+  /**
+   * Resumes the VM from its shape's template where it has one (built first if need be), else boots it. A
+   * template that cannot be had or fails to resume is logged, and the VM boots instead.
+   */
+  private async startVm(config: VmConfig, spec: SandboxSpec): Promise<{ vm: VmProcess; template?: VmTemplate }> {
+    const { templates, driver } = this.options;
+    const shape = templates ? await templateShape(config) : undefined;
+    if (!templates || !shape) return { vm: await driver.start(config) };
+    let template: VmTemplate | undefined;
+    try {
+      template = await templates.ensure(shape);
+    } catch (e) {
+      this.options.warn?.(`VM ${config.id} boots: ${describeError(e)}`);
+    }
+    spec.onStep?.('template');
+    if (!template) return { vm: await driver.start(config) };
+    try {
+      return { vm: await driver.start({ ...config, restoreFrom: template.stateFile }), template };
+    } catch (e) {
+      if (!isHearthError(e, 'HEARTH_ERR_VMM_RESTORE')) throw e;
+      this.options.warn?.(`VM ${config.id} boots: resuming it from template ${template.key} failed (the template is discarded): ${describeError(e)}`);
+      await templates.discard(template);
+      return { vm: await driver.start(config) };
     }
   }
 

@@ -26,8 +26,11 @@ export interface QemuMicrovm {
   /** Unix socket QEMU listens on for QMP. */
   qmpSocket?: string;
   drives: Array<{ id: string; path: string; readOnly: boolean; serial: string }>;
-  /** A NIC on a host tap, which QEMU opens by name or, with `fd`, was handed open. */
-  nics: Array<{ id: string; tap: string; mac: string; fd?: number }>;
+  /**
+   * A NIC on a host tap, which QEMU opens by name or, with `fd`, was handed open; with neither, a NIC wired to
+   * nothing (a hub port of its own), whose VM's clones get a tap.
+   */
+  nics: Array<{ id: string; tap?: string; mac: string; fd?: number }>;
   /** A virtio-serial port backed by a unix socket QEMU listens on. */
   serialPorts: Array<{ id: string; name: string; socket: string }>;
   /**
@@ -43,6 +46,11 @@ export interface QemuMicrovm {
   seccomp: boolean;
   /** Start with the vCPUs stopped (`-S`): the guest runs from QMP `cont`. */
   paused?: boolean;
+  /**
+   * Resume a saved VM instead of booting: QEMU listens on this unix socket for the state (a migration stream)
+   * and runs the guest from where it was saved once it is loaded.
+   */
+  incoming?: string;
 }
 
 const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
@@ -67,17 +75,15 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   if (vm.seccomp) argv.push('-sandbox', SECCOMP);
   if (vm.paused) argv.push('-S');
   if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
+  if (vm.incoming) argv.push('-incoming', `unix:${vm.incoming}`);
   for (const d of vm.drives) {
     argv.push(
       '-drive', `id=${d.id},file=${d.path},format=raw,if=none,readonly=${d.readOnly ? 'on' : 'off'}`,
       '-device', `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
     );
   }
-  for (const n of vm.nics) {
-    argv.push(
-      '-netdev', n.fd === undefined ? `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no` : `tap,id=${n.id},fd=${n.fd}`,
-      '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`,
-    );
+  for (const [i, n] of vm.nics.entries()) {
+    argv.push('-netdev', netdevArg(n, i), '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
   if (shares.length > 0) {
     argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`, '-global', 'virtio-mmio.force-legacy=false');
@@ -93,6 +99,13 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
     );
   }
   return argv;
+}
+
+/** A NIC wired to nothing is alone on hub `index`. */
+function netdevArg(n: QemuMicrovm['nics'][number], index: number): string {
+  if (n.fd !== undefined) return `tap,id=${n.id},fd=${n.fd}`;
+  if (n.tap !== undefined) return `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no`;
+  return `hubport,id=${n.id},hubid=${index}`;
 }
 
 /** The absolute path of the QEMU binary on PATH (a jail binds it by path). */

@@ -4,11 +4,14 @@
  * @module
  */
 import net from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { HearthError } from '../../errors.ts';
 import type { Accel, DiskIo, VmmUsage, VmProcess } from '../driver.ts';
 import { cpuTimeOf, killAndWait, memoryOf, waitUntilGone } from '../process.ts';
+import { delay } from './deadline.ts';
 import type { QmpClient } from './qmp.ts';
+import { saveVmState } from './vm-state.ts';
 import type { RunFiles, VmmIdentity, VmmRecord } from './vmm-identity.ts';
 
 /** QEMU answers QMP in milliseconds; one that does not within this is stuck (or stopped). */
@@ -20,6 +23,7 @@ export class QemuVm implements VmProcess {
   readonly exited: Promise<{ reason: string }>;
   readonly accel: Accel;
   paused: boolean;
+  private readonly vmmDirInVmm: string | undefined;
 
   constructor(
     readonly id: string,
@@ -28,9 +32,11 @@ export class QemuVm implements VmProcess {
     private readonly files: RunFiles,
     private readonly qmp: QmpClient,
     private readonly identity: VmmIdentity,
-    options: { paused?: boolean } = {},
+    /** `vmmDirInVmm`: the VMM's directory as QEMU sees it (inside its jail); known only to who started it. */
+    options: { paused?: boolean; vmmDirInVmm?: string } = {},
   ) {
     this.paused = options.paused ?? false;
+    this.vmmDirInVmm = options.vmmDirInVmm;
     this.accel = record.accel;
     this.exited = new Promise((resolve) => {
       qmp.once('close', () => {
@@ -88,6 +94,18 @@ export class QemuVm implements VmProcess {
     this.paused = false;
   }
 
+  async saveState(file: string): Promise<void> {
+    if (this.vmmDirInVmm === undefined) {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: only the process that started a VM saves it`);
+    }
+    try {
+      await saveVmState(this.qmp, this.files.saving, path.join(this.vmmDirInVmm, path.basename(this.files.saving)), file);
+      this.paused = true;
+    } catch (e) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: saving its state failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
   /** /proc for the process (CPU time, smaps_rollup), QMP `query-blockstats` for the disks. */
   async usage(): Promise<VmmUsage> {
     const noAnswer = delay(QMP_TIMEOUT_MS).then(() => new Error(`no answer within ${QMP_TIMEOUT_MS} ms`));
@@ -136,8 +154,4 @@ export function diskIo(reply: unknown): DiskIo[] {
       writeOps: e.stats!.wr_operations ?? 0,
       flushOps: e.stats!.flush_operations ?? 0,
     }));
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
