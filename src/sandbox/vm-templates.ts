@@ -14,15 +14,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentClient } from '../agent/client.ts';
 import { HearthError, describeError } from '../errors.ts';
 import type { DriveConfig, VmmDriver, VmProcess } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 
 /** Bumped when what a template holds or how it is made changes, so older ones are not used. */
-const FORMAT = 1;
-/** A template VM waits this long for its agent's greeting. */
-const HELLO_TIMEOUT_MS = 60_000;
+const FORMAT = 2;
+/** A template VM's agent must be waiting for a host within this. */
+const BOOT_TIMEOUT_MS = 60_000;
 /** A shape whose template could not be built is not tried again for this long (containers boot cold). */
 const RETRY_AFTER_MS = 10 * 60_000;
 /** The MAC of every template's NIC; each clone's agent sets its own. */
@@ -124,7 +123,7 @@ export class VmTemplates {
         drives,
         nics: shape.nic ? [{ id: 'net0', mac: TEMPLATE_MAC }] : [],
       });
-      await waitForWaitingAgent(vm);
+      await agentWaiting(vm);
       await vm.saveState(stateFile);
     } finally {
       await vm?.terminate().catch(() => undefined);
@@ -160,27 +159,22 @@ export class VmTemplates {
   }
 }
 
-/** Resolves once the VM's agent has greeted a connection in state `waiting`; the connection is then closed. */
-async function waitForWaitingAgent(vm: VmProcess): Promise<void> {
-  const stream = await vm.connectControl();
-  const agent = new AgentClient(stream);
+/**
+ * Resolves once the template VM's agent waits for a host: it has opened its end of the control channel, and
+ * its greeting waits for a connection (which each clone's host makes).
+ */
+async function agentWaiting(vm: VmProcess): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const hello = await new Promise<{ state: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the template VM's agent did not greet within ${HELLO_TIMEOUT_MS} ms`)), HELLO_TIMEOUT_MS);
-      agent.once('hello', (h) => {
-        clearTimeout(timer);
-        resolve(h);
-      });
-      agent.once('closed', ({ reason }) => {
-        clearTimeout(timer);
-        reject(new Error(`the template VM's control channel closed: ${reason}`));
-      });
-      void vm.exited.then(({ reason }) => reject(new Error(`the template VM ended: ${reason}`)));
-    });
-    if (hello.state !== 'waiting') throw new Error(`the template VM's agent is ${hello.state}, not waiting`);
+    await Promise.race([
+      vm.controlOpened(),
+      vm.exited.then(({ reason }) => Promise.reject(new Error(`the template VM ended: ${reason}`))),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the template VM's agent did not open its channel within ${BOOT_TIMEOUT_MS} ms`)), BOOT_TIMEOUT_MS);
+      }),
+    ]);
   } finally {
-    agent.detach();
-    stream.destroy();
+    clearTimeout(timer);
   }
 }
 

@@ -95,7 +95,8 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   for (const p of vm.serialPorts) {
     argv.push(
       '-chardev', `socket,id=${p.id},path=${p.socket},server=on,wait=off`,
-      '-device', `virtserialport,chardev=${p.id},name=${p.name}`,
+      // The port's device id names it in QMP's VSERPORT_CHANGE (the guest opened or closed its end).
+      '-device', `virtserialport,id=${p.id},chardev=${p.id},name=${p.name}`,
     );
   }
   return argv;

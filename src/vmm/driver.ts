@@ -109,6 +109,12 @@ export interface VmProcess {
   /** Runs the vCPUs again. The guest's clock is behind by the pause: the caller sets it. */
   resume(): Promise<void>;
   /**
+   * Resolves once the guest has opened its end of the control channel (its agent waits for a host), learnt
+   * without connecting: a VM to be saved must not have seen a host come and go, or its clones would resume
+   * with that departure still to handle. Only for a VM this process started.
+   */
+  controlOpened(): Promise<void>;
+  /**
    * Stops the vCPUs and writes the VM's whole state (devices and guest RAM) to `file`, for `VmConfig.restoreFrom`;
    * the VM stays stopped. HEARTH_ERR_VMM_SAVE when it cannot.
    */

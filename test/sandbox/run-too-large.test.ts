@@ -87,6 +87,7 @@ describe('a RUN message over the protocol limit', () => {
       resume: () => Promise.reject(new Error('not used')),
       usage: () => Promise.reject(new Error('not used')),
       saveState: () => Promise.reject(new Error('not used')),
+      controlOpened: () => Promise.reject(new Error('not used')),
     };
     const info = { id: 'vm1', vmm: 'qemu' as const, pid: 1, accel: 'tcg' as const, vcpus: 1, memoryMib: 256, guestIp: null };
     const sandbox = new MicroVmSandbox(info, vm, '/nonexistent', { spec: tooBig, rootfsType: 'ext4' }, async () => {});

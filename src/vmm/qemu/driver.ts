@@ -25,7 +25,7 @@ import type { VmmJail } from '../jail/vmm-jail.ts';
 import { killAndWait, processState } from '../process.ts';
 import { FileShares } from './file-shares.ts';
 import { withDeadline } from './deadline.ts';
-import { QemuVm, QMP_TIMEOUT_MS } from './qemu-vm.ts';
+import { CONTROL_PORT_ID, QemuVm, QMP_TIMEOUT_MS } from './qemu-vm.ts';
 import { QmpClient } from './qmp.ts';
 import { sendVmState, waitForLoad } from './vm-state.ts';
 import { RUN_DIR_TAG, VmmIdentity, runFiles, type VmmRecord } from './vmm-identity.ts';
@@ -98,7 +98,7 @@ export class QemuDriver implements VmmDriver {
       qmpSocket: inVmm(files.qmp),
       drives: config.drives.map((d) => ({ ...d, path: prepared?.drivePath(d.id) ?? d.path })),
       nics: config.nics.map((n) => (prepared && n.tap !== undefined ? { ...n, fd: prepared.tapFd(n.tap) } : n)),
-      serialPorts: [{ id: 'control', name: CONTROL_PORT_NAME, socket: inVmm(files.control) }],
+      serialPorts: [{ id: CONTROL_PORT_ID, name: CONTROL_PORT_NAME, socket: inVmm(files.control) }],
       fileShares: shares.map((f) => ({ id: f.id, socket: inVmm(f.socketName), tag: f.id })),
       seccomp: prepared !== undefined,
       // Jailed, the guest waits until the socket directory is handed back to root (see the top of this file).

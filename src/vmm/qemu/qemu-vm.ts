@@ -14,6 +14,8 @@ import type { QmpClient } from './qmp.ts';
 import { saveVmState } from './vm-state.ts';
 import type { RunFiles, VmmIdentity, VmmRecord } from './vmm-identity.ts';
 
+/** The control channel's virtio-serial port (its device id and chardev id in QEMU's arguments). */
+export const CONTROL_PORT_ID = 'control';
 /** QEMU answers QMP in milliseconds; one that does not within this is stuck (or stopped). */
 export const QMP_TIMEOUT_MS = 2_000;
 /** After SIGKILL the kernel ends a process in milliseconds; one still there after this is stuck in the kernel. */
@@ -24,6 +26,7 @@ export class QemuVm implements VmProcess {
   readonly accel: Accel;
   paused: boolean;
   private readonly vmmDirInVmm: string | undefined;
+  private readonly opened: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -37,6 +40,15 @@ export class QemuVm implements VmProcess {
   ) {
     this.paused = options.paused ?? false;
     this.vmmDirInVmm = options.vmmDirInVmm;
+    this.opened = new Promise((resolve) => {
+      const onEvent = (e: { event: string; data?: unknown }) => {
+        const data = e.data as { id?: string; open?: boolean } | undefined;
+        if (e.event !== 'VSERPORT_CHANGE' || data?.id !== CONTROL_PORT_ID || !data.open) return;
+        qmp.off('event', onEvent);
+        resolve();
+      };
+      qmp.on('event', onEvent);
+    });
     this.accel = record.accel;
     this.exited = new Promise((resolve) => {
       qmp.once('close', () => {
@@ -92,6 +104,10 @@ export class QemuVm implements VmProcess {
   async resume(): Promise<void> {
     await this.control('cont');
     this.paused = false;
+  }
+
+  controlOpened(): Promise<void> {
+    return this.opened;
   }
 
   async saveState(file: string): Promise<void> {
