@@ -614,6 +614,7 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
   }
   async release(): Promise<void> {
     if (this.alive) throw new Error(`release of VM ${this.spec.id} while it runs`);
+    if (this.launcher.failRelease) throw new HearthError('Internal', 'HEARTH_ERR_VMM_STUCK', this.launcher.failRelease);
     this.released = true;
     this.launcher.runDirs.delete(this.spec.id);
   }
@@ -632,6 +633,8 @@ export class FakeLauncher implements SandboxLauncher {
   launched = 0;
   launchGate?: Gate;
   failLaunch?: string;
+  /** What a sandbox's release throws instead (its run directory stays), until cleared. */
+  failRelease?: string;
 
   async launch(spec: SandboxSpec): Promise<Sandbox> {
     this.runDirs.add(spec.id);
