@@ -19,7 +19,6 @@ import { pullEvents } from './pull-events.ts';
 import type { EventEmitter } from 'node:events';
 import { AttachPoint, type ContainerNotices } from './attach.ts';
 import type { VolumeClaim } from './volume-claims.ts';
-import type { LiveRuns } from './live-runs.ts';
 
 export interface RunSettings {
   vcpus: number;
@@ -75,7 +74,8 @@ export interface RunContext {
   readonly settings: RunSettings;
   readonly log: BaseLogger;
   readonly notices: EventEmitter<ContainerNotices>;
-  readonly runs: LiveRuns;
+  /** The table of live runs (live-runs.ts), as far as a run asks of it. */
+  readonly runs: { run(id: string): Run | undefined; markVmSettled(id: string): void; takeVmSettled(id: string): boolean };
 }
 
 export class Run {
@@ -200,6 +200,14 @@ export class Run {
       mac: a.mac,
     });
     return a;
+  }
+
+  /**
+   * Step 2' (creating, beside the others): the container's writable layer, if it has none yet; the launch
+   * then finds it. Nothing to give back: it is the container's, kept across runs.
+   */
+  async prepareWritableLayer(): Promise<void> {
+    await this.deps.writableLayers.ensure(writableLayerPath(this.settings.stateDir, this.containerId));
   }
 
   /**

@@ -33,9 +33,9 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HearthError } from '../../src/errors.ts';
 import { Readable } from 'node:stream';
 import { posix } from 'node:path';
@@ -57,6 +57,7 @@ import type {
   PortRule,
   RemoveResult,
   ResolvedImage,
+  WritableLayers,
 } from '../../src/containers/deps.ts';
 import type {
   ExecSession,
@@ -621,6 +622,18 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
   detach(): void {
     this.detached = true;
     this.removeAllListeners();
+  }
+}
+
+/** Writable layers as empty files (the fake launcher writes none); `ensured` lists each path asked for. */
+export class FakeWritableLayers implements WritableLayers {
+  readonly ensured: string[] = [];
+
+  async ensure(path: string): Promise<void> {
+    this.ensured.push(path);
+    if (existsSync(path)) return;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '');
   }
 }
 
