@@ -155,7 +155,8 @@ export class HostNetwork {
    */
   async createTap(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
     this.#assertTapName(name);
-    const [made, senders] = await Promise.all([
+    // Settled, not all: a failed read must not leave the batch's tap behind unseen.
+    const [batch, senders] = await Promise.allSettled([
       ipTool.ipBatch([
         { addTap: name, options: { multiQueue: false } },
         { setLink: name, changes: { master: this.bridge } },
@@ -164,6 +165,8 @@ export class HostNetwork {
       ]),
       listTapSenders(),
     ]);
+    if (batch.status === 'rejected') throw batch.reason; // refused before `ip` ran (a bad name)
+    const made = batch.value;
     // `tuntap add` refuses a name that exists, whatever it is (iproute2 asks for IFF_TUN_EXCL).
     if (!made.ok && made.failed === 1) return this.#createOverExisting(name, guest);
     try {
@@ -174,14 +177,17 @@ export class HostNetwork {
         }
         throw made.error;
       }
+      if (senders.status === 'rejected') throw senders.reason;
       const bound = await Promise.allSettled([
-        allowTapSender({ tap: name, mac: guest.mac, ip: guest.guestIp }, senders),
+        allowTapSender({ tap: name, mac: guest.mac, ip: guest.guestIp }, senders.value),
         pinGuestMac(name, guest.mac),
       ]);
       for (const b of bound) if (b.status === 'rejected') throw b.reason;
     } catch (e) {
-      // Made here (the batch's first command succeeded, or `ip` stopped later without saying where): undone.
-      await this.deleteTap(name);
+      // Made here (the batch's first command succeeded, or `ip` stopped later without saying where): undone,
+      // the link at least if its entry cannot be (the next start drops entries of taps that are gone). The
+      // error that matters is the first.
+      await this.deleteTap(name).catch(() => this.#ignoreMissing(ipTool.deleteLink(name)).catch(() => undefined));
       throw e;
     }
   }
