@@ -51,6 +51,12 @@ export class LiveRuns {
     return settled;
   }
 
+  /** Something of the container's VM may be left after all: the next start searches. */
+  unsettleVm(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot) slot.vmSettled = false;
+  }
+
   hasRestartPending(id: string): boolean {
     return this.slots.get(id)?.restartTimer !== undefined;
   }

@@ -75,7 +75,7 @@ export interface RunContext {
   readonly log: BaseLogger;
   readonly notices: EventEmitter<ContainerNotices>;
   /** The table of live runs (live-runs.ts), as far as a run asks of it. */
-  readonly runs: { run(id: string): Run | undefined; markVmSettled(id: string): void; takeVmSettled(id: string): boolean };
+  readonly runs: { run(id: string): Run | undefined; markVmSettled(id: string): void; takeVmSettled(id: string): boolean; unsettleVm(id: string): void };
 }
 
 export class Run {
@@ -256,7 +256,11 @@ export class Run {
           ...(this.attachment ? { network: this.attachment } : {}),
           ...(onStep ? { onStep } : {}),
         }),
-      async (late) => void (await this.killAndRelease(late)),
+      // A launch that returns after the run was released: a VM came to be after `release` vouched there was
+      // none, so if it cannot be ended the next start must search for it.
+      async (late) => {
+        if (!(await this.killAndRelease(late))) this.ctx.runs.unsettleVm(this.containerId);
+      },
     );
     this.attachSandbox(sandbox);
     await this.store.updateVm(this.vmId, {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { Gate } from './fakes.ts';
 import { create, harness, waitFor, type Harness } from './harness.ts';
 
 const vmOf = (item: { container_runtime_id: string }) => item.container_runtime_id.slice(3);
@@ -59,5 +60,23 @@ describe('the search for what an earlier run left', () => {
     await waitFor(h.app, id, 'running');
     await restart(id, h.app);
     assert.deepEqual(launcher.purged, [vm], 'a VM adopted and released cleanly leaves nothing to search for');
+  });
+
+  it('is done after a launch that returned late and whose VM could not be ended', async () => {
+    h = await harness({ config: { timeouts: { imageMs: 2000, networkMs: 2000, bootMs: 30, startMs: 5000, stopGraceMs: 1000 } } });
+    const gate = new Gate();
+    h.launcher.launchGate = gate;
+    const id = await create(h.app, { name: 'late', image: 'sleeper:1' });
+    const vm = vmOf(await waitFor(h.app, id, 'error'));
+    h.launcher.launchGate = undefined;
+    h.launcher.failRelease = 'its VMM outlived SIGKILL';
+    h.launcher.purged.length = 0;
+    gate.open(); // the launch returns now; its undo ends the VM but cannot release it
+    while (h.launcher.vms.get(vm)?.alive !== false) await new Promise((r) => setTimeout(r, 2));
+    h.launcher.failRelease = undefined;
+    const start = await h.app.inject({ method: 'POST', url: `/v1/containers/${id}/start` });
+    assert.equal(start.statusCode, 200, start.body);
+    await waitFor(h.app, id, 'running');
+    assert.deepEqual(h.launcher.purged, [vm], 'the start searched for what the late launch left');
   });
 });
