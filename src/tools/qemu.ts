@@ -47,10 +47,10 @@ export interface QemuMicrovm {
   /** Start with the vCPUs stopped (`-S`): the guest runs from QMP `cont`. */
   paused?: boolean;
   /**
-   * Resume a saved VM instead of booting: QEMU listens on this unix socket for the state (a migration stream)
-   * and runs the guest from where it was saved once it is loaded.
+   * Resume a saved VM instead of booting: QEMU reads the state (a migration stream) from this inherited
+   * descriptor, then the guest goes on from where it was saved.
    */
-  incoming?: string;
+  incoming?: { fd: number };
 }
 
 const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
@@ -75,7 +75,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   if (vm.seccomp) argv.push('-sandbox', SECCOMP);
   if (vm.paused) argv.push('-S');
   if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
-  if (vm.incoming) argv.push('-incoming', `unix:${vm.incoming}`);
+  if (vm.incoming) argv.push('-incoming', `fd:${vm.incoming.fd}`);
   for (const d of vm.drives) {
     argv.push(
       '-drive', `id=${d.id},file=${d.path},format=raw,if=none,readonly=${d.readOnly ? 'on' : 'off'}`,
@@ -123,6 +123,8 @@ export interface QemuSpawnOptions {
   env: Record<string, string>;
   /** Run QEMU through hearth-jailer (at `jailer`, with `spec`); QEMU's paths in `vm` are then inside the jail. */
   jail?: { jailer: string; qemu: string; spec: JailSpec };
+  /** Descriptors QEMU inherits at 3, 4, ... (unjailed: the jailer opens its own). */
+  inherit?: number[];
 }
 
 /**
@@ -134,7 +136,7 @@ export function spawnQemu(vm: QemuMicrovm, logFd: number, options: QemuSpawnOpti
   const [program, args, env] = options.jail
     ? [options.jail.jailer, jailerArgs({ ...options.jail.spec, env: { ...options.jail.spec.env, ...options.env } }, options.jail.qemu, qemuArgv(vm)), options.env]
     : [QEMU_BINARY, qemuArgv(vm), { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env }];
-  const child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+  const child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd, ...(options.inherit ?? [])], env });
   child.unref();
   return child;
 }

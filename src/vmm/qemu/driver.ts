@@ -27,7 +27,7 @@ import { FileShares } from './file-shares.ts';
 import { withDeadline } from './deadline.ts';
 import { CONTROL_PORT_ID, QemuVm, QMP_TIMEOUT_MS } from './qemu-vm.ts';
 import { QmpClient } from './qmp.ts';
-import { sendVmState, waitForLoad } from './vm-state.ts';
+import { waitForLoad } from './vm-state.ts';
 import { RUN_DIR_TAG, VmmIdentity, runFiles, type VmmRecord } from './vmm-identity.ts';
 
 export const CONTROL_PORT_NAME = 'hearth.control';
@@ -75,6 +75,7 @@ export class QemuDriver implements VmmDriver {
           initrd: config.initrdPath,
           drives: config.drives,
           taps: config.nics.flatMap((n) => (n.tap === undefined ? [] : [n.tap])),
+          ...(config.restoreFrom !== undefined ? { restoreFrom: config.restoreFrom } : {}),
         })
       : undefined;
     // Paths as QEMU sees them: inside the jail, or the host's.
@@ -103,7 +104,8 @@ export class QemuDriver implements VmmDriver {
       seccomp: prepared !== undefined,
       // Jailed, the guest waits until the socket directory is handed back to root (see the top of this file).
       paused: prepared !== undefined,
-      ...(config.restoreFrom !== undefined ? { incoming: inVmm(files.incoming) } : {}),
+      // Unjailed, the state is the first descriptor QEMU inherits (see the spawn below).
+      ...(config.restoreFrom !== undefined ? { incoming: { fd: prepared?.stateFd ?? 3 } } : {}),
     };
     const spawnOptions: QemuSpawnOptions = {
       env: { [RUN_DIR_TAG]: runDir },
@@ -112,11 +114,13 @@ export class QemuDriver implements VmmDriver {
     const record: VmmRecord = { name: vm.name, accel: this.options.accel, runDir, jailed: !!prepared, uid: prepared?.spec.uid ?? null, pid: null };
     await writeFile(files.vmm, JSON.stringify(record));
     const logFd = openSync(files.qemuLog, 'a');
+    const stateFd = config.restoreFrom !== undefined && !prepared ? openSync(config.restoreFrom, 'r') : undefined;
     let child;
     try {
-      child = spawnQemu(vm, logFd, spawnOptions);
+      child = spawnQemu(vm, logFd, { ...spawnOptions, ...(stateFd !== undefined ? { inherit: [stateFd] } : {}) });
     } finally {
       closeSync(logFd);
+      if (stateFd !== undefined) closeSync(stateFd);
     }
     const childExit = new Promise<string>((resolve) => {
       child.once('exit', (code, signal) => resolve(signal ? `QEMU was killed by ${signal}` : `QEMU exited with ${code}`));
@@ -133,10 +137,7 @@ export class QemuDriver implements VmmDriver {
     try {
       await writeFile(files.vmm, JSON.stringify(record));
       qmp = await connectWhileRunning(files.qmp, childExit, this.options.startTimeoutMs ?? 10_000);
-      if (config.restoreFrom !== undefined) {
-        await sendVmState(config.restoreFrom, files.incoming);
-        await waitForLoad(qmp);
-      }
+      if (config.restoreFrom !== undefined) await waitForLoad(qmp);
       if (prepared) {
         await chown(files.vmmDir, 0, 0);
         await chmod(files.vmmDir, 0o755);

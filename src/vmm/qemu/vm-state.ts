@@ -1,13 +1,13 @@
 /**
- * A VM's state in a file, through QEMU's migration stream over unix sockets: QEMU runs jailed with `spawn=deny`
- * (no `exec:` migration) and in an empty network namespace, and has no file migration in 7.2, but it can
- * connect to a socket the manager listens on, and listen on one in its own directory.
+ * A VM's state in a file, as QEMU's migration stream. QEMU runs jailed with `spawn=deny` (no `exec:` migration)
+ * and in an empty network namespace, and 7.2 has no file migration: it saves by connecting to a unix socket the
+ * manager listens on, and resumes from a descriptor it inherits (`-incoming fd:`, see driver.ts).
  *
  * Guest RAM travels in the stream (only pages that are not zero take room); the file is the state of one
  * moment, so any number of VMs can resume from it.
  * @module
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { chmod, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +16,7 @@ import type { QmpClient } from './qmp.ts';
 
 /** How long saving a VM may take: its RAM through a socket into a file (tens of MiB, well under a second). */
 const SAVE_TIMEOUT_MS = 60_000;
-/** How long loading a saved state may take. */
+/** How long loading a saved state may take (tens of MiB from a file). */
 const LOAD_TIMEOUT_MS = 30_000;
 const POLL_MS = 5;
 
@@ -60,13 +60,6 @@ async function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void
     if (Date.now() > deadline) throw new Error(`saving did not complete within ${timeoutMs} ms (${info.status})`);
     await delay(POLL_MS);
   }
-}
-
-/** Streams `file` into the socket a QEMU started with `-incoming unix:` listens on. */
-export async function sendVmState(file: string, hostSocket: string): Promise<void> {
-  const socket = net.connect(hostSocket);
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  await withDeadline(pipeline(createReadStream(file), socket), LOAD_TIMEOUT_MS, 'QEMU did not take the saved state');
 }
 
 /** Resolves once QEMU has loaded the state it was sent (it leaves `inmigrate`); throws if it failed to. */

@@ -45,8 +45,6 @@ export function runFiles(runDir: string, legacy = false) {
     qmp: path.join(vmmDir, 'qmp.sock'),
     control: path.join(vmmDir, 'control.sock'),
     console: path.join(vmmDir, 'console.log'),
-    /** Where QEMU listens for a saved state to resume from (VmConfig.restoreFrom). */
-    incoming: path.join(vmmDir, 'incoming.sock'),
     /** Where the manager listens for the state QEMU saves (VmProcess.saveState). */
     saving: path.join(vmmDir, 'saving.sock'),
   };
