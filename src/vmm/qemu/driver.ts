@@ -17,7 +17,7 @@ import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../../errors.ts';
-import { locateQemu, spawnQemu } from '../../tools/qemu.ts';
+import { locateQemu, qemuArgv, spawnQemu } from '../../tools/qemu.ts';
 import type { QemuMicrovm, QemuSpawnOptions } from '../../tools/qemu.ts';
 import type { Accel, VmConfig, VmmDriver, VmmFound, VmProcess } from '../driver.ts';
 import type { VmCgroups } from '../jail/cgroups.ts';
@@ -155,10 +155,31 @@ export class QemuDriver implements VmmDriver {
     return new QemuVm(config.id, record, pid, files, qmp, this.identity, { vmmDirInVmm: prepared?.vmmDir ?? files.vmmDir });
   }
 
+  /**
+   * The binary, the accelerator, the kernel arguments, jailing, and the arguments QEMU is given for a sample VM
+   * (so a change in how devices are configured is a change of inputs, without anyone remembering to say so).
+   */
   async stateInputs(): Promise<string> {
     const binary = await locateQemu();
     const { size, mtimeMs, ino } = await stat(binary);
-    return JSON.stringify({ vmm: 'qemu', binary, size, mtimeMs, ino, accel: this.options.accel, kernelArgs: this.options.baseKernelArgs, jailed: !!this.options.jail });
+    const sample = qemuArgv({
+      name: 'sample',
+      accel: this.options.accel,
+      vcpus: 1,
+      memoryMib: 128,
+      kernel: 'k',
+      initrd: 'i',
+      append: this.options.baseKernelArgs.join(' '),
+      consoleLog: 'c',
+      qmpSocket: 'q',
+      drives: [{ id: 'd', path: 'p', readOnly: true, serial: 'd' }],
+      nics: [{ id: 'n', mac: '02:00:00:00:00:01', fd: 3 }],
+      serialPorts: [{ id: CONTROL_PORT_ID, name: CONTROL_PORT_NAME, socket: 's' }],
+      seccomp: !!this.options.jail,
+      paused: true,
+      incoming: { fd: 4 },
+    });
+    return JSON.stringify({ vmm: 'qemu', binary, size, mtimeMs, ino, accel: this.options.accel, jailed: !!this.options.jail, sample });
   }
 
   async adopt(runDir: string, options: { acceptPaused?: boolean } = {}): Promise<VmProcess | undefined> {
