@@ -102,6 +102,8 @@ export const ConfigSchema = Type.Object(
         scratchSizeMib: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 4096 }),
         /** Confine every VMM: own uid, no capabilities, seccomp, a jail root, cgroup limits. Off logs a warning. */
         jail: Type.Boolean({ default: true }),
+        /** Start VMs by resuming a saved template VM instead of booting (docs/snapshots.md). */
+        snapshots: Type.Boolean({ default: true }),
         /** VMM uids and gids come from [jailUidBase, jailUidBase + jailUidCount): a range no account on the host uses. */
         jailUidBase: Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1, default: 1_900_000_000 }),
         jailUidCount: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 1_000_000 }),
@@ -209,6 +211,7 @@ export const ENV_VARS: ReadonlyArray<[name: string, path: string, parse: EnvPars
   ['HEARTH_ACCEL', 'vm.accel', str],
   ['HEARTH_SCRATCH_SIZE_MIB', 'vm.scratchSizeMib', int],
   ['HEARTH_JAIL', 'vm.jail', bool],
+  ['HEARTH_SNAPSHOTS', 'vm.snapshots', bool],
   ['HEARTH_JAIL_UID_BASE', 'vm.jailUidBase', int],
   ['HEARTH_JAIL_UID_COUNT', 'vm.jailUidCount', int],
   ['HEARTH_VOLUME_HOST_ROOTS', 'volumes.hostRoots', list],

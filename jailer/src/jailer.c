@@ -4,7 +4,8 @@
  * succeeds or the jailer exits 1 with a message on stderr before the VMM runs; nothing it made survives a
  * failure outside the namespaces it created.
  *
- *   1. open_taps       open each --tap (TUNSETIFF needs CAP_NET_ADMIN) at the fd number the VMM is told
+ *   1. open_taps       open each --tap (TUNSETIFF needs CAP_NET_ADMIN) at the fd number the VMM is told,
+ *      open_reads      and each --read-fd file, read-only, that the VMM may read but not open (a saved VM state)
  *   2. join_cgroups    move itself into each --cgroup directory (limits were written by the manager)
  *   3. new_namespaces  private mount, IPC, UTS and cgroup namespaces; with --empty-netns, a network
  *                      namespace with nothing in it
@@ -12,10 +13,10 @@
  *   5. drop_privileges --uid/--gid, no supplementary groups, an empty capability bounding set (the rest go
  *                      with uid 0), no_new_privs, and with --max-file-bytes a cap on the size of any file it
  *                      writes (its disks are fixed-size; its console log must not fill the host's disk)
- *   6. exec            the VMM, a path inside the jail, with only the --env variables and no fds but stdio
- *                      and the taps
+ *   6. exec            the VMM, a path inside the jail, with only the --env variables and no fds but stdio,
+ *                      the taps and the --read-fd files
  *
- * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--empty-netns] [--max-file-bytes N]
+ * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--read-fd PATH FD]... [--empty-netns] [--max-file-bytes N]
  *          [--bind SRC DST]... [--bind-ro SRC DST]... [--dev PATH]... [--env K=V]... -- VMM [ARG]...
  */
 #include <errno.h>
@@ -49,6 +50,7 @@ struct plan {
   long max_file_bytes;
   const char *cgroups[MAX_ITEMS]; int n_cgroups;
   struct pair taps[MAX_ITEMS]; int n_taps;          /* name, fd */
+  struct pair reads[MAX_ITEMS]; int n_reads;        /* path, fd */
   struct pair binds[MAX_ITEMS]; int n_binds;        /* src, dst */
   int bind_ro[MAX_ITEMS];
   const char *devs[MAX_ITEMS]; int n_devs;
@@ -100,6 +102,10 @@ static void parse(int argc, char **argv, struct plan *p) {
       need(2, argc, i, f); check_room(p->n_taps, f);
       p->taps[p->n_taps++] = (struct pair){ argv[i + 1], argv[i + 2] };
       i += 2;
+    } else if (!strcmp(f, "--read-fd")) {
+      need(2, argc, i, f); check_room(p->n_reads, f);
+      p->reads[p->n_reads++] = (struct pair){ argv[i + 1], argv[i + 2] };
+      i += 2;
     } else if (!strcmp(f, "--bind") || !strcmp(f, "--bind-ro")) {
       need(2, argc, i, f); check_room(p->n_binds, f);
       p->bind_ro[p->n_binds] = !strcmp(f, "--bind-ro");
@@ -115,6 +121,16 @@ static void parse(int argc, char **argv, struct plan *p) {
   p->argv = &argv[i];
 }
 
+/* Puts fd at the number `want` (3 or more), open across exec. */
+static void place_fd(int fd, int want, const char *what) {
+  if (fd != want) {
+    if (dup2(fd, want) < 0) die("dup2 %s: %s", what, strerror(errno));
+    close(fd);
+  } else if (fcntl(fd, F_SETFD, 0) < 0) {
+    die("fcntl %s: %s", what, strerror(errno));
+  }
+}
+
 /* 1. The tap is opened here, by root, so the VMM needs neither /dev/net/tun nor CAP_NET_ADMIN. */
 static void open_taps(const struct plan *p) {
   for (int i = 0; i < p->n_taps; i++) {
@@ -128,12 +144,18 @@ static void open_taps(const struct plan *p) {
     if (strlen(p->taps[i].a) >= IFNAMSIZ) die("tap name too long: %s", p->taps[i].a);
     strcpy(ifr.ifr_name, p->taps[i].a);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) die("attach tap %s: %s", p->taps[i].a, strerror(errno));
-    if (fd != want) {
-      if (dup2(fd, want) < 0) die("dup2 tap %s: %s", p->taps[i].a, strerror(errno));
-      close(fd);
-    } else if (fcntl(fd, F_SETFD, 0) < 0) {
-      die("fcntl tap %s: %s", p->taps[i].a, strerror(errno));
-    }
+    place_fd(fd, want, p->taps[i].a);
+  }
+}
+
+/* 1b. Files opened here, read-only and as root, so the VMM reads them without any right to open or change them. */
+static void open_reads(const struct plan *p) {
+  for (int i = 0; i < p->n_reads; i++) {
+    int want = (int)number(p->reads[i].b, "--read-fd fd");
+    if (want < 3) die("--read-fd fd must be 3 or more");
+    int fd = open(p->reads[i].a, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) die("open %s: %s", p->reads[i].a, strerror(errno));
+    place_fd(fd, want, p->reads[i].a);
   }
 }
 
@@ -250,18 +272,17 @@ static void drop_privileges(const struct plan *p) {
   }
 }
 
+static int kept(const struct plan *p, int fd) {
+  for (int i = 0; i < p->n_taps; i++) if ((int)number(p->taps[i].b, "--tap fd") == fd) return 1;
+  for (int i = 0; i < p->n_reads; i++) if ((int)number(p->reads[i].b, "--read-fd fd") == fd) return 1;
+  return 0;
+}
+
 /* Whatever the manager let slip into the child (it marks its own fds close-on-exec) does not reach the VMM. */
 static void close_other_fds(const struct plan *p) {
   int keep_until = 2;
-  for (int i = 0; i < p->n_taps; i++) {
-    int fd = (int)number(p->taps[i].b, "--tap fd");
-    if (fd > keep_until) keep_until = fd;
-  }
-  for (int fd = 3; fd <= keep_until; fd++) {
-    int is_tap = 0;
-    for (int i = 0; i < p->n_taps; i++) is_tap |= (int)number(p->taps[i].b, "--tap fd") == fd;
-    if (!is_tap) close(fd);
-  }
+  for (int fd = 3; fd < 3 + 2 * MAX_ITEMS; fd++) if (kept(p, fd)) keep_until = fd;
+  for (int fd = 3; fd <= keep_until; fd++) if (!kept(p, fd)) close(fd);
   if (close_range((unsigned)keep_until + 1, ~0U, 0) < 0) die("close_range: %s", strerror(errno));
 }
 
@@ -269,6 +290,7 @@ int main(int argc, char **argv) {
   struct plan p;
   parse(argc, argv, &p);
   open_taps(&p);
+  open_reads(&p);
   join_cgroups(&p);
   new_namespaces(&p);
   build_jail(&p);

@@ -9,7 +9,7 @@ import type { ExecSpec, GuestProcess, OutputChunk, ProcessExit, ProcessSpec } fr
 import { decodeRecords, encodeFrame, FrameDecoder, FrameType, MAX_PAYLOAD, RecordTag, u32, u64 } from './protocol.ts';
 import type { Frame } from './protocol.ts';
 import { decodeStat, type PathStat } from './copy-message.ts';
-import { encodeRun, type GuestMount, type RootfsType, type RunLimits } from './run-message.ts';
+import { encodeRun, type RootfsType, type RunSetup } from './run-message.ts';
 import { decodeStats, type GuestStats } from './stats-message.ts';
 
 export type AgentState = 'waiting' | 'running' | 'exited';
@@ -78,8 +78,8 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
   }
 
   /** Sends RUN; throws HEARTH_ERR_RUN_TOO_LARGE, having sent nothing, when the process does not fit a frame. */
-  run(spec: ProcessSpec, rootfsType: RootfsType, limits: RunLimits = {}, mounts: readonly GuestMount[] = []): void {
-    this.send(FrameType.RUN, encodeRun(spec, rootfsType, undefined, limits, mounts));
+  run(spec: ProcessSpec, rootfsType: RootfsType, setup: Omit<RunSetup, 'clockNs'> = {}): void {
+    this.send(FrameType.RUN, encodeRun(spec, rootfsType, setup));
   }
 
   signal(signo: number): void {

@@ -85,6 +85,10 @@ export const RecordTag = {
   MOUNT_COPY_UP: 65,
   MOUNT_OPTIONS: 66,
   CAPABILITIES: 70,
+  NET_ADDRESS: 80,
+  NET_GATEWAY: 81,
+  NET_MAC: 82,
+  RANDOM_SEED: 83,
 } as const;
 
 export interface Frame {

@@ -4,6 +4,7 @@
  * client sends it, and the launcher encodes it before a VM boots, so a process that cannot be sent fails
  * at once as the host's error instead of as a guest that never starts.
  */
+import { randomBytes } from 'node:crypto';
 import { HearthError } from '../errors.ts';
 import type { ProcessSpec } from './process.ts';
 import { capabilitiesRecord, encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes, u16, u64 } from './protocol.ts';
@@ -45,13 +46,32 @@ function mountRecord(m: GuestMount): [number, RecordValue] {
   ];
 }
 
-function runRecords(
-  spec: ProcessSpec,
-  rootfsType: RootfsType,
-  clockNs: bigint,
-  limits: RunLimits,
-  mounts: readonly GuestMount[],
-): Array<[number, RecordValue]> {
+/**
+ * The machine's network identity, which the agent gives eth0 before anything else (not the kernel at boot:
+ * a VM restored from a snapshot booted before it had one).
+ */
+export interface GuestNetwork {
+  /** `a.b.c.d/prefix`. */
+  address: string;
+  gateway: string;
+  mac: string;
+}
+
+/** Everything in a RUN beside the process. */
+export interface RunSetup {
+  /** The host's clock, ns since the epoch; default: now. */
+  clockNs?: bigint;
+  limits?: RunLimits;
+  mounts?: readonly GuestMount[];
+  network?: GuestNetwork;
+  /** Mixed into the guest kernel's random pool; default: 64 fresh random bytes, so no two VMs share a stream. */
+  randomSeed?: Buffer;
+}
+
+const RANDOM_SEED_BYTES = 64;
+
+function runRecords(spec: ProcessSpec, rootfsType: RootfsType, setup: RunSetup): Array<[number, RecordValue]> {
+  const { clockNs = BigInt(Date.now()) * 1_000_000n, limits = {}, mounts = [], network } = setup;
   const records: Array<[number, RecordValue]> = [
     ...spec.argv.map((a): [number, RecordValue] => [RecordTag.ARG, a]),
     ...spec.env.map((e): [number, RecordValue] => [RecordTag.ENV, e]),
@@ -65,6 +85,8 @@ function runRecords(
   if (spec.resolvConf !== undefined) records.push([RecordTag.RESOLV_CONF, spec.resolvConf]);
   if (limits.memoryMaxBytes !== undefined) records.push([RecordTag.MEMORY_MAX, u64(BigInt(limits.memoryMaxBytes))]);
   if (spec.capabilities !== undefined) records.push(capabilitiesRecord(spec.capabilities));
+  if (network) records.push([RecordTag.NET_ADDRESS, network.address], [RecordTag.NET_GATEWAY, network.gateway], [RecordTag.NET_MAC, network.mac]);
+  records.push([RecordTag.RANDOM_SEED, setup.randomSeed ?? randomBytes(RANDOM_SEED_BYTES)]);
   return [...records, ...stdioRecords(spec), ...mounts.map(mountRecord)];
 }
 
@@ -88,18 +110,11 @@ export function stdioRunBytes(spec: Pick<ProcessSpec, 'tty' | 'stdin' | 'size'>)
 }
 
 /**
- * The RUN payload for `spec`, with the host's clock now, the container's `limits` and its volumes (`mounts`).
- * Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how much the argv and the environment take, when it is over the
+ * The RUN payload for `spec` and its `setup` (clock, limits, volumes, network, random seed). Fails with HEARTH_ERR_RUN_TOO_LARGE, saying how much the argv and the environment take, when it is over the
  * frame limit.
  */
-export function encodeRun(
-  spec: ProcessSpec,
-  rootfsType: RootfsType,
-  clockNs = BigInt(Date.now()) * 1_000_000n,
-  limits: RunLimits = {},
-  mounts: readonly GuestMount[] = [],
-): Buffer {
-  const payload = encodeRecords(runRecords(spec, rootfsType, clockNs, limits, mounts));
+export function encodeRun(spec: ProcessSpec, rootfsType: RootfsType, setup: RunSetup = {}): Buffer {
+  const payload = encodeRecords(runRecords(spec, rootfsType, setup));
   if (payload.length > MAX_PAYLOAD) {
     const argv = recordListBytes(spec.argv);
     const env = recordListBytes(spec.env);

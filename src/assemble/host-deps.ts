@@ -25,6 +25,8 @@ export async function hostDeps(config: HearthConfig, log: Logger, store: Contain
     scratchSizeMib: config.vm.scratchSizeMib,
     probeCacheFile: join(config.dataDir, 'accel.json'),
     jail: { enabled: config.vm.jail, uidBase: config.vm.jailUidBase, uidCount: config.vm.jailUidCount },
+    snapshots: config.vm.snapshots,
+    warn: (message) => log.warn({ part: 'sandbox' }, message),
   });
   log.info({ accel: accel.accel, reason: accel.reason }, `VMs run with ${accel.accel}`);
   if (!jail) {
@@ -49,5 +51,6 @@ export async function hostDeps(config: HearthConfig, log: Logger, store: Contain
     onError: (e, m) => log.warn({ err: e, hostPort: m.hostPort, protocol: m.protocol, target: `${m.targetIp}:${m.targetPort}` }, `port forward: ${e.message}`),
   });
   const volumes = new VolumeDisks(join(config.dataDir, 'volumes'), (destination, sizeMib) => scratch.create(destination, sizeMib));
-  return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher, volumes };
+  const writableLayers = { ensure: (path: string) => scratch.ensure(path, config.vm.scratchSizeMib) };
+  return { images, network: new HostContainerNetwork(host, forwarder), sandboxes: launcher, volumes, writableLayers };
 }

@@ -1,7 +1,7 @@
 /**
  * Assembles the microVM launcher from configuration: the guest artifacts, the accelerator (probed by
- * booting, unless configured), the VMM jail, the QEMU driver with its kernel arguments, and the
- * scratch-disk templates.
+ * booting, unless configured), the VMM jail, the QEMU driver with its kernel arguments, the
+ * scratch-disk templates and the VM templates.
  */
 import path from 'node:path';
 import { HearthError } from '../errors.ts';
@@ -16,6 +16,7 @@ import { locateQemu } from '../tools/qemu.ts';
 import { locateGuestArtifacts } from '../sandbox/guest-artifacts.ts';
 import { MicroVmLauncher } from '../sandbox/microvm-launcher.ts';
 import { ScratchDisks } from '../sandbox/scratch-disk.ts';
+import { VmTemplates } from '../sandbox/vm-templates.ts';
 
 export interface LauncherSettings {
   /** Where guest/build.sh put the kernel and initramfs, and where scratch templates are kept. */
@@ -29,6 +30,10 @@ export interface LauncherSettings {
   probeCacheFile: string;
   /** Confine every VMM (vmm/jail/); off runs QEMU as root, unconfined. */
   jail: { enabled: boolean; uidBase: number; uidCount: number };
+  /** VMs resume from templates (sandbox/vm-templates.ts, kept in `<cacheDir>/vm-templates`) instead of booting. */
+  snapshots: boolean;
+  /** Where the launcher says why a VM booted although snapshots are on. */
+  warn?: (message: string) => void;
 }
 
 export interface CreatedLauncher {
@@ -63,6 +68,15 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     ...(cgroups ? { cgroups } : {}),
   });
   const scratch = new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates'));
-  const launcher = new MicroVmLauncher({ vmsDir: settings.vmsDir, driver, guest, scratch, scratchSizeMib: settings.scratchSizeMib });
+  const templates = settings.snapshots ? new VmTemplates({ dir: path.join(settings.cacheDir, 'vm-templates'), vmsDir: settings.vmsDir, driver, guest }) : undefined;
+  const launcher = new MicroVmLauncher({
+    vmsDir: settings.vmsDir,
+    driver,
+    guest,
+    scratch,
+    scratchSizeMib: settings.scratchSizeMib,
+    ...(templates ? { templates } : {}),
+    ...(settings.warn ? { warn: settings.warn } : {}),
+  });
   return { launcher, scratch, accel, jail };
 }

@@ -134,10 +134,20 @@ export interface VolumeDiskStore {
   removePartial(file: string): Promise<void>;
 }
 
+/**
+ * Containers' writable layers, made ahead of the launch (beside the network) rather than by it: satisfied by
+ * src/sandbox ScratchDisks with the manager's scratch size, the disk the launcher makes when it finds none.
+ */
+export interface WritableLayers {
+  /** An empty writable layer at `path`, unless there is one (a container started before keeps its changes). */
+  ensure(path: string): Promise<void>;
+}
+
 /** Everything the containers layer is built from. */
 export interface ContainerDeps {
   images: ImageResolver;
   network: ContainerNetwork;
   sandboxes: SandboxLauncher;
   volumes: VolumeDiskStore;
+  writableLayers: WritableLayers;
 }

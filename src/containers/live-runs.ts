@@ -11,6 +11,8 @@ interface Slot {
   retryTimer?: NodeJS.Timeout;
   /** The last restart delay, for the doubling. */
   lastDelayMs: number;
+  /** Nothing of the container's VM is left on the host: see `markVmSettled`. */
+  vmSettled?: boolean;
 }
 
 export class LiveRuns {
@@ -28,6 +30,31 @@ export class LiveRuns {
   clearRun(id: string, run: Run): void {
     const slot = this.slots.get(id);
     if (slot?.run === run) slot.run = undefined;
+  }
+
+  /**
+   * Nothing of the container's VM (VMM, run directory, cgroup) is left on the host: its id is new, made by
+   * this process, or its last run was released cleanly by this process. A start then need not search for
+   * what an earlier run left (`Run.releaseRemains`: a pass or two over /proc, tens of ms). Not kept across
+   * restarts: a new manager's sweep and recovery account for what the last one left, and its first start of
+   * each container searches once.
+   */
+  markVmSettled(id: string): void {
+    this.slot(id).vmSettled = true;
+  }
+
+  /** Whether the container's VM was settled; the mark is used up, since the run about to begin may leave things. */
+  takeVmSettled(id: string): boolean {
+    const slot = this.slots.get(id);
+    const settled = slot?.vmSettled === true;
+    if (slot) slot.vmSettled = false;
+    return settled;
+  }
+
+  /** Something of the container's VM may be left after all: the next start searches. */
+  unsettleVm(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot) slot.vmSettled = false;
   }
 
   hasRestartPending(id: string): boolean {

@@ -272,6 +272,7 @@ export class ContainerManager {
         networks,
       };
       await ctx.store.insertContainer(c, start ? undefined : 'container created (not started)');
+      ctx.runs.markVmSettled(c.id); // a new VM id: nothing of it can exist yet
       return c;
     });
     if (!start) return rec;

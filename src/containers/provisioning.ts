@@ -50,20 +50,33 @@ export class Provisioner {
     try {
       const c = await ctx.store.getContainer(id);
       if (!c) throw containerNotFound(id);
-      // Once resolved, a container keeps its image (and the writable layer made on it) when its tag moves.
-      const image = await run.resolveImage(c.image, c.image_digest);
-      if (c.image_digest === null) await ctx.store.updateContainer(id, { image_digest: image.manifestDigest });
-      steps.mark('image');
-      const mounts = await prepareMounts(ctx, c, image.config.volumes ?? []);
-      // The check and the claim with no await between them: two starts cannot both take a volume (volume-claims.ts).
-      checkClaims(ctx.runs.runs(), id, mounts.claims, containerNames(await ctx.store.listContainers()));
-      run.volumes = mounts.claims;
-      await prepareReadOnly(ctx, id, mounts.claims);
-      steps.mark('volumes');
       const resources = resourcesOf(c, ctx.settings);
-      const attachment = await run.attachNetwork(resources);
+      // Three strands that need nothing of each other run at once (the image then the volumes, the network,
+      // the writable layer), each step timed on its own; `prepared` is what the start waited for them all. Every one is waited for, failed or not, so `release` finds all they took.
+      const imageAndVolumes = async () => {
+        const image = await steps.timed('image', async () => {
+          // Once resolved, a container keeps its image (and the writable layer made on it) when its tag moves.
+          const image = await run.resolveImage(c.image, c.image_digest);
+          if (c.image_digest === null) await ctx.store.updateContainer(id, { image_digest: image.manifestDigest });
+          return image;
+        });
+        const mounts = await steps.timed('volumes', async () => {
+          const mounts = await prepareMounts(ctx, c, image.config.volumes ?? []);
+          // The check and the claim with no await between them: two starts cannot both take a volume (volume-claims.ts).
+          checkClaims(ctx.runs.runs(), id, mounts.claims, containerNames(await ctx.store.listContainers()));
+          run.volumes = mounts.claims;
+          await prepareReadOnly(ctx, id, mounts.claims);
+          return mounts;
+        });
+        return { image, mounts };
+      };
+      const [{ image, mounts }, attachment] = await settled([
+        imageAndVolumes(),
+        steps.timed('network', () => run.attachNetwork(resources)),
+        steps.timed('layer', () => run.prepareWritableLayer()),
+      ] as const);
+      steps.mark('prepared');
       await ctx.store.updateContainer(id, { guest_ip: attachment.guestIp, image_stop_signal: image.config.stopSignal || null });
-      steps.mark('network');
       const hostname = hostnameOf(c); // as Docker
       const process = buildProcessSpec(containerProcessConfig(image.config, c), {
         args: c.args,
@@ -97,4 +110,15 @@ export class Provisioner {
       ctx.logs.end(id);
     }
   }
+}
+
+/**
+ * `Promise.all` that waits for every promise to settle before it rejects with the first failure: what the
+ * others took is then recorded where `release` looks.
+ */
+async function settled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

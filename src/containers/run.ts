@@ -74,6 +74,8 @@ export interface RunContext {
   readonly settings: RunSettings;
   readonly log: BaseLogger;
   readonly notices: EventEmitter<ContainerNotices>;
+  /** The table of live runs (live-runs.ts), as far as a run asks of it. */
+  readonly runs: { run(id: string): Run | undefined; markVmSettled(id: string): void; takeVmSettled(id: string): boolean; unsettleVm(id: string): void };
 }
 
 export class Run {
@@ -201,11 +203,20 @@ export class Run {
   }
 
   /**
+   * Step 2' (creating, beside the others): the container's writable layer, if it has none yet; the launch
+   * then finds it. Nothing to give back: it is the container's, kept across runs.
+   */
+  async prepareWritableLayer(): Promise<void> {
+    await this.deps.writableLayers.ensure(writableLayerPath(this.settings.stateDir, this.containerId));
+  }
+
+  /**
    * Gives back whatever an earlier run of this VM id left and no run accounts for: its recorded VM row, tap
    * and address, and its VMM and run directory even if no record of them is left.
    */
   async releaseRemains(): Promise<void> {
     await this.releaseStaleRow();
+    if (this.ctx.runs.takeVmSettled(this.containerId)) return;
     await this.safely('purging the VM', () => this.deps.sandboxes.purge(this.vmId));
   }
 
@@ -245,7 +256,11 @@ export class Run {
           ...(this.attachment ? { network: this.attachment } : {}),
           ...(onStep ? { onStep } : {}),
         }),
-      (late) => this.killAndRelease(late),
+      // A launch that returns after the run was released: a VM came to be after `release` vouched there was
+      // none, so if it cannot be ended the next start must search for it.
+      async (late) => {
+        if (!(await this.killAndRelease(late))) this.ctx.runs.unsettleVm(this.containerId);
+      },
     );
     this.attachSandbox(sandbox);
     await this.store.updateVm(this.vmId, {
@@ -351,14 +366,18 @@ export class Run {
    * and what could not be is found again by the recovery sweep on the next start.
    */
   async release(): Promise<void> {
+    const first = !this.finished;
     this.finished = true;
     await this.closePorts();
     const sandbox = this.sandbox;
+    let vmGone = true;
     if (sandbox) {
-      await this.killAndRelease(sandbox);
+      vmGone = await this.killAndRelease(sandbox);
     } else if (this.launchTried) {
-      await this.safely('purging the VM', () => this.deps.sandboxes.purge(this.vmId));
+      vmGone = await this.safely('purging the VM', () => this.deps.sandboxes.purge(this.vmId));
     }
+    // Only for the container's current run (or none): a newer one's VM is not this release's to vouch for.
+    if (first && vmGone && (this.ctx.runs.run(this.containerId) ?? this) === this) this.ctx.runs.markVmSettled(this.containerId);
     this.sandbox = undefined;
     const a = this.attachment;
     if (a) await this.safely('releasing the network', () => this.deps.network.detach(this.vmId, a));
@@ -376,7 +395,8 @@ export class Run {
     this.sandbox?.detach();
   }
 
-  private async killAndRelease(sandbox: Sandbox): Promise<void> {
+  /** Whether the VM is gone: its release (which purges its VMM and run directory) succeeded. */
+  private async killAndRelease(sandbox: Sandbox): Promise<boolean> {
     if (this.volumes.some((v) => !v.readonly)) {
       // Killed through its agent, which then syncs and unmounts before the VM goes: what the process wrote to
       // a volume is kept, as a `docker rm -f` keeps what reached the host's page cache. A VMM killed outright
@@ -384,19 +404,22 @@ export class Run {
       await this.safely('killing the VM', () => sandbox.stop({ signal: SIGKILL, graceMs: 0 }));
     }
     await this.safely('killing the VM', () => sandbox.kill());
-    await this.safely('releasing the VM', () => sandbox.release());
+    return this.safely('releasing the VM', () => sandbox.release());
   }
 
-  private async safely(what: string, f: () => unknown): Promise<void> {
+  /** Runs `f`, logging a failure rather than throwing it; says whether it succeeded. */
+  private async safely(what: string, f: () => unknown): Promise<boolean> {
     try {
       await f();
+      return true;
     } catch (e) {
       this.log.error({ err: e, vm: this.vmId, container: this.containerId }, `${what} failed: ${describeError(e)}`);
+      return false;
     }
   }
 
   private step<T>(what: string, ms: number, start: (signal: AbortSignal) => Promise<T>, undo?: (late: T) => Promise<void>): Promise<T> {
-    return runStep({ what, ms, abort: this.abort.signal, start, ...(undo ? { undo } : {}), safely: (w, f) => this.safely(w, f) });
+    return runStep({ what, ms, abort: this.abort.signal, start, ...(undo ? { undo } : {}), safely: async (w, f) => void (await this.safely(w, f)) });
   }
 }
 

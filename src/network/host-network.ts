@@ -21,7 +21,7 @@ import { HearthError, isHearthError } from '../errors.ts';
 import * as ipTool from '../tools/ip.ts';
 import { nftDeleteTable, nftListTable, nftReplaceTable, type NftTableRef } from '../tools/nft.ts';
 import { AddressPool, macForIp, type GuestAddress } from './address-pool.ts';
-import { isolatePort } from './port-isolation.ts';
+import { ISOLATED_PORT, isolatePort, pinGuestMac } from './port-isolation.ts';
 import { allowTapSender, ensureTapGuard, forgetTaps, listTapSenders, removeTapGuard } from './tap-guard.ts';
 
 /** Every tap Hearth creates starts with this; nothing else on the host should. */
@@ -146,9 +146,54 @@ export class HostNetwork {
    * `guest` (`allowGuest`) and sets it up. Idempotent: an existing tap of that name is attached, bound and
    * brought up. The bridge must exist (`ensureBridge`), else FailedPrecondition (HEARTH_ERR_NET_NO_BRIDGE).
    * A non-tap interface of that name is AlreadyExists (HEARTH_ERR_NET_LINK_EXISTS).
+   *
+   * A new tap is the common case and is made in three programs, two of them at once, instead of a dozen one
+   * after another: one `ip` batch creates it, attaches it, isolates the port and sets it up (the guard's
+   * entries are read meanwhile), then its guard entry and its FDB pin are set together. Until both are,
+   * it sends nothing (no entry) and receives no unicast (no pin, no flood), and nothing reads it yet.
+   * What the batch cannot do (the name exists) takes the careful way, which checks what is there.
    */
   async createTap(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
     this.#assertTapName(name);
+    // Settled, not all: a failed read must not leave the batch's tap behind unseen.
+    const [batch, senders] = await Promise.allSettled([
+      ipTool.ipBatch([
+        { addTap: name, options: { multiQueue: false } },
+        { setLink: name, changes: { master: this.bridge } },
+        { setLink: name, changes: { bridgePort: ISOLATED_PORT } },
+        { setLink: name, changes: { up: true } },
+      ]),
+      listTapSenders(),
+    ]);
+    if (batch.status === 'rejected') throw batch.reason; // refused before `ip` ran (a bad name)
+    const made = batch.value;
+    // `tuntap add` refuses a name that exists, whatever it is (iproute2 asks for IFF_TUN_EXCL).
+    if (!made.ok && made.failed === 1) return this.#createOverExisting(name, guest);
+    try {
+      if (!made.ok) {
+        const bridge = await ipTool.getLink(this.bridge);
+        if (bridge?.kind !== 'bridge') {
+          throw new HearthError('FailedPrecondition', 'HEARTH_ERR_NET_NO_BRIDGE', `bridge ${this.bridge} does not exist`);
+        }
+        throw made.error;
+      }
+      if (senders.status === 'rejected') throw senders.reason;
+      const bound = await Promise.allSettled([
+        allowTapSender({ tap: name, mac: guest.mac, ip: guest.guestIp }, senders.value),
+        pinGuestMac(name, guest.mac),
+      ]);
+      for (const b of bound) if (b.status === 'rejected') throw b.reason;
+    } catch (e) {
+      // Made here (the batch's first command succeeded, or `ip` stopped later without saying where): undone,
+      // the link at least if its entry cannot be (the next start drops entries of taps that are gone). The
+      // error that matters is the first.
+      await this.deleteTap(name).catch(() => this.#ignoreMissing(ipTool.deleteLink(name)).catch(() => undefined));
+      throw e;
+    }
+  }
+
+  /** `createTap` where an interface of that name exists: a tap is attached, bound and brought up; else refused. */
+  async #createOverExisting(name: string, guest: Pick<GuestAddress, 'guestIp' | 'mac'>): Promise<void> {
     const bridge = await ipTool.getLink(this.bridge);
     if (bridge?.kind !== 'bridge') {
       throw new HearthError('FailedPrecondition', 'HEARTH_ERR_NET_NO_BRIDGE', `bridge ${this.bridge} does not exist`);
@@ -156,6 +201,7 @@ export class HostNetwork {
     let existing = await ipTool.getLink(name);
     let created = false;
     if (existing === undefined) {
+      // Deleted since the batch tried: made afresh.
       try {
         await ipTool.addTap(name, { multiQueue: false });
         created = true;

@@ -35,10 +35,18 @@ export const ISOLATED_PORT: Pick<bridgeTool.BridgePortFlags, 'learning' | 'flood
  */
 export async function isolatePort(bridge: string, port: string, mac: string): Promise<void> {
   await bridgeTool.setBridgePortFlags(port, ISOLATED_PORT);
-  await bridgeTool.replaceStaticFdbEntry(mac, port, { sticky: true });
+  await pinGuestMac(port, mac);
   const wanted = mac.toLowerCase();
   const stale = (await bridgeTool.listFdb(bridge)).filter(
     (e) => e.dev === port && e.state !== 'permanent' && e.mac.toLowerCase() !== wanted,
   );
   for (const e of stale) await bridgeTool.deleteFdbEntry(e.mac, port);
+}
+
+/**
+ * Only the pin: frames to `mac` leave through `port`. Enough for a port new to the bridge that was given
+ * `ISOLATED_PORT` before it came up: it cannot have learnt anything nor hold an earlier guest's pin.
+ */
+export async function pinGuestMac(port: string, mac: string): Promise<void> {
+  await bridgeTool.replaceStaticFdbEntry(mac, port, { sticky: true });
 }

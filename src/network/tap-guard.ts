@@ -97,9 +97,11 @@ export async function listTapSenders(): Promise<TapSender[]> {
 /**
  * Lets `sender.tap` send as `sender.mac`/`sender.ip` and nothing else: any other entry of that tap is
  * replaced in the same transaction. FailedPrecondition (HEARTH_ERR_NET_NO_GUARD) when the table is missing.
+ * `current`: the entries as `listTapSenders` read them, when the caller read them already (meanwhile only
+ * this tap's own changes may have happened: the caller's to order).
  */
-export async function allowTapSender(sender: TapSender): Promise<void> {
-  const stale = (await listTapSenders()).filter((s) => s.tap === sender.tap && !same(s, sender));
+export async function allowTapSender(sender: TapSender, current?: readonly TapSender[]): Promise<void> {
+  const stale = (current ?? (await listTapSenders())).filter((s) => s.tap === sender.tap && !same(s, sender));
   try {
     await nftChangeElements(GUARD_TABLE, SET, { remove: stale.map(toElement), add: [toElement(sender)] });
   } catch (e) {

@@ -1,21 +1,23 @@
 /**
  * Launches sandboxes as microVMs: a run directory per VM under `vmsDir`, the image disk shared read-only,
- * a scratch disk for the writable layer, the kernel's `ip=` for the network, and the agent told what to run.
+ * a scratch disk for the writable layer, a tap for the network, and the agent told what to run (and who it is).
  * Everything a later process needs to adopt the VM is in the run directory (sandbox.json + the driver's files).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeRun } from '../agent/run-message.ts';
-import { HearthError } from '../errors.ts';
+import { HearthError, describeError, isHearthError } from '../errors.ts';
 import type { GuestMount } from '../agent/run-message.ts';
-import type { VmmDriver, DriveConfig, ShareConfig } from '../vmm/driver.ts';
+import type { VmmDriver, DriveConfig, ShareConfig, VmConfig, VmProcess } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 import { EXIT_FILE, MicroVmSandbox } from './microvm-sandbox.ts';
 import type { LaunchedProcess } from './microvm-sandbox.ts';
 import type { ProcessExit, Sandbox, SandboxInfo, SandboxLauncher, SandboxSpec, SandboxVolume } from './sandbox.ts';
 import type { ScratchDisks } from './scratch-disk.ts';
 import { vmSizeFor } from './vm-size.ts';
+import { templateShape } from './template-shape.ts';
+import type { VmTemplate, VmTemplates } from './vm-templates.ts';
 
 const SANDBOX_FILE = 'sandbox.json';
 
@@ -31,6 +33,10 @@ export interface MicroVmLauncherOptions {
   guest: GuestArtifacts;
   scratch: ScratchDisks;
   scratchSizeMib: number;
+  /** VMs resume from these instead of booting where they can; absent, every VM boots. */
+  templates?: VmTemplates;
+  /** Why a VM booted although templates are on (a reason an operator may act on). */
+  warn?: (message: string) => void;
 }
 
 export class MicroVmLauncher implements SandboxLauncher {
@@ -39,9 +45,11 @@ export class MicroVmLauncher implements SandboxLauncher {
   async launch(spec: SandboxSpec): Promise<Sandbox> {
     const limits = { memoryMaxBytes: spec.memoryMib * 2 ** 20 };
     const volumes = volumeDevices(spec.volumes ?? []);
+    const net = spec.network;
+    const network = net ? { address: `${net.guestIp}/${net.prefixLength}`, gateway: net.gateway, mac: net.mac } : undefined;
     // Encoded now, before anything is made, only to be checked: the agent client encodes it again with the
     // clock of the moment it is sent.
-    encodeRun(spec.process, spec.rootfs.fsType, undefined, limits, volumes.mounts);
+    encodeRun(spec.process, spec.rootfs.fsType, { limits, mounts: volumes.mounts, network });
     const size = vmSizeFor(spec);
     const runDir = this.runDir(spec.id);
     await mkdir(this.options.vmsDir, { recursive: true });
@@ -62,8 +70,7 @@ export class MicroVmLauncher implements SandboxLauncher {
         { id: 'scratch', path: scratchPath, readOnly: false, serial: 'scratch' },
         ...volumes.drives,
       ];
-      const net = spec.network;
-      const vm = await this.options.driver.start({
+      const config: VmConfig = {
         id: spec.id,
         runDir,
         vcpus: size.vcpus,
@@ -71,11 +78,12 @@ export class MicroVmLauncher implements SandboxLauncher {
         memoryMib: size.memoryMib,
         kernelPath: this.options.guest.kernel,
         initrdPath: this.options.guest.initramfs,
-        kernelArgs: net ? [kernelIpArg(net.guestIp, net.gateway, net.prefixLength, spec.process.hostname)] : [],
+        kernelArgs: [],
         drives,
         nics: net ? [{ id: 'net0', tap: net.tap, mac: net.mac }] : [],
         shares: volumes.shares,
-      });
+      };
+      const { vm, template } = await this.startVm(config, spec);
       spec.onStep?.('vmm');
       try {
         const info: SandboxInfo = {
@@ -86,8 +94,9 @@ export class MicroVmLauncher implements SandboxLauncher {
           vcpus: size.vcpus,
           memoryMib: size.memoryMib,
           guestIp: net?.guestIp ?? null,
+          template: template?.key ?? null,
         };
-        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts };
+        const process: LaunchedProcess = { spec: spec.process, rootfsType: spec.rootfs.fsType, limits, mounts: volumes.mounts, network };
         await writeFile(path.join(runDir, SANDBOX_FILE), JSON.stringify({ info, process } satisfies SandboxRecord));
         const sandbox = new MicroVmSandbox(info, vm, runDir, process, () => this.purge(spec.id));
         await sandbox.attach();
@@ -102,6 +111,32 @@ export class MicroVmLauncher implements SandboxLauncher {
     } catch (e) {
       await rm(runDir, { recursive: true, force: true });
       throw e;
+    }
+  }
+
+  /**
+   * Resumes the VM from its shape's template where it has one (built first if need be), else boots it. A
+   * template that cannot be had or fails to resume is logged, and the VM boots instead.
+   */
+  private async startVm(config: VmConfig, spec: SandboxSpec): Promise<{ vm: VmProcess; template?: VmTemplate }> {
+    const { templates, driver } = this.options;
+    const shape = templates ? await templateShape(config) : undefined;
+    if (!templates || !shape) return { vm: await driver.start(config) };
+    let template: VmTemplate | undefined;
+    try {
+      template = await templates.ensure(shape);
+    } catch (e) {
+      this.options.warn?.(`VM ${config.id} boots: ${describeError(e)}`);
+    }
+    spec.onStep?.('template');
+    if (!template) return { vm: await driver.start(config) };
+    try {
+      return { vm: await driver.start({ ...config, restoreFrom: template.stateFile }), template };
+    } catch (e) {
+      if (!isHearthError(e, 'HEARTH_ERR_VMM_RESTORE')) throw e;
+      this.options.warn?.(`VM ${config.id} boots: resuming it from template ${template.key} failed (the template is discarded): ${describeError(e)}`);
+      await templates.discard(template);
+      return { vm: await driver.start(config) };
     }
   }
 
@@ -177,11 +212,4 @@ export function volumeDevices(volumes: readonly SandboxVolume[]): { drives: Driv
     }
   }
   return { drives, shares, mounts };
-}
-
-/** The kernel's own IP autoconfiguration: `ip=<client>::<gateway>:<netmask>:<hostname>:<device>:off`. */
-export function kernelIpArg(guestIp: string, gateway: string, prefixLength: number, hostname: string): string {
-  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-  const netmask = [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.');
-  return `ip=${guestIp}::${gateway}:${netmask}:${hostname.slice(0, 63)}:eth0:off`;
 }

@@ -16,7 +16,7 @@ import { OrderedAnswers } from './ordered-answers.ts';
 import type { Readable } from 'node:stream';
 import type { PathStat } from '../agent/copy-message.ts';
 import type { AgentHello, AgentState } from '../agent/client.ts';
-import type { GuestMount, RunLimits } from '../agent/run-message.ts';
+import type { GuestMount, GuestNetwork, RunLimits } from '../agent/run-message.ts';
 import type { GuestStats } from '../agent/stats-message.ts';
 import type { VmProcess } from '../vmm/driver.ts';
 import type { ExecSession, ExecSpec, GuestProcess, ProcessExit, ProcessSpec, Sandbox, SandboxEvents, SandboxInfo, SandboxStats } from './sandbox.ts';
@@ -46,6 +46,8 @@ export interface LaunchedProcess {
   limits?: RunLimits;
   /** Absent in records written before volumes existed. */
   mounts?: GuestMount[];
+  /** eth0's identity, set by the agent (absent: a VM without a network, or one the kernel configured at boot). */
+  network?: GuestNetwork;
 }
 
 export const EXIT_FILE = 'exit.json';
@@ -330,7 +332,7 @@ export class MicroVmSandbox extends EventEmitter<SandboxEvents> implements Sandb
    */
   private sendRun(agent: AgentClient, process: LaunchedProcess): void {
     try {
-      agent.run(process.spec, process.rootfsType, process.limits, process.mounts);
+      agent.run(process.spec, process.rootfsType, { limits: process.limits, mounts: process.mounts, network: process.network });
     } catch (e) {
       this.emit('failed', { error: e as Error });
       // `gone` reports the end; if ending fails here, the owner's kill or release tries again.

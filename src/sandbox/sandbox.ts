@@ -81,13 +81,15 @@ export interface SandboxSpec {
   memoryMib: number;
   network?: GuestNetwork;
   /**
-   * Told as each step of a launch ends: the scratch disk made, the VMM spawned, its control channel connected
-   * (then `launch` resolves), and later the agent's greeting (the guest booted; the process is sent at once).
+   * Told as each step of a launch ends: the scratch disk made, the VM template found or built (when templates
+   * are on and the VM can resume from one), the VMM spawned (booting, or resumed), its control channel
+   * connected (then `launch` resolves), and later the agent's greeting (the guest is up; the process is sent
+   * at once).
    */
   onStep?: (step: LaunchStep) => void;
 }
 
-export type LaunchStep = 'scratch' | 'vmm' | 'connect' | 'hello';
+export type LaunchStep = 'scratch' | 'template' | 'vmm' | 'connect' | 'hello';
 
 /** One reading of what a sandbox uses: inside the guest, and on the host. */
 export interface SandboxStats {
@@ -124,6 +126,8 @@ export interface SandboxInfo {
   /** The VM's RAM (the container's memory and the guest's own). */
   memoryMib: number;
   guestIp: string | null;
+  /** The VM template it resumed from (sandbox/vm-templates.ts), or null when it booted (absent in older records). */
+  template?: string | null;
 }
 
 export interface Sandbox extends EventEmitter<SandboxEvents> {

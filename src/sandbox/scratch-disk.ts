@@ -24,6 +24,13 @@ export class ScratchDisks {
     }
   }
 
+  /** `create` unless `destination` exists; its directory is made (private) if missing. */
+  async ensure(destination: string, sizeMib: number): Promise<void> {
+    if (await stat(destination).then(() => true, () => false)) return;
+    await mkdir(path.dirname(destination), { recursive: true, mode: 0o700 });
+    await this.create(destination, sizeMib);
+  }
+
   private template(sizeMib: number): Promise<string> {
     let made = this.templates.get(sizeMib);
     if (!made) {

@@ -1,5 +1,6 @@
 /**
- * iproute2 (`ip`), typed. Each function is one `ip` command; reads use `-j` (JSON) output.
+ * iproute2 (`ip`), typed. Each function is one `ip` command (`ipBatch`: several in one process); reads use
+ * `-j` (JSON) output.
  * Every function takes an optional `{ netns }`: the command then runs as `ip -n NETNS ...`, inside that named
  * network namespace (tests use this; the manager itself works in the namespace it runs in).
  *
@@ -69,10 +70,10 @@ export function assertNetnsName(name: string): void {
   }
 }
 
-async function ip(args: string[], target: IpTarget = {}): Promise<string> {
+async function ip(args: string[], target: IpTarget = {}, input?: string): Promise<string> {
   const full = target.netns === undefined ? args : (assertNetnsName(target.netns), ['-n', target.netns, ...args]);
   try {
-    return (await runTool('ip', full, { timeoutMs: 30_000 })).stdout;
+    return (await runTool('ip', full, { timeoutMs: 30_000, ...(input === undefined ? {} : { input }) })).stdout;
   } catch (e) {
     if (isHearthError(e, 'HEARTH_ERR_TOOL_FAILED')) {
       if (/File exists/.test(e.message)) {
@@ -150,12 +151,16 @@ export interface TapOptions extends IpTarget {
 
 /** `ip tuntap add dev NAME mode tap [multi_queue] [user U] [group G]`: a persistent tap. */
 export async function addTap(name: string, options: TapOptions = {}): Promise<void> {
+  await ip(addTapArgs(name, options), options);
+}
+
+function addTapArgs(name: string, options: Omit<TapOptions, 'netns'>): string[] {
   assertInterfaceName(name);
   const args = ['tuntap', 'add', 'dev', name, 'mode', 'tap'];
   if (options.multiQueue === true) args.push('multi_queue');
   if (options.user !== undefined) args.push('user', String(options.user));
   if (options.group !== undefined) args.push('group', String(options.group));
-  await ip(args, options);
+  return args;
 }
 
 /** `ip link add NAME type veth peer name PEER [netns PEER_NETNS]`. */
@@ -176,8 +181,12 @@ export async function addVethPair(
 
 /** `ip link del dev NAME`. */
 export async function deleteLink(name: string, target?: IpTarget): Promise<void> {
+  await ip(deleteLinkArgs(name), target);
+}
+
+function deleteLinkArgs(name: string): string[] {
   assertInterfaceName(name);
-  await ip(['link', 'del', 'dev', name], target);
+  return ['link', 'del', 'dev', name];
 }
 
 export interface LinkChanges {
@@ -187,12 +196,21 @@ export interface LinkChanges {
   mtu?: number;
   /** MAC address (`address`); a bridge with a set address keeps it whatever ports come and go. */
   mac?: string;
+  /**
+   * Flags of the interface as a bridge's port (`type bridge_slave learning on|off flood on|off`), as
+   * ./bridge.ts `setBridgePortFlags` sets them; it must already be a port (attached in an earlier command).
+   */
+  bridgePort?: { learning?: boolean; flood?: boolean };
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-/** `ip link set dev NAME [master M | nomaster] [mtu N] [address MAC] [up|down]`. */
+/** `ip link set dev NAME [master M | nomaster] [mtu N] [address MAC] [type bridge_slave ...] [up|down]`. */
 export async function setLink(name: string, changes: LinkChanges, target?: IpTarget): Promise<void> {
+  await ip(setLinkArgs(name, changes), target);
+}
+
+function setLinkArgs(name: string, changes: LinkChanges): string[] {
   assertInterfaceName(name);
   const args = ['link', 'set', 'dev', name];
   if (changes.master === null) args.push('nomaster');
@@ -207,8 +225,57 @@ export async function setLink(name: string, changes: LinkChanges, target?: IpTar
     }
     args.push('address', changes.mac);
   }
+  if (changes.bridgePort !== undefined) {
+    const { learning, flood } = changes.bridgePort;
+    args.push('type', 'bridge_slave');
+    if (learning !== undefined) args.push('learning', learning ? 'on' : 'off');
+    if (flood !== undefined) args.push('flood', flood ? 'on' : 'off');
+  }
   if (changes.up !== undefined) args.push(changes.up ? 'up' : 'down');
-  await ip(args, target);
+  return args;
+}
+
+/** One command of an `ipBatch`: the same as the function of that name. */
+export type IpBatchCommand =
+  | { addTap: string; options?: Omit<TapOptions, 'netns'> }
+  | { setLink: string; changes: LinkChanges }
+  | { deleteLink: string };
+
+/** How a batch went: every command done, or the first that failed and why (the rest were not run). */
+export type IpBatchResult =
+  | { ok: true }
+  | {
+      ok: false;
+      /**
+       * 1-based index of the command that failed, as `ip` reports it (`Command failed -:N`); undefined when
+       * `ip` exited without saying (it does on some arguments it cannot resolve, such as a `master` that does
+       * not exist): then an unknown number of the commands, at least none before the first, were done.
+       */
+      failed: number | undefined;
+      error: HearthError;
+    };
+
+/**
+ * Runs `commands` in order as one `ip -batch -` (one process instead of one each: a tap made whole costs
+ * a few ms rather than tens), stopping at the first that fails. A failure is a value, not a throw: the caller
+ * decides what the commands done so far mean. Its error is mapped as a single command's would be.
+ */
+export async function ipBatch(commands: readonly IpBatchCommand[], target: IpTarget = {}): Promise<IpBatchResult> {
+  const lines = commands.map((c) =>
+    'addTap' in c ? addTapArgs(c.addTap, c.options ?? {}) : 'setLink' in c ? setLinkArgs(c.setLink, c.changes) : deleteLinkArgs(c.deleteLink),
+  );
+  if (lines.length === 0) return { ok: true };
+  try {
+    // Names and values are checked above, so none holds the spaces or newlines that would split a line.
+    await ip(['-batch', '-'], target, lines.map((l) => l.join(' ')).join('\n') + '\n');
+    return { ok: true };
+  } catch (e) {
+    if (!(e instanceof HearthError)) throw e;
+    const reported = /Command failed -:(\d+)/.exec(e.message)?.[1];
+    const failed = reported === undefined ? undefined : Number(reported);
+    const which = failed === undefined ? `ip -batch (${lines.map((l) => l.join(' ')).join('; ')})` : `ip ${lines[failed - 1]?.join(' ')}`;
+    return { ok: false, failed, error: new HearthError(e.kind, e.code, `${which} failed: ${e.message}`, { cause: e }) };
+  }
 }
 
 interface RawAddr {

@@ -26,8 +26,11 @@ export interface QemuMicrovm {
   /** Unix socket QEMU listens on for QMP. */
   qmpSocket?: string;
   drives: Array<{ id: string; path: string; readOnly: boolean; serial: string }>;
-  /** A NIC on a host tap, which QEMU opens by name or, with `fd`, was handed open. */
-  nics: Array<{ id: string; tap: string; mac: string; fd?: number }>;
+  /**
+   * A NIC on a host tap, which QEMU opens by name or, with `fd`, was handed open; with neither, a NIC wired to
+   * nothing (a hub port of its own), whose VM's clones get a tap.
+   */
+  nics: Array<{ id: string; tap?: string; mac: string; fd?: number }>;
   /** A virtio-serial port backed by a unix socket QEMU listens on. */
   serialPorts: Array<{ id: string; name: string; socket: string }>;
   /**
@@ -43,6 +46,11 @@ export interface QemuMicrovm {
   seccomp: boolean;
   /** Start with the vCPUs stopped (`-S`): the guest runs from QMP `cont`. */
   paused?: boolean;
+  /**
+   * Resume a saved VM instead of booting: QEMU reads the state (a migration stream) from this inherited
+   * descriptor, then the guest goes on from where it was saved.
+   */
+  incoming?: { fd: number };
 }
 
 const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
@@ -75,17 +83,15 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   if (vm.seccomp) argv.push('-sandbox', SECCOMP);
   if (vm.paused) argv.push('-S');
   if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
+  if (vm.incoming) argv.push('-incoming', `fd:${vm.incoming.fd}`);
   for (const d of vm.drives) {
     argv.push(
       '-drive', `id=${d.id},file=${d.path},format=raw,if=none,readonly=${d.readOnly ? 'on' : 'off'}`,
       '-device', `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
     );
   }
-  for (const n of vm.nics) {
-    argv.push(
-      '-netdev', n.fd === undefined ? `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no` : `tap,id=${n.id},fd=${n.fd}`,
-      '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`,
-    );
+  for (const [i, n] of vm.nics.entries()) {
+    argv.push('-netdev', netdevArg(n, i), '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
   if (ramInMemfd) argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`);
   if (shares.length > 0) argv.push('-global', 'virtio-mmio.force-legacy=false');
@@ -98,10 +104,18 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   for (const p of vm.serialPorts) {
     argv.push(
       '-chardev', `socket,id=${p.id},path=${p.socket},server=on,wait=off`,
-      '-device', `virtserialport,chardev=${p.id},name=${p.name}`,
+      // The port's device id names it in QMP's VSERPORT_CHANGE (the guest opened or closed its end).
+      '-device', `virtserialport,id=${p.id},chardev=${p.id},name=${p.name}`,
     );
   }
   return argv;
+}
+
+/** A NIC wired to nothing is alone on hub `index`. */
+function netdevArg(n: QemuMicrovm['nics'][number], index: number): string {
+  if (n.fd !== undefined) return `tap,id=${n.id},fd=${n.fd}`;
+  if (n.tap !== undefined) return `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no`;
+  return `hubport,id=${n.id},hubid=${index}`;
 }
 
 /** The absolute path of the QEMU binary on PATH (a jail binds it by path). */
@@ -118,6 +132,8 @@ export interface QemuSpawnOptions {
   env: Record<string, string>;
   /** Run QEMU through hearth-jailer (at `jailer`, with `spec`); QEMU's paths in `vm` are then inside the jail. */
   jail?: { jailer: string; qemu: string; spec: JailSpec };
+  /** Descriptors QEMU inherits at 3, 4, ... (unjailed: the jailer opens its own). */
+  inherit?: number[];
 }
 
 /**
@@ -129,7 +145,7 @@ export function spawnQemu(vm: QemuMicrovm, logFd: number, options: QemuSpawnOpti
   const [program, args, env] = options.jail
     ? [options.jail.jailer, jailerArgs({ ...options.jail.spec, env: { ...options.jail.spec.env, ...options.env } }, options.jail.qemu, qemuArgv(vm)), options.env]
     : [QEMU_BINARY, qemuArgv(vm), { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env }];
-  const child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+  const child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd, ...(options.inherit ?? [])], env });
   child.unref();
   return child;
 }

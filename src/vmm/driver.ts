@@ -34,8 +34,8 @@ export interface ShareConfig {
 
 export interface NicConfig {
   id: string;
-  /** An existing host tap device. */
-  tap: string;
+  /** An existing host tap device; absent, a NIC wired to nothing (a template's: see VmConfig.restoreFrom). */
+  tap?: string;
   mac: string;
 }
 
@@ -57,6 +57,12 @@ export interface VmConfig {
   drives: DriveConfig[];
   nics: NicConfig[];
   shares?: ShareConfig[];
+  /**
+   * A state file written by `saveState` of a VM configured the same way (only its drives' files, its taps and
+   * its run directory may differ; a drive's size must not): the VM resumes from there instead of booting.
+   * Starting fails with HEARTH_ERR_VMM_RESTORE when the state cannot be loaded.
+   */
+  restoreFrom?: string;
 }
 
 /** One disk's I/O as the VMM counted it since the VM started. */
@@ -103,6 +109,17 @@ export interface VmProcess {
   /** Runs the vCPUs again. The guest's clock is behind by the pause: the caller sets it. */
   resume(): Promise<void>;
   /**
+   * Resolves once the guest has opened its end of the control channel (its agent waits for a host), learnt
+   * without connecting: a VM to be saved must not have seen a host come and go, or its clones would resume
+   * with that departure still to handle. Only for a VM this process started.
+   */
+  controlOpened(): Promise<void>;
+  /**
+   * Stops the vCPUs and writes the VM's whole state (devices and guest RAM) to `file`, for `VmConfig.restoreFrom`;
+   * the VM stays stopped. HEARTH_ERR_VMM_SAVE when it cannot.
+   */
+  saveState(file: string): Promise<void>;
+  /**
    * What the VM costs the host now. HEARTH_ERR_VMM_GONE when its process ended meanwhile,
    * HEARTH_ERR_VMM_UNRESPONSIVE when it does not answer for its disks.
    */
@@ -117,6 +134,12 @@ export interface VmmFound {
 
 export interface VmmDriver {
   readonly name: 'qemu' | 'firecracker';
+  /**
+   * What a saved state (VmProcess.saveState) depends on besides the VmConfig and the guest's files: the VMM's
+   * binary, the accelerator, the driver's own kernel arguments. A state saved under other inputs must not be
+   * restored.
+   */
+  stateInputs(): Promise<string>;
   /** Configures and starts a VM; resolves once the VMM accepts control connections. */
   start(config: VmConfig): Promise<VmProcess>;
   /**

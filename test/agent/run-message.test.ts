@@ -10,6 +10,8 @@ import { decodeRecords, encodeRecords, MAX_PAYLOAD, RecordTag, recordListBytes }
 import { isHearthError } from '../../src/errors.ts';
 import { buildProcessSpec, REQUEST_RUN_BYTES_MAX, requestRunBytes } from '../../src/containers/process-spec.ts';
 
+const SEED = Buffer.alloc(64, 7);
+
 /** Strings whose UTF-8 length differs from their JS length, and the empty string. */
 const awkward = ['', 'a', 'é', '日本語', '🙂🙂', 'x'.repeat(1000), 'NAME=va=lue', 'tab\tand\nnewline'];
 
@@ -26,8 +28,8 @@ describe('RUN message size', () => {
     const args = [...awkward, 'last'];
     const env = { A: 'é', '日本': '語', EMPTY: '', WITH_EQ: 'a=b', LONG: 'y'.repeat(5000) };
     const clock = 1_700_000_000_000_000_000n;
-    const without = encodeRun(buildProcessSpec(image, { ...base, args: [], env: {} }), 'erofs', clock);
-    const withRequest = encodeRun(buildProcessSpec(image, { ...base, args, env }), 'erofs', clock);
+    const without = encodeRun(buildProcessSpec(image, { ...base, args: [], env: {} }), 'erofs', { clockNs: clock, randomSeed: SEED });
+    const withRequest = encodeRun(buildProcessSpec(image, { ...base, args, env }), 'erofs', { clockNs: clock, randomSeed: SEED });
     const size = requestRunBytes(args, env);
     assert.equal(size.args, recordListBytes(args));
     assert.equal(withRequest.length - without.length, size.args + size.env);
@@ -41,12 +43,12 @@ describe('RUN message size', () => {
     const image = { entrypoint: ['/bin/sh'], env: ['PATH=/bin'] };
     const base = { args: ['-i'], env: { A: '1' }, hostname: 'abcdef012345' };
     const clock = 1_700_000_000_000_000_000n;
-    const plain = encodeRun(buildProcessSpec(image, base), 'ext4', clock);
-    assert.deepEqual(encodeRun(buildProcessSpec(image, { ...base, tty: false, stdinOpen: false }), 'ext4', clock), plain);
+    const plain = encodeRun(buildProcessSpec(image, base), 'ext4', { clockNs: clock, randomSeed: SEED });
+    assert.deepEqual(encodeRun(buildProcessSpec(image, { ...base, tty: false, stdinOpen: false }), 'ext4', { clockNs: clock, randomSeed: SEED }), plain);
     const plainSize = requestRunBytes(base.args, base.env);
     assert.equal(plainSize.stdio, 0);
     for (const flags of [{ tty: true }, { stdinOpen: true }, { tty: true, stdinOpen: true }]) {
-      const run = encodeRun(buildProcessSpec(image, { ...base, ...flags }), 'ext4', clock);
+      const run = encodeRun(buildProcessSpec(image, { ...base, ...flags }), 'ext4', { clockNs: clock, randomSeed: SEED });
       const size = requestRunBytes(base.args, base.env, flags);
       assert.equal(run.length - plain.length, size.stdio, JSON.stringify(flags));
       const sent = decodeRecords(run);
@@ -55,7 +57,7 @@ describe('RUN message size', () => {
       assert.equal(sent.some(([t, v]) => t === RecordTag.ENV && v.toString() === 'TERM=xterm'), flags.tty === true);
     }
     // A TERM of the image's or the request's is kept (the count still includes one, so it never falls short).
-    const own = decodeRecords(encodeRun(buildProcessSpec({ ...image, env: ['TERM=vt100'] }, { ...base, tty: true }), 'ext4', clock));
+    const own = decodeRecords(encodeRun(buildProcessSpec({ ...image, env: ['TERM=vt100'] }, { ...base, tty: true }), 'ext4', { clockNs: clock, randomSeed: SEED }));
     assert.deepEqual(own.filter(([t, v]) => t === RecordTag.ENV && v.toString().startsWith('TERM=')).map(([, v]) => v.toString()), ['TERM=vt100']);
   });
 
@@ -78,7 +80,7 @@ describe('RUN message size', () => {
       { source: 'vol0', fsType: 'ext4' as const, target: '/data', readOnly: false, copyUp: true },
       { source: 'fs0', fsType: 'virtiofs' as const, target: '/srv/shared', readOnly: true, copyUp: false },
     ];
-    const records = decodeRecords(encodeRun(spec, 'ext4', 1n, {}, mounts));
+    const records = decodeRecords(encodeRun(spec, 'ext4', { clockNs: 1n, mounts }));
     const found = records.filter(([tag]) => tag === RecordTag.MOUNT).map(([, value]) => {
       const fields = new Map(decodeRecords(value).map(([tag, v]) => [tag, v]));
       return {
@@ -99,7 +101,7 @@ describe('RUN message size', () => {
       { source: 'vol0', fsType: 'ext4' as const, target: '/data', readOnly: false, copyUp: false },
       { source: 'tmpfs', fsType: 'tmpfs' as const, target: '/run', readOnly: false, copyUp: false, options: 'noexec,nosuid,nodev,size=64m' },
     ];
-    const options = decodeRecords(encodeRun(spec, 'ext4', 1n, {}, mounts))
+    const options = decodeRecords(encodeRun(spec, 'ext4', { clockNs: 1n, mounts }))
       .filter(([tag]) => tag === RecordTag.MOUNT)
       .map(([, value]) => {
         const fields = new Map(decodeRecords(value).map(([tag, v]) => [tag, v.toString()]));
@@ -111,8 +113,8 @@ describe('RUN message size', () => {
   it('carries the capabilities as a u64 CAPABILITIES record in RUN and EXEC, only when given', () => {
     const caps = (payload: Buffer) => decodeRecords(payload).filter(([tag]) => tag === RecordTag.CAPABILITIES).map(([, v]) => v.readBigUInt64LE(0));
     const spec = buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h', capabilities: 0xa80425fb });
-    assert.deepEqual(caps(encodeRun(spec, 'ext4', 1n)), [0xa80425fbn]);
-    assert.deepEqual(caps(encodeRun(buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' }), 'ext4', 1n)), []);
+    assert.deepEqual(caps(encodeRun(spec, 'ext4', { clockNs: 1n })), [0xa80425fbn]);
+    assert.deepEqual(caps(encodeRun(buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' }), 'ext4', { clockNs: 1n })), []);
     const exec = { argv: ['id'], env: [], cwd: '/', user: '', tty: false, stdin: false };
     assert.deepEqual(caps(encodeExec({ ...exec, capabilities: 2 ** 41 - 1 })), [2n ** 41n - 1n]);
     assert.deepEqual(caps(encodeExec(exec)), []);
@@ -132,7 +134,19 @@ describe('RUN message size', () => {
   it("carries the container's memory limit as MEMORY_MAX (u64 bytes), only when there is one", () => {
     const spec = buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' });
     const limit = (payload: Buffer) => decodeRecords(payload).filter(([tag]) => tag === RecordTag.MEMORY_MAX).map(([, v]) => v.readBigUInt64LE(0));
-    assert.deepEqual(limit(encodeRun(spec, 'ext4', 1n, { memoryMaxBytes: 64 * 2 ** 20 })), [64n * 2n ** 20n]);
-    assert.deepEqual(limit(encodeRun(spec, 'ext4', 1n)), []);
+    assert.deepEqual(limit(encodeRun(spec, 'ext4', { clockNs: 1n, limits: { memoryMaxBytes: 64 * 2 ** 20 } })), [64n * 2n ** 20n]);
+    assert.deepEqual(limit(encodeRun(spec, 'ext4', { clockNs: 1n })), []);
+  });
+
+  it("carries eth0's identity and a random seed of its own in every RUN", () => {
+    const spec = buildProcessSpec({ cmd: ['/bin/true'] }, { args: [], env: {}, hostname: 'h' });
+    const network = { address: '10.88.0.5/16', gateway: '10.88.0.1', mac: '02:ab:cd:00:11:ff' };
+    const records = decodeRecords(encodeRun(spec, 'ext4', { network }));
+    const value = (tag: number) => records.filter(([t]) => t === tag).map(([, v]) => v.toString());
+    assert.deepEqual([value(RecordTag.NET_ADDRESS), value(RecordTag.NET_GATEWAY), value(RecordTag.NET_MAC)], [['10.88.0.5/16'], ['10.88.0.1'], ['02:ab:cd:00:11:ff']]);
+    const seeds = [encodeRun(spec, 'ext4'), encodeRun(spec, 'ext4')].map((p) => decodeRecords(p).find(([t]) => t === RecordTag.RANDOM_SEED)![1]);
+    assert.equal(seeds[0]!.length, 64);
+    assert.notDeepEqual(seeds[0], seeds[1], 'two RUNs never carry the same seed');
+    assert.deepEqual(decodeRecords(encodeRun(spec, 'ext4')).filter(([t]) => t === RecordTag.NET_ADDRESS), [], 'no network, no address');
   });
 });

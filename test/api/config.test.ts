@@ -21,6 +21,7 @@ describe('configuration', () => {
       accel: 'auto',
       scratchSizeMib: 4096,
       jail: true,
+      snapshots: true,
       jailUidBase: 1_900_000_000,
       jailUidCount: 1_000_000,
     });

@@ -33,9 +33,9 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HearthError } from '../../src/errors.ts';
 import { Readable } from 'node:stream';
 import { posix } from 'node:path';
@@ -57,6 +57,7 @@ import type {
   PortRule,
   RemoveResult,
   ResolvedImage,
+  WritableLayers,
 } from '../../src/containers/deps.ts';
 import type {
   ExecSession,
@@ -614,12 +615,25 @@ export class FakeSandbox extends EventEmitter<SandboxEvents> implements Sandbox 
   }
   async release(): Promise<void> {
     if (this.alive) throw new Error(`release of VM ${this.spec.id} while it runs`);
+    if (this.launcher.failRelease) throw new HearthError('Internal', 'HEARTH_ERR_VMM_STUCK', this.launcher.failRelease);
     this.released = true;
     this.launcher.runDirs.delete(this.spec.id);
   }
   detach(): void {
     this.detached = true;
     this.removeAllListeners();
+  }
+}
+
+/** Writable layers as empty files (the fake launcher writes none); `ensured` lists each path asked for. */
+export class FakeWritableLayers implements WritableLayers {
+  readonly ensured: string[] = [];
+
+  async ensure(path: string): Promise<void> {
+    this.ensured.push(path);
+    if (existsSync(path)) return;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '');
   }
 }
 
@@ -632,6 +646,8 @@ export class FakeLauncher implements SandboxLauncher {
   launched = 0;
   launchGate?: Gate;
   failLaunch?: string;
+  /** What a sandbox's release throws instead (its run directory stays), until cleared. */
+  failRelease?: string;
 
   async launch(spec: SandboxSpec): Promise<Sandbox> {
     this.runDirs.add(spec.id);

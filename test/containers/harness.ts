@@ -13,7 +13,7 @@ import { resolveConfig } from '../../src/config.ts';
 import { ScratchDisks } from '../../src/sandbox/scratch-disk.ts';
 import { VolumeDisks } from '../../src/volumes/volume-disks.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
-import { FakeImages, FakeLauncher, FakeNetwork } from './fakes.ts';
+import { FakeImages, FakeLauncher, FakeNetwork, FakeWritableLayers } from './fakes.ts';
 
 export const IMAGES = {
   'hello:latest': { cmd: ['echo', 'hello', 'world'] },
@@ -34,6 +34,7 @@ export interface Harness {
   images: FakeImages;
   network: FakeNetwork;
   launcher: FakeLauncher;
+  writableLayers: FakeWritableLayers;
   dir: string;
   /** Closes app and store; the data directory stays (for recovery tests) unless `cleanup`. */
   close(cleanup?: boolean): Promise<void>;
@@ -64,12 +65,14 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const images = o.images ?? new FakeImages(IMAGES);
   const network = o.network ?? new FakeNetwork();
   const launcher = o.launcher ?? new FakeLauncher();
+  const writableLayers = new FakeWritableLayers();
   const app = await buildApp({
     config,
     store,
     images,
     network,
     sandboxes: launcher,
+    writableLayers,
     volumes: new VolumeDisks(join(dir, 'volumes'), (d, mib) => new ScratchDisks(join(dir, 'templates')).create(d, mib)),
     logger: o.logger ?? pino({ level: 'silent' }),
     dnsServers: ['10.9.0.1'],
@@ -82,6 +85,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     images,
     network,
     launcher,
+    writableLayers,
     dir,
     async close(cleanup = true) {
       await app.close();

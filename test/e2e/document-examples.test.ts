@@ -12,10 +12,11 @@ import { freePort } from '../helpers/registry.ts';
 
 await enterTestNetns(import.meta.url);
 
-describe('the product document, end to end', () => {
+// With snapshots on (the default: VMs resume from a template) and off (every VM boots).
+for (const snapshots of ['on', 'off']) describe(`the product document, end to end, snapshots ${snapshots}`, () => {
   let world: E2eEnv;
   before(async () => {
-    world = await e2eEnv();
+    world = await e2eEnv({ HEARTH_SNAPSHOTS: snapshots });
   });
   after(async () => {
     await world?.close();

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isAlive } from '../../src/vmm/process.ts';
 import { enterTestNetns } from '../helpers/inside-netns.ts';
@@ -47,6 +49,7 @@ describe('manager recovery after kill -9', () => {
     });
     await api.waitFor(runner, ['running']);
     const pidBefore = (await vmOf(world, runner)).pid;
+    assert.match(String(await templateOf(world, runner)), /^[0-9a-f]{32}$/, 'it resumed from a VM template');
     assert.ok(pidBefore > 0 && (await isAlive(pidBefore)));
     await waitForLogs(world, runner, 3);
     const bootId = /tick \d+ (\S+)/.exec((await api.logs(runner)).at(-1)!.message)![1];
@@ -80,6 +83,12 @@ describe('manager recovery after kill -9', () => {
     await assertNoLeaks(world);
   });
 });
+
+/** The VM template a container's VM resumed from (its run directory's record), or null when it booted. */
+async function templateOf(world: E2eEnv, containerId: string): Promise<string | null | undefined> {
+  const vmId = ((await world.api.get(containerId)).container_runtime_id as string).replace(/^vm-/, '');
+  return (JSON.parse(await readFile(path.join(world.dataDir, 'vms', vmId, 'sandbox.json'), 'utf8')) as { info: { template?: string | null } }).info.template;
+}
 
 async function vmOf(world: E2eEnv, containerId: string): Promise<{ pid: number }> {
   const item = await world.api.get(containerId);

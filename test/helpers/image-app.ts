@@ -18,7 +18,7 @@ import type { Sandbox, SandboxSpec } from '../../src/sandbox/sandbox.ts';
 import { ScratchDisks } from '../../src/sandbox/scratch-disk.ts';
 import { VolumeDisks } from '../../src/volumes/volume-disks.ts';
 import { ContainerStore } from '../../src/store/container-store.ts';
-import { FakeLauncher, FakeNetwork } from '../containers/fakes.ts';
+import { FakeLauncher, FakeNetwork, FakeWritableLayers } from '../containers/fakes.ts';
 
 /** A launcher that notes, for each VM, whether its image disk was there when it was launched. */
 export class DiskCheckingLauncher extends FakeLauncher {
@@ -48,7 +48,7 @@ export async function imageApp(o: { keepUnused?: number; maxBytes?: number } = {
   const network = new FakeNetwork();
   const launcher = new DiskCheckingLauncher();
   const volumes = new VolumeDisks(join(dir, 'volumes'), (d, mib) => new ScratchDisks(join(dir, 'templates')).create(d, mib));
-  const app = await buildApp({ config, store, images, network, sandboxes: launcher, volumes, logger: pino({ level: 'silent' }), dnsServers: ['10.9.0.1'] });
+  const app = await buildApp({ config, store, images, network, sandboxes: launcher, volumes, writableLayers: new FakeWritableLayers(), logger: pino({ level: 'silent' }), dnsServers: ['10.9.0.1'] });
   images.start();
   return {
     app,

@@ -23,7 +23,8 @@ export interface VmEnv {
   close(): Promise<void>;
 }
 
-export async function makeLauncher(vmsDir: string, jailed = true): Promise<MicroVmLauncher> {
+/** VMs resume from templates (the default, as the manager's) unless `snapshots` is false. */
+export async function makeLauncher(vmsDir: string, jailed = true, snapshots = true, warn?: (message: string) => void): Promise<MicroVmLauncher> {
   const { launcher } = await createMicroVmLauncher({
     cacheDir: CACHE_DIR,
     vmsDir,
@@ -32,6 +33,8 @@ export async function makeLauncher(vmsDir: string, jailed = true): Promise<Micro
     scratchSizeMib: 256,
     probeCacheFile: path.join(vmsDir, '..', 'accel.json'),
     jail: { enabled: jailed, uidBase: 1_900_000_000, uidCount: 1_000_000 },
+    snapshots,
+    ...(warn ? { warn } : {}),
   });
   return launcher;
 }

@@ -38,14 +38,14 @@ describe('microVM lifecycle', () => {
     assert.ok(stoppedIn >= 1_000, `the grace period was given (${stoppedIn} ms)`);
   });
 
-  it('tells each launch step as it ends: the scratch disk, the VMM, the connection, then the greeting', async () => {
+  it('tells each launch step as it ends: the scratch disk, the template, the VMM, the connection, then the greeting', async () => {
     const spec = sandboxSpec({ image: suite.busybox, ...sh('echo ready') });
     const told: string[] = [];
     const sandbox = await suite.env.launcher.launch({ ...spec, onStep: (step) => told.push(step) });
-    assert.deepEqual(told, ['scratch', 'vmm', 'connect'], 'told before launch resolves, in order');
+    assert.deepEqual(told, ['scratch', 'template', 'vmm', 'connect'], 'told before launch resolves, in order');
     const exit = await sandbox.wait();
     assert.equal(exit?.code, 0);
-    assert.deepEqual(told, ['scratch', 'vmm', 'connect', 'hello'], 'the greeting came before the process ran');
+    assert.deepEqual(told, ['scratch', 'template', 'vmm', 'connect', 'hello'], 'the greeting came before the process ran');
     await assertGone(suite.env, sandbox);
   });
 

@@ -33,6 +33,7 @@ describe('a RUN message over the protocol limit', () => {
       adopt: async () => undefined,
       destroy: async () => {},
       findAll: async () => [],
+      stateInputs: async () => '',
     };
     const scratch = { create: async () => void calls.push('scratch') } as unknown as ScratchDisks;
     const launcher = new MicroVmLauncher({
@@ -85,6 +86,8 @@ describe('a RUN message over the protocol limit', () => {
       pause: () => Promise.reject(new Error('not used')),
       resume: () => Promise.reject(new Error('not used')),
       usage: () => Promise.reject(new Error('not used')),
+      saveState: () => Promise.reject(new Error('not used')),
+      controlOpened: () => Promise.reject(new Error('not used')),
     };
     const info = { id: 'vm1', vmm: 'qemu' as const, pid: 1, accel: 'tcg' as const, vcpus: 1, memoryMib: 256, guestIp: null };
     const sandbox = new MicroVmSandbox(info, vm, '/nonexistent', { spec: tooBig, rootfsType: 'ext4' }, async () => {});

@@ -86,14 +86,20 @@ describe('VMM jail', () => {
       const runDir = path.join(suite.env.vmsDir, id);
       await mkdir(runDir, { recursive: true });
       const prepared = await jail.prepare({ id, runDir, vcpus: 1, memoryMib: 128, kernel: guest.kernel, initrd: guest.initramfs, drives: [], taps: [] });
-      const spec = { ...prepared.spec, binds: [...prepared.spec.binds, { source: '/bin/busybox', target: '/bin/busybox', readOnly: true }] };
+      // A file handed over open (as a saved VM state is): readable through its descriptor, nothing more.
+      const given = path.join(suite.env.dir, 'given');
+      await writeFile(given, 'given state', { mode: 0o600 });
+      const spec = { ...prepared.spec, reads: [{ path: given, fd: 9 }], binds: [...prepared.spec.binds, { source: '/bin/busybox', target: '/bin/busybox', readOnly: true }] };
       const script = [
-        'id -u',
-        `cat ${secret} 2>&1 || echo no-secret`,
-        'cat /etc/shadow 2>&1 || echo no-shadow',
-        `wget -q -O - -T 2 http://127.0.0.1:${port}/ 2>&1 || echo no-network`,
-        'touch /boot/x 2>&1 || echo jail-read-only',
+        'busybox id -u',
+        `busybox cat ${secret} 2>&1 || echo no-secret`,
+        'busybox cat /etc/shadow 2>&1 || echo no-shadow',
+        `busybox wget -q -O - -T 2 http://127.0.0.1:${port}/ 2>&1 || echo no-network`,
+        'busybox touch /boot/x 2>&1 || echo jail-read-only',
         'echo own > /vm/own && echo vm-writable',
+        'busybox cat <&9; echo',
+        'echo x >&9 2>/dev/null || echo given-read-only',
+        `busybox cat ${given} 2>/dev/null || echo given-not-openable`,
       ].join('; ');
       const r = spawnSync(prepared.jailer, jailerArgs(spec, '/bin/busybox', ['sh', '-c', script]), { encoding: 'utf8', timeout: 30_000 });
       jail.release(id);
@@ -106,6 +112,7 @@ describe('VMM jail', () => {
       assert.ok(lines.includes('no-network') && !r.stdout.includes('reached'), r.stdout);
       assert.ok(lines.includes('jail-read-only'), r.stdout);
       assert.ok(lines.includes('vm-writable'), r.stdout);
+      assert.ok(lines.includes('given state') && lines.includes('given-read-only') && lines.includes('given-not-openable'), r.stdout);
       assert.deepEqual(((await cgroups?.list()) ?? []).filter((i) => i === id), [], 'the cgroup is gone');
       await rm(runDir, { recursive: true, force: true });
     } finally {

@@ -3,6 +3,7 @@
 #include "cgroup.h"
 #include "copy_session.h"
 #include "log.h"
+#include "netconf.h"
 #include "mounts.h"
 #include "process.h"
 #include "exec_request.h"
@@ -134,12 +135,29 @@ static void set_clock(uint64_t clock_ns)
 		PRINT_WARN("setting the clock: %s", strerror(errno));
 }
 
+/*
+ * Who this machine is, from the host: the same steps whether it booted or was restored from a snapshot
+ * taken while it waited for RUN (then its clones share the template's random state, clock and network).
+ */
+static int become_itself(const struct run_request *r, char *err, size_t errlen)
+{
+	if (r->random_seed != NULL &&
+	    netconf_reseed_random(r->random_seed, r->random_seed_len, err, errlen) != 0)
+		return 1;
+	set_clock(r->clock_ns);
+	if (r->net_address == NULL)
+		return 0;
+	struct netconf n;
+	return netconf_parse(r->net_address, r->net_gateway, r->net_mac, &n, err, errlen) != 0 ||
+	       netconf_apply(&n, err, errlen) != 0;
+}
+
 static void start_container(struct agent *a, struct run_request *r)
 {
 	char err[512];
-	set_clock(r->clock_ns);
 	err[0] = '\0';
-	if (mounts_container_root(r->rootfs_type, err, sizeof(err)) != 0 ||
+	if (become_itself(r, err, sizeof(err)) != 0 ||
+	    mounts_container_root(r->rootfs_type, err, sizeof(err)) != 0 ||
 	    (r->mounts != NULL && volumes_mount(r->mounts, err, sizeof(err)) != 0) ||
 	    write_etc_files(r, err, sizeof(err)) != 0 ||
 	    cgroup_setup(r->memory_max, err, sizeof(err)) != 0) {

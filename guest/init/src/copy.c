@@ -317,10 +317,27 @@ static void clear(int parent, const char *base)
 		unlinkat(parent, base, 0);
 }
 
+/*
+ * A file is written under a temporary name beside its place and renamed over it, so that a reader (a
+ * resolver reading the /etc/hosts the host rewrites while the container runs) sees the old file or the new
+ * one, never none or half of one. What was there goes, as with tar: other hard links to it keep the old data.
+ */
+static int open_temporary(int parent, char *name, size_t len)
+{
+	static unsigned serial;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		snprintf(name, len, ".hearth-copy.%d.%u", (int)getpid(), serial++);
+		int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
 static int extract_file(struct reader *r, int parent, const char *base, const struct tar_entry *e)
 {
-	clear(parent, base);
-	int fd = resolve_open(parent, base, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char temporary[64];
+	int fd = open_temporary(parent, temporary, sizeof(temporary));
 	if (fd < 0)
 		return say(r->err, COPY_FAILED, "creating %s: %s", e->name, strerror(errno));
 	uint64_t left = e->size;
@@ -337,6 +354,10 @@ static int extract_file(struct reader *r, int parent, const char *base, const st
 			      futimens(fd, (struct timespec[]){{.tv_sec = e->mtime}, {.tv_sec = e->mtime}}) != 0))
 		rc = say(r->err, COPY_FAILED, "setting the attributes of %s: %s", e->name, strerror(errno));
 	close(fd);
+	if (rc == COPY_OK && renameat(parent, temporary, parent, base) != 0)
+		rc = say(r->err, COPY_FAILED, "creating %s: %s", e->name, strerror(errno));
+	if (rc != COPY_OK)
+		unlinkat(parent, temporary, 0);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +78,20 @@ int mounts_early(void)
 	return rc;
 }
 
+/*
+ * A VM restored from a snapshot has in its page cache what the kernel read from the snapshot's stand-in
+ * disks (the partition scan at boot); the disk now behind the device is another: that is dropped before
+ * anything mounts it.
+ */
+static void forget_cached_blocks(const char *dev)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKFLSBUF, 0) != 0)
+		PRINT_WARN("dropping the cached blocks of %s: %s", dev, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 int mounts_find_disk(const char *serial, char *dev, size_t len)
 {
 	DIR *dir = opendir("/sys/block");
@@ -102,6 +117,7 @@ int mounts_find_disk(const char *serial, char *dev, size_t len)
 		value[strcspn(value, "\n")] = '\0';
 		if (strcmp(value, serial) == 0) {
 			snprintf(dev, len, "/dev/%s", de->d_name);
+			forget_cached_blocks(dev);
 			rc = 0;
 		}
 	}

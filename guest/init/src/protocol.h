@@ -102,6 +102,16 @@ enum record_tag {
 	TAG_MOUNT_OPTIONS = 66,  /* tmpfs only: Docker's comma list (rw/ro, exec/noexec, ..., size=, mode=) */
 	/* RUN, EXEC: u64, bit n for capability n; absent: the agent's own set (all) */
 	TAG_CAPABILITIES = 70,
+	/*
+	 * RUN: the machine's own identity, set before anything else, so that clones of one snapshot
+	 * (docs/snapshots.md) each become their own machine: eth0's address as "a.b.c.d/prefix", its
+	 * default route's gateway, its MAC "xx:xx:xx:xx:xx:xx", and 32 to 512 random bytes from the host
+	 * mixed into the kernel's pool (which then reseeds)
+	 */
+	TAG_NET_ADDRESS = 80,
+	TAG_NET_GATEWAY = 81,
+	TAG_NET_MAC = 82,
+	TAG_RANDOM_SEED = 83,
 };
 
 enum error_code {

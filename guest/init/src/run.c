@@ -163,6 +163,17 @@ int request_parse(const uint8_t *payload, size_t len, const char *what, struct r
 			if (mount_list_add(r->mounts, rec.value, rec.len, err, errlen) != 0)
 				goto fail;
 			break;
+		case TAG_NET_ADDRESS: bad = set_string(&r->net_address, &rec); break;
+		case TAG_NET_GATEWAY: bad = set_string(&r->net_gateway, &rec); break;
+		case TAG_NET_MAC: bad = set_string(&r->net_mac, &rec); break;
+		case TAG_RANDOM_SEED:
+			if (rec.len < 32 || rec.len > 512) {
+				snprintf(err, errlen, "%s: RANDOM_SEED has a bad length (%u)", what, rec.len);
+				goto fail;
+			}
+			bad = set_string(&r->random_seed, &rec);
+			r->random_seed_len = rec.len;
+			break;
 		case TAG_CLOCK:
 			if (rec.len == 8)
 				r->clock_ns = get_u64(rec.value);
@@ -243,6 +254,10 @@ void run_request_free(struct run_request *r)
 	free(r->hosts);
 	free(r->resolv_conf);
 	free(r->rootfs_type);
+	free(r->net_address);
+	free(r->net_gateway);
+	free(r->net_mac);
+	free(r->random_seed);
 	if (r->mounts != NULL)
 		mount_list_free(r->mounts);
 	free(r->mounts);

@@ -34,6 +34,11 @@ struct run_request {
 	int has_capabilities;  /* CAPABILITIES given; else the process keeps the agent's own (all) */
 	uint64_t capabilities; /* CAPABILITIES: bit n for capability n (caps.h) */
 	struct mount_list *mounts; /* MOUNT (RUN only): NULL when there is none */
+	char *net_address;         /* NET_ADDRESS (RUN only): NULL leaves eth0 as it is */
+	char *net_gateway;         /* NET_GATEWAY */
+	char *net_mac;             /* NET_MAC */
+	char *random_seed;         /* RANDOM_SEED: NULL when absent */
+	size_t random_seed_len;
 };
 
 /* With a tty and no TERM in the environment, TERM is this (as Docker's `-t`). */

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char base[] = "/tmp/hearth-copy-XXXXXX";
@@ -111,6 +112,47 @@ static void put_entry(int tar, char type, const char *name, const char *link, co
 	}
 }
 
+/* A file copied over another is never missing nor half-written for a reader (the host rewrites /etc/hosts). */
+static void test_replace_is_atomic(void)
+{
+	enum { SIZE = 64 * 1024, ROUNDS = 300 };
+	static char data[SIZE];
+	int root = dir_fd("atomic");
+	memset(data, 'a', sizeof(data));
+	int fd = openat(root, "f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, data, SIZE) == SIZE);
+	close(fd);
+	memset(data, 'b', sizeof(data));
+	data[SIZE - 1] = '\0';
+	int tar = scratch(), err = scratch();
+	put_entry(tar, TAR_FILE, "f", "", data);
+	uint8_t end[2 * TAR_BLOCK] = {0};
+	CHECK(write(tar, end, sizeof(end)) == sizeof(end));
+	pid_t writer = fork();
+	if (writer == 0) {
+		for (int i = 0; i < ROUNDS; i++) {
+			if (lseek(tar, 0, SEEK_SET) != 0 || copy_in(root, "/", tar, err) != COPY_OK)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	int torn = 0, reads = 0, status = 0;
+	while (waitpid(writer, &status, WNOHANG) == 0) {
+		struct stat st;
+		int rfd = openat(root, "f", O_RDONLY);
+		torn += rfd < 0 || fstat(rfd, &st) != 0 || st.st_size < SIZE - 1;
+		reads++;
+		if (rfd >= 0)
+			close(rfd);
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (torn)
+		fprintf(stderr, "  %d of %d reads found the file missing or short\n", torn, reads);
+	CHECK(torn == 0);
+	close(tar);
+	close(err);
+}
+
 static void test_escapes(void)
 {
 	int root = dir_fd("root");
@@ -183,6 +225,7 @@ int main(void)
 	test_round_trip();
 	test_escapes();
 	test_errors();
+	test_replace_is_atomic();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	CHECK(system(cmd) == 0);

@@ -48,6 +48,8 @@ export interface JailedVm {
   initrd: string;
   drives: Array<{ id: string; path: string; readOnly: boolean }>;
   taps: string[];
+  /** A saved state the VM resumes from, handed over open (VmConfig.restoreFrom). */
+  restoreFrom?: string;
 }
 
 /** A prepared jail: the jailer's spec, and where the VM's files are inside it. */
@@ -60,6 +62,8 @@ export interface PreparedJail {
   /** The directory for sockets and the console, inside the jail. */
   vmmDir: string;
   tapFd(tap: string): number;
+  /** The fd the saved state (JailedVm.restoreFrom) is open at. */
+  stateFd?: number;
 }
 
 /** QEMU's own memory beside guest RAM (TCG's translation cache is bounded at 128 MiB; see tools/qemu.ts). */
@@ -144,12 +148,15 @@ export class VmmJail {
       binds.push({ source: d.path, target: `/disks/${d.id}`, readOnly: d.readOnly });
     }
     const taps = vm.taps.map((name, i) => ({ name, fd: FIRST_TAP_FD + i }));
+    // Shared by every VM of its template: read through a descriptor, never bound into the jail.
+    const reads = vm.restoreFrom !== undefined ? [{ path: vm.restoreFrom, fd: FIRST_TAP_FD + taps.length }] : [];
     const spec: JailSpec = {
       root,
       uid,
       gid: uid,
       cgroups,
       taps,
+      reads,
       emptyNetns: true,
       // Its writable disks are fixed-size files: nothing it writes needs to grow beyond the largest.
       maxFileBytes: Math.max(largestDisk, MIN_FILE_LIMIT_BYTES),
@@ -165,6 +172,7 @@ export class VmmJail {
       drivePath: (id) => `/disks/${id}`,
       vmmDir: '/vm',
       tapFd: (tap) => taps.find((t) => t.name === tap)!.fd,
+      ...(reads[0] ? { stateFd: reads[0].fd } : {}),
     };
   }
 

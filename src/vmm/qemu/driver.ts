@@ -14,18 +14,20 @@
  * How a VMM is found again whatever happened to these records: ./vmm-identity.ts.
  */
 import { closeSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../../errors.ts';
-import { spawnQemu } from '../../tools/qemu.ts';
+import { locateQemu, qemuArgv, spawnQemu } from '../../tools/qemu.ts';
 import type { QemuMicrovm, QemuSpawnOptions } from '../../tools/qemu.ts';
 import type { Accel, VmConfig, VmmDriver, VmmFound, VmProcess } from '../driver.ts';
 import type { VmCgroups } from '../jail/cgroups.ts';
 import type { VmmJail } from '../jail/vmm-jail.ts';
 import { killAndWait, processState } from '../process.ts';
 import { FileShares } from './file-shares.ts';
-import { QemuVm, QMP_TIMEOUT_MS, delay } from './qemu-vm.ts';
+import { withDeadline } from './deadline.ts';
+import { CONTROL_PORT_ID, QemuVm, QMP_TIMEOUT_MS } from './qemu-vm.ts';
 import { QmpClient } from './qmp.ts';
+import { waitForLoad } from './vm-state.ts';
 import { RUN_DIR_TAG, VmmIdentity, runFiles, type VmmRecord } from './vmm-identity.ts';
 
 export const CONTROL_PORT_NAME = 'hearth.control';
@@ -72,7 +74,8 @@ export class QemuDriver implements VmmDriver {
           kernel: config.kernelPath,
           initrd: config.initrdPath,
           drives: config.drives,
-          taps: config.nics.map((n) => n.tap),
+          taps: config.nics.flatMap((n) => (n.tap === undefined ? [] : [n.tap])),
+          ...(config.restoreFrom !== undefined ? { restoreFrom: config.restoreFrom } : {}),
         })
       : undefined;
     // Paths as QEMU sees them: inside the jail, or the host's.
@@ -95,12 +98,14 @@ export class QemuDriver implements VmmDriver {
       consoleLog: inVmm(files.console),
       qmpSocket: inVmm(files.qmp),
       drives: config.drives.map((d) => ({ ...d, path: prepared?.drivePath(d.id) ?? d.path })),
-      nics: config.nics.map((n) => (prepared ? { ...n, fd: prepared.tapFd(n.tap) } : n)),
-      serialPorts: [{ id: 'control', name: CONTROL_PORT_NAME, socket: inVmm(files.control) }],
+      nics: config.nics.map((n) => (prepared && n.tap !== undefined ? { ...n, fd: prepared.tapFd(n.tap) } : n)),
+      serialPorts: [{ id: CONTROL_PORT_ID, name: CONTROL_PORT_NAME, socket: inVmm(files.control) }],
       fileShares: shares.map((f) => ({ id: f.id, socket: inVmm(f.socketName), tag: f.id })),
       seccomp: prepared !== undefined,
       // Jailed, the guest waits until the socket directory is handed back to root (see the top of this file).
       paused: prepared !== undefined,
+      // Unjailed, the state is the first descriptor QEMU inherits (see the spawn below).
+      ...(config.restoreFrom !== undefined ? { incoming: { fd: prepared?.stateFd ?? 3 } } : {}),
     };
     const spawnOptions: QemuSpawnOptions = {
       env: { [RUN_DIR_TAG]: runDir },
@@ -109,11 +114,13 @@ export class QemuDriver implements VmmDriver {
     const record: VmmRecord = { name: vm.name, accel: this.options.accel, runDir, jailed: !!prepared, uid: prepared?.spec.uid ?? null, pid: null };
     await writeFile(files.vmm, JSON.stringify(record));
     const logFd = openSync(files.qemuLog, 'a');
+    const stateFd = config.restoreFrom !== undefined && !prepared ? openSync(config.restoreFrom, 'r') : undefined;
     let child;
     try {
-      child = spawnQemu(vm, logFd, spawnOptions);
+      child = spawnQemu(vm, logFd, { ...spawnOptions, ...(stateFd !== undefined ? { inherit: [stateFd] } : {}) });
     } finally {
       closeSync(logFd);
+      if (stateFd !== undefined) closeSync(stateFd);
     }
     const childExit = new Promise<string>((resolve) => {
       child.once('exit', (code, signal) => resolve(signal ? `QEMU was killed by ${signal}` : `QEMU exited with ${code}`));
@@ -130,19 +137,49 @@ export class QemuDriver implements VmmDriver {
     try {
       await writeFile(files.vmm, JSON.stringify(record));
       qmp = await connectWhileRunning(files.qmp, childExit, this.options.startTimeoutMs ?? 10_000);
+      if (config.restoreFrom !== undefined) await waitForLoad(qmp);
       if (prepared) {
         await chown(files.vmmDir, 0, 0);
         await chmod(files.vmmDir, 0o755);
-        await withDeadline(qmp.execute('cont'), QMP_TIMEOUT_MS);
       }
+      // A resumed VM is paused as it was saved (QEMU restores the saved run state, whatever -S says).
+      if (prepared || config.restoreFrom !== undefined) await withDeadline(qmp.execute('cont'), QMP_TIMEOUT_MS);
     } catch (e) {
       await killAndWait(pid);
       await this.shares.end(runDir);
       await this.releaseHost(config.id);
       const log = await readFile(files.qemuLog, 'utf8').catch(() => '');
-      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_START', `QEMU did not start: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
+      const [code, what] = config.restoreFrom !== undefined ? (['HEARTH_ERR_VMM_RESTORE', 'QEMU did not resume the saved VM'] as const) : (['HEARTH_ERR_VMM_START', 'QEMU did not start'] as const);
+      throw new HearthError('Unavailable', code, `${what}: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
-    return new QemuVm(config.id, record, pid, files, qmp, this.identity);
+    return new QemuVm(config.id, record, pid, files, qmp, this.identity, { vmmDirInVmm: prepared?.vmmDir ?? files.vmmDir });
+  }
+
+  /**
+   * The binary, the accelerator, the kernel arguments, jailing, and the arguments QEMU is given for a sample VM
+   * (so a change in how devices are configured is a change of inputs, without anyone remembering to say so).
+   */
+  async stateInputs(): Promise<string> {
+    const binary = await locateQemu();
+    const { size, mtimeMs, ino } = await stat(binary);
+    const sample = qemuArgv({
+      name: 'sample',
+      accel: this.options.accel,
+      vcpus: 1,
+      memoryMib: 128,
+      kernel: 'k',
+      initrd: 'i',
+      append: this.options.baseKernelArgs.join(' '),
+      consoleLog: 'c',
+      qmpSocket: 'q',
+      drives: [{ id: 'd', path: 'p', readOnly: true, serial: 'd' }],
+      nics: [{ id: 'n', mac: '02:00:00:00:00:01', fd: 3 }],
+      serialPorts: [{ id: CONTROL_PORT_ID, name: CONTROL_PORT_NAME, socket: 's' }],
+      seccomp: !!this.options.jail,
+      paused: true,
+      incoming: { fd: 4 },
+    });
+    return JSON.stringify({ vmm: 'qemu', binary, size, mtimeMs, ino, accel: this.options.accel, jailed: !!this.options.jail, sample });
   }
 
   async adopt(runDir: string, options: { acceptPaused?: boolean } = {}): Promise<VmProcess | undefined> {
@@ -201,10 +238,6 @@ export class QemuDriver implements VmmDriver {
     this.options.jail?.release(vmId);
     await this.options.cgroups?.remove(vmId);
   }
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, delay(ms).then(() => Promise.reject(new Error(`no answer within ${ms} ms`)))]);
 }
 
 async function connectWhileRunning(socketPath: string, exited: Promise<string>, timeoutMs: number): Promise<QmpClient> {

@@ -4,13 +4,18 @@
  * @module
  */
 import net from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { HearthError } from '../../errors.ts';
 import type { Accel, DiskIo, VmmUsage, VmProcess } from '../driver.ts';
 import { cpuTimeOf, killAndWait, memoryOf, waitUntilGone } from '../process.ts';
+import { delay } from './deadline.ts';
 import type { QmpClient } from './qmp.ts';
+import { saveVmState } from './vm-state.ts';
 import type { RunFiles, VmmIdentity, VmmRecord } from './vmm-identity.ts';
 
+/** The control channel's virtio-serial port (its device id and chardev id in QEMU's arguments). */
+export const CONTROL_PORT_ID = 'control';
 /** QEMU answers QMP in milliseconds; one that does not within this is stuck (or stopped). */
 export const QMP_TIMEOUT_MS = 2_000;
 /** After SIGKILL the kernel ends a process in milliseconds; one still there after this is stuck in the kernel. */
@@ -20,6 +25,8 @@ export class QemuVm implements VmProcess {
   readonly exited: Promise<{ reason: string }>;
   readonly accel: Accel;
   paused: boolean;
+  private readonly vmmDirInVmm: string | undefined;
+  private readonly opened: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -28,9 +35,20 @@ export class QemuVm implements VmProcess {
     private readonly files: RunFiles,
     private readonly qmp: QmpClient,
     private readonly identity: VmmIdentity,
-    options: { paused?: boolean } = {},
+    /** `vmmDirInVmm`: the VMM's directory as QEMU sees it (inside its jail); known only to who started it. */
+    options: { paused?: boolean; vmmDirInVmm?: string } = {},
   ) {
     this.paused = options.paused ?? false;
+    this.vmmDirInVmm = options.vmmDirInVmm;
+    this.opened = new Promise((resolve) => {
+      const onEvent = (e: { event: string; data?: unknown }) => {
+        const data = e.data as { id?: string; open?: boolean } | undefined;
+        if (e.event !== 'VSERPORT_CHANGE' || data?.id !== CONTROL_PORT_ID || !data.open) return;
+        qmp.off('event', onEvent);
+        resolve();
+      };
+      qmp.on('event', onEvent);
+    });
     this.accel = record.accel;
     this.exited = new Promise((resolve) => {
       qmp.once('close', () => {
@@ -88,6 +106,22 @@ export class QemuVm implements VmProcess {
     this.paused = false;
   }
 
+  controlOpened(): Promise<void> {
+    return this.opened;
+  }
+
+  async saveState(file: string): Promise<void> {
+    if (this.vmmDirInVmm === undefined) {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: only the process that started a VM saves it`);
+    }
+    try {
+      await saveVmState(this.qmp, this.files.saving, path.join(this.vmmDirInVmm, path.basename(this.files.saving)), file);
+      this.paused = true;
+    } catch (e) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: saving its state failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
   /** /proc for the process (CPU time, smaps_rollup), QMP `query-blockstats` for the disks. */
   async usage(): Promise<VmmUsage> {
     const noAnswer = delay(QMP_TIMEOUT_MS).then(() => new Error(`no answer within ${QMP_TIMEOUT_MS} ms`));
@@ -136,8 +170,4 @@ export function diskIo(reply: unknown): DiskIo[] {
       writeOps: e.stats!.wr_operations ?? 0,
       flushOps: e.stats!.flush_operations ?? 0,
     }));
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -45,6 +45,8 @@ export function runFiles(runDir: string, legacy = false) {
     qmp: path.join(vmmDir, 'qmp.sock'),
     control: path.join(vmmDir, 'control.sock'),
     console: path.join(vmmDir, 'console.log'),
+    /** Where the manager listens for the state QEMU saves (VmProcess.saveState). */
+    saving: path.join(vmmDir, 'saving.sock'),
   };
 }
 

@@ -1,0 +1,197 @@
+/**
+ * VM templates: for each shape of VM (vCPUs, memory, its disks' sizes, a NIC or not), a VM booted once to
+ * where its agent waits for RUN and saved there; a container of that shape resumes from the saved state
+ * instead of booting (docs/snapshots.md). The template depends on no image: its disks are stand-ins of the
+ * right sizes, each clone gets its own files at the same places, and its agent makes it its own machine from
+ * RUN (address, MAC, random seed, clock).
+ *
+ * A template lives in `<dir>/<key>/state`, the key a hash of everything the state depends on (the guest
+ * kernel and initramfs, the VMM and its settings, the shape), so one whose inputs changed is never used: a new
+ * one is built under the new key and the old ones are removed.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { HearthError, describeError } from '../errors.ts';
+import type { DriveConfig, VmmDriver, VmProcess } from '../vmm/driver.ts';
+import type { GuestArtifacts } from './guest-artifacts.ts';
+
+/** Bumped when what a template holds or how it is made changes, so older ones are not used. */
+const FORMAT = 2;
+/** A template VM's agent must be waiting for a host within this. */
+const BOOT_TIMEOUT_MS = 60_000;
+/** A shape whose template could not be built is not tried again for this long (containers boot cold). */
+const RETRY_AFTER_MS = 10 * 60_000;
+/** The MAC of every template's NIC; each clone's agent sets its own. */
+const TEMPLATE_MAC = '02:00:00:00:00:01';
+
+export interface TemplateShape {
+  vcpus: number;
+  memoryMib: number;
+  /** In the order they are attached; the guest finds them by serial. */
+  drives: Array<{ id: string; serial: string; readOnly: boolean; sizeBytes: number }>;
+  nic: boolean;
+}
+
+export interface VmTemplate {
+  key: string;
+  stateFile: string;
+}
+
+export interface VmTemplatesOptions {
+  /** Where templates are kept (shared by the managers of a host: each is written whole, then renamed). */
+  dir: string;
+  /** Where a template's VM runs while it is built (the manager's VM directory, so a crash leaves nothing the sweep does not find). */
+  vmsDir: string;
+  driver: VmmDriver;
+  guest: GuestArtifacts;
+}
+
+export class VmTemplates {
+  private readonly flights = new Map<string, Promise<VmTemplate>>();
+  private readonly failed = new Map<string, { at: number; error: unknown }>();
+  private inputs: Promise<string> | undefined;
+  private pruned = false;
+
+  constructor(private readonly options: VmTemplatesOptions) {}
+
+  /**
+   * The template for `shape`, built first if there is none (one build at a time per shape). Fails with
+   * HEARTH_ERR_TEMPLATE when it cannot be built; the same shape is then not tried again for a while.
+   */
+  async ensure(shape: TemplateShape): Promise<VmTemplate> {
+    const key = await this.keyOf(shape);
+    const failure = this.failed.get(key);
+    if (failure && Date.now() - failure.at < RETRY_AFTER_MS) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `no VM template for this shape: building it failed ${Math.round((Date.now() - failure.at) / 1000)} s ago: ${describeError(failure.error)}`);
+    }
+    const stateFile = path.join(this.options.dir, key, 'state');
+    if (await exists(stateFile)) return { key, stateFile };
+    let flight = this.flights.get(key);
+    if (!flight) {
+      flight = this.build(key, shape, stateFile).finally(() => this.flights.delete(key));
+      this.flights.set(key, flight);
+    }
+    return flight;
+  }
+
+  /** Forgets a template that failed to restore, so the next container of its shape builds it anew. */
+  async discard(template: VmTemplate): Promise<void> {
+    await rm(path.dirname(template.stateFile), { recursive: true, force: true });
+  }
+
+  private async build(key: string, shape: TemplateShape, stateFile: string): Promise<VmTemplate> {
+    try {
+      if (!this.pruned) await this.prune();
+      await mkdir(path.dirname(stateFile), { recursive: true });
+      await this.bootAndSave(key, shape, stateFile);
+      await writeFile(path.join(path.dirname(stateFile), 'template.json'), JSON.stringify({ format: FORMAT, shape, inputs: await this.inputsHash() }));
+      this.failed.delete(key);
+      return { key, stateFile };
+    } catch (e) {
+      this.failed.set(key, { at: Date.now(), error: e });
+      throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `building a VM template failed: ${describeError(e)}`, { cause: e });
+    }
+  }
+
+  private async bootAndSave(key: string, shape: TemplateShape, stateFile: string): Promise<void> {
+    const { driver, guest } = this.options;
+    const id = `template-${key.slice(0, 16)}-${process.pid}`;
+    const runDir = path.join(this.options.vmsDir, id);
+    await rm(runDir, { recursive: true, force: true });
+    await mkdir(runDir, { recursive: true });
+    let vm: VmProcess | undefined;
+    try {
+      const drives: DriveConfig[] = [];
+      for (const d of shape.drives) {
+        // Stand-ins of the real disks' sizes: sparse, never read by anything but the kernel's partition scan.
+        const file = path.join(runDir, `${d.id}.standin`);
+        await writeFile(file, '');
+        await truncate(file, d.sizeBytes);
+        drives.push({ id: d.id, path: file, readOnly: d.readOnly, serial: d.serial });
+      }
+      vm = await driver.start({
+        id,
+        runDir,
+        vcpus: shape.vcpus,
+        memoryMib: shape.memoryMib,
+        kernelPath: guest.kernel,
+        initrdPath: guest.initramfs,
+        kernelArgs: [],
+        drives,
+        nics: shape.nic ? [{ id: 'net0', mac: TEMPLATE_MAC }] : [],
+      });
+      await agentWaiting(vm);
+      await vm.saveState(stateFile);
+    } finally {
+      await vm?.terminate().catch(() => undefined);
+      await driver.destroy(runDir).catch(() => undefined);
+      await rm(runDir, { recursive: true, force: true });
+    }
+  }
+
+  private async keyOf(shape: TemplateShape): Promise<string> {
+    return createHash('sha256').update(JSON.stringify({ format: FORMAT, inputs: await this.inputsHash(), shape })).digest('hex').slice(0, 32);
+  }
+
+  /** The guest kernel and initramfs by content, and what the VMM's saved states depend on. */
+  private inputsHash(): Promise<string> {
+    this.inputs ??= (async () => {
+      const hash = createHash('sha256');
+      for (const file of [this.options.guest.kernel, this.options.guest.initramfs]) hash.update(await fileHash(file));
+      hash.update(await this.options.driver.stateInputs());
+      return hash.digest('hex');
+    })();
+    return this.inputs;
+  }
+
+  /** Templates made from other inputs (an older kernel, initramfs or VMM) are of no use any more. */
+  private async prune(): Promise<void> {
+    this.pruned = true;
+    const current = await this.inputsHash();
+    for (const name of await readdir(this.options.dir).catch(() => [] as string[])) {
+      // One still being written (no template.json yet) may be another manager's: left alone.
+      const meta = await readFile(path.join(this.options.dir, name, 'template.json'), 'utf8').catch(() => undefined);
+      if (meta !== undefined && inputsOf(meta) !== current) await rm(path.join(this.options.dir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Resolves once the template VM's agent waits for a host: it has opened its end of the control channel, and
+ * its greeting waits for a connection (which each clone's host makes).
+ */
+async function agentWaiting(vm: VmProcess): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      vm.controlOpened(),
+      vm.exited.then(({ reason }) => Promise.reject(new Error(`the template VM ended: ${reason}`))),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the template VM's agent did not open its channel within ${BOOT_TIMEOUT_MS} ms`)), BOOT_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function inputsOf(meta: string): unknown {
+  try {
+    return (JSON.parse(meta) as { inputs?: unknown }).inputs;
+  } catch {
+    return undefined;
+  }
+}
+
+async function fileHash(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
+}

@@ -1,0 +1,77 @@
+/**
+ * A VM's state in a file, as QEMU's migration stream. QEMU runs jailed with `spawn=deny` (no `exec:` migration)
+ * and in an empty network namespace, and 7.2 has no file migration: it saves by connecting to a unix socket the
+ * manager listens on, and resumes from a descriptor it inherits (`-incoming fd:`, see driver.ts).
+ *
+ * Guest RAM travels in the stream (only pages that are not zero take room); the file is the state of one
+ * moment, so any number of VMs can resume from it.
+ * @module
+ */
+import { createWriteStream } from 'node:fs';
+import { chmod, rename, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { delay, withDeadline } from './deadline.ts';
+import type { QmpClient } from './qmp.ts';
+
+/** How long saving a VM may take: its RAM through a socket into a file (tens of MiB, well under a second). */
+const SAVE_TIMEOUT_MS = 60_000;
+/** How long loading a saved state may take (tens of MiB from a file). */
+const LOAD_TIMEOUT_MS = 30_000;
+const POLL_MS = 5;
+
+/**
+ * Stops the VM and has QEMU write its state to `file`: QEMU connects to `hostSocket` (the path it knows as
+ * `vmmSocket`) and streams; the file appears under its name only once QEMU says the migration completed.
+ */
+export async function saveVmState(qmp: QmpClient, hostSocket: string, vmmSocket: string, file: string): Promise<void> {
+  const partial = `${file}.${process.pid}.partial`;
+  await rm(hostSocket, { force: true });
+  const server = net.createServer();
+  const received = new Promise<void>((resolve, reject) => {
+    server.once('connection', (socket) => {
+      server.close();
+      pipeline(socket, createWriteStream(partial)).then(resolve, reject);
+    });
+    server.once('error', reject);
+  });
+  await new Promise<void>((resolve, reject) => server.listen(hostSocket, resolve).once('error', reject));
+  try {
+    // A jailed VMM runs as its own uid: it may connect to this socket and nothing else of the manager's.
+    await chmod(hostSocket, 0o666);
+    await qmp.execute('stop');
+    await qmp.execute('migrate', { uri: `unix:${vmmSocket}` });
+    await withDeadline(received, SAVE_TIMEOUT_MS, 'QEMU did not send its state');
+    await waitForMigration(qmp, SAVE_TIMEOUT_MS);
+    await rename(partial, file);
+  } finally {
+    server.close();
+    await rm(hostSocket, { force: true });
+    await rm(partial, { force: true });
+  }
+}
+
+async function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+    if (info.status === 'completed') return;
+    if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`saving failed: ${info['error-desc'] ?? info.status}`);
+    if (Date.now() > deadline) throw new Error(`saving did not complete within ${timeoutMs} ms (${info.status})`);
+    await delay(POLL_MS);
+  }
+}
+
+/** Resolves once QEMU has loaded the state it was sent (it leaves `inmigrate`); throws if it failed to. */
+export async function waitForLoad(qmp: QmpClient): Promise<void> {
+  const deadline = Date.now() + LOAD_TIMEOUT_MS;
+  for (;;) {
+    const status = ((await qmp.execute('query-status')) as { status?: string }).status;
+    if (status !== 'inmigrate') {
+      if (status === 'running' || status === 'paused' || status === 'prelaunch') return;
+      throw new Error(`the VM is ${status ?? 'in no state'} after loading its saved state`);
+    }
+    if (Date.now() > deadline) throw new Error(`loading the saved state took over ${LOAD_TIMEOUT_MS} ms`);
+    await delay(POLL_MS);
+  }
+}

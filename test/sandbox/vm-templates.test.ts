@@ -1,0 +1,97 @@
+/**
+ * VmTemplates over a fake driver (the VMM's side is tested with real VMs in snapshots.test.ts): which template a
+ * shape gets, when one is built, and that one made from other inputs is never used.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { VmTemplates, type TemplateShape } from '../../src/sandbox/vm-templates.ts';
+import type { VmConfig, VmmDriver, VmProcess } from '../../src/vmm/driver.ts';
+
+const SHAPE: TemplateShape = { vcpus: 1, memoryMib: 171, drives: [{ id: 'rootfs', serial: 'rootfs', readOnly: true, sizeBytes: 2 ** 30 }], nic: true };
+
+/** A driver whose VMs save `state of <inputs>`; counts the VMs it started. */
+function fakeDriver(inputs: { value: string }, options: { failSave?: boolean } = {}): VmmDriver & { started: VmConfig[] } {
+  const started: VmConfig[] = [];
+  return {
+    name: 'qemu',
+    started,
+    stateInputs: async () => inputs.value,
+    start: async (config) => {
+      started.push(config);
+      const vm: Partial<VmProcess> = {
+        id: config.id,
+        exited: new Promise(() => undefined),
+        controlOpened: async () => undefined,
+        saveState: async (file) => {
+          if (options.failSave) throw new Error('no room');
+          await writeFile(file, `state of ${inputs.value}`);
+        },
+        terminate: async () => undefined,
+      };
+      return vm as VmProcess;
+    },
+    adopt: async () => undefined,
+    destroy: async () => undefined,
+    findAll: async () => [],
+  };
+}
+
+describe('VM templates', () => {
+  let dir: string;
+  let guest: { kernel: string; initramfs: string; bareInitramfs: string };
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-templates-'));
+    guest = { kernel: path.join(dir, 'vmlinux'), initramfs: path.join(dir, 'initramfs'), bareInitramfs: path.join(dir, 'bare') };
+    await writeFile(guest.kernel, 'kernel 1');
+    await writeFile(guest.initramfs, 'initramfs 1');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const templates = (driver: VmmDriver) => new VmTemplates({ dir: path.join(dir, 'templates'), vmsDir: path.join(dir, 'vms'), driver, guest });
+
+  it('builds one per shape, once, even when asked for it at once; the build VM has stand-in disks and a NIC wired to nothing', async () => {
+    const driver = fakeDriver({ value: 'qemu A' });
+    const t = templates(driver);
+    const [a, b] = await Promise.all([t.ensure(SHAPE), t.ensure(SHAPE)]);
+    assert.deepEqual(a, b);
+    assert.equal(driver.started.length, 1);
+    assert.equal(await readFile(a.stateFile, 'utf8'), 'state of qemu A');
+    const vm = driver.started[0]!;
+    assert.deepEqual(vm.nics, [{ id: 'net0', mac: '02:00:00:00:00:01' }]);
+    assert.deepEqual(vm.drives.map((d) => [d.id, d.serial, d.readOnly, path.basename(d.path)]), [['rootfs', 'rootfs', true, 'rootfs.standin']]);
+    assert.deepEqual(await readdir(path.join(dir, 'vms')), [], 'the build VM left nothing');
+
+    assert.deepEqual(await templates(driver).ensure(SHAPE), a, 'a new process finds it');
+    assert.equal(driver.started.length, 1);
+    const other = await t.ensure({ ...SHAPE, memoryMib: 300 });
+    assert.notEqual(other.key, a.key, 'another shape, another template');
+  });
+
+  it('never uses one made from other inputs: another VMM, kernel or initramfs builds anew and the old ones go', async () => {
+    const inputs = { value: 'qemu A' };
+    const first = await templates(fakeDriver(inputs)).ensure(SHAPE);
+    inputs.value = 'qemu B';
+    const driver = fakeDriver(inputs);
+    const second = await templates(driver).ensure(SHAPE);
+    assert.notEqual(second.key, first.key);
+    assert.equal(driver.started.length, 1, 'built anew');
+    assert.equal(await readFile(second.stateFile, 'utf8'), 'state of qemu B');
+    assert.ok(!(await readdir(path.join(dir, 'templates'))).includes(first.key), 'the old one is removed');
+
+    await writeFile(guest.kernel, 'kernel 2');
+    const third = await templates(fakeDriver(inputs)).ensure(SHAPE);
+    assert.notEqual(third.key, second.key, 'a new kernel is another input');
+  });
+
+  it('fails with HEARTH_ERR_TEMPLATE when it cannot be built, and does not try the shape again at once', async () => {
+    const driver = fakeDriver({ value: 'qemu C' }, { failSave: true });
+    const t = templates(driver);
+    await assert.rejects(t.ensure(SHAPE), (e: Error & { code?: string }) => e.code === 'HEARTH_ERR_TEMPLATE' && /building a VM template failed: no room/.test(e.message));
+    await assert.rejects(t.ensure(SHAPE), (e: Error & { code?: string }) => e.code === 'HEARTH_ERR_TEMPLATE' && /building it failed \d+ s ago: .*no room/.test(e.message));
+    assert.equal(driver.started.length, 1, 'not retried at once');
+  });
+});
