@@ -148,6 +148,9 @@ try {
   console.log(`host MemAvailable fall per container=${availableFallMib.toFixed(1)}MiB; manager RSS ${managerBefore.toFixed(0)} -> ${managerAfter.toFixed(0)}MiB`);
   console.log(`idle_cpu_pct=${(cpuTotal / ids.length).toFixed(3)} (all ${ids.length} together ${cpuTotal.toFixed(1)}% of one CPU over ${CPU_WINDOW_MS / 1000} s)`);
   console.log(`max_idle_containers=${ids.length}`);
+  // With snapshots on, a VM resumes from its shape's template; one that boots instead says why (a warning).
+  const booted = world.manager.output().split('\n').filter((l) => /VM \S+ boots: /.test(l));
+  console.log(`booted instead of resumed from a template: ${booted.length}${booted[0] ? ` (first: ${booted[0].slice(0, 300)})` : ''}`);
   console.log(`list_p50_ms=${median(list).toFixed(1)} list_p99_ms=${percentile(list, 99).toFixed(1)} (GET /v1/containers, ${ids.length} listed, n=${list.length})`);
 
   const t0 = performance.now();

@@ -57,19 +57,14 @@ const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecont
 
 export function qemuArgv(vm: QemuMicrovm): string[] {
   const shares = vm.fileShares ?? [];
-  // Guest RAM in a memfd: with file shares the vhost-user backend maps it; under TCG it keeps the guest's
-  // RAM out of transparent huge pages (QEMU asks for them on anonymous RAM, and every 2 MiB the guest
-  // touches at all then costs 2 MiB: ~52 MiB of an idle guest's RAM against ~43). Under KVM huge pages
-  // spare the hardware's two-level page walks and are worth their cost.
-  const ramInMemfd = shares.length > 0 || vm.accel === 'tcg';
   const argv = [
     '-name', vm.name,
-    '-M', `microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off${ramInMemfd ? ',memory-backend=ram' : ''}`,
+    '-M', `microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off${shares.length > 0 ? ',memory-backend=ram' : ''}`,
     // TCG's translation cache defaults to 1 GiB and fills as the guest runs new code; a bound keeps a
     // long-lived container's VMM from growing towards it. QEMU never gives back what it filled: a boot
     // alone fills ~31 MiB, most of it code run once. 16 MiB would save an idle VM that much but flushes the
     // cache during the boot, and a start then took 50-100 ms longer (bench:boot, three runs; the entrypoint's
-    // exec to its first output alone 27 -> 55-63 ms). A VM restored from a snapshot never translates the boot.
+    // exec to its first output alone 27 -> 55-63 ms). A VM resumed from a template fills ~20 MiB after it.
     '-accel', vm.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_CACHE_MIB}` : 'kvm',
     '-cpu', vm.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(vm.vcpus),
@@ -93,8 +88,12 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   for (const [i, n] of vm.nics.entries()) {
     argv.push('-netdev', netdevArg(n, i), '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
-  if (ramInMemfd) argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`);
-  if (shares.length > 0) argv.push('-global', 'virtio-mmio.force-legacy=false');
+  // Guest RAM in a memfd only where the vhost-user backend maps it. Under TCG it would also keep guest RAM out
+  // of transparent huge pages (~9 MiB of a booted idle VM), but a VM resumed from a template reads every page
+  // of the saved state into its RAM, and a read of a memfd's hole allocates it: 340 MiB per idle VM, measured.
+  if (shares.length > 0) {
+    argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`, '-global', 'virtio-mmio.force-legacy=false');
+  }
   for (const f of shares) {
     argv.push('-chardev', `socket,id=${f.id},path=${f.socket}`, '-device', `vhost-user-fs-device,chardev=${f.id},tag=${f.tag}`);
   }
