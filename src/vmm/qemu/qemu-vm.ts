@@ -115,7 +115,7 @@ export class QemuVm implements VmProcess {
       throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: only the process that started a VM saves it`);
     }
     try {
-      await saveVmState(this.qmp, this.files.saving, path.join(this.vmmDirInVmm, path.basename(this.files.saving)), file);
+      await saveVmState(this.qmp, this.files.saving, path.join(this.vmmDirInVmm, path.basename(this.files.saving)), file, this.record.uid ?? 0);
       this.paused = true;
     } catch (e) {
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: saving its state failed: ${(e as Error).message}`, { cause: e });

@@ -8,7 +8,7 @@
  * @module
  */
 import { createWriteStream } from 'node:fs';
-import { chmod, rename, rm } from 'node:fs/promises';
+import { chmod, chown, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { delay, withDeadline } from './deadline.ts';
@@ -21,10 +21,11 @@ const LOAD_TIMEOUT_MS = 30_000;
 const POLL_MS = 5;
 
 /**
- * Stops the VM and has QEMU write its state to `file`: QEMU connects to `hostSocket` (the path it knows as
- * `vmmSocket`) and streams; the file appears under its name only once QEMU says the migration completed.
+ * Stops the VM and has QEMU write its state to `file`: QEMU, running as `vmmUid`, connects to `hostSocket` (the
+ * path it knows as `vmmSocket`) and streams; the file appears under its name only once QEMU says the migration
+ * completed.
  */
-export async function saveVmState(qmp: QmpClient, hostSocket: string, vmmSocket: string, file: string): Promise<void> {
+export async function saveVmState(qmp: QmpClient, hostSocket: string, vmmSocket: string, file: string, vmmUid: number): Promise<void> {
   const partial = `${file}.${process.pid}.partial`;
   await rm(hostSocket, { force: true });
   const server = net.createServer();
@@ -37,8 +38,9 @@ export async function saveVmState(qmp: QmpClient, hostSocket: string, vmmSocket:
   });
   await new Promise<void>((resolve, reject) => server.listen(hostSocket, resolve).once('error', reject));
   try {
-    // A jailed VMM runs as its own uid: it may connect to this socket and nothing else of the manager's.
-    await chmod(hostSocket, 0o666);
+    // Only the VMM may connect (a jailed one runs as its own uid): no other process can feed the template.
+    await chown(hostSocket, vmmUid, vmmUid);
+    await chmod(hostSocket, 0o600);
     await qmp.execute('stop');
     await qmp.execute('migrate', { uri: `unix:${vmmSocket}` });
     await withDeadline(received, SAVE_TIMEOUT_MS, 'QEMU did not send its state');
