@@ -53,27 +53,28 @@ export async function saveVmState(qmp: QmpClient, hostSocket: string, vmmSocket:
   }
 }
 
-async function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
-    if (info.status === 'completed') return;
+/** Once the migration QEMU was asked for has completed; throws with QEMU's reason if it failed. */
+function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
+  return pollQmp(qmp, 'query-migrate', timeoutMs, 'saving did not complete', (info: { status?: string; 'error-desc'?: string }) => {
     if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`saving failed: ${info['error-desc'] ?? info.status}`);
-    if (Date.now() > deadline) throw new Error(`saving did not complete within ${timeoutMs} ms (${info.status})`);
-    await delay(POLL_MS);
-  }
+    return info.status === 'completed';
+  });
 }
 
 /** Resolves once QEMU has loaded the state it was sent (it leaves `inmigrate`); throws if it failed to. */
-export async function waitForLoad(qmp: QmpClient): Promise<void> {
-  const deadline = Date.now() + LOAD_TIMEOUT_MS;
-  for (;;) {
-    const status = ((await qmp.execute('query-status')) as { status?: string }).status;
-    if (status !== 'inmigrate') {
-      if (status === 'running' || status === 'paused' || status === 'prelaunch') return;
-      throw new Error(`the VM is ${status ?? 'in no state'} after loading its saved state`);
-    }
-    if (Date.now() > deadline) throw new Error(`loading the saved state took over ${LOAD_TIMEOUT_MS} ms`);
+export function waitForLoad(qmp: QmpClient): Promise<void> {
+  return pollQmp(qmp, 'query-status', LOAD_TIMEOUT_MS, 'the saved state was not loaded', ({ status }: { status?: string }) => {
+    if (status === 'inmigrate') return false;
+    if (status === 'running' || status === 'paused' || status === 'prelaunch') return true;
+    throw new Error(`the VM is ${status ?? 'in no state'} after loading its saved state`);
+  });
+}
+
+/** Asks QEMU `command` every few ms until `done` says so (or throws), failing with `what` after `timeoutMs`. */
+async function pollQmp<T>(qmp: QmpClient, command: string, timeoutMs: number, what: string, done: (answer: T) => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done((await qmp.execute(command)) as T)) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
     await delay(POLL_MS);
   }
 }
