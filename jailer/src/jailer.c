@@ -5,18 +5,20 @@
  * failure outside the namespaces it created.
  *
  *   1. open_taps       open each --tap (TUNSETIFF needs CAP_NET_ADMIN) at the fd number the VMM is told,
- *      open_reads      and each --read-fd file, read-only, that the VMM may read but not open (a saved VM state)
+ *      open_reads      and each --read-fd file, read-only, that the VMM may read but not open (a saved VM
+ *                      state, the sealed copy of a template's RAM: see ramseal.c)
  *   2. join_cgroups    move itself into each --cgroup directory (limits were written by the manager)
  *   3. new_namespaces  private mount, IPC, UTS and cgroup namespaces; with --empty-netns, a network
  *                      namespace with nothing in it
- *   4. build_jail      a tmpfs on --root holding only the --bind, --bind-ro and --dev entries, then pivot_root
+ *   4. build_jail      a tmpfs on --root holding only the --bind, --bind-ro and --dev entries (and with
+ *                      --proc-self, a /proc in which the VMM sees only its own processes), then pivot_root
  *   5. drop_privileges --uid/--gid, no supplementary groups, an empty capability bounding set (the rest go
  *                      with uid 0), no_new_privs, and with --max-file-bytes a cap on the size of any file it
  *                      writes (its disks are fixed-size; its console log must not fill the host's disk)
  *   6. exec            the VMM, a path inside the jail, with only the --env variables and no fds but stdio,
  *                      the taps and the --read-fd files
  *
- * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--read-fd PATH FD]... [--empty-netns] [--max-file-bytes N]
+ * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--read-fd PATH FD]... [--empty-netns] [--proc-self] [--max-file-bytes N]
  *          [--bind SRC DST]... [--bind-ro SRC DST]... [--dev PATH]... [--env K=V]... -- VMM [ARG]...
  */
 #include <errno.h>
@@ -47,6 +49,7 @@ struct plan {
   uid_t uid;
   gid_t gid;
   int empty_netns;
+  int proc_self;
   long max_file_bytes;
   const char *cgroups[MAX_ITEMS]; int n_cgroups;
   struct pair taps[MAX_ITEMS]; int n_taps;          /* name, fd */
@@ -96,6 +99,7 @@ static void parse(int argc, char **argv, struct plan *p) {
     else if (!strcmp(f, "--uid")) { need(1, argc, i, f); p->uid = (uid_t)number(argv[++i], f); }
     else if (!strcmp(f, "--gid")) { need(1, argc, i, f); p->gid = (gid_t)number(argv[++i], f); }
     else if (!strcmp(f, "--empty-netns")) p->empty_netns = 1;
+    else if (!strcmp(f, "--proc-self")) p->proc_self = 1;
     else if (!strcmp(f, "--max-file-bytes")) { need(1, argc, i, f); p->max_file_bytes = number(argv[++i], f); }
     else if (!strcmp(f, "--cgroup")) { need(1, argc, i, f); check_room(p->n_cgroups, f); p->cgroups[p->n_cgroups++] = argv[++i]; }
     else if (!strcmp(f, "--tap")) {
@@ -238,10 +242,23 @@ static void make_device(const struct plan *p, const char *path, const char *targ
   if (chown(target, p->uid, p->gid) < 0) die("chown %s: %s", target, strerror(errno));
 }
 
+/*
+ * A procfs of its own (Linux 5.8+): only the directories of processes (subset=pid), and of those only the
+ * ones of the VMM's uid (hidepid=invisible), i.e. its own. QEMU reaches a file it was handed open by path
+ * through /proc/self/fd (a template's RAM: see ramseal.c).
+ */
+static void mount_proc_self(const struct plan *p) {
+  char target[4096];
+  jail_path(target, sizeof target, p->root, "/proc");
+  mkdirs(target);
+  if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible,subset=pid") < 0) die("mount /proc: %s", strerror(errno));
+}
+
 /* 4. pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the jail. */
 static void build_jail(const struct plan *p) {
   char target[4096];
   if (mount("hearth-jail", p->root, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0) die("tmpfs on %s: %s", p->root, strerror(errno));
+  if (p->proc_self) mount_proc_self(p);
   for (int i = 0; i < p->n_binds; i++) {
     jail_path(target, sizeof target, p->root, p->binds[i].b);
     bind_into(p->binds[i].a, target, p->bind_ro[i]);

@@ -13,6 +13,7 @@ import type { AccelChoice } from '../vmm/qemu/accel-probe.ts';
 import { QemuDriver } from '../vmm/qemu/driver.ts';
 import { qemuKernelArgs } from '../vmm/qemu/kernel-args.ts';
 import { locateQemu } from '../tools/qemu.ts';
+import { RAMSEAL_RELATIVE_PATH } from '../tools/ramseal.ts';
 import { locateGuestArtifacts } from '../sandbox/guest-artifacts.ts';
 import { MicroVmLauncher } from '../sandbox/microvm-launcher.ts';
 import { ScratchDisks } from '../sandbox/scratch-disk.ts';
@@ -64,6 +65,7 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     accel: accel.accel,
     baseKernelArgs: await qemuKernelArgs(accel.accel),
     jailUids: { base: settings.jail.uidBase, count: settings.jail.uidCount },
+    ramSeal: path.join(settings.cacheDir, RAMSEAL_RELATIVE_PATH),
     ...(jail ? { jail } : {}),
     ...(cgroups ? { cgroups } : {}),
   });

@@ -131,7 +131,7 @@ export class MicroVmLauncher implements SandboxLauncher {
     spec.onStep?.('template');
     if (!template) return { vm: await driver.start(config) };
     try {
-      return { vm: await driver.start({ ...config, restoreFrom: template.stateFile }), template };
+      return { vm: await driver.start({ ...config, restoreFrom: template.saved }), template };
     } catch (e) {
       if (!isHearthError(e, 'HEARTH_ERR_VMM_RESTORE')) throw e;
       this.options.warn?.(`VM ${config.id} boots: resuming it from template ${template.key} failed (the template is discarded): ${describeError(e)}`);

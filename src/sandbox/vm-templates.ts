@@ -5,21 +5,22 @@
  * right sizes, each clone gets its own files at the same places, and its agent makes it its own machine from
  * RUN (address, MAC, random seed, clock).
  *
- * A template lives in `<dir>/<key>/state`, the key a hash of everything the state depends on (the guest
- * kernel and initramfs, the VMM and its settings, the shape), so one whose inputs changed is never used: a new
- * one is built under the new key and the old ones are removed.
+ * A template lives in `<dir>/<key>/`: `ram` (the guest's RAM, which its clones map copy-on-write) and `state`
+ * (its devices), the key a hash of everything the state depends on (the guest kernel and initramfs, the VMM and
+ * its settings, the shape), so one whose inputs changed is never used: a new one is built under the new key
+ * and the old ones are removed. `state` appears last: a template is there once it is.
  * @module
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError, describeError } from '../errors.ts';
-import type { DriveConfig, VmmDriver, VmProcess } from '../vmm/driver.ts';
+import type { DriveConfig, SavedVm, VmmDriver, VmProcess } from '../vmm/driver.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 
 /** Bumped when what a template holds or how it is made changes, so older ones are not used. */
-const FORMAT = 2;
+const FORMAT = 3;
 /** A template VM's agent must be waiting for a host within this. */
 const BOOT_TIMEOUT_MS = 60_000;
 /** A shape whose template could not be built is not tried again for this long (containers boot cold). */
@@ -37,7 +38,7 @@ export interface TemplateShape {
 
 export interface VmTemplate {
   key: string;
-  stateFile: string;
+  saved: SavedVm;
 }
 
 export interface VmTemplatesOptions {
@@ -67,11 +68,11 @@ export class VmTemplates {
     if (failure && Date.now() - failure.at < RETRY_AFTER_MS) {
       throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `no VM template for this shape: building it failed ${Math.round((Date.now() - failure.at) / 1000)} s ago: ${describeError(failure.error)}`);
     }
-    const stateFile = path.join(this.options.dir, key, 'state');
-    if (await exists(stateFile)) return { key, stateFile };
+    const saved = savedIn(path.join(this.options.dir, key));
+    if (await exists(saved.state)) return { key, saved };
     let flight = this.flights.get(key);
     if (!flight) {
-      flight = this.build(key, shape, stateFile).finally(() => this.flights.delete(key));
+      flight = this.build(key, shape, saved).finally(() => this.flights.delete(key));
       this.flights.set(key, flight);
     }
     return flight;
@@ -79,27 +80,35 @@ export class VmTemplates {
 
   /** Forgets a template that failed to restore, so the next container of its shape builds it anew. */
   async discard(template: VmTemplate): Promise<void> {
-    await rm(path.dirname(template.stateFile), { recursive: true, force: true });
+    this.options.driver.forgetSaved(template.saved);
+    await rm(path.dirname(template.saved.state), { recursive: true, force: true });
   }
 
-  private async build(key: string, shape: TemplateShape, stateFile: string): Promise<VmTemplate> {
+  private async build(key: string, shape: TemplateShape, saved: SavedVm): Promise<VmTemplate> {
     try {
       if (!this.pruned) await this.prune();
-      await mkdir(path.dirname(stateFile), { recursive: true });
-      await this.bootAndSave(key, shape, stateFile);
-      await writeFile(path.join(path.dirname(stateFile), 'template.json'), JSON.stringify({ format: FORMAT, shape, inputs: await this.inputsHash() }));
+      const dir = path.dirname(saved.state);
+      await mkdir(dir, { recursive: true });
+      await this.bootAndSave(key, shape, saved);
+      await writeFile(path.join(dir, 'template.json'), JSON.stringify({ format: FORMAT, shape, inputs: await this.inputsHash() }));
       this.failed.delete(key);
-      return { key, stateFile };
+      return { key, saved };
     } catch (e) {
       this.failed.set(key, { at: Date.now(), error: e });
       throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `building a VM template failed: ${describeError(e)}`, { cause: e });
     }
   }
 
-  private async bootAndSave(key: string, shape: TemplateShape, stateFile: string): Promise<void> {
+  /**
+   * Boots the template VM with its RAM in a file of its own and saves it once its agent waits. Both files are
+   * written under names of this process's and renamed once the VM is gone (it can no longer write the RAM):
+   * the RAM first, then the state, whose presence says the template is whole.
+   */
+  private async bootAndSave(key: string, shape: TemplateShape, saved: SavedVm): Promise<void> {
     const { driver, guest } = this.options;
     const id = `template-${key.slice(0, 16)}-${process.pid}`;
     const runDir = path.join(this.options.vmsDir, id);
+    const partial = { state: `${saved.state}.${process.pid}`, memory: `${saved.memory}.${process.pid}` };
     await rm(runDir, { recursive: true, force: true });
     await mkdir(runDir, { recursive: true });
     let vm: VmProcess | undefined;
@@ -122,13 +131,23 @@ export class VmTemplates {
         kernelArgs: [],
         drives,
         nics: shape.nic ? [{ id: 'net0', mac: TEMPLATE_MAC }] : [],
+        memoryFile: partial.memory,
       });
       await agentWaiting(vm);
-      await vm.saveState(stateFile);
+      await vm.saveState(partial.state);
+      await vm.terminate();
+      vm = undefined;
+      // The VMM (jailed, its own uid) owned the RAM while it ran; from now on only root may open it.
+      await chown(partial.memory, 0, 0);
+      await chmod(partial.memory, 0o600);
+      await rename(partial.memory, saved.memory);
+      await rename(partial.state, saved.state);
     } finally {
       await vm?.terminate().catch(() => undefined);
       await driver.destroy(runDir).catch(() => undefined);
       await rm(runDir, { recursive: true, force: true });
+      await rm(partial.memory, { force: true });
+      await rm(partial.state, { force: true });
     }
   }
 
@@ -154,7 +173,9 @@ export class VmTemplates {
     for (const name of await readdir(this.options.dir).catch(() => [] as string[])) {
       // One still being written (no template.json yet) may be another manager's: left alone.
       const meta = await readFile(path.join(this.options.dir, name, 'template.json'), 'utf8').catch(() => undefined);
-      if (meta !== undefined && inputsOf(meta) !== current) await rm(path.join(this.options.dir, name), { recursive: true, force: true });
+      if (meta === undefined || inputsOf(meta) === current) continue;
+      this.options.driver.forgetSaved(savedIn(path.join(this.options.dir, name)));
+      await rm(path.join(this.options.dir, name), { recursive: true, force: true });
     }
   }
 }
@@ -176,6 +197,10 @@ async function agentWaiting(vm: VmProcess): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+function savedIn(dir: string): SavedVm {
+  return { state: path.join(dir, 'state'), memory: path.join(dir, 'ram') };
 }
 
 function inputsOf(meta: string): unknown {

@@ -28,6 +28,8 @@ export interface JailSpec {
   reads?: Array<{ path: string; fd: number }>;
   /** Puts the VMM in a network namespace of its own with no interfaces: it reaches the network only through its taps. */
   emptyNetns: boolean;
+  /** A /proc inside the jail in which the VMM sees only its own processes (for /proc/self/fd paths). */
+  procSelf?: boolean;
   /** No file the VMM writes may grow past this (RLIMIT_FSIZE). */
   maxFileBytes?: number;
   binds: JailBind[];
@@ -44,6 +46,7 @@ export function jailerArgs(spec: JailSpec, program: string, args: readonly strin
   for (const tap of spec.taps) argv.push('--tap', tap.name, String(tap.fd));
   for (const r of spec.reads ?? []) argv.push('--read-fd', r.path, String(r.fd));
   if (spec.emptyNetns) argv.push('--empty-netns');
+  if (spec.procSelf) argv.push('--proc-self');
   if (spec.maxFileBytes !== undefined) argv.push('--max-file-bytes', String(spec.maxFileBytes));
   for (const b of spec.binds) argv.push(b.readOnly ? '--bind-ro' : '--bind', b.source, b.target);
   for (const d of spec.devices) argv.push('--dev', d);

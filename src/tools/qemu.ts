@@ -47,10 +47,15 @@ export interface QemuMicrovm {
   /** Start with the vCPUs stopped (`-S`): the guest runs from QMP `cont`. */
   paused?: boolean;
   /**
-   * Resume a saved VM instead of booting: QEMU reads the state (a migration stream) from this inherited
-   * descriptor, then the guest goes on from where it was saved.
+   * Guest RAM mapped from a file: `shared`, the guest's writes go to the file (a VM to be saved, whose RAM is
+   * then the file); not shared, a private copy-on-write mapping (a VM resumed from that file).
    */
-  incoming?: { fd: number };
+  memory?: { path: string; shared: boolean };
+  /**
+   * Resume a saved VM instead of booting: QEMU waits for QMP `migrate-incoming` to name the state (a
+   * migration stream), then the guest goes on from where it was saved.
+   */
+  incoming?: boolean;
 }
 
 const SECCOMP = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
@@ -59,7 +64,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   const shares = vm.fileShares ?? [];
   const argv = [
     '-name', vm.name,
-    '-M', `microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off${shares.length > 0 ? ',memory-backend=ram' : ''}`,
+    '-M', `microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off,pcie=off${shares.length > 0 || vm.memory ? ',memory-backend=ram' : ''}`,
     // TCG's translation cache defaults to 1 GiB and fills as the guest runs new code; a bound keeps a
     // long-lived container's VMM from growing towards it. QEMU never gives back what it filled: a boot
     // alone fills ~31 MiB, most of it code run once. 16 MiB would save an idle VM that much but flushes the
@@ -78,7 +83,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   if (vm.seccomp) argv.push('-sandbox', SECCOMP);
   if (vm.paused) argv.push('-S');
   if (vm.qmpSocket) argv.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
-  if (vm.incoming) argv.push('-incoming', `fd:${vm.incoming.fd}`);
+  if (vm.incoming) argv.push('-incoming', 'defer');
   for (const d of vm.drives) {
     argv.push(
       '-drive', `id=${d.id},file=${d.path},format=raw,if=none,readonly=${d.readOnly ? 'on' : 'off'}`,
@@ -88,11 +93,13 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   for (const [i, n] of vm.nics.entries()) {
     argv.push('-netdev', netdevArg(n, i), '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
-  // Guest RAM in a memfd only where the vhost-user backend maps it. Under TCG it would also keep guest RAM out
-  // of transparent huge pages (~9 MiB of a booted idle VM), but a VM resumed from a template reads every page
-  // of the saved state into its RAM, and a read of a memfd's hole allocates it: 340 MiB per idle VM, measured.
+  // Guest RAM in a memfd only where the vhost-user backend maps it, in a file only for templates and their
+  // clones; otherwise anonymous. (A memfd would keep a booted VM's RAM out of transparent huge pages, ~9 MiB
+  // of an idle one under TCG, but a read of a memfd's hole allocates it.)
   if (shares.length > 0) {
     argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`, '-global', 'virtio-mmio.force-legacy=false');
+  } else if (vm.memory) {
+    argv.push('-object', `memory-backend-file,id=ram,size=${vm.memoryMib}M,mem-path=${vm.memory.path.replaceAll(',', ',,')},share=${vm.memory.shared ? 'on' : 'off'}`);
   }
   for (const f of shares) {
     argv.push('-chardev', `socket,id=${f.id},path=${f.socket}`, '-device', `vhost-user-fs-device,chardev=${f.id},tag=${f.tag}`);

@@ -58,11 +58,24 @@ export interface VmConfig {
   nics: NicConfig[];
   shares?: ShareConfig[];
   /**
-   * A state file written by `saveState` of a VM configured the same way (only its drives' files, its taps and
-   * its run directory may differ; a drive's size must not): the VM resumes from there instead of booting.
-   * Starting fails with HEARTH_ERR_VMM_RESTORE when the state cannot be loaded.
+   * Guest RAM mapped shared from this file (made, or sized, to the VM's memory): a VM to be saved
+   * (`saveState`), whose clones map the same RAM copy-on-write. The file must not be on a filesystem the
+   * VM's disks fill (it is written as the guest runs). Not with `shares` (their VMs' RAM is a memfd the
+   * directories' servers map).
    */
-  restoreFrom?: string;
+  memoryFile?: string;
+  /**
+   * A VM saved by `saveState`, configured the same way (only its drives' files, its taps and its run directory
+   * may differ; a drive's size must not): this VM resumes from there instead of booting, its RAM a private
+   * copy-on-write mapping of the saved RAM. Starting fails with HEARTH_ERR_VMM_RESTORE when it cannot resume.
+   */
+  restoreFrom?: SavedVm;
+}
+
+/** A saved VM: its devices' state (written by `saveState`) and its RAM (its `memoryFile`, no longer written). */
+export interface SavedVm {
+  state: string;
+  memory: string;
 }
 
 /** One disk's I/O as the VMM counted it since the VM started. */
@@ -115,8 +128,9 @@ export interface VmProcess {
    */
   controlOpened(): Promise<void>;
   /**
-   * Stops the vCPUs and writes the VM's whole state (devices and guest RAM) to `file`, for `VmConfig.restoreFrom`;
-   * the VM stays stopped. HEARTH_ERR_VMM_SAVE when it cannot.
+   * Stops the vCPUs and writes the state of the VM's devices to `file`; with its RAM in its `memoryFile`, the
+   * pair is a `SavedVm` for `VmConfig.restoreFrom`. The VM stays stopped. HEARTH_ERR_VMM_SAVE when it cannot
+   * (a VM started without a `memoryFile` cannot be saved).
    */
   saveState(file: string): Promise<void>;
   /**
@@ -159,4 +173,6 @@ export interface VmmDriver {
    * run directory still exists.
    */
   findAll(vmsDir: string): Promise<VmmFound[]>;
+  /** Lets go of what the driver keeps to resume VMs from `saved` (a sealed copy of its RAM): it is to be removed. */
+  forgetSaved(saved: SavedVm): void;
 }

@@ -33,6 +33,7 @@ describe('a RUN message over the protocol limit', () => {
       adopt: async () => undefined,
       destroy: async () => {},
       findAll: async () => [],
+      forgetSaved: () => undefined,
       stateInputs: async () => '',
     };
     const scratch = { create: async () => void calls.push('scratch') } as unknown as ScratchDisks;

@@ -3,24 +3,28 @@
  * shape gets, when one is built, and that one made from other inputs is never used.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { VmTemplates, type TemplateShape } from '../../src/sandbox/vm-templates.ts';
-import type { VmConfig, VmmDriver, VmProcess } from '../../src/vmm/driver.ts';
+import type { SavedVm, VmConfig, VmmDriver, VmProcess } from '../../src/vmm/driver.ts';
 
 const SHAPE: TemplateShape = { vcpus: 1, memoryMib: 171, drives: [{ id: 'rootfs', serial: 'rootfs', readOnly: true, sizeBytes: 2 ** 30 }], nic: true };
 
-/** A driver whose VMs save `state of <inputs>`; counts the VMs it started. */
-function fakeDriver(inputs: { value: string }, options: { failSave?: boolean } = {}): VmmDriver & { started: VmConfig[] } {
+/** A driver whose VMs save `state of <inputs>` (their RAM `ram of <inputs>`); counts the VMs it started, and the saved VMs it was told to forget. */
+function fakeDriver(inputs: { value: string }, options: { failSave?: boolean } = {}): VmmDriver & { started: VmConfig[]; forgotten: SavedVm[] } {
   const started: VmConfig[] = [];
+  const forgotten: SavedVm[] = [];
   return {
     name: 'qemu',
     started,
+    forgotten,
     stateInputs: async () => inputs.value,
+    forgetSaved: (saved) => void forgotten.push(saved),
     start: async (config) => {
       started.push(config);
+      if (config.memoryFile) await writeFile(config.memoryFile, `ram of ${inputs.value}`);
       const vm: Partial<VmProcess> = {
         id: config.id,
         exited: new Promise(() => undefined),
@@ -59,7 +63,10 @@ describe('VM templates', () => {
     const [a, b] = await Promise.all([t.ensure(SHAPE), t.ensure(SHAPE)]);
     assert.deepEqual(a, b);
     assert.equal(driver.started.length, 1);
-    assert.equal(await readFile(a.stateFile, 'utf8'), 'state of qemu A');
+    assert.equal(await readFile(a.saved.state, 'utf8'), 'state of qemu A');
+    assert.equal(await readFile(a.saved.memory, 'utf8'), 'ram of qemu A', 'the build VM\'s RAM file is the template\'s');
+    assert.equal((await stat(a.saved.memory)).mode & 0o777, 0o600, 'only root may open it');
+    assert.deepEqual((await readdir(path.dirname(a.saved.state))).sort(), ['ram', 'state', 'template.json'], 'no partial file is left');
     const vm = driver.started[0]!;
     assert.deepEqual(vm.nics, [{ id: 'net0', mac: '02:00:00:00:00:01' }]);
     assert.deepEqual(vm.drives.map((d) => [d.id, d.serial, d.readOnly, path.basename(d.path)]), [['rootfs', 'rootfs', true, 'rootfs.standin']]);
@@ -79,8 +86,9 @@ describe('VM templates', () => {
     const second = await templates(driver).ensure(SHAPE);
     assert.notEqual(second.key, first.key);
     assert.equal(driver.started.length, 1, 'built anew');
-    assert.equal(await readFile(second.stateFile, 'utf8'), 'state of qemu B');
+    assert.equal(await readFile(second.saved.state, 'utf8'), 'state of qemu B');
     assert.ok(!(await readdir(path.join(dir, 'templates'))).includes(first.key), 'the old one is removed');
+    assert.ok(driver.forgotten.some((f) => f.memory === first.saved.memory), 'and the driver lets go of its RAM');
 
     await writeFile(guest.kernel, 'kernel 2');
     const third = await templates(fakeDriver(inputs)).ensure(SHAPE);
@@ -93,5 +101,6 @@ describe('VM templates', () => {
     await assert.rejects(t.ensure(SHAPE), (e: Error & { code?: string }) => e.code === 'HEARTH_ERR_TEMPLATE' && /building a VM template failed: no room/.test(e.message));
     await assert.rejects(t.ensure(SHAPE), (e: Error & { code?: string }) => e.code === 'HEARTH_ERR_TEMPLATE' && /building it failed \d+ s ago: .*no room/.test(e.message));
     assert.equal(driver.started.length, 1, 'not retried at once');
+    assert.deepEqual(await readdir(path.join(dir, 'templates', (await readdir(path.join(dir, 'templates')))[0]!)).catch(() => []), [], 'a failed build leaves no file');
   });
 });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { jailerArgs } from '../../src/tools/jailer.ts';
 import { locateQemu } from '../../src/tools/qemu.ts';
+import { RAMSEAL_RELATIVE_PATH, sealCopy } from '../../src/tools/ramseal.ts';
 import { VmCgroups, cgroupInstance } from '../../src/vmm/jail/cgroups.ts';
 import { VmmJail } from '../../src/vmm/jail/vmm-jail.ts';
 import { locateGuestArtifacts } from '../../src/sandbox/guest-artifacts.ts';
@@ -39,10 +40,13 @@ describe('VMM jail', () => {
       assert.equal(await status(pid, 'Seccomp'), '2');
 
       const root = `/proc/${pid}/root`;
-      assert.deepEqual((await readdir(root)).sort(), ['boot', 'disks', 'lib', 'lib64', 'usr', 'vm']);
+      // A VM resumed from a template has a /proc of its own processes (to map the template's RAM: see below).
+      const resumed = sandbox.info.template !== null;
+      assert.deepEqual((await readdir(root)).sort(), ['boot', 'disks', 'lib', 'lib64', ...(resumed ? ['proc'] : []), 'usr', 'vm']);
+      if (resumed) assert.equal(existsSync(`${root}/proc/sys`), false, 'its /proc has processes only');
       assert.deepEqual((await readdir(`${root}/disks`)).sort(), ['rootfs', 'scratch']);
       assert.deepEqual((await readdir(`${root}/boot`)).sort(), ['initrd', 'vmlinux']);
-      for (const hostPath of ['/etc', '/root', '/var', '/tmp', '/proc', suite.env.dir]) {
+      for (const hostPath of ['/etc', '/root', '/var', '/tmp', ...(resumed ? [] : ['/proc']), suite.env.dir]) {
         assert.equal(existsSync(path.join(root, hostPath)), false, `${hostPath} is not in the jail`);
       }
       const cgroups = await readFile(`/proc/${pid}/cgroup`, 'utf8');
@@ -117,6 +121,44 @@ describe('VMM jail', () => {
       await rm(runDir, { recursive: true, force: true });
     } finally {
       server.close();
+    }
+  });
+
+  it('gives a resumed VM\'s VMM its template\'s RAM sealed, through a /proc in which it sees only itself', async () => {
+    const ram = path.join(suite.env.dir, 'template-ram');
+    await writeFile(ram, Buffer.concat([Buffer.from('template ram'), Buffer.alloc(4096 - 12)]), { mode: 0o600 });
+    const copy = await sealCopy(path.join(CACHE_DIR, RAMSEAL_RELATIVE_PATH), ram);
+    const cgroups = VmCgroups.detect(cgroupInstance(suite.env.vmsDir));
+    const settings = { cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg' as const, uidBase: 1_900_000_000, uidCount: 1_000_000 };
+    const jail = await VmmJail.create(settings, await locateQemu(), cgroups);
+    const guest = await locateGuestArtifacts(CACHE_DIR);
+    const id = randomUUID();
+    const runDir = path.join(suite.env.vmsDir, id);
+    await mkdir(runDir, { recursive: true });
+    const state = path.join(suite.env.dir, 'template-state');
+    await writeFile(state, 'devices', { mode: 0o600 });
+    try {
+      const prepared = await jail.prepare({ id, runDir, vcpus: 1, memoryMib: 128, kernel: guest.kernel, initrd: guest.initramfs, drives: [], taps: [], restoreFrom: { state, memory: copy.path } });
+      assert.match(prepared.memoryPath ?? '', /^\/proc\/self\/fd\/\d+$/);
+      const spec = { ...prepared.spec, binds: [...prepared.spec.binds, { source: '/bin/busybox', target: '/bin/busybox', readOnly: true }] };
+      const script = [
+        `busybox head -c 12 ${prepared.memoryPath}; echo`,
+        `busybox printf planted 1<>${prepared.memoryPath} 2>/dev/null || echo ram-sealed`,
+        'busybox test -e /proc/1 || echo no-init',
+        'busybox test -e /proc/sys || echo no-sys',
+        `busybox ls /proc | busybox grep -c '^[0-9]'`,
+      ].join('; ');
+      const r = spawnSync(prepared.jailer, jailerArgs(spec, '/bin/busybox', ['sh', '-c', script]), { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.deepEqual(lines.slice(0, 4), ['template ram', 'ram-sealed', 'no-init', 'no-sys'], r.stdout);
+      assert.ok(Number(lines[4]) <= 3, `only its own processes (the shell, ls, grep): ${r.stdout}`);
+      assert.equal((await readFile(copy.path)).subarray(0, 12).toString(), 'template ram', 'unchanged');
+    } finally {
+      copy.end();
+      jail.release(id);
+      await cgroups?.remove(id);
+      await rm(runDir, { recursive: true, force: true });
     }
   });
 });

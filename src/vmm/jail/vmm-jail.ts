@@ -4,7 +4,8 @@
  *     by its guest cannot signal, trace or read the memory of its neighbours (one shared user could);
  *   - has no capabilities, no_new_privs, and QEMU's seccomp sandbox (see tools/qemu.ts);
  *   - sees a root that holds only what it runs from (QEMU, its libraries and ROMs, read-only) and its VM's
- *     kernel, initrd, disks and sockets, in a mount namespace of its own;
+ *     kernel, initrd, disks and sockets, in a mount namespace of its own; resuming from a template, also a
+ *     /proc that shows it only its own processes, through which it maps the template's sealed RAM;
  *   - gets its tap as an open file descriptor and lives in an empty network namespace, so it can reach no
  *     network but its guest's;
  *   - is capped in CPU, memory and pids by a cgroup of its own (./cgroups.ts), and in the size of any file
@@ -48,8 +49,13 @@ export interface JailedVm {
   initrd: string;
   drives: Array<{ id: string; path: string; readOnly: boolean }>;
   taps: string[];
-  /** A saved state the VM resumes from, handed over open (VmConfig.restoreFrom). */
-  restoreFrom?: string;
+  /** Guest RAM the VMM maps shared (VmConfig.memoryFile): the VM's own while it runs, like a writable disk. */
+  memoryFile?: string;
+  /**
+   * A saved VM it resumes from (VmConfig.restoreFrom), both handed over open: its state, and a sealed copy of
+   * its RAM (vmm/ram-seals.ts), which the VMM opens again as /proc/self/fd/<n> to map it.
+   */
+  restoreFrom?: { state: string; memory: string };
 }
 
 /** A prepared jail: the jailer's spec, and where the VM's files are inside it. */
@@ -64,6 +70,8 @@ export interface PreparedJail {
   tapFd(tap: string): number;
   /** The fd the saved state (JailedVm.restoreFrom) is open at. */
   stateFd?: number;
+  /** Guest RAM's file as QEMU opens it (JailedVm.memoryFile, or the saved RAM's copy). */
+  memoryPath?: string;
 }
 
 /** QEMU's own memory beside guest RAM (TCG's translation cache is bounded at 128 MiB; see tools/qemu.ts). */
@@ -147,9 +155,21 @@ export class VmmJail {
       }
       binds.push({ source: d.path, target: `/disks/${d.id}`, readOnly: d.readOnly });
     }
+    if (vm.memoryFile !== undefined) {
+      await chown(vm.memoryFile, uid, uid);
+      await chmod(vm.memoryFile, 0o600);
+      largestDisk = Math.max(largestDisk, (await stat(vm.memoryFile)).size);
+      binds.push({ source: vm.memoryFile, target: '/ram', readOnly: false });
+    }
     const taps = vm.taps.map((name, i) => ({ name, fd: FIRST_TAP_FD + i }));
-    // Shared by every VM of its template: read through a descriptor, never bound into the jail.
-    const reads = vm.restoreFrom !== undefined ? [{ path: vm.restoreFrom, fd: FIRST_TAP_FD + taps.length }] : [];
+    // Shared by every VM of its template: read through descriptors, never bound into the jail.
+    const restore = vm.restoreFrom;
+    const reads = restore
+      ? [
+          { path: restore.state, fd: FIRST_TAP_FD + taps.length },
+          { path: restore.memory, fd: FIRST_TAP_FD + taps.length + 1 },
+        ]
+      : [];
     const spec: JailSpec = {
       root,
       uid,
@@ -158,6 +178,7 @@ export class VmmJail {
       taps,
       reads,
       emptyNetns: true,
+      procSelf: restore !== undefined,
       // Its writable disks are fixed-size files: nothing it writes needs to grow beyond the largest.
       maxFileBytes: Math.max(largestDisk, MIN_FILE_LIMIT_BYTES),
       binds,
@@ -172,7 +193,8 @@ export class VmmJail {
       drivePath: (id) => `/disks/${id}`,
       vmmDir: '/vm',
       tapFd: (tap) => taps.find((t) => t.name === tap)!.fd,
-      ...(reads[0] ? { stateFd: reads[0].fd } : {}),
+      ...(reads[0] && reads[1] ? { stateFd: reads[0].fd, memoryPath: `/proc/self/fd/${reads[1].fd}` } : {}),
+      ...(vm.memoryFile !== undefined ? { memoryPath: '/ram' } : {}),
     };
   }
 

@@ -14,20 +14,21 @@
  * How a VMM is found again whatever happened to these records: ./vmm-identity.ts.
  */
 import { closeSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../../errors.ts';
 import { locateQemu, qemuArgv, spawnQemu } from '../../tools/qemu.ts';
 import type { QemuMicrovm, QemuSpawnOptions } from '../../tools/qemu.ts';
-import type { Accel, VmConfig, VmmDriver, VmmFound, VmProcess } from '../driver.ts';
+import type { Accel, SavedVm, VmConfig, VmmDriver, VmmFound, VmProcess } from '../driver.ts';
 import type { VmCgroups } from '../jail/cgroups.ts';
 import type { VmmJail } from '../jail/vmm-jail.ts';
 import { killAndWait, processState } from '../process.ts';
+import { RamSeals } from '../ram-seals.ts';
 import { FileShares } from './file-shares.ts';
 import { withDeadline } from './deadline.ts';
 import { CONTROL_PORT_ID, QemuVm, QMP_TIMEOUT_MS } from './qemu-vm.ts';
 import { QmpClient } from './qmp.ts';
-import { waitForLoad } from './vm-state.ts';
+import { loadVmState } from './vm-state.ts';
 import { RUN_DIR_TAG, VmmIdentity, runFiles, type VmmRecord } from './vmm-identity.ts';
 
 export const CONTROL_PORT_NAME = 'hearth.control';
@@ -48,21 +49,30 @@ export interface QemuDriverOptions {
   jailUids?: { base: number; count: number };
   /** The host's per-VM cgroups, removed with each VM (and found for the sweep) even when jailing is off. */
   cgroups?: VmCgroups;
+  /** hearth-ramseal (tools/ramseal.ts): VMs resume from sealed copies of their template's RAM. Without it, none resumes. */
+  ramSeal?: string;
 }
 
 export class QemuDriver implements VmmDriver {
   readonly name = 'qemu' as const;
   private readonly identity: VmmIdentity;
   private readonly shares = new FileShares();
+  private readonly ramSeals: RamSeals | undefined;
 
   constructor(private readonly options: QemuDriverOptions) {
     this.identity = new VmmIdentity(options.jailUids);
+    this.ramSeals = options.ramSeal !== undefined ? new RamSeals(options.ramSeal) : undefined;
   }
 
   async start(config: VmConfig): Promise<VmProcess> {
     const runDir = path.resolve(config.runDir);
     const files = runFiles(runDir);
     await mkdir(files.vmmDir, { recursive: true, mode: 0o700 });
+    if (config.memoryFile !== undefined) {
+      await writeFile(config.memoryFile, '', { flag: 'a' });
+      await truncate(config.memoryFile, config.memoryMib * 2 ** 20);
+    }
+    const restore = config.restoreFrom ? await this.sealedRestore(config.restoreFrom) : undefined;
     const jail = this.options.jail;
     const prepared = jail
       ? await jail.prepare({
@@ -75,7 +85,8 @@ export class QemuDriver implements VmmDriver {
           initrd: config.initrdPath,
           drives: config.drives,
           taps: config.nics.flatMap((n) => (n.tap === undefined ? [] : [n.tap])),
-          ...(config.restoreFrom !== undefined ? { restoreFrom: config.restoreFrom } : {}),
+          ...(config.memoryFile !== undefined ? { memoryFile: config.memoryFile } : {}),
+          ...(restore ? { restoreFrom: restore } : {}),
         })
       : undefined;
     // Paths as QEMU sees them: inside the jail, or the host's.
@@ -104,8 +115,8 @@ export class QemuDriver implements VmmDriver {
       seccomp: prepared !== undefined,
       // Jailed, the guest waits until the socket directory is handed back to root (see the top of this file).
       paused: prepared !== undefined,
-      // Unjailed, the state is the first descriptor QEMU inherits (see the spawn below).
-      ...(config.restoreFrom !== undefined ? { incoming: { fd: prepared?.stateFd ?? 3 } } : {}),
+      ...(restore ? { incoming: true, memory: { path: prepared?.memoryPath ?? restore.memory, shared: false } } : {}),
+      ...(config.memoryFile !== undefined ? { memory: { path: prepared?.memoryPath ?? config.memoryFile, shared: true } } : {}),
     };
     const spawnOptions: QemuSpawnOptions = {
       env: { [RUN_DIR_TAG]: runDir },
@@ -114,7 +125,8 @@ export class QemuDriver implements VmmDriver {
     const record: VmmRecord = { name: vm.name, accel: this.options.accel, runDir, jailed: !!prepared, uid: prepared?.spec.uid ?? null, pid: null };
     await writeFile(files.vmm, JSON.stringify(record));
     const logFd = openSync(files.qemuLog, 'a');
-    const stateFd = config.restoreFrom !== undefined && !prepared ? openSync(config.restoreFrom, 'r') : undefined;
+    // Unjailed, the state is the first descriptor QEMU inherits (3); jailed, the jailer opens it.
+    const stateFd = restore && !prepared ? openSync(restore.state, 'r') : undefined;
     let child;
     try {
       child = spawnQemu(vm, logFd, { ...spawnOptions, ...(stateFd !== undefined ? { inherit: [stateFd] } : {}) });
@@ -137,22 +149,36 @@ export class QemuDriver implements VmmDriver {
     try {
       await writeFile(files.vmm, JSON.stringify(record));
       qmp = await connectWhileRunning(files.qmp, childExit, this.options.startTimeoutMs ?? 10_000);
-      if (config.restoreFrom !== undefined) await waitForLoad(qmp);
+      if (restore) await loadVmState(qmp, prepared?.stateFd ?? 3);
       if (prepared) {
         await chown(files.vmmDir, 0, 0);
         await chmod(files.vmmDir, 0o755);
       }
       // A resumed VM is paused as it was saved (QEMU restores the saved run state, whatever -S says).
-      if (prepared || config.restoreFrom !== undefined) await withDeadline(qmp.execute('cont'), QMP_TIMEOUT_MS);
+      if (prepared || restore) await withDeadline(qmp.execute('cont'), QMP_TIMEOUT_MS);
     } catch (e) {
       await killAndWait(pid);
       await this.shares.end(runDir);
       await this.releaseHost(config.id);
       const log = await readFile(files.qemuLog, 'utf8').catch(() => '');
-      const [code, what] = config.restoreFrom !== undefined ? (['HEARTH_ERR_VMM_RESTORE', 'QEMU did not resume the saved VM'] as const) : (['HEARTH_ERR_VMM_START', 'QEMU did not start'] as const);
+      const [code, what] = restore ? (['HEARTH_ERR_VMM_RESTORE', 'QEMU did not resume the saved VM'] as const) : (['HEARTH_ERR_VMM_START', 'QEMU did not start'] as const);
       throw new HearthError('Unavailable', code, `${what}: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
     return new QemuVm(config.id, record, pid, files, qmp, this.identity, { vmmDirInVmm: prepared?.vmmDir ?? files.vmmDir });
+  }
+
+  /** The saved VM with its RAM as a sealed copy (see ../ram-seals.ts) in place of the file. */
+  private async sealedRestore(saved: SavedVm): Promise<SavedVm> {
+    try {
+      if (!this.ramSeals) throw new Error('this driver was set up without hearth-ramseal');
+      return { state: saved.state, memory: await this.ramSeals.pathOf(saved.memory) };
+    } catch (e) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_RESTORE', `the saved VM's RAM could not be made ready: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  forgetSaved(saved: SavedVm): void {
+    this.ramSeals?.forget(saved.memory);
   }
 
   /**
@@ -177,7 +203,8 @@ export class QemuDriver implements VmmDriver {
       serialPorts: [{ id: CONTROL_PORT_ID, name: CONTROL_PORT_NAME, socket: 's' }],
       seccomp: !!this.options.jail,
       paused: true,
-      incoming: { fd: 4 },
+      incoming: true,
+      memory: { path: 'm', shared: false },
     });
     return JSON.stringify({ vmm: 'qemu', binary, size, mtimeMs, ino, accel: this.options.accel, jailed: !!this.options.jail, sample });
   }

@@ -3,8 +3,9 @@
  * and in an empty network namespace, and 7.2 has no file migration: it saves by connecting to a unix socket the
  * manager listens on, and resumes from a descriptor it inherits (`-incoming fd:`, see driver.ts).
  *
- * Guest RAM travels in the stream (only pages that are not zero take room); the file is the state of one
- * moment, so any number of VMs can resume from it.
+ * Guest RAM does not travel in the stream: it is in a file (a memory backend QEMU maps shared, which the
+ * `x-ignore-shared` capability leaves out), which resumed VMs map privately, copy-on-write. The stream holds
+ * the devices' state of one moment, so any number of VMs can resume from the pair.
  * @module
  */
 import { createWriteStream } from 'node:fs';
@@ -14,9 +15,9 @@ import { pipeline } from 'node:stream/promises';
 import { delay, withDeadline } from './deadline.ts';
 import type { QmpClient } from './qmp.ts';
 
-/** How long saving a VM may take: its RAM through a socket into a file (tens of MiB, well under a second). */
+/** How long saving a VM may take: its devices' state through a socket into a file (well under a second). */
 const SAVE_TIMEOUT_MS = 60_000;
-/** How long loading a saved state may take (tens of MiB from a file). */
+/** How long loading a saved state may take (its devices' state from a file). */
 const LOAD_TIMEOUT_MS = 30_000;
 const POLL_MS = 5;
 
@@ -42,6 +43,7 @@ export async function saveVmState(qmp: QmpClient, hostSocket: string, vmmSocket:
     await chown(hostSocket, vmmUid, vmmUid);
     await chmod(hostSocket, 0o600);
     await qmp.execute('stop');
+    await ignoreSharedRam(qmp);
     await qmp.execute('migrate', { uri: `unix:${vmmSocket}` });
     await withDeadline(received, SAVE_TIMEOUT_MS, 'QEMU did not send its state');
     await waitForMigration(qmp, SAVE_TIMEOUT_MS);
@@ -61,8 +63,23 @@ function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
   });
 }
 
+/**
+ * Has QEMU (started with `-incoming defer`) load the state from the descriptor `fd` it inherited; resolves
+ * once it is loaded, throws if it failed to.
+ */
+export async function loadVmState(qmp: QmpClient, fd: number): Promise<void> {
+  await ignoreSharedRam(qmp);
+  await qmp.execute('migrate-incoming', { uri: `fd:${fd}` });
+  await waitForLoad(qmp);
+}
+
+/** Both ends must agree: the stream then carries each RAM block's address in place of its pages. */
+async function ignoreSharedRam(qmp: QmpClient): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+}
+
 /** Resolves once QEMU has loaded the state it was sent (it leaves `inmigrate`); throws if it failed to. */
-export function waitForLoad(qmp: QmpClient): Promise<void> {
+function waitForLoad(qmp: QmpClient): Promise<void> {
   return pollQmp(qmp, 'query-status', LOAD_TIMEOUT_MS, 'the saved state was not loaded', ({ status }: { status?: string }) => {
     if (status === 'inmigrate') return false;
     if (status === 'running' || status === 'paused' || status === 'prelaunch') return true;
