@@ -2,11 +2,11 @@
  * kill -9 of the manager while one container is provisioning (its image pull slowed by a throttling
  * proxy) and another is running; then a new manager on the same data directory. The running one must be
  * the same VM (same VMM pid, same guest boot) with its logs going on; the other must end running or error;
- * nothing may be orphaned.
+ * nothing may be orphaned (the sealed copy of the template's RAM the manager held included).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isAlive } from '../../src/vmm/process.ts';
@@ -58,8 +58,12 @@ describe('manager recovery after kill -9', () => {
     await sleep(1500);
     assert.equal((await api.get(slow)).state, 'creating', 'still pulling when the manager dies');
 
+    const holders = await ramSealsOf(world.manager.pid);
+    assert.equal(holders.length, 1, 'one sealed copy of the template\'s RAM, held for the manager');
     await world.manager.kill9();
     assert.ok(await isAlive(pidBefore), 'the VM outlives the manager');
+    for (const end = Date.now() + 10_000; Date.now() < end && (await Promise.all(holders.map(isAlive))).some(Boolean); ) await sleep(50);
+    assert.deepEqual((await Promise.all(holders.map(isAlive))).filter(Boolean), [], 'the copy\'s holder ended with the manager');
     await world.restart();
 
     // The API serves at once; the container says it is being recovered until its VM is reattached.
@@ -77,6 +81,7 @@ describe('manager recovery after kill -9', () => {
     assert.equal(settled.state, 'running', settled.error_message);
     await waitForLogs(world, slow, 1);
     assert.equal((await api.logs(slow))[0]!.message, 'slow app up');
+    assert.match(String(await templateOf(world, slow)), /^[0-9a-f]{32}$/, 'the new manager resumes VMs from the template too (sealing its RAM again)');
 
     for (const id of [runner, slow]) assert.equal((await api.call('DELETE', `/v1/containers/${id}`)).status, 204);
     assert.equal(await isAlive(pidBefore), false);
@@ -88,6 +93,18 @@ describe('manager recovery after kill -9', () => {
 async function templateOf(world: E2eEnv, containerId: string): Promise<string | null | undefined> {
   const vmId = ((await world.api.get(containerId)).container_runtime_id as string).replace(/^vm-/, '');
   return (JSON.parse(await readFile(path.join(world.dataDir, 'vms', vmId, 'sandbox.json'), 'utf8')) as { info: { template?: string | null } }).info.template;
+}
+
+/** The hearth-ramseal processes (sealed copies of template RAM) the process `parent` started. */
+async function ramSealsOf(parent: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    if (m?.[1] === 'hearth-ramseal' && Number(m[2]) === parent) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 async function vmOf(world: E2eEnv, containerId: string): Promise<{ pid: number }> {
