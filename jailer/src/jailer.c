@@ -6,7 +6,8 @@
  *
  *   1. open_taps       open each --tap (TUNSETIFF needs CAP_NET_ADMIN) at the fd number the VMM is told,
  *      open_reads      and each --read-fd file, read-only, that the VMM may read but not open (a saved VM
- *                      state, the sealed copy of a template's RAM: see ramseal.c)
+ *                      state); each --read-sealed one too, after checking it is a memfd sealed against any
+ *                      change (a template's RAM, which the VMM reopens through /proc/self/fd: see ramseal.c)
  *   2. join_cgroups    move itself into each --cgroup directory (limits were written by the manager)
  *   3. new_namespaces  private mount, IPC, UTS and cgroup namespaces; with --empty-netns, a network
  *                      namespace with nothing in it
@@ -18,7 +19,7 @@
  *   6. exec            the VMM, a path inside the jail, with only the --env variables and no fds but stdio,
  *                      the taps and the --read-fd files
  *
- * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--read-fd PATH FD]... [--empty-netns] [--proc-self] [--max-file-bytes N]
+ * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--read-fd PATH FD]... [--read-sealed PATH FD]... [--empty-netns] [--proc-self] [--max-file-bytes N]
  *          [--bind SRC DST]... [--bind-ro SRC DST]... [--dev PATH]... [--env K=V]... -- VMM [ARG]...
  */
 #include <errno.h>
@@ -54,6 +55,7 @@ struct plan {
   const char *cgroups[MAX_ITEMS]; int n_cgroups;
   struct pair taps[MAX_ITEMS]; int n_taps;          /* name, fd */
   struct pair reads[MAX_ITEMS]; int n_reads;        /* path, fd */
+  int read_sealed[MAX_ITEMS];
   struct pair binds[MAX_ITEMS]; int n_binds;        /* src, dst */
   int bind_ro[MAX_ITEMS];
   const char *devs[MAX_ITEMS]; int n_devs;
@@ -106,8 +108,9 @@ static void parse(int argc, char **argv, struct plan *p) {
       need(2, argc, i, f); check_room(p->n_taps, f);
       p->taps[p->n_taps++] = (struct pair){ argv[i + 1], argv[i + 2] };
       i += 2;
-    } else if (!strcmp(f, "--read-fd")) {
+    } else if (!strcmp(f, "--read-fd") || !strcmp(f, "--read-sealed")) {
       need(2, argc, i, f); check_room(p->n_reads, f);
+      p->read_sealed[p->n_reads] = !strcmp(f, "--read-sealed");
       p->reads[p->n_reads++] = (struct pair){ argv[i + 1], argv[i + 2] };
       i += 2;
     } else if (!strcmp(f, "--bind") || !strcmp(f, "--bind-ro")) {
@@ -159,6 +162,11 @@ static void open_reads(const struct plan *p) {
     if (want < 3) die("--read-fd fd must be 3 or more");
     int fd = open(p->reads[i].a, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) die("open %s: %s", p->reads[i].a, strerror(errno));
+    /* The path names a holder's descriptor (/proc/<pid>/fd/<n>): should the holder be gone and its pid
+     * reused, it could name any file of any process; only a copy no one can change is handed over. */
+    const int sealed = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+    int seals = p->read_sealed[i] ? fcntl(fd, F_GET_SEALS) : sealed;
+    if (seals < 0 || (seals & sealed) != sealed) die("%s is not a sealed copy", p->reads[i].a);
     place_fd(fd, want, p->reads[i].a);
   }
 }

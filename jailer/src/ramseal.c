@@ -4,10 +4,12 @@
  * writing even to map it privately: a VMM that could write the file could plant code in every later clone.
  * A memfd sealed against writing, resizing and further sealing cannot be changed by anyone, whoever opens it.
  *
- *   1. copy   FILE's pages into a new memfd at the same offsets, skipping holes and pages of zeros (the
- *             memfd reads zeros there without holding memory for them)
- *   2. seal   F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL
- *   3. hold   print the memfd's fd number on stdout (the manager opens /proc/<pid>/fd/<n> to hand it over),
+ *   1. fill   a new memfd of FILE's size, every page allocated: a clone's fault on a hole of a private mapping
+ *             would allocate the page in the memfd (read or write), charged to that clone's cgroup and held
+ *             for as long as the copy; allocated here, the copy's whole cost is known and the holder's
+ *   2. copy   FILE's pages into it at the same offsets, skipping holes and pages of zeros
+ *   3. seal   F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL
+ *   4. hold   print the memfd's fd number on stdout (the manager opens /proc/<pid>/fd/<n> to hand it over),
  *             then wait until stdin ends: the manager is gone or let go of it. VMMs that mapped the copy
  *             keep it after this process ends.
  *
@@ -50,26 +52,38 @@ static void write_all(int fd, const unsigned char *p, size_t n, off_t at) {
   }
 }
 
-/* 1. Copies the data extents (SEEK_DATA/SEEK_HOLE) page by page; runs of non-zero pages go in one write. */
+static void read_all(int fd, unsigned char *p, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t r = pread(fd, p, n, at);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) die("read: %s", r < 0 ? strerror(errno) : "the file shrank");
+    p += r, n -= (size_t)r, at += r;
+  }
+}
+
+/*
+ * 2. Copies the data extents (SEEK_DATA/SEEK_HOLE, widened to whole pages: a filesystem's blocks may be
+ *    smaller) a chunk at a time; runs of non-zero pages go in one write.
+ */
 static void copy(int from, int to, off_t size) {
   static unsigned char buf[CHUNK];
   off_t data = 0;
   while (data < size && (data = lseek(from, data, SEEK_DATA)) >= 0) {
+    data -= data % PAGE;
     off_t hole = lseek(from, data, SEEK_HOLE);
     if (hole < 0) die("seek: %s", strerror(errno));
+    hole = hole % PAGE ? hole + PAGE - hole % PAGE : hole;
+    if (hole > size) hole = size;
     for (off_t at = data; at < hole;) {
       size_t want = (size_t)(hole - at < CHUNK ? hole - at : CHUNK);
-      ssize_t got = pread(from, buf, want, at);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) die("read: %s", got < 0 ? strerror(errno) : "file shrank");
-      size_t run = 0, pages = (size_t)got / PAGE;
+      read_all(from, buf, want, at);
+      size_t run = 0, pages = want / PAGE;
       for (size_t i = 0; i <= pages; i++) {
         if (i < pages && !all_zero(buf + i * PAGE)) continue;
         if (i > run) write_all(to, buf + run * PAGE, (i - run) * PAGE, at + (off_t)(run * PAGE));
         run = i + 1;
       }
-      if ((size_t)got % PAGE) die("the file's size is not a whole number of pages");
-      at += got;
+      at += (off_t)want;
     }
     data = hole;
   }
@@ -85,7 +99,7 @@ int main(int argc, char **argv) {
   if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % PAGE) die("%s: not a RAM image (a regular file of whole pages)", argv[1]);
   int ram = memfd_create("hearth-template-ram", MFD_ALLOW_SEALING);
   if (ram < 0) die("memfd_create: %s", strerror(errno));
-  if (ftruncate(ram, st.st_size) < 0) die("size the copy: %s", strerror(errno));
+  if (fallocate(ram, 0, 0, st.st_size) < 0) die("allocate the copy (%lld bytes): %s", (long long)st.st_size, strerror(errno));
   copy(from, ram, st.st_size);
   close(from);
   if (fcntl(ram, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) die("seal: %s", strerror(errno));

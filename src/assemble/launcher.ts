@@ -3,6 +3,7 @@
  * booting, unless configured), the VMM jail, the QEMU driver with its kernel arguments, the
  * scratch-disk templates and the VM templates.
  */
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../errors.ts';
 import type { Accel } from '../vmm/driver.ts';
@@ -61,14 +62,22 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
   const jail = settings.jail.enabled
     ? await VmmJail.create({ cacheDir: settings.cacheDir, vmsDir: settings.vmsDir, accel: accel.accel, ...settings.jail }, await locateQemu(), cgroups)
     : undefined;
+  const ramSeal = path.join(settings.cacheDir, RAMSEAL_RELATIVE_PATH);
   const driver = new QemuDriver({
     accel: accel.accel,
     baseKernelArgs: await qemuKernelArgs(accel.accel),
     jailUids: { base: settings.jail.uidBase, count: settings.jail.uidCount },
-    ramSeal: path.join(settings.cacheDir, RAMSEAL_RELATIVE_PATH),
+    ramSeal,
     ...(jail ? { jail } : {}),
     ...(cgroups ? { cgroups } : {}),
   });
+  if (settings.snapshots && !(await access(ramSeal).then(() => true, () => false))) {
+    throw new HearthError(
+      'FailedPrecondition',
+      'HEARTH_ERR_TOOL_MISSING',
+      `${ramSeal} is missing: run jailer/build.sh (or scripts/setup.sh) with HEARTH_CACHE_DIR=${settings.cacheDir}, or turn snapshots off (HEARTH_SNAPSHOTS=off)`,
+    );
+  }
   const scratch = new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates'));
   const templates = settings.snapshots ? new VmTemplates({ dir: path.join(settings.cacheDir, 'vm-templates'), vmsDir: settings.vmsDir, driver, guest }) : undefined;
   const launcher = new MicroVmLauncher({

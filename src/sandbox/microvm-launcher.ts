@@ -133,6 +133,11 @@ export class MicroVmLauncher implements SandboxLauncher {
     try {
       return { vm: await driver.start({ ...config, restoreFrom: template.saved }), template };
     } catch (e) {
+      // The template is not at fault: the host could not make a copy of its RAM just now.
+      if (isHearthError(e, 'HEARTH_ERR_VMM_RAM_COPY')) {
+        this.options.warn?.(`VM ${config.id} boots: ${describeError(e)}`);
+        return { vm: await driver.start(config) };
+      }
       if (!isHearthError(e, 'HEARTH_ERR_VMM_RESTORE')) throw e;
       this.options.warn?.(`VM ${config.id} boots: resuming it from template ${template.key} failed (the template is discarded): ${describeError(e)}`);
       await templates.discard(template);

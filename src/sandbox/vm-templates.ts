@@ -8,15 +8,16 @@
  * A template lives in `<dir>/<key>/`: `ram` (the guest's RAM, which its clones map copy-on-write) and `state`
  * (its devices), the key a hash of everything the state depends on (the guest kernel and initramfs, the VMM and
  * its settings, the shape), so one whose inputs changed is never used: a new one is built under the new key
- * and the old ones are removed. `state` appears last: a template is there once it is.
+ * and the old ones are removed. A template is built in a directory of its own and renamed into place whole.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError, describeError } from '../errors.ts';
 import type { DriveConfig, SavedVm, VmmDriver, VmProcess } from '../vmm/driver.ts';
+import { isAlive } from '../vmm/process.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 
 /** Bumped when what a template holds or how it is made changes, so older ones are not used. */
@@ -25,6 +26,8 @@ const FORMAT = 3;
 const BOOT_TIMEOUT_MS = 60_000;
 /** A shape whose template could not be built is not tried again for this long (containers boot cold). */
 const RETRY_AFTER_MS = 10 * 60_000;
+/** A template being built is in `<key><BUILDING><pid of its builder>-<random>` until it is whole. */
+const BUILDING = '.building-';
 /** The MAC of every template's NIC; each clone's agent sets its own. */
 const TEMPLATE_MAC = '02:00:00:00:00:01';
 
@@ -84,31 +87,41 @@ export class VmTemplates {
     await rm(path.dirname(template.saved.state), { recursive: true, force: true });
   }
 
+  /**
+   * Builds the template in a directory of this process's, then renames the whole directory into place: its RAM
+   * and its state always belong together, even when several managers build the same template at once (the
+   * first to finish wins; the others drop theirs).
+   */
   private async build(key: string, shape: TemplateShape, saved: SavedVm): Promise<VmTemplate> {
+    const dir = path.dirname(saved.state);
+    const building = `${dir}${BUILDING}${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       if (!this.pruned) await this.prune();
-      const dir = path.dirname(saved.state);
-      await mkdir(dir, { recursive: true });
-      await this.bootAndSave(key, shape, saved);
-      await writeFile(path.join(dir, 'template.json'), JSON.stringify({ format: FORMAT, shape, inputs: await this.inputsHash() }));
+      await rm(building, { recursive: true, force: true });
+      await mkdir(building, { recursive: true });
+      await this.bootAndSave(key, shape, savedIn(building));
+      await writeFile(path.join(building, 'template.json'), JSON.stringify({ format: FORMAT, shape, inputs: await this.inputsHash() }));
+      await rename(building, dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
       this.failed.delete(key);
       return { key, saved };
     } catch (e) {
       this.failed.set(key, { at: Date.now(), error: e });
       throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `building a VM template failed: ${describeError(e)}`, { cause: e });
+    } finally {
+      await rm(building, { recursive: true, force: true });
     }
   }
 
   /**
-   * Boots the template VM with its RAM in a file of its own and saves it once its agent waits. Both files are
-   * written under names of this process's and renamed once the VM is gone (it can no longer write the RAM):
-   * the RAM first, then the state, whose presence says the template is whole.
+   * Boots the template VM with its RAM in `target.memory` and saves its devices' state to `target.state` once
+   * its agent waits. The VMM (jailed, its own uid) may write the RAM only while it runs.
    */
-  private async bootAndSave(key: string, shape: TemplateShape, saved: SavedVm): Promise<void> {
+  private async bootAndSave(key: string, shape: TemplateShape, target: SavedVm): Promise<void> {
     const { driver, guest } = this.options;
     const id = `template-${key.slice(0, 16)}-${process.pid}`;
     const runDir = path.join(this.options.vmsDir, id);
-    const partial = { state: `${saved.state}.${process.pid}`, memory: `${saved.memory}.${process.pid}` };
     await rm(runDir, { recursive: true, force: true });
     await mkdir(runDir, { recursive: true });
     let vm: VmProcess | undefined;
@@ -131,23 +144,18 @@ export class VmTemplates {
         kernelArgs: [],
         drives,
         nics: shape.nic ? [{ id: 'net0', mac: TEMPLATE_MAC }] : [],
-        memoryFile: partial.memory,
+        memoryFile: target.memory,
       });
       await agentWaiting(vm);
-      await vm.saveState(partial.state);
+      await vm.saveState(target.state);
       await vm.terminate();
       vm = undefined;
-      // The VMM (jailed, its own uid) owned the RAM while it ran; from now on only root may open it.
-      await chown(partial.memory, 0, 0);
-      await chmod(partial.memory, 0o600);
-      await rename(partial.memory, saved.memory);
-      await rename(partial.state, saved.state);
+      await chown(target.memory, 0, 0);
+      await chmod(target.memory, 0o600);
     } finally {
       await vm?.terminate().catch(() => undefined);
       await driver.destroy(runDir).catch(() => undefined);
       await rm(runDir, { recursive: true, force: true });
-      await rm(partial.memory, { force: true });
-      await rm(partial.state, { force: true });
     }
   }
 
@@ -171,7 +179,12 @@ export class VmTemplates {
     this.pruned = true;
     const current = await this.inputsHash();
     for (const name of await readdir(this.options.dir).catch(() => [] as string[])) {
-      // One still being written (no template.json yet) may be another manager's: left alone.
+      // A build whose manager is gone (killed mid-build) is removed; one still running may be another manager's.
+      const builder = name.includes(BUILDING) ? Number.parseInt(name.slice(name.indexOf(BUILDING) + BUILDING.length), 10) : undefined;
+      if (builder !== undefined) {
+        if (!(await isAlive(builder))) await rm(path.join(this.options.dir, name), { recursive: true, force: true });
+        continue;
+      }
       const meta = await readFile(path.join(this.options.dir, name, 'template.json'), 'utf8').catch(() => undefined);
       if (meta === undefined || inputsOf(meta) === current) continue;
       this.options.driver.forgetSaved(savedIn(path.join(this.options.dir, name)));

@@ -24,8 +24,11 @@ export interface JailSpec {
   cgroups: string[];
   /** Taps the jailer opens as root and hands over at these fd numbers (3 and up). */
   taps: Array<{ name: string; fd: number }>;
-  /** Files the jailer opens read-only as root and hands over at these fd numbers: the VMM reads them, cannot open them. */
-  reads?: Array<{ path: string; fd: number }>;
+  /**
+   * Files the jailer opens read-only as root and hands over at these fd numbers: the VMM reads them, cannot open
+   * them. `sealed`: the file must be a memfd sealed against any change (the VMM may reopen it; see tools/ramseal.ts).
+   */
+  reads?: Array<{ path: string; fd: number; sealed?: boolean }>;
   /** Puts the VMM in a network namespace of its own with no interfaces: it reaches the network only through its taps. */
   emptyNetns: boolean;
   /** A /proc inside the jail in which the VMM sees only its own processes (for /proc/self/fd paths). */
@@ -44,7 +47,7 @@ export function jailerArgs(spec: JailSpec, program: string, args: readonly strin
   const argv = ['--root', spec.root, '--uid', String(spec.uid), '--gid', String(spec.gid)];
   for (const dir of spec.cgroups) argv.push('--cgroup', dir);
   for (const tap of spec.taps) argv.push('--tap', tap.name, String(tap.fd));
-  for (const r of spec.reads ?? []) argv.push('--read-fd', r.path, String(r.fd));
+  for (const r of spec.reads ?? []) argv.push(r.sealed ? '--read-sealed' : '--read-fd', r.path, String(r.fd));
   if (spec.emptyNetns) argv.push('--empty-netns');
   if (spec.procSelf) argv.push('--proc-self');
   if (spec.maxFileBytes !== undefined) argv.push('--max-file-bytes', String(spec.maxFileBytes));

@@ -116,7 +116,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
   }
   // Memory the guest frees goes back to the host: the guest reports free blocks (of 2-4 MiB) and QEMU discards
   // them. Not where RAM is a file: QEMU 7.2 discards by punching holes in the file, which for a clone is its
-  // template's (sealed, so it would fail on every report) and for a template would change nothing that matters.
+  // template's sealed copy (every report would fail), and a template must have its clones' devices.
   if (!vm.memory) argv.push('-device', 'virtio-balloon-device,free-page-reporting=on');
   return argv;
 }

@@ -3,7 +3,7 @@
  * shape gets, when one is built, and that one made from other inputs is never used.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +13,8 @@ import type { SavedVm, VmConfig, VmmDriver, VmProcess } from '../../src/vmm/driv
 const SHAPE: TemplateShape = { vcpus: 1, memoryMib: 171, drives: [{ id: 'rootfs', serial: 'rootfs', readOnly: true, sizeBytes: 2 ** 30 }], nic: true };
 
 /** A driver whose VMs save `state of <inputs>` (their RAM `ram of <inputs>`); counts the VMs it started, and the saved VMs it was told to forget. */
-function fakeDriver(inputs: { value: string }, options: { failSave?: boolean } = {}): VmmDriver & { started: VmConfig[]; forgotten: SavedVm[] } {
+function fakeDriver(inputs: { value: string }, options: { failSave?: boolean; tag?: string } = {}): VmmDriver & { started: VmConfig[]; forgotten: SavedVm[] } {
+  const tag = options.tag ?? '';
   const started: VmConfig[] = [];
   const forgotten: SavedVm[] = [];
   return {
@@ -24,14 +25,16 @@ function fakeDriver(inputs: { value: string }, options: { failSave?: boolean } =
     forgetSaved: (saved) => void forgotten.push(saved),
     start: async (config) => {
       started.push(config);
-      if (config.memoryFile) await writeFile(config.memoryFile, `ram of ${inputs.value}`);
+      if (config.memoryFile) await writeFile(config.memoryFile, `ram of ${inputs.value}${tag}`);
       const vm: Partial<VmProcess> = {
         id: config.id,
         exited: new Promise(() => undefined),
         controlOpened: async () => undefined,
         saveState: async (file) => {
           if (options.failSave) throw new Error('no room');
-          await writeFile(file, `state of ${inputs.value}`);
+          // As long as saving a real VM takes, so that builds running at once overlap.
+          await new Promise((r) => setTimeout(r, 20));
+          await writeFile(file, `state of ${inputs.value}${tag}`);
         },
         terminate: async () => undefined,
       };
@@ -101,6 +104,20 @@ describe('VM templates', () => {
     await assert.rejects(t.ensure(SHAPE), (e: Error & { code?: string }) => e.code === 'HEARTH_ERR_TEMPLATE' && /building a VM template failed: no room/.test(e.message));
     await assert.rejects(t.ensure(SHAPE), (e: Error & { code?: string }) => e.code === 'HEARTH_ERR_TEMPLATE' && /building it failed \d+ s ago: .*no room/.test(e.message));
     assert.equal(driver.started.length, 1, 'not retried at once');
-    assert.deepEqual(await readdir(path.join(dir, 'templates', (await readdir(path.join(dir, 'templates')))[0]!)).catch(() => []), [], 'a failed build leaves no file');
+    assert.deepEqual((await readdir(path.join(dir, 'templates'))).filter((n) => n.includes('.building-')), [], 'a failed build leaves nothing');
+  });
+
+  it('keeps a template\'s RAM and state together when two managers build it at once, and removes builds whose manager died', async () => {
+    const inputs = { value: 'qemu D' };
+    const stale = path.join(dir, 'templates', 'f'.repeat(32) + '.building-999999999');
+    await mkdir(stale, { recursive: true });
+    await writeFile(path.join(stale, 'ram'), 'half a build');
+    const [a, b] = await Promise.all([templates(fakeDriver(inputs, { tag: ' by A' })).ensure(SHAPE), templates(fakeDriver(inputs, { tag: ' by B' })).ensure(SHAPE)]);
+    assert.deepEqual(a, b);
+    const ram = await readFile(a.saved.memory, 'utf8');
+    const state = await readFile(a.saved.state, 'utf8');
+    assert.equal(ram.replace('ram of', ''), state.replace('state of', ''), `one build's RAM and state: ${ram} / ${state}`);
+    const left = await readdir(path.join(dir, 'templates'));
+    assert.deepEqual(left.filter((n) => n.includes('.building-')), [], 'neither build is left, nor the dead manager\'s');
   });
 });

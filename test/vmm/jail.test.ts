@@ -127,7 +127,6 @@ describe('VMM jail', () => {
   it('gives a resumed VM\'s VMM its template\'s RAM sealed, through a /proc in which it sees only itself', async () => {
     const ram = path.join(suite.env.dir, 'template-ram');
     await writeFile(ram, Buffer.concat([Buffer.from('template ram'), Buffer.alloc(4096 - 12)]), { mode: 0o600 });
-    const copy = await sealCopy(path.join(CACHE_DIR, RAMSEAL_RELATIVE_PATH), ram);
     const cgroups = VmCgroups.detect(cgroupInstance(suite.env.vmsDir));
     const settings = { cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg' as const, uidBase: 1_900_000_000, uidCount: 1_000_000 };
     const jail = await VmmJail.create(settings, await locateQemu(), cgroups);
@@ -137,6 +136,7 @@ describe('VMM jail', () => {
     await mkdir(runDir, { recursive: true });
     const state = path.join(suite.env.dir, 'template-state');
     await writeFile(state, 'devices', { mode: 0o600 });
+    const copy = await sealCopy(path.join(CACHE_DIR, RAMSEAL_RELATIVE_PATH), ram);
     try {
       const prepared = await jail.prepare({ id, runDir, vcpus: 1, memoryMib: 128, kernel: guest.kernel, initrd: guest.initramfs, drives: [], taps: [], restoreFrom: { state, memory: copy.path } });
       assert.match(prepared.memoryPath ?? '', /^\/proc\/self\/fd\/\d+$/);
@@ -154,6 +154,13 @@ describe('VMM jail', () => {
       assert.deepEqual(lines.slice(0, 4), ['template ram', 'ram-sealed', 'no-init', 'no-sys'], r.stdout);
       assert.ok(Number(lines[4]) <= 3, `only its own processes (the shell, ls, grep): ${r.stdout}`);
       assert.equal((await readFile(copy.path)).subarray(0, 12).toString(), 'template ram', 'unchanged');
+
+      // The path names the holder's descriptor: were the holder gone and its pid reused, it could name any
+      // file of any process. The jailer hands over only a sealed copy.
+      const notSealed = { ...spec, reads: spec.reads!.map((r) => (r.sealed ? { ...r, path: state } : r)) };
+      const refused = spawnSync(prepared.jailer, jailerArgs(notSealed, '/bin/busybox', ['true']), { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /is not a sealed copy/);
     } finally {
       copy.end();
       jail.release(id);

@@ -1,11 +1,11 @@
 /**
- * hearth-ramseal and RamSeals: the copy of a template's RAM that resumed VMs map is the file's content, held
- * once, and cannot be changed by anyone (root included) through any path; its holder ends when told to and
- * when the process that started it dies.
+ * hearth-ramseal and RamSeals: the copy of a template's RAM that resumed VMs map is the file's content,
+ * allocated whole, held once, and cannot be changed by anyone (root included) through any path; its holder
+ * ends when told to and when the process that started it dies.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { open, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { open, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,8 @@ describe('sealed copies of a template\'s RAM', () => {
     const copy = await sealCopy(BINARY, ram);
     try {
       assert.deepEqual(await readFile(copy.path), expected);
+      // Every page is allocated up front: a clone's first touch of a hole allocates nothing (charged to nobody).
+      assert.ok((await stat(copy.path)).blocks * 512 >= expected.length, 'the copy is allocated whole');
       const f = await open(copy.path, 'r+');
       try {
         await assert.rejects(f.write(Buffer.from('planted'), 0, 7, 0), { code: 'EPERM' });
@@ -93,11 +95,21 @@ describe('sealed copies of a template\'s RAM', () => {
     const script = `import { sealCopy } from ${JSON.stringify(path.resolve('src/tools/ramseal.ts'))};
       const c = await sealCopy(${JSON.stringify(BINARY)}, ${JSON.stringify(ram)}); console.log(c.path); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve) => child.stdout.once('data', (b: Buffer) => resolve(b.toString().trim())));
-    const holder = pidOf(line);
-    assert.ok(alive(holder));
-    child.kill('SIGKILL');
-    assert.ok(await until(() => !alive(holder), 5_000), 'the holder is gone with it');
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the child made no copy within 30 s')), 30_000);
+        child.stdout.once('data', (b: Buffer) => {
+          clearTimeout(timer);
+          resolve(b.toString().trim());
+        });
+      });
+      const holder = pidOf(line);
+      assert.ok(alive(holder));
+      child.kill('SIGKILL');
+      assert.ok(await until(() => !alive(holder), 5_000), 'the holder is gone with it');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('refuses what is not a RAM image, naming it', async () => {

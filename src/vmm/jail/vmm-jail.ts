@@ -167,7 +167,7 @@ export class VmmJail {
     const reads = restore
       ? [
           { path: restore.state, fd: FIRST_TAP_FD + taps.length },
-          { path: restore.memory, fd: FIRST_TAP_FD + taps.length + 1 },
+          { path: restore.memory, fd: FIRST_TAP_FD + taps.length + 1, sealed: true },
         ]
       : [];
     const spec: JailSpec = {

@@ -69,7 +69,11 @@ export class QemuDriver implements VmmDriver {
     const files = runFiles(runDir);
     await mkdir(files.vmmDir, { recursive: true, mode: 0o700 });
     if (config.memoryFile !== undefined) {
-      await writeFile(config.memoryFile, '', { flag: 'a' });
+      // Its RAM would be elsewhere (a memfd its directories' servers map, the template's), and saving it lost.
+      if ((config.shares ?? []).length > 0 || config.restoreFrom) {
+        throw new HearthError('Internal', 'HEARTH_ERR_INTERNAL', `VM ${config.id}: a memoryFile goes with neither shared directories nor a restore`);
+      }
+      await writeFile(config.memoryFile, '');
       await truncate(config.memoryFile, config.memoryMib * 2 ** 20);
     }
     const restore = config.restoreFrom ? await this.sealedRestore(config.restoreFrom) : undefined;
@@ -164,7 +168,7 @@ export class QemuDriver implements VmmDriver {
       const [code, what] = restore ? (['HEARTH_ERR_VMM_RESTORE', 'QEMU did not resume the saved VM'] as const) : (['HEARTH_ERR_VMM_START', 'QEMU did not start'] as const);
       throw new HearthError('Unavailable', code, `${what}: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
-    return new QemuVm(config.id, record, pid, files, qmp, this.identity, { vmmDirInVmm: prepared?.vmmDir ?? files.vmmDir });
+    return new QemuVm(config.id, record, pid, files, qmp, this.identity, { vmmDirInVmm: prepared?.vmmDir ?? files.vmmDir, savable: config.memoryFile !== undefined });
   }
 
   /** The saved VM with its RAM as a sealed copy (see ../ram-seals.ts) in place of the file. */
@@ -173,7 +177,7 @@ export class QemuDriver implements VmmDriver {
       if (!this.ramSeals) throw new Error('this driver was set up without hearth-ramseal');
       return { state: saved.state, memory: await this.ramSeals.pathOf(saved.memory) };
     } catch (e) {
-      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_RESTORE', `the saved VM's RAM could not be made ready: ${(e as Error).message}`, { cause: e });
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_RAM_COPY', `no sealed copy of the saved VM's RAM (${saved.memory}): ${(e as Error).message}`, { cause: e });
     }
   }
 

@@ -26,6 +26,7 @@ export class QemuVm implements VmProcess {
   readonly accel: Accel;
   paused: boolean;
   private readonly vmmDirInVmm: string | undefined;
+  private readonly savable: boolean;
   private readonly opened: Promise<void>;
 
   constructor(
@@ -35,11 +36,15 @@ export class QemuVm implements VmProcess {
     private readonly files: RunFiles,
     private readonly qmp: QmpClient,
     private readonly identity: VmmIdentity,
-    /** `vmmDirInVmm`: the VMM's directory as QEMU sees it (inside its jail); known only to who started it. */
-    options: { paused?: boolean; vmmDirInVmm?: string } = {},
+    /**
+     * `vmmDirInVmm`: the VMM's directory as QEMU sees it (inside its jail); known only to who started it.
+     * `savable`: its RAM is in a file (VmConfig.memoryFile), so `saveState` makes a saved VM of it.
+     */
+    options: { paused?: boolean; vmmDirInVmm?: string; savable?: boolean } = {},
   ) {
     this.paused = options.paused ?? false;
     this.vmmDirInVmm = options.vmmDirInVmm;
+    this.savable = options.savable ?? false;
     this.opened = new Promise((resolve) => {
       const onEvent = (e: { event: string; data?: unknown }) => {
         const data = e.data as { id?: string; open?: boolean } | undefined;
@@ -111,8 +116,8 @@ export class QemuVm implements VmProcess {
   }
 
   async saveState(file: string): Promise<void> {
-    if (this.vmmDirInVmm === undefined) {
-      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: only the process that started a VM saves it`);
+    if (this.vmmDirInVmm === undefined || !this.savable) {
+      throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: only a VM started with its RAM in a file (memoryFile), by this process, can be saved`);
     }
     try {
       await saveVmState(this.qmp, this.files.saving, path.join(this.vmmDirInVmm, path.basename(this.files.saving)), file, this.record.uid ?? 0);
