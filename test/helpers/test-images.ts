@@ -52,11 +52,13 @@ function busyboxTree(tree: string): void {
   for (const applet of applets) symlinkSync('busybox', path.join(tree, 'bin', applet));
   writeFileSync(path.join(tree, 'etc/passwd'), PASSWD);
   writeFileSync(path.join(tree, 'etc/group'), GROUP);
+  // Empty, as systemd-based images ship it: each container gets an id of its own.
+  writeFileSync(path.join(tree, 'etc/machine-id'), '');
 }
 
-/** busybox with every applet linked, users `app` (1000) and `svc` (1500), groups including `extra` (2000). */
+/** busybox with every applet linked, users `app` (1000) and `svc` (1500), groups including `extra` (2000), an empty /etc/machine-id. */
 export function busyboxImage(): Promise<string> {
-  return cached('busybox', [readFileSync(BUSYBOX).length.toString(), PASSWD, GROUP, 'v2'], busyboxTree);
+  return cached('busybox', [readFileSync(BUSYBOX).length.toString(), PASSWD, GROUP, 'v3'], busyboxTree);
 }
 
 /**

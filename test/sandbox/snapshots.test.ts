@@ -42,8 +42,8 @@ describe('VMs resumed from a template', () => {
     assert.match(String(again.template), /^[0-9a-f]{32}$/, 'it resumed from a template');
   });
 
-  it('are machines of their own: no two clones share a random stream or a boot id', async () => {
-    const script = 'cat /proc/sys/kernel/random/boot_id; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \\n"; echo';
+  it('are machines of their own: no two clones share a random stream, a boot id or a machine id', async () => {
+    const script = 'cat /proc/sys/kernel/random/boot_id; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \\n"; echo; cat /etc/machine-id';
     const clones = await Promise.all([1, 2, 3].map(() => run(suite.env.launcher, { image: suite.busybox, ...sh(script) })));
     const templates = new Set(clones.map((c) => c.template));
     assert.equal(templates.size, 1, 'all three resumed from the same template');
@@ -53,6 +53,10 @@ describe('VMs resumed from a template', () => {
     assert.equal(new Set(bootIds).size, 3, `distinct boot ids: ${bootIds.join(' ')}`);
     assert.equal(new Set(randoms).size, 3, `distinct random bytes: ${randoms.join(' ')}`);
     assert.ok(randoms.every((r) => /^[0-9a-f]{64}$/.test(r!)));
+    // The image's /etc/machine-id is empty (systemd's "make one at first boot"): each clone gets its own.
+    const machineIds = clones.map((c) => c.stdout.split('\n')[2]);
+    assert.ok(machineIds.every((m) => /^[0-9a-f]{32}$/.test(m!)), `machine ids: ${machineIds.join(' ')}`);
+    assert.equal(new Set(machineIds).size, 3, `distinct machine ids: ${machineIds.join(' ')}`);
   });
 
   it('run confined exactly as a booted VM: the same uid range, no capabilities, no_new_privs, seccomp, namespaces of their own', async () => {

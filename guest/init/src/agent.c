@@ -118,7 +118,7 @@ static int write_etc_files(const struct run_request *r, char *err, size_t errlen
 	    system_write_etc(ROOT_DIR, "resolv.conf", r->resolv_conf, r->resolv_conf_len, err,
 			     errlen) != 0)
 		return 1;
-	return 0;
+	return system_fill_machine_id(ROOT_DIR, err, errlen);
 }
 
 /*

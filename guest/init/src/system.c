@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,4 +98,30 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	return rc;
+}
+
+int system_fill_machine_id(const char *root, char *err, size_t errlen)
+{
+	/* As system_write_etc: nothing of the image's is followed out of its root. */
+	struct stat st;
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int etcfd = rootfd < 0 ? -1 : openat(rootfd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int empty = etcfd >= 0 && fstatat(etcfd, "machine-id", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_size == 0;
+	if (etcfd >= 0)
+		close(etcfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (!empty)
+		return 0;
+	unsigned char id[16];
+	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+		snprintf(err, errlen, "a random machine id: %s", strerror(errno));
+		return 1;
+	}
+	char line[2 * sizeof(id) + 2];
+	for (size_t i = 0; i < sizeof(id); i++)
+		snprintf(line + 2 * i, 3, "%02x", id[i]);
+	line[2 * sizeof(id)] = '\n';
+	return system_write_etc(root, "machine-id", line, 2 * sizeof(id) + 1, err, errlen);
 }

@@ -1,7 +1,7 @@
 /*
  * The VM's own settings: the loopback interface, the hostname, and the files
  * in the container's /etc that describe the network (hostname, hosts,
- * resolv.conf).
+ * resolv.conf) and the machine (machine-id).
  */
 #ifndef HEARTH_SYSTEM_H
 #define HEARTH_SYSTEM_H
@@ -19,5 +19,11 @@ int system_set_hostname(const char *name);
  */
 int system_write_etc(const char *root, const char *name, const char *data, size_t len, char *err,
 		     size_t errlen);
+/*
+ * An empty root/etc/machine-id (systemd's "generate one at first boot") gets a random id, so that no two
+ * containers of an image, nor two VMs resumed from one template, share one; a file with an id, or none,
+ * is left as the image has it (as Docker does). Call after the kernel's pool is reseeded. 0 on success.
+ */
+int system_fill_machine_id(const char *root, char *err, size_t errlen);
 
 #endif
