@@ -8,26 +8,29 @@
 import { stat } from 'node:fs/promises';
 import { sealCopy, type SealedCopy } from '../tools/ramseal.ts';
 
-export class RamSeals {
-  /** By RAM file, then by which version of it (a file written again under the same name gets a new copy). */
-  private readonly held = new Map<string, { version: string; copy: Promise<SealedCopy> }>();
+/**
+ * By RAM file, then by which version of it (a file written again under the same name gets a new copy): one
+ * copy per file in this process, however many drivers it has (tests make several).
+ */
+const held = new Map<string, { version: string; copy: Promise<SealedCopy> }>();
 
+export class RamSeals {
   constructor(private readonly binary: string) {}
 
   /** The path (for root) of the sealed copy of `file`, made now if there is none or its holder has ended. */
   async pathOf(file: string): Promise<string> {
     const { ino, mtimeMs, size } = await stat(file);
     const version = `${ino}:${mtimeMs}:${size}`;
-    let entry = this.held.get(file);
+    let entry = held.get(file);
     if (entry?.version !== version) {
       this.forget(file);
       const copy = sealCopy(this.binary, file);
       entry = { version, copy };
-      this.held.set(file, entry);
+      held.set(file, entry);
       const mine = entry;
       copy.then(
-        (c) => void c.ended.then(() => this.held.get(file) === mine && this.held.delete(file)),
-        () => this.held.get(file) === mine && this.held.delete(file),
+        (c) => void c.ended.then(() => held.get(file) === mine && held.delete(file)),
+        () => held.get(file) === mine && held.delete(file),
       );
     }
     return (await entry.copy).path;
@@ -35,9 +38,9 @@ export class RamSeals {
 
   /** Ends the copy of `file`, if one is held (VMMs that mapped it keep it). */
   forget(file: string): void {
-    const entry = this.held.get(file);
+    const entry = held.get(file);
     if (!entry) return;
-    this.held.delete(file);
+    held.delete(file);
     void entry.copy.then((c) => c.end(), () => undefined);
   }
 }
