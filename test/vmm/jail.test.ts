@@ -38,6 +38,7 @@ describe('VMM jail', () => {
       assert.equal(await status(pid, 'CapBnd'), '0000000000000000');
       assert.equal(await status(pid, 'NoNewPrivs'), '1');
       assert.equal(await status(pid, 'Seccomp'), '2');
+      assert.equal(await status(pid, 'THP_enabled'), '0', 'transparent huge pages off');
 
       const root = `/proc/${pid}/root`;
       // A VM resumed from a template has a /proc of its own processes (to map the template's RAM: see below).
