@@ -21,7 +21,7 @@ import { isAlive } from '../vmm/process.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 
 /** Bumped when what a template holds or how it is made changes, so older ones are not used. */
-const FORMAT = 3;
+const FORMAT = 4;
 /** A template VM's agent must be waiting for a host within this. */
 const BOOT_TIMEOUT_MS = 60_000;
 /** A shape whose template could not be built is not tried again for this long (containers boot cold). */
@@ -42,6 +42,8 @@ export interface TemplateShape {
 export interface VmTemplate {
   key: string;
   saved: SavedVm;
+  /** Which build of the key it is (a random id in its template.json): a discard removes only that one. */
+  build: string;
 }
 
 export interface VmTemplatesOptions {
@@ -72,7 +74,8 @@ export class VmTemplates {
       throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `no VM template for this shape: building it failed ${Math.round((Date.now() - failure.at) / 1000)} s ago: ${describeError(failure.error)}`);
     }
     const saved = savedIn(path.join(this.options.dir, key));
-    if (await exists(saved.state)) return { key, saved };
+    const found = await builtAt(saved);
+    if (found !== undefined) return { key, saved, build: found };
     let flight = this.flights.get(key);
     if (!flight) {
       flight = this.build(key, shape, saved).finally(() => this.flights.delete(key));
@@ -84,7 +87,8 @@ export class VmTemplates {
   /** Forgets a template that failed to restore, so the next container of its shape builds it anew. */
   async discard(template: VmTemplate): Promise<void> {
     this.options.driver.forgetSaved(template.saved);
-    await rm(path.dirname(template.saved.state), { recursive: true, force: true });
+    // Another manager may have built the key anew meanwhile: that build is not the one that failed.
+    if ((await builtAt(template.saved)) === template.build) await rm(path.dirname(template.saved.state), { recursive: true, force: true });
   }
 
   /**
@@ -100,12 +104,19 @@ export class VmTemplates {
       await rm(building, { recursive: true, force: true });
       await mkdir(building, { recursive: true });
       await this.bootAndSave(key, shape, savedIn(building));
-      await writeFile(path.join(building, 'template.json'), JSON.stringify({ format: FORMAT, shape, inputs: await this.inputsHash() }));
-      await rename(building, dir).catch((e: NodeJS.ErrnoException) => {
+      const meta: TemplateMeta = { format: FORMAT, shape, inputs: await this.inputsHash(), build: randomBytes(8).toString('hex') };
+      await writeFile(path.join(building, 'template.json'), JSON.stringify(meta));
+      await rename(building, dir).catch(async (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+        // Another manager's build is there (it won), or something that is no whole template, which goes.
+        if ((await builtAt(saved)) !== undefined) return;
+        await rm(dir, { recursive: true, force: true });
+        await rename(building, dir);
       });
       this.failed.delete(key);
-      return { key, saved };
+      const built = await builtAt(saved);
+      if (built === undefined) throw new Error(`the template vanished from ${dir} as it was built`);
+      return { key, saved, build: built };
     } catch (e) {
       this.failed.set(key, { at: Date.now(), error: e });
       throw new HearthError('Unavailable', 'HEARTH_ERR_TEMPLATE', `building a VM template failed: ${describeError(e)}`, { cause: e });
@@ -174,7 +185,7 @@ export class VmTemplates {
     return this.inputs;
   }
 
-  /** Templates made from other inputs (an older kernel, initramfs or VMM) are of no use any more. */
+  /** Templates made from other inputs (an older kernel, initramfs or VMM) or by an older format are of no use any more. */
   private async prune(): Promise<void> {
     this.pruned = true;
     const current = await this.inputsHash();
@@ -186,7 +197,7 @@ export class VmTemplates {
         continue;
       }
       const meta = await readFile(path.join(this.options.dir, name, 'template.json'), 'utf8').catch(() => undefined);
-      if (meta === undefined || inputsOf(meta) === current) continue;
+      if (meta === undefined || isCurrent(meta, current)) continue;
       this.options.driver.forgetSaved(savedIn(path.join(this.options.dir, name)));
       await rm(path.join(this.options.dir, name), { recursive: true, force: true });
     }
@@ -212,15 +223,37 @@ async function agentWaiting(vm: VmProcess): Promise<void> {
   }
 }
 
+/** What template.json says of a template. */
+interface TemplateMeta {
+  format: number;
+  shape: TemplateShape;
+  inputs: string;
+  build: string;
+}
+
+/** The build id of the template `saved` is part of, when it is there whole; else undefined. */
+async function builtAt(saved: SavedVm): Promise<string | undefined> {
+  const [meta, state] = await Promise.all([readFile(path.join(path.dirname(saved.state), 'template.json'), 'utf8').catch(() => undefined), exists(saved.state)]);
+  if (meta === undefined || !state) return undefined;
+  try {
+    const build = (JSON.parse(meta) as Partial<TemplateMeta>).build;
+    return typeof build === 'string' ? build : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function savedIn(dir: string): SavedVm {
   return { state: path.join(dir, 'state'), memory: path.join(dir, 'ram') };
 }
 
-function inputsOf(meta: string): unknown {
+/** Made by this format from these inputs (a template of an older format is of no use either). */
+function isCurrent(meta: string, inputs: string): boolean {
   try {
-    return (JSON.parse(meta) as { inputs?: unknown }).inputs;
+    const parsed = JSON.parse(meta) as Partial<TemplateMeta>;
+    return parsed.format === FORMAT && parsed.inputs === inputs;
   } catch {
-    return undefined;
+    return false;
   }
 }
 

@@ -96,6 +96,15 @@ describe('VM templates', () => {
     await writeFile(guest.kernel, 'kernel 2');
     const third = await templates(fakeDriver(inputs)).ensure(SHAPE);
     assert.notEqual(third.key, second.key, 'a new kernel is another input');
+
+    const older = path.join(dir, 'templates', 'e'.repeat(32));
+    await mkdir(older, { recursive: true });
+    const current = JSON.parse(await readFile(path.join(path.dirname(third.saved.state), 'template.json'), 'utf8')).inputs;
+    await writeFile(path.join(older, 'template.json'), JSON.stringify({ format: 2, inputs: current }));
+    await templates(fakeDriver(inputs)).ensure({ ...SHAPE, memoryMib: 99 });
+    const left = await readdir(path.join(dir, 'templates'));
+    assert.ok(!left.includes('e'.repeat(32)), 'one of an older format goes too');
+    assert.ok(left.includes(third.key), 'a current one stays');
   });
 
   it('fails with HEARTH_ERR_TEMPLATE when it cannot be built, and does not try the shape again at once', async () => {
@@ -119,5 +128,26 @@ describe('VM templates', () => {
     assert.equal(ram.replace('ram of', ''), state.replace('state of', ''), `one build's RAM and state: ${ram} / ${state}`);
     const left = await readdir(path.join(dir, 'templates'));
     assert.deepEqual(left.filter((n) => n.includes('.building-')), [], 'neither build is left, nor the dead manager\'s');
+  });
+
+  it('discards only the build that failed: one another manager made meanwhile stays', async () => {
+    const inputs = { value: 'qemu E' };
+    const mine = templates(fakeDriver(inputs));
+    const failed = await mine.ensure(SHAPE);
+    await rm(path.dirname(failed.saved.state), { recursive: true });
+    const rebuilt = await templates(fakeDriver(inputs, { tag: ' again' })).ensure(SHAPE);
+    assert.notEqual(rebuilt.build, failed.build);
+    await mine.discard(failed);
+    assert.equal(await readFile(rebuilt.saved.state, 'utf8'), 'state of qemu E again', 'the new build is kept');
+    await mine.discard(rebuilt);
+    await assert.rejects(readFile(rebuilt.saved.state), { code: 'ENOENT' });
+  });
+
+  it('replaces a directory under the key that holds no whole template', async () => {
+    const inputs = { value: 'qemu F' };
+    const first = await templates(fakeDriver(inputs)).ensure(SHAPE);
+    await rm(path.join(path.dirname(first.saved.state), 'template.json'));
+    const again = await templates(fakeDriver(inputs, { tag: ' anew' })).ensure(SHAPE);
+    assert.equal(await readFile(again.saved.state, 'utf8'), 'state of qemu F anew');
   });
 });
