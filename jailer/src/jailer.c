@@ -20,7 +20,7 @@
  *                      take 4 KiB pages as they are touched, so a booting guest's first touch of a page no
  *                      longer zeroes 2 MiB (measured: booted starts ~0.1 s faster, idle VMs ~2 MiB smaller)
  *   6. exec            the VMM, a path inside the jail, with only the --env variables and no fds but stdio,
- *                      the taps and the --read-fd files
+ *                      the taps and the --read-fd and --read-sealed files
  *
  * usage: hearth-jailer --root DIR --uid N --gid N [--cgroup DIR]... [--tap NAME FD]... [--read-fd PATH FD]... [--read-sealed PATH FD]... [--empty-netns] [--proc-self] [--max-file-bytes N]
  *          [--bind SRC DST]... [--bind-ro SRC DST]... [--dev PATH]... [--env K=V]... -- VMM [ARG]...
@@ -161,15 +161,20 @@ static void open_taps(const struct plan *p) {
 /* 1b. Files opened here, read-only and as root, so the VMM reads them without any right to open or change them. */
 static void open_reads(const struct plan *p) {
   for (int i = 0; i < p->n_reads; i++) {
-    int want = (int)number(p->reads[i].b, "--read-fd fd");
-    if (want < 3) die("--read-fd fd must be 3 or more");
+    int want = (int)number(p->reads[i].b, "--read-fd/--read-sealed fd");
+    if (want < 3) die("--read-fd/--read-sealed fd must be 3 or more");
     int fd = open(p->reads[i].a, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) die("open %s: %s", p->reads[i].a, strerror(errno));
     /* The path names a holder's descriptor (/proc/<pid>/fd/<n>): should the holder be gone and its pid
-     * reused, it could name any file of any process; only a copy no one can change is handed over. */
+     * reused, it could name any file of any process. Only a copy root made (a memfd is its creator's) that
+     * no one can change is handed over. */
     const int sealed = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
-    int seals = p->read_sealed[i] ? fcntl(fd, F_GET_SEALS) : sealed;
-    if (seals < 0 || (seals & sealed) != sealed) die("%s is not a sealed copy", p->reads[i].a);
+    if (p->read_sealed[i]) {
+      struct stat st;
+      int seals = fcntl(fd, F_GET_SEALS);
+      if (seals < 0 || (seals & sealed) != sealed || fstat(fd, &st) < 0 || st.st_uid != 0)
+        die("%s is not a sealed copy made by root", p->reads[i].a);
+    }
     place_fd(fd, want, p->reads[i].a);
   }
 }
@@ -303,7 +308,7 @@ static void drop_privileges(const struct plan *p) {
 
 static int kept(const struct plan *p, int fd) {
   for (int i = 0; i < p->n_taps; i++) if ((int)number(p->taps[i].b, "--tap fd") == fd) return 1;
-  for (int i = 0; i < p->n_reads; i++) if ((int)number(p->reads[i].b, "--read-fd fd") == fd) return 1;
+  for (int i = 0; i < p->n_reads; i++) if ((int)number(p->reads[i].b, "--read-fd/--read-sealed fd") == fd) return 1;
   return 0;
 }
 

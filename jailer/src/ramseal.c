@@ -69,9 +69,10 @@ static void copy(int from, int to, off_t size) {
   static unsigned char buf[CHUNK];
   off_t data = 0;
   while (data < size && (data = lseek(from, data, SEEK_DATA)) >= 0) {
-    data -= data % PAGE;
+    /* The hole is sought from the extent's own start: rounded down first, it could start in the hole before. */
     off_t hole = lseek(from, data, SEEK_HOLE);
     if (hole < 0) die("seek: %s", strerror(errno));
+    data -= data % PAGE;
     hole = hole % PAGE ? hole + PAGE - hole % PAGE : hole;
     if (hole > size) hole = size;
     for (off_t at = data; at < hole;) {

@@ -3,6 +3,7 @@
  * booting, unless configured), the VMM jail, the QEMU driver with its kernel arguments, the
  * scratch-disk templates and the VM templates.
  */
+import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { HearthError } from '../errors.ts';
@@ -71,11 +72,11 @@ export async function createMicroVmLauncher(settings: LauncherSettings): Promise
     ...(jail ? { jail } : {}),
     ...(cgroups ? { cgroups } : {}),
   });
-  if (settings.snapshots && !(await access(ramSeal).then(() => true, () => false))) {
+  if (settings.snapshots && !(await access(ramSeal, constants.X_OK).then(() => true, () => false))) {
     throw new HearthError(
       'FailedPrecondition',
       'HEARTH_ERR_TOOL_MISSING',
-      `${ramSeal} is missing: run jailer/build.sh (or scripts/setup.sh) with HEARTH_CACHE_DIR=${settings.cacheDir}, or turn snapshots off (HEARTH_SNAPSHOTS=off)`,
+      `${ramSeal} is missing (or not executable): run jailer/build.sh (or scripts/setup.sh) with HEARTH_CACHE_DIR=${settings.cacheDir}, or turn snapshots off (HEARTH_SNAPSHOTS=off)`,
     );
   }
   const scratch = new ScratchDisks(path.join(settings.cacheDir, 'scratch-templates'));

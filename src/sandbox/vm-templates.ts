@@ -28,6 +28,8 @@ const BOOT_TIMEOUT_MS = 60_000;
 const RETRY_AFTER_MS = 10 * 60_000;
 /** A template being built is in `<key><BUILDING><pid of its builder>-<random>` until it is whole. */
 const BUILDING = '.building-';
+/** A template being removed is renamed to `<key><DISCARDED>...` first. */
+const DISCARDED = '.discarded-';
 /** The MAC of every template's NIC; each clone's agent sets its own. */
 const TEMPLATE_MAC = '02:00:00:00:00:01';
 
@@ -88,7 +90,7 @@ export class VmTemplates {
   async discard(template: VmTemplate): Promise<void> {
     this.options.driver.forgetSaved(template.saved);
     // Another manager may have built the key anew meanwhile: that build is not the one that failed.
-    if ((await builtAt(template.saved)) === template.build) await rm(path.dirname(template.saved.state), { recursive: true, force: true });
+    if ((await builtAt(template.saved)) === template.build) await this.remove(path.basename(path.dirname(template.saved.state)));
   }
 
   /**
@@ -101,7 +103,6 @@ export class VmTemplates {
     const building = `${dir}${BUILDING}${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       if (!this.pruned) await this.prune();
-      await rm(building, { recursive: true, force: true });
       await mkdir(building, { recursive: true });
       await this.bootAndSave(key, shape, savedIn(building));
       const meta: TemplateMeta = { format: FORMAT, shape, inputs: await this.inputsHash(), build: randomBytes(8).toString('hex') };
@@ -110,7 +111,7 @@ export class VmTemplates {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
         // Another manager's build is there (it won), or something that is no whole template, which goes.
         if ((await builtAt(saved)) !== undefined) return;
-        await rm(dir, { recursive: true, force: true });
+        await this.remove(key);
         await rename(building, dir);
       });
       this.failed.delete(key);
@@ -131,7 +132,7 @@ export class VmTemplates {
    */
   private async bootAndSave(key: string, shape: TemplateShape, target: SavedVm): Promise<void> {
     const { driver, guest } = this.options;
-    const id = `template-${key.slice(0, 16)}-${process.pid}`;
+    const id = `template-${key.slice(0, 16)}-${path.basename(path.dirname(target.state)).slice(-8)}`;
     const runDir = path.join(this.options.vmsDir, id);
     await rm(runDir, { recursive: true, force: true });
     await mkdir(runDir, { recursive: true });
@@ -190,6 +191,10 @@ export class VmTemplates {
     this.pruned = true;
     const current = await this.inputsHash();
     for (const name of await readdir(this.options.dir).catch(() => [] as string[])) {
+      if (name.includes(DISCARDED)) {
+        await rm(path.join(this.options.dir, name), { recursive: true, force: true });
+        continue;
+      }
       // A build whose manager is gone (killed mid-build) is removed; one still running may be another manager's.
       const builder = name.includes(BUILDING) ? Number.parseInt(name.slice(name.indexOf(BUILDING) + BUILDING.length), 10) : undefined;
       if (builder !== undefined) {
@@ -199,8 +204,23 @@ export class VmTemplates {
       const meta = await readFile(path.join(this.options.dir, name, 'template.json'), 'utf8').catch(() => undefined);
       if (meta === undefined || isCurrent(meta, current)) continue;
       this.options.driver.forgetSaved(savedIn(path.join(this.options.dir, name)));
-      await rm(path.join(this.options.dir, name), { recursive: true, force: true });
+      await this.remove(name);
     }
+  }
+
+  /**
+   * Removes the template directory `name`: first renamed aside, so that a process killed halfway through
+   * never leaves part of a template under its key (the next prune removes what is aside).
+   */
+  private async remove(name: string): Promise<void> {
+    const aside = path.join(this.options.dir, `${name}${DISCARDED}${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(path.join(this.options.dir, name), aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    await rm(aside, { recursive: true, force: true });
   }
 }
 
@@ -233,8 +253,12 @@ interface TemplateMeta {
 
 /** The build id of the template `saved` is part of, when it is there whole; else undefined. */
 async function builtAt(saved: SavedVm): Promise<string | undefined> {
-  const [meta, state] = await Promise.all([readFile(path.join(path.dirname(saved.state), 'template.json'), 'utf8').catch(() => undefined), exists(saved.state)]);
-  if (meta === undefined || !state) return undefined;
+  const [meta, state, memory] = await Promise.all([
+    readFile(path.join(path.dirname(saved.state), 'template.json'), 'utf8').catch(() => undefined),
+    exists(saved.state),
+    exists(saved.memory),
+  ]);
+  if (meta === undefined || !state || !memory) return undefined;
   try {
     const build = (JSON.parse(meta) as Partial<TemplateMeta>).build;
     return typeof build === 'string' ? build : undefined;

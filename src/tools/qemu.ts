@@ -94,8 +94,7 @@ export function qemuArgv(vm: QemuMicrovm): string[] {
     argv.push('-netdev', netdevArg(n, i), '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
   // Guest RAM in a memfd only where the vhost-user backend maps it, in a file only for templates and their
-  // clones; otherwise anonymous. (A memfd would keep a booted VM's RAM out of transparent huge pages, ~9 MiB
-  // of an idle one under TCG, but a read of a memfd's hole allocates it.)
+  // clones; otherwise anonymous.
   if (shares.length > 0) {
     argv.push('-object', `memory-backend-memfd,id=ram,size=${vm.memoryMib}M,share=on`, '-global', 'virtio-mmio.force-legacy=false');
   } else if (vm.memory) {

@@ -3,12 +3,13 @@
  * jail can reach, with a static busybox run through the same jailer and the same kind of jail.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { jailerArgs } from '../../src/tools/jailer.ts';
@@ -157,11 +158,26 @@ describe('VMM jail', () => {
       assert.equal((await readFile(copy.path)).subarray(0, 12).toString(), 'template ram', 'unchanged');
 
       // The path names the holder's descriptor: were the holder gone and its pid reused, it could name any
-      // file of any process. The jailer hands over only a sealed copy.
-      const notSealed = { ...spec, reads: spec.reads!.map((r) => (r.sealed ? { ...r, path: state } : r)) };
-      const refused = spawnSync(prepared.jailer, jailerArgs(notSealed, '/bin/busybox', ['true']), { encoding: 'utf8', timeout: 30_000 });
-      assert.equal(refused.status, 1);
-      assert.match(refused.stderr, /is not a sealed copy/);
+      // file of any process. The jailer hands over only a sealed copy root made: not a plain file, and not a
+      // copy sealed just as well by another user (who would choose the RAM a clone resumes with).
+      const theirs = path.join(os.tmpdir(), `hearth-stranger-ram-${randomUUID()}`);
+      await writeFile(theirs, Buffer.alloc(4096, 0x90), { mode: 0o644 });
+      const strangers = spawn('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', path.join(CACHE_DIR, RAMSEAL_RELATIVE_PATH), theirs], { stdio: ['pipe', 'pipe', 'inherit'] });
+      try {
+        const fd = await new Promise<string>((resolve, reject) => {
+          strangers.stdout.once('data', (b: Buffer) => resolve(b.toString().trim()));
+          strangers.once('exit', (code) => reject(new Error(`the stranger's hearth-ramseal exited with ${code}`)));
+        });
+        for (const impostor of [state, `/proc/${strangers.pid}/fd/${fd}`]) {
+          const swapped = { ...spec, reads: spec.reads!.map((r) => (r.sealed ? { ...r, path: impostor } : r)) };
+          const refused = spawnSync(prepared.jailer, jailerArgs(swapped, '/bin/busybox', ['true']), { encoding: 'utf8', timeout: 30_000 });
+          assert.equal(refused.status, 1, impostor);
+          assert.match(refused.stderr, /is not a sealed copy made by root/);
+        }
+      } finally {
+        strangers.kill('SIGKILL');
+        await rm(theirs, { force: true });
+      }
     } finally {
       copy.end();
       jail.release(id);

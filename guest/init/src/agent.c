@@ -101,7 +101,7 @@ void agent_fail_setup(struct agent *a, uint32_t code, const char *message)
 	queue_exit(a);
 }
 
-/* Writes the RUN's network files into the container root. 0 on success. */
+/* Writes the RUN's network files, and a machine id where the image asks for one, into the container root. 0 on success. */
 static int write_etc_files(const struct run_request *r, char *err, size_t errlen)
 {
 	if (r->hostname != NULL) {

@@ -76,7 +76,7 @@ export class QemuDriver implements VmmDriver {
       await writeFile(config.memoryFile, '');
       await truncate(config.memoryFile, config.memoryMib * 2 ** 20);
     }
-    const restore = config.restoreFrom ? await this.sealedRestore(config.restoreFrom) : undefined;
+    const restore = config.restoreFrom ? await this.sealedRestore(config.restoreFrom, config.memoryMib) : undefined;
     const jail = this.options.jail;
     const prepared = jail
       ? await jail.prepare({
@@ -172,7 +172,12 @@ export class QemuDriver implements VmmDriver {
   }
 
   /** The saved VM with its RAM as a sealed copy (see ../ram-seals.ts) in place of the file. */
-  private async sealedRestore(saved: SavedVm): Promise<SavedVm> {
+  private async sealedRestore(saved: SavedVm, memoryMib: number): Promise<SavedVm> {
+    // A RAM file that is missing or of another size is the saved VM's fault (HEARTH_ERR_VMM_RESTORE discards it).
+    const size = await stat(saved.memory).then((st) => (st.isFile() ? st.size : -1), () => -1);
+    if (size !== memoryMib * 2 ** 20) {
+      throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_RESTORE', `the saved VM's RAM ${saved.memory} is ${size < 0 ? 'missing' : `${size} bytes`}, not the VM's ${memoryMib} MiB`);
+    }
     try {
       if (!this.ramSeals) throw new Error('this driver was set up without hearth-ramseal');
       return { state: saved.state, memory: await this.ramSeals.pathOf(saved.memory) };
