@@ -37,8 +37,22 @@ function start(): Helper {
   return started;
 }
 
-/** Runs one program through the helper; rejects only if the helper itself failed. */
-export function spawnViaHelper(req: Omit<SpawnRequest, 'id'>): Promise<SpawnAnswer> {
+/**
+ * Runs one program through the helper; rejects only if the helper itself failed. A request the helper never
+ * got (it had died unnoticed) is sent again to a new one; one it got is not (the program may have run).
+ */
+export async function spawnViaHelper(req: Omit<SpawnRequest, 'id'>): Promise<SpawnAnswer> {
+  try {
+    return await send(req);
+  } catch (e) {
+    if (!(e instanceof Unsent)) throw e;
+    return send(req);
+  }
+}
+
+class Unsent extends Error {}
+
+function send(req: Omit<SpawnRequest, 'id'>): Promise<SpawnAnswer> {
   const h = helper && helper.child.connected ? helper : (helper = start());
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -52,8 +66,14 @@ export function spawnViaHelper(req: Omit<SpawnRequest, 'id'>): Promise<SpawnAnsw
       reject: (e) => (done(), reject(e)),
     });
     h.child.channel?.ref();
-    h.child.send({ id, ...req } satisfies SpawnRequest, (e) => {
-      if (e) h.pending.get(id)?.reject(e);
-    });
+    const unsent = (e: Error) => {
+      if (helper === h) helper = undefined;
+      h.pending.get(id)?.reject(new Unsent(e.message));
+    };
+    try {
+      h.child.send({ id, ...req } satisfies SpawnRequest, (e) => e && unsent(e));
+    } catch (e) {
+      unsent(e as Error);
+    }
   });
 }
