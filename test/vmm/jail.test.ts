@@ -25,6 +25,18 @@ const suite = vmSuite();
 const status = async (pid: number, field: string) =>
   new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
 
+/** A jail as the manager makes them, the guest's files, and a fresh VM id with its run directory. */
+async function jailForOneVm() {
+  const cgroups = VmCgroups.detect(cgroupInstance(suite.env.vmsDir));
+  const settings = { cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg' as const, uidBase: 1_900_000_000, uidCount: 1_000_000 };
+  const jail = await VmmJail.create(settings, await locateQemu(), cgroups);
+  const guest = await locateGuestArtifacts(CACHE_DIR);
+  const id = randomUUID();
+  const runDir = path.join(suite.env.vmsDir, id);
+  await mkdir(runDir, { recursive: true });
+  return { cgroups, jail, guest, id, runDir };
+}
+
 describe('VMM jail', () => {
   it('runs a VM\'s VMM unprivileged, filtered and rooted in a jail holding only what it needs', async () => {
     const spec = sandboxSpec({ image: suite.busybox, config: { cmd: ['/bin/sh', '-c', 'echo up; sleep 600'] } });
@@ -84,13 +96,7 @@ describe('VMM jail', () => {
     const secret = path.join(suite.env.dir, 'secret');
     await writeFile(secret, 'host secret');
     try {
-      const cgroups = VmCgroups.detect(cgroupInstance(suite.env.vmsDir));
-      const settings = { cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg' as const, uidBase: 1_900_000_000, uidCount: 1_000_000 };
-      const jail = await VmmJail.create(settings, await locateQemu(), cgroups);
-      const guest = await locateGuestArtifacts(CACHE_DIR);
-      const id = randomUUID();
-      const runDir = path.join(suite.env.vmsDir, id);
-      await mkdir(runDir, { recursive: true });
+      const { cgroups, jail, guest, id, runDir } = await jailForOneVm();
       const prepared = await jail.prepare({ id, runDir, vcpus: 1, memoryMib: 128, kernel: guest.kernel, initrd: guest.initramfs, drives: [], taps: [] });
       // A file handed over open (as a saved VM state is): readable through its descriptor, nothing more.
       const given = path.join(suite.env.dir, 'given');
@@ -129,13 +135,7 @@ describe('VMM jail', () => {
   it('gives a resumed VM\'s VMM its template\'s RAM sealed, through a /proc in which it sees only itself', async () => {
     const ram = path.join(suite.env.dir, 'template-ram');
     await writeFile(ram, Buffer.concat([Buffer.from('template ram'), Buffer.alloc(4096 - 12)]), { mode: 0o600 });
-    const cgroups = VmCgroups.detect(cgroupInstance(suite.env.vmsDir));
-    const settings = { cacheDir: CACHE_DIR, vmsDir: suite.env.vmsDir, accel: 'tcg' as const, uidBase: 1_900_000_000, uidCount: 1_000_000 };
-    const jail = await VmmJail.create(settings, await locateQemu(), cgroups);
-    const guest = await locateGuestArtifacts(CACHE_DIR);
-    const id = randomUUID();
-    const runDir = path.join(suite.env.vmsDir, id);
-    await mkdir(runDir, { recursive: true });
+    const { cgroups, jail, guest, id, runDir } = await jailForOneVm();
     const state = path.join(suite.env.dir, 'template-state');
     await writeFile(state, 'devices', { mode: 0o600 });
     const copy = await sealCopy(path.join(CACHE_DIR, RAMSEAL_RELATIVE_PATH), ram);

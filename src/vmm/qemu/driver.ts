@@ -168,7 +168,7 @@ export class QemuDriver implements VmmDriver {
       const [code, what] = restore ? (['HEARTH_ERR_VMM_RESTORE', 'QEMU did not resume the saved VM'] as const) : (['HEARTH_ERR_VMM_START', 'QEMU did not start'] as const);
       throw new HearthError('Unavailable', code, `${what}: ${(e as Error).message}${log ? `: ${log.trim()}` : ''}`, { cause: e });
     }
-    return new QemuVm(config.id, record, pid, files, qmp, this.identity, { vmmDirInVmm: prepared?.vmmDir ?? files.vmmDir, savable: config.memoryFile !== undefined });
+    return new QemuVm(config.id, record, pid, files, qmp, this.identity, config.memoryFile !== undefined ? { savableIn: prepared?.vmmDir ?? files.vmmDir } : {});
   }
 
   /** The saved VM with its RAM as a sealed copy (see ../ram-seals.ts) in place of the file. */

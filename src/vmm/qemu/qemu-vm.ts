@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { HearthError } from '../../errors.ts';
 import type { Accel, DiskIo, VmmUsage, VmProcess } from '../driver.ts';
 import { cpuTimeOf, killAndWait, memoryOf, waitUntilGone } from '../process.ts';
-import { delay } from './deadline.ts';
+import { delay, withDeadline } from './deadline.ts';
 import type { QmpClient } from './qmp.ts';
 import { saveVmState } from './vm-state.ts';
 import type { RunFiles, VmmIdentity, VmmRecord } from './vmm-identity.ts';
@@ -25,8 +25,7 @@ export class QemuVm implements VmProcess {
   readonly exited: Promise<{ reason: string }>;
   readonly accel: Accel;
   paused: boolean;
-  private readonly vmmDirInVmm: string | undefined;
-  private readonly savable: boolean;
+  private readonly savableIn: string | undefined;
   private readonly opened: Promise<void>;
 
   constructor(
@@ -37,14 +36,13 @@ export class QemuVm implements VmProcess {
     private readonly qmp: QmpClient,
     private readonly identity: VmmIdentity,
     /**
-     * `vmmDirInVmm`: the VMM's directory as QEMU sees it (inside its jail); known only to who started it.
-     * `savable`: its RAM is in a file (VmConfig.memoryFile), so `saveState` makes a saved VM of it.
+     * `savableIn`: given only for a VM whose RAM is in a file (VmConfig.memoryFile), started by this process, so
+     * that `saveState` makes a saved VM of it: the VMM's directory as QEMU sees it (inside its jail).
      */
-    options: { paused?: boolean; vmmDirInVmm?: string; savable?: boolean } = {},
+    options: { paused?: boolean; savableIn?: string } = {},
   ) {
     this.paused = options.paused ?? false;
-    this.vmmDirInVmm = options.vmmDirInVmm;
-    this.savable = options.savable ?? false;
+    this.savableIn = options.savableIn;
     this.opened = new Promise((resolve) => {
       const onEvent = (e: { event: string; data?: unknown }) => {
         const data = e.data as { id?: string; open?: boolean } | undefined;
@@ -116,11 +114,11 @@ export class QemuVm implements VmProcess {
   }
 
   async saveState(file: string): Promise<void> {
-    if (this.vmmDirInVmm === undefined || !this.savable) {
+    if (this.savableIn === undefined) {
       throw new HearthError('FailedPrecondition', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: only a VM started with its RAM in a file (memoryFile), by this process, can be saved`);
     }
     try {
-      await saveVmState(this.qmp, this.files.saving, path.join(this.vmmDirInVmm, path.basename(this.files.saving)), file, this.record.uid ?? 0);
+      await saveVmState(this.qmp, this.files.saving, path.join(this.savableIn, path.basename(this.files.saving)), file, this.record.uid ?? 0);
       this.paused = true;
     } catch (e) {
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_SAVE', `VM ${this.id}: saving its state failed: ${(e as Error).message}`, { cause: e });
@@ -143,16 +141,10 @@ export class QemuVm implements VmProcess {
   }
 
   private async control(command: 'stop' | 'cont'): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`QMP did not answer \`${command}\` within ${QMP_TIMEOUT_MS} ms`)), QMP_TIMEOUT_MS);
-    });
     try {
-      await Promise.race([this.qmp.execute(command), timeout]);
+      await withDeadline(this.qmp.execute(command), QMP_TIMEOUT_MS, `QMP did not answer \`${command}\``);
     } catch (e) {
       throw new HearthError('Unavailable', 'HEARTH_ERR_VMM_UNRESPONSIVE', `VM ${this.id}: ${command === 'stop' ? 'pausing' : 'resuming'} failed: ${(e as Error).message}`, { cause: e });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

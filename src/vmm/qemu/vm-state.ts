@@ -1,7 +1,7 @@
 /**
  * A VM's state in a file, as QEMU's migration stream. QEMU runs jailed with `spawn=deny` (no `exec:` migration)
  * and in an empty network namespace, and 7.2 has no file migration: it saves by connecting to a unix socket the
- * manager listens on, and resumes from a descriptor it inherits (`-incoming fd:`, see driver.ts).
+ * manager listens on, and resumes from a descriptor it inherits (`-incoming defer`, then `migrate-incoming fd:`).
  *
  * Guest RAM does not travel in the stream: it is in a file (a memory backend QEMU maps shared, which the
  * `x-ignore-shared` capability leaves out), which resumed VMs map privately, copy-on-write. The stream holds
